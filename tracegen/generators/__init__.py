@@ -1,0 +1,1 @@
+"""Deviation generators: where a trace's mistakes come from."""

@@ -1,0 +1,211 @@
+"""Recipe schema and loading.
+
+A recipe is a YAML file that names every part of a build (source, deviation generators and
+their weights, tokenizer, export options) and the seed. Same recipe + same seed + same inputs
+gives byte-identical output. Unknown keys and wrong types are errors that name the file, the
+line and the field.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from tracegen.errors import InputError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceConfig(_Strict):
+    """Where problems come from."""
+
+    name: Literal["gsm8k", "arith"] = "gsm8k"
+    path: str | None = Field(None, description="local JSONL with `question`/`answer` fields; the Hub is used when unset")
+    hub_id: str = "openai/gsm8k"
+    hub_config: str = "main"
+    split: str = Field("train", description="split to read from the Hub, and the name of the exported split")
+    # arith only
+    num_problems: int = Field(1000, ge=1)
+    min_steps: int = Field(2, ge=1)
+    max_steps: int = Field(4, ge=1)
+    max_number: int = Field(100, ge=2)
+
+    @model_validator(mode="after")
+    def _steps_ordered(self) -> SourceConfig:
+        if self.min_steps > self.max_steps:
+            raise ValueError(f"min_steps ({self.min_steps}) is larger than max_steps ({self.max_steps})")
+        return self
+
+
+class DeviationConfig(_Strict):
+    """Which mistakes are spliced in, where, and how often."""
+
+    generators: dict[str, float] = Field(
+        default_factory=lambda: {
+            "arith_slip": 1.0,
+            "digit_swap": 1.0,
+            "wrong_operator": 1.0,
+            "wrong_operand": 1.0,
+            "skip_ahead": 1.0,
+            "copy_error": 1.0,
+        },
+        description="generator name -> relative weight",
+    )
+    per_trace: int = Field(1, ge=1, description="deviations spliced into each non-clean trace (fewer when the solution is short)")
+    clean_fraction: float = Field(0.1, ge=0.0, le=1.0, description="fraction of traces kept clean (no deviation)")
+    position: Literal["uniform", "early", "late"] = "uniform"
+    mid_step_fraction: float = Field(0.5, ge=0.0, le=1.0, description="fraction of deviations that start mid-step rather than at the step start")
+    detected_after: int | list[int] = Field(0, description="steps the wrong value is carried before the undo; a list is sampled uniformly")
+
+    @field_validator("generators")
+    @classmethod
+    def _weights_valid(cls, weights: dict[str, float]) -> dict[str, float]:
+        if not weights:
+            raise ValueError("needs at least one generator")
+        if any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
+            raise ValueError("weights must be non-negative and not all zero")
+        return weights
+
+    @field_validator("detected_after")
+    @classmethod
+    def _non_negative(cls, value: int | list[int]) -> int | list[int]:
+        values = value if isinstance(value, list) else [value]
+        if not values or any(v < 0 for v in values):
+            raise ValueError("must be a non-negative integer or a non-empty list of them")
+        return value
+
+
+class ExportConfig(_Strict):
+    """How traces become token columns."""
+
+    tokenizer: str | None = Field(None, description="transformers tokenizer name or path; the embedded tokenizer when unset")
+    chat_template: bool = Field(False, description="format prompts with the tokenizer's chat template")
+    prompt_template: str = "Question: {question}\nAnswer:\n"
+    undo_unit: Literal["token", "step"] = "token"
+    context_mode: Literal["soft", "hard"] = "soft"
+    loss: Literal["msft", "naive", "clean"] = "msft"
+    format: Literal["parquet", "jsonl"] = "parquet"
+    rows_per_file: int = Field(100_000, ge=1)
+
+    @model_validator(mode="after")
+    def _combination_meaningful(self) -> ExportConfig:
+        if self.loss == "naive" and self.context_mode == "hard":
+            raise ValueError(
+                "loss 'naive' needs context_mode 'soft': in hard mode every state's label is its last emission, "
+                "which is never a deviation token, so there is no deviation loss to switch on"
+            )
+        if "{question}" not in self.prompt_template:
+            raise ValueError("prompt_template must contain '{question}'")
+        return self
+
+
+class Recipe(_Strict):
+    name: str
+    description: str = ""
+    seed: int = 0
+    limit: int | None = Field(None, ge=1, description="use only the first N problems")
+    source: SourceConfig = Field(default_factory=SourceConfig)
+    deviations: DeviationConfig = Field(default_factory=DeviationConfig)
+    export: ExportConfig = Field(default_factory=ExportConfig)
+
+
+def builtin_recipe_dir() -> Path:
+    """Recipes shipped with tracegen (repo checkout or installed wheel)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "recipes", here / "_recipes"):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError("tracegen's built-in recipes are missing from this installation")
+
+
+def builtin_recipes() -> list[str]:
+    return sorted(p.stem for p in builtin_recipe_dir().glob("*.yaml"))
+
+
+def resolve_recipe_path(name_or_path: str) -> Path:
+    """A built-in recipe name (`gsm8k`) or a path to a YAML file."""
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.exists():
+            raise InputError("no such file", file=name_or_path)
+        if path.is_dir():
+            raise InputError("is a directory, expected a recipe YAML file", file=name_or_path)
+        return path
+    builtin = builtin_recipe_dir() / f"{name_or_path}.yaml"
+    if not builtin.exists():
+        raise InputError(f"unknown recipe '{name_or_path}' (built-in: {', '.join(builtin_recipes())}; or give a path to a .yaml file)")
+    return builtin
+
+
+def load_recipe(name_or_path: str, overrides: dict[str, object] | None = None) -> Recipe:
+    """Load, apply dotted-key overrides (`export.loss`), validate; errors name file, line and field."""
+    path = resolve_recipe_path(name_or_path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(f"not UTF-8 text (byte {e.start})", file=str(path)) from None
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise InputError(f"broken YAML: {getattr(e, 'problem', None) or e}", file=str(path), line=line) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InputError("a recipe must be a YAML mapping", file=str(path), line=1)
+    data.setdefault("name", path.stem)
+    for dotted, value in (overrides or {}).items():
+        _set_dotted(data, dotted, value)
+    try:
+        return Recipe.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = [str(p) for p in err["loc"]]
+        field = ".".join(loc)
+        in_overrides = any(field == k or field.startswith(k + ".") or k.startswith(field + ".") for k in (overrides or {}))
+        if in_overrides:
+            raise InputError(_pydantic_reason(err), field=field) from None
+        return_line = _line_of(node, loc)
+        raise InputError(_pydantic_reason(err), file=str(path), line=return_line, field=field) from None
+
+
+def _pydantic_reason(err: dict) -> str:
+    if err["type"] == "extra_forbidden":
+        return "unknown key"
+    if err["type"] == "missing":
+        return "missing"
+    return f"{err['msg']} (got {err.get('input')!r})"
+
+
+def _set_dotted(data: dict, dotted: str, value: object) -> None:
+    keys = dotted.split(".")
+    target = data
+    for key in keys[:-1]:
+        child = target.get(key)
+        if child is None:
+            child = target[key] = {}
+        if not isinstance(child, dict):
+            raise InputError(f"cannot set '{dotted}': '{key}' is not a mapping", field=dotted)
+        target = child
+    target[keys[-1]] = value
+
+
+def _line_of(node: yaml.Node | None, loc: list[str]) -> int | None:
+    """1-based line of the deepest YAML node on the path `loc` (best effort)."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for key in loc:
+        if not isinstance(node, yaml.MappingNode):
+            break
+        match = next(((k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == key), None)
+        if match is None:
+            break
+        line = match[0].start_mark.line + 1
+        node = match[1]
+    return line
