@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tracegen.errors import InputError
+from tracegen.resources import resource_dir
 
 
 class _Strict(BaseModel):
@@ -30,6 +31,7 @@ class SourceConfig(_Strict):
     hub_config: str = "main"
     split: str = Field("train", description="split to read from the Hub, and the name of the exported split")
     # arith only
+    seed: int = Field(0, description="seed of the synthetic problems (independent of the recipe seed, which drives deviations)")
     num_problems: int = Field(1000, ge=1)
     min_steps: int = Field(2, ge=1)
     max_steps: int = Field(4, ge=1)
@@ -115,12 +117,7 @@ class Recipe(_Strict):
 
 
 def builtin_recipe_dir() -> Path:
-    """Recipes shipped with tracegen (repo checkout or installed wheel)."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here.parent / "recipes", here / "_recipes"):
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError("tracegen's built-in recipes are missing from this installation")
+    return resource_dir("recipes")
 
 
 def builtin_recipes() -> list[str]:
@@ -172,8 +169,7 @@ def load_recipe(name_or_path: str, overrides: dict[str, object] | None = None) -
         in_overrides = any(field == k or field.startswith(k + ".") or k.startswith(field + ".") for k in (overrides or {}))
         if in_overrides:
             raise InputError(_pydantic_reason(err), field=field) from None
-        return_line = _line_of(node, loc)
-        raise InputError(_pydantic_reason(err), file=str(path), line=return_line, field=field) from None
+        raise InputError(_pydantic_reason(err), file=str(path), line=_line_of(node, loc), field=field) from None
 
 
 def _pydantic_reason(err: dict) -> str:

@@ -1,0 +1,31 @@
+# One command to set up and run the tests, one to set up and run the demo build.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup test test-only slow demo clean
+
+setup: $(BIN)/tracegen
+
+$(BIN)/tracegen: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $@
+
+test: setup test-only
+
+test-only:
+	$(BIN)/python -m pytest -q -n 2
+
+slow: setup
+	$(BIN)/python -m pytest -q -m slow
+
+demo: setup
+	$(BIN)/tracegen build --recipe gsm8k --source ../shared/data/gsm8k/train.jsonl --out out/gsm8k --overwrite
+	$(BIN)/tracegen check out/gsm8k
+	$(BIN)/tracegen inspect out/gsm8k --row 0
+
+clean:
+	rm -rf out .pytest_cache

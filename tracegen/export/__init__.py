@@ -1,0 +1,1 @@
+"""Turning traces into training rows: tokenization, columns, files."""

@@ -1,0 +1,161 @@
+"""One problem + its deviation plan -> one exported row (text and token columns).
+
+Token space first (DESIGN.md section 3): the clean completion is tokenized once; each
+deviation is placed at a token boundary at or before the character where it starts and
+tokenized in context, so the tokens before the splice are exactly the clean ones. Text columns
+are then built from the same pieces and checked against a decode of the tokens, so a row whose
+text and tokens disagree (a tokenizer that does not round-trip) is dropped and counted, never
+written with wrong offsets.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from tracegen import UNDO_TOKEN
+from tracegen.export.columns import token_columns
+from tracegen.export.tokenizer import TraceTokenizer
+from tracegen.generators.base import Deviation
+from tracegen.problem import Problem
+from tracegen.recipe import ExportConfig
+from tracegen.trace import Splice, splice
+
+MAX_BOUNDARY_RETRIES = 4
+
+
+@dataclass
+class RowResult:
+    row: dict | None
+    kinds: Counter = field(default_factory=Counter)
+    dropped: Counter = field(default_factory=Counter)
+
+
+@dataclass(frozen=True)
+class _Placed:
+    deviation: Deviation
+    at: int  # clean token index of the splice
+    tokens: tuple[int, ...]
+    text: str  # the text of `tokens`
+
+
+def step_offsets(solution: str) -> list[int]:
+    """Character offset of each step ("\\n"-separated line) in the solution."""
+    offsets, pos = [], 0
+    for line in solution.split("\n"):
+        offsets.append(pos)
+        pos += len(line) + 1
+    return offsets
+
+
+def _common_prefix_len(a: list[int], b: list[int]) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+def place(tok: TraceTokenizer, completion: str, clean: list[int], char_pos: int, text: str) -> tuple[int, tuple[int, ...], str] | None:
+    """Find the token boundary for a deviation starting at `char_pos` and tokenize it in context.
+
+    The boundary is the longest run of clean tokens whose text is a prefix of the completion up
+    to `char_pos`; the deviation's tokens also cover any text between that boundary and
+    `char_pos`. If the tokenizer merges across the boundary, back off one token and retry.
+    """
+    at = _common_prefix_len(tok.encode(completion[:char_pos]), clean)
+    for _ in range(MAX_BOUNDARY_RETRIES):
+        prefix = tok.decode(clean[:at])
+        if completion.startswith(prefix) and len(prefix) <= char_pos:
+            dev_text = completion[len(prefix) : char_pos] + text
+            ids = tok.encode(prefix + dev_text)
+            if ids[:at] == clean[:at] and len(ids) > at and tok.decode(ids) == prefix + dev_text:
+                return at, tuple(ids[at:]), dev_text
+        if at == 0:
+            return None
+        at -= 1
+    return None
+
+
+def build_row(problem: Problem, deviations: list[Deviation], tok: TraceTokenizer, cfg: ExportConfig, row_id: str) -> RowResult:
+    result = RowResult(row=None)
+    prompt = tok.prompt_text(problem.question, cfg.prompt_template, cfg.chat_template)
+    prompt_ids = tok.prompt_ids(prompt, cfg.chat_template)
+    completion = problem.solution
+    body = tok.encode(completion)
+    if tok.decode(body) != completion:
+        result.dropped["tokenizer_roundtrip"] += 1
+        return result
+    clean = body + tok.completion_suffix()
+
+    offsets = step_offsets(completion)
+    placed: list[_Placed] = []
+    for dev in deviations:
+        where = place(tok, completion, body, offsets[dev.step_index] + dev.start_in_step, dev.text)
+        if where is None or (placed and where[0] <= placed[-1].at):
+            result.dropped["tokenizer_boundary"] += 1
+            continue
+        placed.append(_Placed(dev, *where))
+
+    spliced = splice(clean, [Splice(p.at, p.tokens) for p in placed], tok.undo_id, cfg.undo_unit, tok.delimiters if cfg.undo_unit == "step" else frozenset())
+    trace_text, dev_records = _trace_text(tok, completion, body, placed, spliced, len(prompt_ids))
+    if tok.decode(spliced.tokens[: len(spliced.tokens) - len(tok.completion_suffix())]) != trace_text:
+        result.dropped["tokenizer_roundtrip"] += 1
+        return result
+
+    columns = token_columns(
+        prompt_ids,
+        spliced.tokens,
+        spliced.deviation_spans,
+        spliced.prune_spans,
+        undo_id=tok.undo_id,
+        unit=cfg.undo_unit,
+        mode=cfg.context_mode,
+        loss=cfg.loss,
+        delimiters=tok.delimiters if cfg.undo_unit == "step" else frozenset(),
+    )
+    result.kinds.update(p.deviation.kind for p in placed)
+    result.row = {
+        "id": row_id,
+        "source_id": problem.source_id,
+        "prompt": prompt,
+        "clean_completion": completion,
+        "trace": trace_text,
+        "answer": problem.answer,
+        "deviations": dev_records,
+        **columns,
+        "undo_unit": cfg.undo_unit,
+        "context_mode": cfg.context_mode,
+    }
+    return result
+
+
+def _trace_text(tok: TraceTokenizer, completion: str, body: list[int], placed: list[_Placed], spliced, prompt_len: int) -> tuple[str, list[dict]]:
+    """The trace as text with literal `<UNDO>`, and each deviation's record with char and token spans."""
+    pieces: list[str] = []
+    records = []
+    length = 0
+    clean_char = 0  # characters of the completion already written
+    for p, (dev_start, dev_end), n_undo, resume in zip(placed, spliced.deviation_spans, spliced.undo_counts, spliced.resume_at):
+        upto = len(tok.decode(body[: p.at]))
+        pieces.append(completion[clean_char:upto])
+        length += upto - clean_char
+        char_start = length
+        pieces.append(p.text + UNDO_TOKEN * n_undo)
+        length += len(p.text) + len(UNDO_TOKEN) * n_undo
+        clean_char = len(tok.decode(body[:resume]))
+        records.append(
+            {
+                "kind": p.deviation.kind,
+                "step_index": p.deviation.step_index,
+                "char_start": char_start,
+                "char_end": char_start + len(p.text),
+                "token_start": prompt_len + dev_start,
+                "token_end": prompt_len + dev_end,
+                "undo_count": n_undo,
+                "detected_after": p.deviation.detected_after,
+                "reason": p.deviation.reason,
+            }
+        )
+    pieces.append(completion[clean_char:])
+    return "".join(pieces), records

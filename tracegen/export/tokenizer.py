@@ -1,0 +1,107 @@
+"""The tokenizer as tracegen needs it: exact encode/decode, `<UNDO>`, step delimiters, prompt framing.
+
+Any transformers *fast* tokenizer works (the offsets and speed of the Rust backend are needed);
+`<UNDO>` is added as a special token when missing. Encoding and decoding go straight through the
+backend (no `clean_up_tokenization_spaces`), so text columns say exactly what the tokens are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import cached_property
+from pathlib import Path
+
+from tracegen import UNDO_TOKEN
+from tracegen.errors import InputError
+from tracegen.export.embedded import EMBEDDED_TOKENIZER_DIR
+
+EMBEDDED_NAME = "tracegen-embedded"
+
+
+class TraceTokenizer:
+    def __init__(self, hf_tokenizer, name: str):
+        if not getattr(hf_tokenizer, "is_fast", False):
+            raise InputError(f"tokenizer '{name}' has no fast (Rust) version; tracegen needs one for exact offsets", field="tokenizer")
+        if UNDO_TOKEN not in hf_tokenizer.get_vocab():
+            hf_tokenizer.add_special_tokens({"additional_special_tokens": [UNDO_TOKEN]})
+        self.hf = hf_tokenizer
+        self.name = name
+        self.backend = hf_tokenizer.backend_tokenizer
+        self.undo_id: int = hf_tokenizer.convert_tokens_to_ids(UNDO_TOKEN)
+        self.eos_id: int | None = hf_tokenizer.eos_token_id
+        self._special_prefix = self._leading_specials()
+
+    @classmethod
+    def load(cls, name_or_path: str | None) -> TraceTokenizer:
+        """The embedded tokenizer (None), a local folder, or a Hub name."""
+        from transformers import AutoTokenizer
+
+        source = str(EMBEDDED_TOKENIZER_DIR) if name_or_path is None else name_or_path
+        try:
+            hf = AutoTokenizer.from_pretrained(source)
+        except Exception as e:  # transformers raises OSError, ValueError, HF hub errors...
+            first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise InputError(f"cannot load tokenizer: {first_line}", file=source, field="tokenizer") from None
+        return cls(hf, EMBEDDED_NAME if name_or_path is None else name_or_path)
+
+    def encode(self, text: str) -> list[int]:
+        return self.backend.encode(text, add_special_tokens=False).ids
+
+    def encode_batch(self, texts: list[str]) -> list[list[int]]:
+        return [e.ids for e in self.backend.encode_batch(texts, add_special_tokens=False)]
+
+    def decode(self, ids: list[int]) -> str:
+        return self.backend.decode(ids, skip_special_tokens=False)
+
+    @cached_property
+    def delimiters(self) -> frozenset[int]:
+        """Token ids whose text contains a newline: the ends of steps for undo unit `step`."""
+        vocab_size = self.backend.get_vocab_size(with_added_tokens=True)
+        texts = self.backend.decode_batch([[i] for i in range(vocab_size)], skip_special_tokens=False)
+        return frozenset(i for i, text in enumerate(texts) if "\n" in text and i != self.undo_id)
+
+    def _leading_specials(self) -> list[int]:
+        """The special ids the tokenizer puts before text by default (e.g. Llama's BOS)."""
+        with_specials = self.hf("x", add_special_tokens=True)["input_ids"]
+        plain = self.encode("x")
+        if len(with_specials) > len(plain) and with_specials[-len(plain) :] == plain:
+            return with_specials[: len(with_specials) - len(plain)]
+        return []
+
+    def prompt_text(self, question: str, template: str, chat: bool) -> str:
+        if not chat:
+            return template.replace("{question}", question)
+        if not self.hf.chat_template:
+            raise InputError(f"tokenizer '{self.name}' has no chat template", field="chat_template")
+        return self.hf.apply_chat_template([{"role": "user", "content": question}], tokenize=False, add_generation_prompt=True)
+
+    def prompt_ids(self, prompt_text: str, chat: bool) -> list[int]:
+        """Chat templates write their own special tokens as text; a plain prompt gets the tokenizer's default prefix."""
+        return self.encode(prompt_text) if chat else self._special_prefix + self.encode(prompt_text)
+
+    def completion_suffix(self) -> list[int]:
+        return [self.eos_id] if self.eos_id is not None else []
+
+    def save(self, directory: Path) -> str:
+        """Write the tokenizer (with `<UNDO>`) for training; returns the sha256 of its tokenizer.json."""
+        self.hf.save_pretrained(str(directory))
+        return hashlib.sha256((directory / "tokenizer.json").read_bytes()).hexdigest()
+
+    def info(self, sha256: str) -> dict:
+        return {
+            "name": self.name,
+            "sha256": sha256,
+            "undo_token": UNDO_TOKEN,
+            "undo_id": self.undo_id,
+            "eos_id": self.eos_id,
+            "vocab_size": self.backend.get_vocab_size(with_added_tokens=True),
+        }
+
+
+def load_saved(directory: Path) -> TraceTokenizer:
+    """The tokenizer a build saved next to its data (name recorded in the manifest)."""
+    from transformers import AutoTokenizer
+
+    manifest = json.loads((directory.parent / "tracegen.json").read_text())
+    return TraceTokenizer(AutoTokenizer.from_pretrained(str(directory)), manifest["tokenizer"]["name"])

@@ -1,0 +1,32 @@
+"""Problem sources, named by recipes: `gsm8k` (local JSONL or the Hub) and `arith` (synthetic, offline)."""
+
+from __future__ import annotations
+
+from itertools import islice
+from pathlib import Path
+
+from tracegen.problem import Problem
+from tracegen.recipe import SourceConfig
+
+
+def split_name(cfg: SourceConfig) -> str:
+    """The exported split: the recipe's, or a local file's stem when it names a standard split."""
+    if cfg.path is not None:
+        stem = Path(cfg.path).stem
+        if stem in ("train", "test", "validation"):
+            return stem
+    return cfg.split
+
+
+def load_problems(cfg: SourceConfig, limit: int | None = None) -> list[Problem]:
+    """All problems of the source (the first `limit`), validated before any output is written."""
+    split = split_name(cfg)
+    if cfg.name == "arith":
+        from tracegen.sources.arith import generate_arith
+
+        count = cfg.num_problems if limit is None else min(limit, cfg.num_problems)
+        return list(generate_arith(count, seed=cfg.seed, min_steps=cfg.min_steps, max_steps=cfg.max_steps, max_number=cfg.max_number, split=split))
+    from tracegen.sources.gsm8k import read_gsm8k_hub, read_gsm8k_jsonl
+
+    problems = read_gsm8k_jsonl(cfg.path, split) if cfg.path is not None else read_gsm8k_hub(cfg.hub_id, cfg.hub_config, cfg.split)
+    return list(islice(problems, limit))
