@@ -21,7 +21,7 @@ from tracegen.export.card import write_card
 from tracegen.export.rows import RowResult, build_row
 from tracegen.export.tokenizer import TraceTokenizer
 from tracegen.export.writer import MANIFEST, TOKENIZER_DIR, SplitWriter, staged_output
-from tracegen.generators.rules import plan_deviations
+from tracegen.generators.rules import check_generators, plan_deviations
 from tracegen.problem import Problem
 from tracegen.recipe import Recipe
 from tracegen.sources import load_problems, split_name
@@ -94,8 +94,10 @@ def build(
 ) -> BuildReport:
     """Build the dataset described by `recipe` into `out`; inputs are validated before anything is written."""
     started = time.perf_counter()
+    check_generators(recipe.deviations.generators)
     problems = load_problems(recipe.source, recipe.limit)
     tok = TraceTokenizer.load(recipe.export.tokenizer)
+    tok.require_roundtrip([p.solution for p in problems[:200]])
     if recipe.export.chat_template:
         tok.prompt_text("", recipe.export.prompt_template, chat=True)  # fail now if there is no template
     report = BuildReport(out=Path(out), split=split_name(recipe.source), problems=len(problems))

@@ -15,8 +15,8 @@ from rich.table import Table
 from tracegen.errors import InputError
 
 app = typer.Typer(help="Build, check and inspect training traces that teach models to take back their mistakes with <UNDO>.", no_args_is_help=True, add_completion=False)
-console = Console()
-err_console = Console(stderr=True)
+console = Console(emoji=False)
+err_console = Console(stderr=True, emoji=False)
 
 
 @contextmanager

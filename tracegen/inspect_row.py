@@ -71,7 +71,8 @@ def render_row(row: dict, tok: TraceTokenizer, chat: bool, show_tokens: bool) ->
     for token_id, role in zip(row["input_ids"], roles):
         text.append(tok.decode([token_id]), style=STYLES[role])
     legend = Text("  ").join(Text(name, style=style) for name, style in STYLES.items())
-    parts = [Panel(text, title=f"{row['id']}  ({row['undo_unit']} undo, {row['context_mode']} context)", subtitle=legend)]
+    title = Text(f"{row['id']}  ({row['undo_unit']} undo, {row['context_mode']} context)")
+    parts = [Panel(text, title=title, subtitle=legend)]
     if row["deviations"]:
         table = Table("kind", "step", "tokens", "undos", "detected after", "reason", title="deviations")
         for dev in row["deviations"]:

@@ -2,10 +2,12 @@
 
 Token space first (DESIGN.md section 3): the clean completion is tokenized once; each
 deviation is placed at a token boundary at or before the character where it starts and
-tokenized in context, so the tokens before the splice are exactly the clean ones. Text columns
-are then built from the same pieces and checked against a decode of the tokens, so a row whose
-text and tokens disagree (a tokenizer that does not round-trip) is dropped and counted, never
-written with wrong offsets.
+tokenized in context, so the tokens before the splice are exactly the clean ones. The `trace`
+column and the deviations' character offsets are decoded from the tokens themselves, so they say
+exactly what the tokens are (with SentencePiece tokenizers, a re-emitted first token shows its
+leading space). A row whose clean text or deviation text does not survive encode/decode (a
+tokenizer that lower-cases or maps to unknown tokens) is dropped and counted, never written
+with wrong offsets.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from tracegen import UNDO_TOKEN
 from tracegen.export.columns import token_columns
 from tracegen.export.tokenizer import TraceTokenizer
 from tracegen.generators.base import Deviation
@@ -98,8 +99,10 @@ def build_row(problem: Problem, deviations: list[Deviation], tok: TraceTokenizer
         placed.append(_Placed(dev, *where))
 
     spliced = splice(clean, [Splice(p.at, p.tokens) for p in placed], tok.undo_id, cfg.undo_unit, tok.delimiters if cfg.undo_unit == "step" else frozenset())
-    trace_text, dev_records = _trace_text(tok, completion, body, placed, spliced, len(prompt_ids))
-    if tok.decode(spliced.tokens[: len(spliced.tokens) - len(tok.completion_suffix())]) != trace_text:
+    trace_body = spliced.tokens[: len(spliced.tokens) - len(clean) + len(body)]
+    trace_text = tok.decode(trace_body)
+    dev_records = [_record(tok, p, trace_body, span, n, len(prompt_ids)) for p, span, n in zip(placed, spliced.deviation_spans, spliced.undo_counts)]
+    if any(trace_text[r["char_start"] : r["char_end"]] != p.text for r, p in zip(dev_records, placed)):
         result.dropped["tokenizer_roundtrip"] += 1
         return result
 
@@ -130,32 +133,17 @@ def build_row(problem: Problem, deviations: list[Deviation], tok: TraceTokenizer
     return result
 
 
-def _trace_text(tok: TraceTokenizer, completion: str, body: list[int], placed: list[_Placed], spliced, prompt_len: int) -> tuple[str, list[dict]]:
-    """The trace as text with literal `<UNDO>`, and each deviation's record with char and token spans."""
-    pieces: list[str] = []
-    records = []
-    length = 0
-    clean_char = 0  # characters of the completion already written
-    for p, (dev_start, dev_end), n_undo, resume in zip(placed, spliced.deviation_spans, spliced.undo_counts, spliced.resume_at):
-        upto = len(tok.decode(body[: p.at]))
-        pieces.append(completion[clean_char:upto])
-        length += upto - clean_char
-        char_start = length
-        pieces.append(p.text + UNDO_TOKEN * n_undo)
-        length += len(p.text) + len(UNDO_TOKEN) * n_undo
-        clean_char = len(tok.decode(body[:resume]))
-        records.append(
-            {
-                "kind": p.deviation.kind,
-                "step_index": p.deviation.step_index,
-                "char_start": char_start,
-                "char_end": char_start + len(p.text),
-                "token_start": prompt_len + dev_start,
-                "token_end": prompt_len + dev_end,
-                "undo_count": n_undo,
-                "detected_after": p.deviation.detected_after,
-                "reason": p.deviation.reason,
-            }
-        )
-    pieces.append(completion[clean_char:])
-    return "".join(pieces), records
+def _record(tok: TraceTokenizer, p: _Placed, trace_body: list[int], span: tuple[int, int], undo_count: int, prompt_len: int) -> dict:
+    """A deviation's record; char offsets are into the decoded trace, so they match the tokens exactly."""
+    start, end = span
+    return {
+        "kind": p.deviation.kind,
+        "step_index": p.deviation.step_index,
+        "char_start": len(tok.decode(trace_body[:start])),
+        "char_end": len(tok.decode(trace_body[:end])),
+        "token_start": prompt_len + start,
+        "token_end": prompt_len + end,
+        "undo_count": undo_count,
+        "detected_after": p.deviation.detected_after,
+        "reason": p.deviation.reason,
+    }

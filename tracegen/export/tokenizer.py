@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from functools import cached_property
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from tracegen.errors import InputError
 from tracegen.export.embedded import EMBEDDED_TOKENIZER_DIR
 
 EMBEDDED_NAME = "tracegen-embedded"
+HUB_ID = re.compile(r"[\w-][\w.-]*(/[\w-][\w.-]*)?")
 
 
 class TraceTokenizer:
@@ -38,6 +40,8 @@ class TraceTokenizer:
         from transformers import AutoTokenizer
 
         source = str(EMBEDDED_TOKENIZER_DIR) if name_or_path is None else name_or_path
+        if not Path(source).exists() and not HUB_ID.fullmatch(source):
+            raise InputError("no such folder, and not a Hub repo id", file=source, field="tokenizer")
         try:
             hf = AutoTokenizer.from_pretrained(source)
         except Exception as e:  # transformers raises OSError, ValueError, HF hub errors...
@@ -82,6 +86,20 @@ class TraceTokenizer:
 
     def completion_suffix(self) -> list[int]:
         return [self.eos_id] if self.eos_id is not None else []
+
+    def require_roundtrip(self, texts: list[str]) -> None:
+        """Refuse a tokenizer that changes most texts (lower-casing, unknown tokens): offsets would be meaningless."""
+        decoded = [self.decode(ids) for ids in self.encode_batch(texts)]
+        failures = [(t, d) for t, d in zip(texts, decoded) if t != d]
+        if texts and len(failures) * 2 > len(texts):
+            text, back = failures[0]
+            at = next((i for i, (a, b) in enumerate(zip(text, back)) if a != b), min(len(text), len(back)))
+            raise InputError(
+                f"does not round-trip text ({len(failures)} of {len(texts)} sampled solutions change; "
+                f"first at char {at}: {text[at:at + 20]!r} -> {back[at:at + 20]!r}); tracegen needs exact offsets",
+                file=self.name,
+                field="tokenizer",
+            )
 
     def save(self, directory: Path) -> str:
         """Write the tokenizer (with `<UNDO>`) for training; returns the sha256 of its tokenizer.json."""

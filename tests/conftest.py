@@ -1,0 +1,37 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+# Tests never touch the network; subprocesses inherit this.
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+ROOT = Path(__file__).resolve().parents[1]
+GSM8K_DIR = ROOT.parent / "shared" / "data" / "gsm8k"
+
+
+@pytest.fixture(scope="session")
+def gsm8k_train() -> Path:
+    path = GSM8K_DIR / "train.jsonl"
+    if not path.exists():
+        pytest.skip("../shared/data/gsm8k is not present")
+    return path
+
+
+@pytest.fixture(scope="session")
+def gsm8k_small(tmp_path_factory, gsm8k_train) -> Path:
+    """The first 300 GSM8K train problems, as a local JSONL named train.jsonl."""
+    path = tmp_path_factory.mktemp("gsm8k") / "train.jsonl"
+    with gsm8k_train.open() as src:
+        path.write_text("".join(line for _, line in zip(range(300), src)))
+    return path
+
+
+@pytest.fixture(scope="session")
+def foreign_tokenizers(tmp_path_factory) -> dict[str, Path]:
+    from foreign_tokenizers import bert_like, gpt2_like, llama_like
+
+    root = tmp_path_factory.mktemp("tokenizers")
+    return {name: make(root / name) for name, make in (("gpt2", gpt2_like), ("llama", llama_like), ("bert", bert_like))}

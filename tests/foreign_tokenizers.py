@@ -1,0 +1,56 @@
+"""Tokenizers unlike the embedded one, built offline, standing in for the ones users bring.
+
+gpt2_like: byte-level BPE with GPT-2's pre-tokenizer (digits merge, newlines can merge with spaces),
+    <|endoftext|> as eos/bos and no BOS added.
+llama_like: SentencePiece-style BPE (Metaspace "▁", byte fallback), adds <s> before text.
+bert_like: lower-casing WordPiece: does not round-trip text, so tracegen must refuse it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+from transformers import PreTrainedTokenizerFast
+
+GSM8K = Path(__file__).resolve().parents[2] / "shared" / "data" / "gsm8k" / "train.jsonl"
+
+
+def corpus(n: int = 1500) -> list[str]:
+    texts = []
+    with GSM8K.open() as f:
+        for _, line in zip(range(n), f):
+            row = json.loads(line)
+            texts += [row["question"], row["answer"]]
+    return texts
+
+
+def gpt2_like(directory: Path) -> Path:
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.train_from_iterator(corpus(), trainers.BpeTrainer(vocab_size=2000, special_tokens=["<|endoftext|>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<|endoftext|>", eos_token="<|endoftext|>").save_pretrained(directory)
+    return directory
+
+
+def llama_like(directory: Path) -> Path:
+    tok = Tokenizer(models.BPE(byte_fallback=True, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="first")
+    tok.decoder = decoders.Sequence([decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse(), decoders.Strip(" ", 1, 0)])
+    bytes_ = [f"<0x{i:02X}>" for i in range(256)]
+    tok.train_from_iterator(corpus(), trainers.BpeTrainer(vocab_size=2000, special_tokens=["<unk>", "<s>", "</s>", *bytes_]))
+    tok.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", tok.token_to_id("<s>"))])
+    PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", unk_token="<unk>").save_pretrained(directory)
+    return directory
+
+
+def bert_like(directory: Path) -> Path:
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece()
+    tok.train_from_iterator(corpus(), trainers.WordPieceTrainer(vocab_size=2000, special_tokens=["[UNK]", "[CLS]", "[SEP]", "[PAD]"]))
+    PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", cls_token="[CLS]", sep_token="[SEP]", pad_token="[PAD]").save_pretrained(directory)
+    return directory

@@ -1,0 +1,70 @@
+"""`tracegen check` finds corrupted rows and names the rule they break."""
+
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from tracegen.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, gsm8k_small) -> Path:
+    out = tmp_path_factory.mktemp("built") / "out"
+    result = runner.invoke(app, ["build", "--recipe", "gsm8k", "--source", str(gsm8k_small), "--out", str(out), "--limit", "40", "--context-mode", "hard", "--set", "deviations.clean_fraction=0"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def corrupt(built: Path, tmp_path: Path, change) -> Path:
+    out = tmp_path / "bad"
+    shutil.copytree(built, out)
+    path = next((out / "data").glob("*.parquet"))
+    rows = pq.read_table(path).to_pylist()
+    change(rows[7])
+    pq.write_table(pa.Table.from_pylist(rows, schema=pq.read_schema(path)), path)
+    return out
+
+
+def _drop_one_undo(row):
+    start, end, undo_at = row["prune_spans"][0]
+    for key in ("input_ids", "labels", "position_ids"):
+        del row[key][undo_at]
+
+
+def _flip_label(row):
+    i = next(i for i, x in enumerate(row["labels"]) if x != -100)
+    row["labels"][i] += 1
+
+
+def _shift_position(row):
+    row["position_ids"][-1] += 1
+
+
+def _widen_span(row):
+    row["prune_spans"][0][0] -= 1
+
+
+def _swap_token(row):
+    row["input_ids"][-2] = (row["input_ids"][-2] + 1) % 4000 + 3
+
+
+@pytest.mark.parametrize(
+    "change,rule",
+    [(_drop_one_undo, "applied_trace"), (_flip_label, "labels"), (_shift_position, "position_ids"), (_widen_span, "prune_spans"), (_swap_token, "applied_trace")],
+)
+def test_check_names_row_and_rule(built, tmp_path, change, rule):
+    assert runner.invoke(app, ["check", str(built)]).exit_code == 0
+    result = runner.invoke(app, ["check", str(corrupt(built, tmp_path, change))])
+    assert result.exit_code == 1
+    assert "row 7" in result.output and f"'{rule}'" in result.output
+
+
+def test_check_on_a_folder_that_is_not_a_dataset(tmp_path):
+    result = runner.invoke(app, ["check", str(tmp_path)])
+    assert result.exit_code == 2 and "not a tracegen dataset" in result.output
