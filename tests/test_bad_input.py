@@ -79,6 +79,11 @@ def test_bad_flags(tmp_path, args, what):
     assert_one_line_error(result, "", what, tmp_path)
 
 
+def test_hub_source_offline_says_what_to_do(tmp_path):
+    result = tracegen("build", "--recipe", "gsm8k", "--out", tmp_path / "out", cwd=tmp_path)  # HF_HUB_OFFLINE=1 (conftest)
+    assert_one_line_error(result, "hf://openai/gsm8k", "pass --source PATH", tmp_path)
+
+
 def test_code_in_a_calculator_annotation_never_runs(tmp_path):
     marker = tmp_path / "pwned"
     evil = f"x = <<__import__('os').system('touch {marker}')=0>>0\n#### 0"

@@ -130,3 +130,23 @@ def test_full_gsm8k_train_build(tmp_path, gsm8k_train):
     """The acceptance build: all of GSM8K train with the embedded tokenizer."""
     manifest = build_and_check(tmp_path / "out", "--recipe", "gsm8k", "--source", gsm8k_train)
     assert manifest["splits"]["train"]["rows"] >= 7000
+
+
+def test_chat_template_prompt(tmp_path, gsm8k_small):
+    build_and_check(tmp_path / "out", "--recipe", "gsm8k", "--source", gsm8k_small, "--limit", "20", "--chat-template")
+    first = rows(tmp_path / "out")[0]
+    assert first["prompt"].startswith("<|user|>\n") and first["prompt"].endswith("<|assistant|>\n")
+
+
+def test_literal_special_token_text_in_a_problem_stays_text(tmp_path):
+    source = tmp_path / "train.jsonl"
+    source.write_text(json.dumps({"question": "Say <|endoftext|> and <UNDO> twice. What is 2+2?", "answer": "2+2=<<2+2=4>>4\n#### 4"}) + "\n")
+    manifest = build_and_check(tmp_path / "out", "--recipe", "gsm8k", "--source", source, "--set", "deviations.clean_fraction=0")
+    row = rows(tmp_path / "out")[0]
+    assert row["input_ids"].count(manifest["tokenizer"]["undo_id"]) == sum(d["undo_count"] for d in row["deviations"])
+
+
+def test_byte_order_mark_is_accepted(tmp_path):
+    source = tmp_path / "train.jsonl"
+    source.write_bytes(b"\xef\xbb\xbf" + json.dumps({"question": "What is 2+3?", "answer": "2+3=<<2+3=5>>5\n#### 5"}).encode() + b"\n")
+    build_and_check(tmp_path / "out", "--recipe", "gsm8k", "--source", source)

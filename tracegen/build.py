@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tracegen import __version__
+from tracegen.check import RowContext, RowError, check_row
 from tracegen.export.card import write_card
 from tracegen.export.rows import RowResult, build_row
 from tracegen.export.tokenizer import TraceTokenizer
@@ -42,7 +43,8 @@ class BuildReport:
     seconds: float = 0.0
 
 
-def make_row(problem: Problem, recipe: Recipe, tok: TraceTokenizer) -> RowResult:
+def make_row(problem: Problem, recipe: Recipe, tok: TraceTokenizer, checker: RowContext) -> RowResult:
+    """One row, proven before it is kept: a row breaking an invariant is dropped and counted, never written."""
     rng = random.Random(f"{recipe.seed}:{problem.source_id}")
     deviations, dropped = [], Counter()
     if recipe.export.loss != "clean" and rng.random() >= recipe.deviations.clean_fraction:
@@ -52,29 +54,43 @@ def make_row(problem: Problem, recipe: Recipe, tok: TraceTokenizer) -> RowResult
             dropped["no_deviation_possible"] += 1
     result = build_row(problem, deviations, tok, recipe.export, row_id=f"{recipe.name}:{problem.source_id}")
     result.dropped.update(dropped)
+    if result.row is not None:
+        try:
+            check_row(result.row, checker)
+        except RowError as e:
+            result.dropped[f"failed_check:{e.rule}"] += 1
+            result.row = None
     return result
 
 
-_worker: tuple[Recipe, TraceTokenizer] | None = None
+def row_checker(recipe: Recipe, tok: TraceTokenizer) -> RowContext:
+    export = recipe.export
+    return RowContext.of(tok, export.undo_unit, export.context_mode, export.loss, export.chat_template)
+
+
+_worker: tuple[Recipe, TraceTokenizer, RowContext] | None = None
 
 
 def _init_worker(recipe_json: str, tokenizer_dir: str, tokenizer_name: str) -> None:
     from transformers import AutoTokenizer
 
     global _worker
-    _worker = (Recipe.model_validate_json(recipe_json), TraceTokenizer(AutoTokenizer.from_pretrained(tokenizer_dir), tokenizer_name))
+    recipe = Recipe.model_validate_json(recipe_json)
+    tok = TraceTokenizer(AutoTokenizer.from_pretrained(tokenizer_dir), tokenizer_name)
+    _worker = (recipe, tok, row_checker(recipe, tok))
 
 
 def _work(problems: list[Problem]) -> list[RowResult]:
-    recipe, tok = _worker
-    return [make_row(p, recipe, tok) for p in problems]
+    recipe, tok, checker = _worker
+    return [make_row(p, recipe, tok, checker) for p in problems]
 
 
 def iter_results(problems: list[Problem], recipe: Recipe, tok: TraceTokenizer, tokenizer_dir: Path, num_proc: int) -> Iterator[RowResult]:
     """Row results in problem order, computed in `num_proc` processes."""
     if num_proc <= 1:
+        checker = row_checker(recipe, tok)
         for problem in problems:
-            yield make_row(problem, recipe, tok)
+            yield make_row(problem, recipe, tok, checker)
         return
     chunks = [problems[i : i + CHUNK] for i in range(0, len(problems), CHUNK)]
     ctx = multiprocessing.get_context("spawn")

@@ -36,7 +36,9 @@ class CheckReport:
 
 
 @dataclass(frozen=True)
-class _Context:
+class RowContext:
+    """What a row is checked against: the tokenizer and the export options of its dataset."""
+
     tok: TraceTokenizer
     unit: str
     mode: str
@@ -44,6 +46,10 @@ class _Context:
     chat: bool
     suffix: tuple[int, ...]
     delimiters: frozenset[int]
+
+    @classmethod
+    def of(cls, tok: TraceTokenizer, unit: str, mode: str, loss: str, chat: bool) -> RowContext:
+        return cls(tok, unit, mode, loss, chat, tuple(tok.completion_suffix()), tok.delimiters if unit == "step" else frozenset())
 
 
 def check_dataset(out: Path, on_progress: Callable[[int], None] = lambda n: None) -> CheckReport:
@@ -56,7 +62,7 @@ def check_dataset(out: Path, on_progress: Callable[[int], None] = lambda n: None
     tok = load_saved(out / TOKENIZER_DIR)
     if tok.undo_id != manifest["tokenizer"]["undo_id"]:
         return CheckReport(0, f"manifest: <UNDO> id {manifest['tokenizer']['undo_id']} != tokenizer's {tok.undo_id}")
-    ctx = _Context(tok, export["undo_unit"], export["context_mode"], export["loss"], export["chat_template"], tuple(tok.completion_suffix()), tok.delimiters)
+    ctx = RowContext.of(tok, export["undo_unit"], export["context_mode"], export["loss"], export["chat_template"])
     checked = 0
     for split, info in manifest["splits"].items():
         split_rows = 0
@@ -78,7 +84,7 @@ def check_dataset(out: Path, on_progress: Callable[[int], None] = lambda n: None
     return CheckReport(checked)
 
 
-def check_row(row: dict, ctx: _Context) -> None:
+def check_row(row: dict, ctx: RowContext) -> None:
     ids, labels, positions = row["input_ids"], row["labels"], row["position_ids"]
     undo = ctx.tok.undo_id
     _expect(row["undo_unit"] == ctx.unit and row["context_mode"] == ctx.mode, "modes", f"row says {row['undo_unit']}/{row['context_mode']}, manifest {ctx.unit}/{ctx.mode}")
@@ -122,7 +128,7 @@ class _Walk:
     last_from: dict[int, int]  # state (stack top, -1 = prompt end) -> last position emitted from it
 
 
-def _walk(completion: list[int], undo: int, ctx: _Context) -> _Walk:
+def _walk(completion: list[int], undo: int, ctx: RowContext) -> _Walk:
     """The UNDO stack machine, written out again independently of tracegen.trace."""
     stack: list[int] = []
     erased: dict[int, list[int]] = {}
@@ -142,7 +148,7 @@ def _walk(completion: list[int], undo: int, ctx: _Context) -> _Walk:
     return _Walk(stack, erased, last_from)
 
 
-def _check_deviations(row: dict, body: list[int], p: int, undo: int, ctx: _Context) -> None:
+def _check_deviations(row: dict, body: list[int], p: int, undo: int, ctx: RowContext) -> None:
     trace = row["trace"]
     for k, dev in enumerate(row["deviations"]):
         start, end, n = dev["token_start"] - p, dev["token_end"] - p, dev["undo_count"]
@@ -188,7 +194,7 @@ def _check_positions(positions: list[int], ids: list[int], p: int, undo: int, gr
         _expect(pos == expected, "position_ids", f"position {i}: expected {expected}, found {pos}")
 
 
-def _check_labels(row: dict, p: int, walk: _Walk, ctx: _Context) -> None:
+def _check_labels(row: dict, p: int, walk: _Walk, ctx: RowContext) -> None:
     ids, labels = row["input_ids"], row["labels"]
     completion = ids[p:]
     deviation = [False] * len(completion)

@@ -12,11 +12,23 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from tracegen import __version__
 from tracegen.errors import InputError
 
 app = typer.Typer(help="Build, check and inspect training traces that teach models to take back their mistakes with <UNDO>.", no_args_is_help=True, add_completion=False)
 console = Console(emoji=False)
 err_console = Console(stderr=True, emoji=False)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"tracegen {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version and exit")] = False) -> None:
+    """Build, check and inspect training traces that teach models to take back their mistakes with <UNDO>."""
 
 
 @contextmanager
@@ -27,6 +39,9 @@ def _friendly_errors():
     except InputError as e:
         err_console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
+    except OSError as e:  # disk full, permission denied...: the staging folder is already removed
+        err_console.print(f"[bold red]error:[/] {e.filename or ''}: {e.strerror or e}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
     except KeyboardInterrupt:
         err_console.print("[yellow]interrupted[/]: nothing was written to the output folder")
         raise typer.Exit(130) from None

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from tracegen import UNDO_TOKEN
 from tracegen.export.columns import token_columns
 from tracegen.export.tokenizer import TraceTokenizer
 from tracegen.generators.base import Deviation
@@ -80,6 +81,9 @@ def place(tok: TraceTokenizer, completion: str, clean: list[int], char_pos: int,
 
 def build_row(problem: Problem, deviations: list[Deviation], tok: TraceTokenizer, cfg: ExportConfig, row_id: str) -> RowResult:
     result = RowResult(row=None)
+    if UNDO_TOKEN in problem.solution:
+        result.dropped["undo_text_in_solution"] += 1  # the trace column could not tell it from a real <UNDO>
+        return result
     prompt = tok.prompt_text(problem.question, cfg.prompt_template, cfg.chat_template)
     prompt_ids = tok.prompt_ids(prompt, cfg.chat_template)
     completion = problem.solution

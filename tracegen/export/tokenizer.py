@@ -13,6 +13,8 @@ import re
 from functools import cached_property
 from pathlib import Path
 
+from tokenizers import Tokenizer
+
 from tracegen import UNDO_TOKEN
 from tracegen.errors import InputError
 from tracegen.export.embedded import EMBEDDED_TOKENIZER_DIR
@@ -30,6 +32,9 @@ class TraceTokenizer:
         self.hf = hf_tokenizer
         self.name = name
         self.backend = hf_tokenizer.backend_tokenizer
+        # Text from data is only text: a literal "<UNDO>" or "<|endoftext|>" in a solution must not become a special token.
+        self._text_backend = Tokenizer.from_str(self.backend.to_str())
+        self._text_backend.encode_special_tokens = True
         self.undo_id: int = hf_tokenizer.convert_tokens_to_ids(UNDO_TOKEN)
         self.eos_id: int | None = hf_tokenizer.eos_token_id
         self._special_prefix = self._leading_specials()
@@ -50,10 +55,11 @@ class TraceTokenizer:
         return cls(hf, EMBEDDED_NAME if name_or_path is None else name_or_path)
 
     def encode(self, text: str) -> list[int]:
-        return self.backend.encode(text, add_special_tokens=False).ids
+        """Plain text to ids; special-token strings inside it stay ordinary text."""
+        return self._text_backend.encode(text, add_special_tokens=False).ids
 
     def encode_batch(self, texts: list[str]) -> list[list[int]]:
-        return [e.ids for e in self.backend.encode_batch(texts, add_special_tokens=False)]
+        return [e.ids for e in self._text_backend.encode_batch(texts, add_special_tokens=False)]
 
     def decode(self, ids: list[int]) -> str:
         return self.backend.decode(ids, skip_special_tokens=False)
@@ -82,7 +88,9 @@ class TraceTokenizer:
 
     def prompt_ids(self, prompt_text: str, chat: bool) -> list[int]:
         """Chat templates write their own special tokens as text; a plain prompt gets the tokenizer's default prefix."""
-        return self.encode(prompt_text) if chat else self._special_prefix + self.encode(prompt_text)
+        if chat:
+            return self.backend.encode(prompt_text, add_special_tokens=False).ids
+        return self._special_prefix + self.encode(prompt_text)
 
     def completion_suffix(self) -> list[int]:
         return [self.eos_id] if self.eos_id is not None else []

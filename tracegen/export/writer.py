@@ -41,9 +41,10 @@ SCHEMA = pa.schema(
         ("trace", pa.string()),
         ("answer", pa.string()),
         ("deviations", pa.list_(DEVIATION_TYPE)),
-        ("input_ids", pa.list_(pa.int32())),
-        ("labels", pa.list_(pa.int32())),
-        ("position_ids", pa.list_(pa.int32())),
+        # int64: what torch wants for embedding indices and cross-entropy targets
+        ("input_ids", pa.list_(pa.int64())),
+        ("labels", pa.list_(pa.int64())),
+        ("position_ids", pa.list_(pa.int64())),
         ("prune_spans", pa.list_(pa.list_(pa.int32()))),
         ("undo_unit", pa.string()),
         ("context_mode", pa.string()),

@@ -21,7 +21,7 @@ def read_jsonl_objects(path: str | Path) -> Iterator[tuple[int, dict]]:
     with path.open("rb") as f:
         for number, raw in enumerate(f, start=1):
             try:
-                text = raw.decode("utf-8")
+                text = raw.decode("utf-8-sig" if number == 1 else "utf-8")  # tolerate a byte-order mark
             except UnicodeDecodeError as e:
                 raise InputError(f"not UTF-8 text (byte {e.start} of the line)", file=name, line=number) from None
             if not text.strip():
