@@ -31,7 +31,8 @@ def gsm8k_small(tmp_path_factory, gsm8k_train) -> Path:
 
 @pytest.fixture(scope="session")
 def foreign_tokenizers(tmp_path_factory) -> dict[str, Path]:
-    from foreign_tokenizers import bert_like, gpt2_like, llama_like
+    from foreign_tokenizers import bert_like, gpt2_like, llama_like, qwen_like
 
     root = tmp_path_factory.mktemp("tokenizers")
-    return {name: make(root / name) for name, make in (("gpt2", gpt2_like), ("llama", llama_like), ("bert", bert_like))}
+    makers = (("gpt2", gpt2_like), ("qwen", qwen_like), ("llama", llama_like), ("bert", bert_like))
+    return {name: make(root / name) for name, make in makers}

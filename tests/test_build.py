@@ -55,13 +55,21 @@ def test_gsm8k_variants_pass_check(tmp_path, gsm8k_small, flags):
         assert with_undo > 0.8 * len(data)
 
 
-@pytest.mark.parametrize("name", ["gpt2", "llama"])
+@pytest.mark.parametrize("name", ["gpt2", "qwen", "llama"])
 @pytest.mark.parametrize("unit_mode", [("token", "soft"), ("step", "hard")])
 def test_foreign_tokenizers_pass_check(tmp_path, gsm8k_small, foreign_tokenizers, name, unit_mode):
     unit, mode = unit_mode
     manifest = build_and_check(tmp_path / "out", "--recipe", "gsm8k", "--source", gsm8k_small, "--tokenizer", foreign_tokenizers[name], "--undo-unit", unit, "--context-mode", mode)
     assert manifest["splits"]["train"]["rows"] >= 290
     assert manifest["tokenizer"]["name"] == str(foreign_tokenizers[name])
+
+
+def test_foreign_chat_template_with_special_tokens(tmp_path, gsm8k_small, foreign_tokenizers):
+    manifest = build_and_check(tmp_path / "out", "--recipe", "gsm8k", "--source", gsm8k_small, "--limit", "30", "--tokenizer", foreign_tokenizers["qwen"], "--chat-template", "--undo-unit", "step")
+    row = rows(tmp_path / "out")[0]
+    assert row["prompt"].startswith("<|im_start|>user\n")
+    im_start = 1  # special tokens in the rendered template are tokenized as special tokens
+    assert row["input_ids"][0] == im_start and row["input_ids"][-1] == manifest["tokenizer"]["eos_id"]
 
 
 def test_tokenizer_that_does_not_round_trip_is_refused(tmp_path, gsm8k_small, foreign_tokenizers):

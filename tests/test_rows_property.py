@@ -39,7 +39,7 @@ def deviations(draw):
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(case=deviations(), unit=st.sampled_from(["token", "step"]), mode=st.sampled_from(["soft", "hard"]), name=st.sampled_from(["embedded", "gpt2", "llama"]))
+@given(case=deviations(), unit=st.sampled_from(["token", "step"]), mode=st.sampled_from(["soft", "hard"]), name=st.sampled_from(["embedded", "gpt2", "qwen", "llama"]))
 def test_built_rows_pass_every_check(tokenizers, case, unit, mode, name):
     problem, devs = case
     tok = tokenizers[name]
