@@ -50,8 +50,6 @@ def make_row(problem: Problem, recipe: Recipe, tok: TraceTokenizer, checker: Row
     if recipe.export.loss != "clean" and rng.random() >= recipe.deviations.clean_fraction:
         plan = plan_deviations(problem, recipe.deviations, rng)
         deviations, dropped = plan.deviations, plan.dropped
-        if not deviations:
-            dropped["no_deviation_possible"] += 1
     result = build_row(problem, deviations, tok, recipe.export, row_id=f"{recipe.name}:{problem.source_id}")
     result.dropped.update(dropped)
     if result.row is not None:

@@ -125,7 +125,7 @@ def _print_build_summary(report) -> None:
     table.add_row("traces with deviations", f"{report.traces_with_deviations:,}")
     for kind, count in sorted(report.deviations.items()):
         table.add_row(f"  {kind}", f"{count:,}")
-    table.add_row("dropped", f"{sum(report.dropped.values()):,}")
+    table.add_row("rejected or dropped", f"{sum(report.dropped.values()):,}")
     for reason, count in sorted(report.dropped.items()):
         table.add_row(f"  {reason}", f"{count:,}")
     table.add_row("seconds", f"{report.seconds:.1f} ({report.rows / max(report.seconds, 1e-9):,.0f} rows/s)")
