@@ -102,7 +102,8 @@ def build_row(problem: Problem, deviations: list[Deviation], tok: TraceTokenizer
             continue
         placed.append(_Placed(dev, *where))
 
-    spliced = splice(clean, [Splice(p.at, p.tokens) for p in placed], tok.undo_id, cfg.undo_unit, tok.delimiters if cfg.undo_unit == "step" else frozenset())
+    delimiters = tok.delimiters if cfg.undo_unit == "step" else frozenset()
+    spliced = splice(clean, [Splice(p.at, p.tokens) for p in placed], tok.undo_id, cfg.undo_unit, delimiters)
     trace_body = spliced.tokens[: len(spliced.tokens) - len(clean) + len(body)]
     trace_text = tok.decode(trace_body)
     dev_records = [_record(tok, p, trace_body, span, n, len(prompt_ids)) for p, span, n in zip(placed, spliced.deviation_spans, spliced.undo_counts)]
@@ -119,7 +120,7 @@ def build_row(problem: Problem, deviations: list[Deviation], tok: TraceTokenizer
         unit=cfg.undo_unit,
         mode=cfg.context_mode,
         loss=cfg.loss,
-        delimiters=tok.delimiters if cfg.undo_unit == "step" else frozenset(),
+        delimiters=delimiters,
     )
     result.kinds.update(p.deviation.kind for p in placed)
     result.row = {
