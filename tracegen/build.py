@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tracegen import __version__
+from tracegen.errors import InputError
 from tracegen.check import RowContext, RowError, check_row
 from tracegen.export.card import write_card
 from tracegen.export.rows import RowResult, build_row
@@ -111,7 +112,7 @@ def build(
     check_generators(recipe.deviations.generators)
     problems = load_problems(recipe.source, recipe.limit)
     tok = TraceTokenizer.load(recipe.export.tokenizer)
-    tok.require_roundtrip([p.solution for p in problems[:200]])
+    tok.require_roundtrip([text for p in problems[:100] for text in (p.question, p.solution)])
     if recipe.export.chat_template:
         tok.prompt_text("", recipe.export.prompt_template, chat=True)  # fail now if there is no template
     report = BuildReport(out=Path(out), split=split_name(recipe.source), problems=len(problems))
@@ -127,6 +128,9 @@ def build(
                 report.traces_with_deviations += bool(result.row["deviations"])
             on_advance(1)
         report.rows = writer.rows
+        if report.rows == 0:
+            reasons = ", ".join(f"{reason} {count}" for reason, count in report.dropped.most_common(3))
+            raise InputError(f"no rows to write: every one of {report.problems} problems was dropped ({reasons})", file=str(out))
         report.files = writer.close()
         manifest = _manifest(recipe, tok.info(tokenizer_sha), report)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")

@@ -7,17 +7,19 @@ rather than being reproduced by the same code.
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tracegen import UNDO_TOKEN
 from tracegen.errors import InputError
 from tracegen.export.tokenizer import TraceTokenizer, load_saved
-from tracegen.export.writer import MANIFEST, TOKENIZER_DIR
+from tracegen.export.writer import DATA_DIR, JSONL_DIR, MANIFEST, SCHEMA, TOKENIZER_DIR
 from tracegen.steps import final_answer
 
 IGNORE = -100
@@ -52,36 +54,120 @@ class RowContext:
         return cls(tok, unit, mode, loss, chat, tuple(tok.completion_suffix()), tok.delimiters if unit == "step" else frozenset())
 
 
+class DatasetError(Exception):
+    """The folder as a whole is broken (manifest, files, schema); one line says what."""
+
+
 def check_dataset(out: Path, on_progress: Callable[[int], None] = lambda n: None) -> CheckReport:
     out = Path(out)
-    manifest_path = out / MANIFEST
-    if not manifest_path.is_file():
+    if not (out / MANIFEST).is_file():
         raise InputError(f"not a tracegen dataset folder (no {MANIFEST})", file=str(out))
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    export = manifest["recipe"]["export"]
-    tok = load_saved(out / TOKENIZER_DIR)
-    if tok.undo_id != manifest["tokenizer"]["undo_id"]:
-        return CheckReport(0, f"manifest: <UNDO> id {manifest['tokenizer']['undo_id']} != tokenizer's {tok.undo_id}")
-    ctx = RowContext.of(tok, export["undo_unit"], export["context_mode"], export["loss"], export["chat_template"])
     checked = 0
-    for split, info in manifest["splits"].items():
-        split_rows = 0
-        for rel in info["files"]:
-            path = out / rel
-            if not path.is_file():
-                return CheckReport(checked, f"{rel}: listed in {MANIFEST} but missing")
-            for batch in pq.ParquetFile(path).iter_batches(batch_size=512):
-                for row in batch.to_pylist():
+    try:
+        manifest = _read_manifest(out)
+        export = manifest["recipe"]["export"]
+        tok = _load_tokenizer(out, manifest)
+        ctx = RowContext.of(tok, export["undo_unit"], export["context_mode"], export["loss"], export["chat_template"])
+        _expect_files(out, manifest)
+        ids: set[str] = set()
+        for split, info in manifest["splits"].items():
+            split_rows = 0
+            for rel in info["files"]:
+                for row in _rows(out, rel, jsonl=export["format"] == "jsonl"):
                     try:
                         check_row(row, ctx)
+                        _expect(row["id"] == f"{manifest['recipe']['name']}:{row['source_id']}", "id", f"id {row['id']!r} is not recipe:source_id")
+                        _expect(row["id"] not in ids, "id", f"id {row['id']!r} appears twice")
                     except RowError as e:
                         return CheckReport(checked, f"{rel} row {split_rows} (id {row.get('id')}): rule '{e.rule}': {e.detail}")
+                    except (KeyError, TypeError, ValueError, IndexError) as e:  # a null, a wrong type, a missing key
+                        return CheckReport(checked, f"{rel} row {split_rows}: malformed row ({type(e).__name__}: {e})")
+                    ids.add(row["id"])
                     split_rows += 1
                     checked += 1
-                on_progress(batch.num_rows)
-        if split_rows != info["rows"]:
-            return CheckReport(checked, f"split {split}: {split_rows} rows on disk, manifest says {info['rows']}")
+                    if checked % 512 == 0:
+                        on_progress(512)
+            if split_rows != info["rows"]:
+                return CheckReport(checked, f"split {split}: {split_rows} rows on disk, {MANIFEST} says {info['rows']}")
+    except DatasetError as e:
+        return CheckReport(checked, str(e))
+    on_progress(checked % 512)
     return CheckReport(checked)
+
+
+def _read_manifest(out: Path) -> dict:
+    try:
+        manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+        splits = manifest["splits"]
+        assert isinstance(splits, dict) and splits
+        for info in splits.values():
+            assert isinstance(info["files"], list) and isinstance(info["rows"], int)
+        export = manifest["recipe"]["export"]
+        assert all(key in export for key in ("undo_unit", "context_mode", "loss", "chat_template", "format"))
+        assert isinstance(manifest["recipe"]["name"], str) and isinstance(manifest["tokenizer"]["undo_id"], int)
+    except (ValueError, KeyError, TypeError, AssertionError) as e:
+        raise DatasetError(f"{MANIFEST}: not a valid tracegen manifest ({type(e).__name__}: {e})") from None
+    return manifest
+
+
+def _load_tokenizer(out: Path, manifest: dict) -> TraceTokenizer:
+    tokenizer_json = out / TOKENIZER_DIR / "tokenizer.json"
+    if not tokenizer_json.is_file():
+        raise DatasetError(f"{TOKENIZER_DIR}/tokenizer.json is missing")
+    if hashlib.sha256(tokenizer_json.read_bytes()).hexdigest() != manifest["tokenizer"].get("sha256"):
+        raise DatasetError(f"{TOKENIZER_DIR}/tokenizer.json does not match the sha256 in {MANIFEST}")
+    try:
+        tok = load_saved(out / TOKENIZER_DIR, manifest["tokenizer"]["name"])
+    except InputError as e:
+        raise DatasetError(f"{TOKENIZER_DIR}/: {e.reason}") from None
+    if (tok.undo_id, tok.eos_id) != (manifest["tokenizer"]["undo_id"], manifest["tokenizer"].get("eos_id")):
+        raise DatasetError(f"{MANIFEST}: <UNDO>/EOS ids {manifest['tokenizer']['undo_id']}/{manifest['tokenizer'].get('eos_id')} are not the tokenizer's {tok.undo_id}/{tok.eos_id}")
+    return tok
+
+
+def _expect_files(out: Path, manifest: dict) -> None:
+    """The data folders hold exactly the files the manifest lists (a stray shard would be loaded too), and the card exists."""
+    listed = {rel for info in manifest["splits"].values() for rel in info["files"]}
+    if manifest["recipe"]["export"]["format"] == "jsonl":
+        listed |= {_jsonl_twin(rel) for rel in listed}
+    present = {str(p.relative_to(out)) for folder in (DATA_DIR, JSONL_DIR) if (out / folder).is_dir() for p in (out / folder).iterdir()}
+    if missing := sorted(listed - present):
+        raise DatasetError(f"{missing[0]}: listed in {MANIFEST} but missing")
+    if extra := sorted(present - listed):
+        raise DatasetError(f"{extra[0]}: not listed in {MANIFEST} (it would be loaded as data)")
+    if not (out / "README.md").is_file():
+        raise DatasetError("README.md (the dataset card) is missing")
+
+
+def _jsonl_twin(rel: str) -> str:
+    return f"{JSONL_DIR}/{Path(rel).stem}.jsonl"
+
+
+def _rows(out: Path, rel: str, *, jsonl: bool) -> Iterator[dict]:
+    """Rows of one parquet shard, checked against the schema and, when written, against its JSONL twin."""
+    try:
+        shard = pq.ParquetFile(out / rel)
+        if not shard.schema_arrow.equals(SCHEMA):
+            raise DatasetError(f"{rel}: schema differs from tracegen's ({_schema_difference(shard.schema_arrow)})")
+        twin = (out / _jsonl_twin(rel)).open(encoding="utf-8") if jsonl else None
+        for batch in shard.iter_batches(batch_size=512):
+            for row in batch.to_pylist():
+                if twin is not None and json.loads(twin.readline() or "null") != row:
+                    raise DatasetError(f"{_jsonl_twin(rel)}: differs from {rel} at a row with id {row.get('id')}")
+                yield row
+        if twin is not None and twin.readline():
+            raise DatasetError(f"{_jsonl_twin(rel)}: has more rows than {rel}")
+    except (OSError, pa.ArrowException, ValueError) as e:
+        raise DatasetError(f"{rel}: unreadable ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
+
+
+def _schema_difference(schema: pa.Schema) -> str:
+    for field in SCHEMA:
+        if field.name not in schema.names:
+            return f"no column {field.name!r}"
+        if not schema.field(field.name).type.equals(field.type):
+            return f"column {field.name!r} is {schema.field(field.name).type}, expected {field.type}"
+    return f"extra columns {sorted(set(schema.names) - set(SCHEMA.names))}"
 
 
 def check_row(row: dict, ctx: RowContext) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +12,7 @@ import yaml
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from tracegen import __version__
 from tracegen.errors import InputError
@@ -31,20 +33,32 @@ def _main(version: Annotated[bool, typer.Option("--version", callback=_version, 
     """Build, check and inspect training traces that teach models to take back their mistakes with <UNDO>."""
 
 
+def _say(label: str, style: str, message: str) -> None:
+    """One line on stderr; `message` comes from data and paths, so it is never read as markup."""
+    err_console.print(Text.assemble((label, style), " ", message), highlight=False, soft_wrap=True)
+
+
+def _stop_on_sigterm(signum, frame) -> None:
+    raise KeyboardInterrupt  # so `kill` cleans up like Ctrl-C does
+
+
 @contextmanager
 def _friendly_errors():
-    """Bad input: one line on stderr and exit 2. Ctrl-C: a short note and exit 130, nothing half-written."""
+    """Bad input: one line on stderr and exit 2. Ctrl-C or SIGTERM: a short note and exit 130, nothing half-written."""
+    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         yield
     except InputError as e:
-        err_console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+        _say("error:", "bold red", str(e))
         raise typer.Exit(2) from None
     except OSError as e:  # disk full, permission denied...: the staging folder is already removed
-        err_console.print(f"[bold red]error:[/] {e.filename or ''}: {e.strerror or e}", highlight=False, soft_wrap=True)
+        _say("error:", "bold red", f"{e.filename}: {e.strerror}" if e.filename and e.strerror else str(e))
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
-        err_console.print("[yellow]interrupted[/]: nothing was written to the output folder")
+        _say("interrupted:", "yellow", "nothing was written to the output folder")
         raise typer.Exit(130) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _parse_overrides(pairs: list[str]) -> dict[str, object]:
@@ -53,7 +67,10 @@ def _parse_overrides(pairs: list[str]) -> dict[str, object]:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise InputError(f"expected KEY=VALUE, got {pair!r}", field="--set")
-        overrides[key.strip()] = yaml.safe_load(value)
+        try:
+            overrides[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError as e:
+            raise InputError(f"value is not valid YAML ({getattr(e, 'problem', None) or type(e).__name__})", field=f"--set {key}") from None
     return overrides
 
 
@@ -83,7 +100,7 @@ def build(
     loss: Annotated[str | None, typer.Option(help="msft | naive | clean")] = None,
     chat_template: Annotated[bool | None, typer.Option("--chat-template/--plain-prompt", help="format prompts with the tokenizer's chat template")] = None,
     format: Annotated[str | None, typer.Option("--format", help="parquet | jsonl (jsonl also writes parquet)")] = None,
-    num_proc: Annotated[int, typer.Option(help="worker processes")] = 1,
+    num_proc: Annotated[int, typer.Option(min=1, help="worker processes")] = 1,
     overwrite: Annotated[bool, typer.Option(help="replace a non-empty output folder")] = False,
     set_: Annotated[list[str] | None, typer.Option("--set", help="override any recipe value: --set deviations.per_trace=2")] = None,
 ) -> None:
@@ -120,7 +137,7 @@ def build(
 
 
 def _print_build_summary(report) -> None:
-    table = Table(title=f"tracegen build -> {report.out}", show_header=False)
+    table = Table(title=Text(f"tracegen build -> {report.out}"), show_header=False)
     table.add_row("rows", f"{report.rows:,} ({report.split}) from {report.problems:,} problems")
     table.add_row("traces with deviations", f"{report.traces_with_deviations:,}")
     for kind, count in sorted(report.deviations.items()):
@@ -141,7 +158,7 @@ def check(out: Annotated[Path, typer.Argument(help="a folder written by tracegen
         task = progress.add_task("checking", total=None)
         report = check_dataset(out, on_progress=lambda n: progress.advance(task, n))
     if report.failure:
-        err_console.print(f"[bold red]check failed[/] after {report.rows:,} good rows: {report.failure}", highlight=False, soft_wrap=True)
+        _say("check failed", "bold red", f"after {report.rows:,} good rows: {report.failure}")
         raise typer.Exit(1)
     console.print(f"[green]ok[/]: {report.rows:,} rows, every invariant holds")
 

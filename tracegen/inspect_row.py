@@ -90,5 +90,5 @@ def render_row(row: dict, tok: TraceTokenizer, chat: bool, show_tokens: bool) ->
 def inspect_row(out: Path, index: int, console: Console, show_tokens: bool = False) -> None:
     row = read_row(out, index)
     manifest = json.loads((Path(out) / MANIFEST).read_text(encoding="utf-8"))
-    tok = load_saved(Path(out) / TOKENIZER_DIR)
+    tok = load_saved(Path(out) / TOKENIZER_DIR, manifest["tokenizer"]["name"])
     console.print(render_row(row, tok, manifest["recipe"]["export"]["chat_template"], show_tokens))

@@ -8,6 +8,7 @@ line and the field.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Literal
 
@@ -19,7 +20,12 @@ from tracegen.resources import resource_dir
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: `per_trace: true` or `seed: "3"` is an error, not a silent conversion
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+SPLIT_PATTERN = r"^\w+$"  # what the Hugging Face Hub accepts as a split name
 
 
 class SourceConfig(_Strict):
@@ -29,18 +35,24 @@ class SourceConfig(_Strict):
     path: str | None = Field(None, description="local JSONL with `question`/`answer` fields; the Hub is used when unset")
     hub_id: str = "openai/gsm8k"
     hub_config: str = "main"
-    split: str = Field("train", description="split to read from the Hub, and the name of the exported split")
+    split: str = Field(
+        "train",
+        pattern=SPLIT_PATTERN,
+        description="split to read from the Hub, and the exported split's name (default for a local file: its stem if train/test/validation)",
+    )
     # arith only
     seed: int = Field(0, description="seed of the synthetic problems (independent of the recipe seed, which drives deviations)")
     num_problems: int = Field(1000, ge=1)
     min_steps: int = Field(2, ge=1)
     max_steps: int = Field(4, ge=1)
-    max_number: int = Field(100, ge=2)
+    max_number: int = Field(100, ge=2, le=100_000)
 
     @model_validator(mode="after")
-    def _steps_ordered(self) -> SourceConfig:
+    def _consistent(self) -> SourceConfig:
         if self.min_steps > self.max_steps:
             raise ValueError(f"min_steps ({self.min_steps}) is larger than max_steps ({self.max_steps})")
+        if self.name == "arith" and self.path is not None:
+            raise ValueError("the arith source makes its own problems: it takes no path (--source)")
         return self
 
 
@@ -69,8 +81,8 @@ class DeviationConfig(_Strict):
     def _weights_valid(cls, weights: dict[str, float]) -> dict[str, float]:
         if not weights:
             raise ValueError("needs at least one generator")
-        if any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
-            raise ValueError("weights must be non-negative and not all zero")
+        if not all(math.isfinite(w) and w >= 0 for w in weights.values()) or not 0 < sum(weights.values()) < math.inf:
+            raise ValueError("weights must be finite, non-negative and not all zero")
         return weights
 
     @field_validator("detected_after")
@@ -107,7 +119,7 @@ class ExportConfig(_Strict):
 
 
 class Recipe(_Strict):
-    name: str
+    name: str = Field(pattern=NAME_PATTERN, description="letters, digits, '.', '_' and '-'; names rows and the card")
     description: str = ""
     seed: int = 0
     limit: int | None = Field(None, ge=1, description="use only the first N problems")
@@ -153,23 +165,48 @@ def load_recipe(name_or_path: str, overrides: dict[str, object] | None = None) -
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         raise InputError(f"broken YAML: {getattr(e, 'problem', None) or e}", file=str(path), line=line) from None
+    _refuse_duplicate_keys(node, str(path))
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise InputError("a recipe must be a YAML mapping", file=str(path), line=1)
     data.setdefault("name", path.stem)
-    for dotted, value in (overrides or {}).items():
-        _set_dotted(data, dotted, value)
+    overrides = overrides or {}
+    for dotted, value in overrides.items():
+        _set_dotted(data, dotted, value, file=str(path), line=_line_of(node, dotted.split(".")))
     try:
-        return Recipe.model_validate(data)
+        recipe = Recipe.model_validate(data)
     except ValidationError as e:
         err = e.errors()[0]
         loc = [str(p) for p in err["loc"]]
         field = ".".join(loc)
-        in_overrides = any(field == k or field.startswith(k + ".") or k.startswith(field + ".") for k in (overrides or {}))
-        if in_overrides:
-            raise InputError(_pydantic_reason(err), field=field) from None
+        if any(field == k or field.startswith(k + ".") for k in overrides):  # the error is inside an overridden value
+            raise InputError(_pydantic_reason(err), file="command line", field=field) from None
         raise InputError(_pydantic_reason(err), file=str(path), line=_line_of(node, loc), field=field) from None
+    from tracegen.generators.rules import check_generators  # the registry imports this module
+
+    try:
+        check_generators(recipe.deviations.generators)
+    except InputError as e:
+        if any(k.startswith("deviations.generators") or k == "deviations" for k in overrides):
+            raise InputError(e.reason, file="command line", field=e.field) from None
+        raise InputError(e.reason, file=str(path), line=_line_of(node, ["deviations", "generators"]), field=e.field) from None
+    return recipe
+
+
+def _refuse_duplicate_keys(node: yaml.Node | None, file: str) -> None:
+    """YAML keeps the last of two equal keys silently; in a recipe that is always a mistake."""
+    if isinstance(node, yaml.MappingNode):
+        seen = set()
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                if key.value in seen:
+                    raise InputError("duplicate key", file=file, line=key.start_mark.line + 1, field=key.value)
+                seen.add(key.value)
+            _refuse_duplicate_keys(value, file)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _refuse_duplicate_keys(item, file)
 
 
 def _pydantic_reason(err: dict) -> str:
@@ -180,15 +217,17 @@ def _pydantic_reason(err: dict) -> str:
     return f"{err['msg']} (got {err.get('input')!r})"
 
 
-def _set_dotted(data: dict, dotted: str, value: object) -> None:
+def _set_dotted(data: dict, dotted: str, value: object, *, file: str, line: int | None) -> None:
     keys = dotted.split(".")
+    if not all(keys):
+        raise InputError(f"not a recipe key: {dotted!r}", field="--set")
     target = data
     for key in keys[:-1]:
         child = target.get(key)
         if child is None:
             child = target[key] = {}
         if not isinstance(child, dict):
-            raise InputError(f"cannot set '{dotted}': '{key}' is not a mapping", field=dotted)
+            raise InputError(f"cannot set '{dotted}': '{key}' is not a mapping here", file=file, line=line, field=key)
         target = child
     target[keys[-1]] = value
 

@@ -45,6 +45,9 @@ _TEXT_NUMBER = re.compile(
     re.VERBOSE,
 )
 _SIGN_AND_UNIT = re.compile(r"([-+]?)\s*[$€£]?\s*([-+]?)\s*")
+MAX_NUMBER_CHARS = 100
+"""Longer digit runs are not read as numbers (Python refuses to convert > 4300 digits, and no
+math problem needs them)."""
 _PLAIN_DECIMAL = re.compile(r"[0-9]+\.?[0-9]*|\.[0-9]+")
 _WRITTEN_FRACTION = re.compile(r"([0-9]+)/([0-9]+)")
 _WRITTEN_NUMBER = re.compile(r"(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?|\.[0-9]+")
@@ -164,7 +167,7 @@ def _evaluate_node(node: ast.AST, source: str) -> Fraction:
     if isinstance(node, ast.Constant) and type(node.value) in (int, float):
         # The literal's own text, so `0.1` is exactly 1/10 (a float would not be).
         text = ast.get_source_segment(source, node)
-        if text is None or not _PLAIN_DECIMAL.fullmatch(text):
+        if text is None or len(text) > MAX_NUMBER_CHARS or not _PLAIN_DECIMAL.fullmatch(text):
             raise UnsafeExpression(f"not a plain decimal number: {text!r}")
         return Fraction(text)
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
@@ -218,6 +221,8 @@ def parse_number(text: str) -> Fraction | None:
     number written: `%` is read as a unit).
     """
     text = text.strip()
+    if len(text) > MAX_NUMBER_CHARS:
+        return None
     if text.endswith("%"):
         text = text[:-1].rstrip()
     match = _SIGN_AND_UNIT.match(text)
@@ -251,6 +256,8 @@ def numbers_in(text: str) -> list[tuple[int, int, Fraction]]:
         start, literal = match.start(), match.group()
         if literal.startswith("-") and text[:start].rstrip()[-1:] in tuple("0123456789)%"):
             start, literal = start + 1, literal[1:]
+        if len(literal) > MAX_NUMBER_CHARS:
+            continue
         found.append((start, match.end(), Fraction(literal.replace(",", ""))))
     return found
 

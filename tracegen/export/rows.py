@@ -84,8 +84,14 @@ def build_row(problem: Problem, deviations: list[Deviation], tok: TraceTokenizer
     if UNDO_TOKEN in problem.solution:
         result.dropped["undo_text_in_solution"] += 1  # the trace column could not tell it from a real <UNDO>
         return result
+    if cfg.chat_template and any(text in problem.question for text in tok.special_texts()):
+        result.dropped["special_token_text_in_question"] += 1  # a chat template would make it a real special token
+        return result
     prompt = tok.prompt_text(problem.question, cfg.prompt_template, cfg.chat_template)
     prompt_ids = tok.prompt_ids(prompt, cfg.chat_template)
+    if tok.decode(prompt_ids if cfg.chat_template else prompt_ids[len(tok.special_prefix) :]) != prompt:
+        result.dropped["tokenizer_roundtrip"] += 1
+        return result
     completion = problem.solution
     body = tok.encode(completion)
     if tok.decode(body) != completion:

@@ -8,7 +8,6 @@ backend (no `clean_up_tokenization_spaces`), so text columns say exactly what th
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from functools import cached_property
 from pathlib import Path
@@ -27,17 +26,23 @@ class TraceTokenizer:
     def __init__(self, hf_tokenizer, name: str):
         if not getattr(hf_tokenizer, "is_fast", False):
             raise InputError(f"tokenizer '{name}' has no fast (Rust) version; tracegen needs one for exact offsets", field="tokenizer")
-        if UNDO_TOKEN not in hf_tokenizer.get_vocab():
+        if UNDO_TOKEN not in hf_tokenizer.all_special_tokens:  # new, or an ordinary token made special (same id)
             hf_tokenizer.add_special_tokens({"additional_special_tokens": [UNDO_TOKEN]})
         self.hf = hf_tokenizer
         self.name = name
         self.backend = hf_tokenizer.backend_tokenizer
+        # A tokenizer.json may switch truncation or padding on; traces must never be cut or padded.
+        self.backend.no_truncation()
+        self.backend.no_padding()
         # Text from data is only text: a literal "<UNDO>" or "<|endoftext|>" in a solution must not become a special token.
         self._text_backend = Tokenizer.from_str(self.backend.to_str())
         self._text_backend.encode_special_tokens = True
         self.undo_id: int = hf_tokenizer.convert_tokens_to_ids(UNDO_TOKEN)
         self.eos_id: int | None = hf_tokenizer.eos_token_id
-        self._special_prefix = self._leading_specials()
+        for role in ("eos", "bos", "pad", "unk"):
+            if getattr(hf_tokenizer, f"{role}_token_id") == self.undo_id:
+                raise InputError(f"{UNDO_TOKEN} is also the tokenizer's {role} token; it needs a token of its own", file=name, field="tokenizer")
+        self.special_prefix = self._leading_specials()
 
     @classmethod
     def load(cls, name_or_path: str | None) -> TraceTokenizer:
@@ -72,38 +77,46 @@ class TraceTokenizer:
         return frozenset(i for i, text in enumerate(texts) if "\n" in text and i != self.undo_id)
 
     def _leading_specials(self) -> list[int]:
-        """The special ids the tokenizer puts before text by default (e.g. Llama's BOS)."""
-        with_specials = self.hf("x", add_special_tokens=True)["input_ids"]
+        """The special ids the tokenizer puts before text by default (e.g. Llama's BOS; a trailing EOS is not kept)."""
+        with_specials = self.backend.encode("x", add_special_tokens=True).ids
         plain = self.encode("x")
-        if len(with_specials) > len(plain) and with_specials[-len(plain) :] == plain:
-            return with_specials[: len(with_specials) - len(plain)]
+        for start in range(len(with_specials) - len(plain) + 1):
+            if with_specials[start : start + len(plain)] == plain:
+                return with_specials[:start]
         return []
 
     def prompt_text(self, question: str, template: str, chat: bool) -> str:
         if not chat:
             return template.replace("{question}", question)
         if not self.hf.chat_template:
-            raise InputError(f"tokenizer '{self.name}' has no chat template", field="chat_template")
-        return self.hf.apply_chat_template([{"role": "user", "content": question}], tokenize=False, add_generation_prompt=True)
+            raise InputError("the tokenizer has no chat template", file=self.name, field="chat_template")
+        try:
+            return self.hf.apply_chat_template([{"role": "user", "content": question}], tokenize=False, add_generation_prompt=True)
+        except Exception as e:  # jinja2 errors of a broken template
+            raise InputError(f"the chat template fails: {type(e).__name__}: {e}", file=self.name, field="chat_template") from None
+
+    def special_texts(self) -> list[str]:
+        """Strings a chat template would turn into special tokens."""
+        return [t.content for t in self.hf.added_tokens_decoder.values() if t.special]
 
     def prompt_ids(self, prompt_text: str, chat: bool) -> list[int]:
         """Chat templates write their own special tokens as text; a plain prompt gets the tokenizer's default prefix."""
         if chat:
             return self.backend.encode(prompt_text, add_special_tokens=False).ids
-        return self._special_prefix + self.encode(prompt_text)
+        return self.special_prefix + self.encode(prompt_text)
 
     def completion_suffix(self) -> list[int]:
         return [self.eos_id] if self.eos_id is not None else []
 
     def require_roundtrip(self, texts: list[str]) -> None:
-        """Refuse a tokenizer that changes most texts (lower-casing, unknown tokens): offsets would be meaningless."""
+        """Refuse a tokenizer that changes most texts (lower-casing, unknown tokens, normalisation)."""
         decoded = [self.decode(ids) for ids in self.encode_batch(texts)]
         failures = [(t, d) for t, d in zip(texts, decoded) if t != d]
         if texts and len(failures) * 2 > len(texts):
             text, back = failures[0]
             at = next((i for i, (a, b) in enumerate(zip(text, back)) if a != b), min(len(text), len(back)))
             raise InputError(
-                f"does not round-trip text ({len(failures)} of {len(texts)} sampled solutions change; "
+                f"does not round-trip text ({len(failures)} of {len(texts)} sampled texts change; "
                 f"first at char {at}: {text[at:at + 20]!r} -> {back[at:at + 20]!r}); tracegen needs exact offsets",
                 file=self.name,
                 field="tokenizer",
@@ -125,9 +138,12 @@ class TraceTokenizer:
         }
 
 
-def load_saved(directory: Path) -> TraceTokenizer:
-    """The tokenizer a build saved next to its data (name recorded in the manifest)."""
+def load_saved(directory: Path, name: str) -> TraceTokenizer:
+    """The tokenizer a build saved next to its data; `name` is the one its manifest records."""
     from transformers import AutoTokenizer
 
-    manifest = json.loads((directory.parent / "tracegen.json").read_text())
-    return TraceTokenizer(AutoTokenizer.from_pretrained(str(directory)), manifest["tokenizer"]["name"])
+    try:
+        hf = AutoTokenizer.from_pretrained(str(directory))
+    except Exception as e:  # a damaged or incomplete folder
+        raise InputError(f"cannot load the saved tokenizer ({type(e).__name__}: {str(e).strip()[:120]})", file=str(directory)) from None
+    return TraceTokenizer(hf, name)

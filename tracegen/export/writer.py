@@ -60,24 +60,32 @@ TOKENIZER_DIR = "tokenizer"
 @contextmanager
 def staged_output(out: Path, *, overwrite: bool) -> Iterator[Path]:
     """Yield a staging folder; on success it replaces `out`, on any failure it is removed."""
-    out = Path(out)
+    shown = str(out)
+    out = Path(out).resolve()
     if out.exists() and not out.is_dir():
-        raise InputError("exists and is not a folder", file=str(out))
+        raise InputError("exists and is not a folder", file=shown)
     if out.exists() and any(out.iterdir()) and not overwrite:
-        raise InputError("exists and is not empty (pass --overwrite to replace it)", file=str(out))
+        raise InputError("exists and is not empty (pass --overwrite to replace it)", file=shown)
+    if Path.cwd().resolve().is_relative_to(out):
+        raise InputError("is the current folder or contains it; build into another folder", file=shown)
+    blocker = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise InputError(f"cannot create it: {blocker} is a file", file=shown)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f".{out.name}.partial-{os.getpid()}"
+    old = out.parent / f".{out.name}.old-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     try:
         yield staging
+        if out.exists():
+            out.rename(old)
+        staging.rename(out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        if old.exists() and not out.exists():
+            old.rename(out)  # put the previous output back
         raise
-    old = out.parent / f".{out.name}.old-{os.getpid()}"
-    if out.exists():
-        out.rename(old)
-    staging.rename(out)
     shutil.rmtree(old, ignore_errors=True)
 
 

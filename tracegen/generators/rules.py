@@ -39,6 +39,7 @@ from tracegen.problem import Problem
 from tracegen.recipe import DeviationConfig
 from tracegen.steps import (
     FINAL_MARK,
+    MAX_NUMBER_CHARS,
     Annotation,
     ExprToken,
     annotation_holds,
@@ -120,7 +121,7 @@ def read_calcs(step: str) -> tuple[Calc, ...] | None:
 def _read_calc(step: str, annotation: Annotation, previous_end: int) -> Calc | None:
     tokens = tokenize_expression(annotation.expr)
     result = parse_number(annotation.result)
-    if not tokens or result is None:
+    if not tokens or result is None or any(t.kind == "number" and len(t.text) > MAX_NUMBER_CHARS for t in tokens):
         return None
     base = annotation.start + 2
     operands = []

@@ -10,8 +10,8 @@ from tracegen.recipe import SourceConfig
 
 
 def split_name(cfg: SourceConfig) -> str:
-    """The exported split: the recipe's, or a local file's stem when it names a standard split."""
-    if cfg.path is not None:
+    """The exported split: the recipe's if it names one, else a local file's stem when that is a standard split."""
+    if cfg.path is not None and "split" not in cfg.model_fields_set:
         stem = Path(cfg.path).stem
         if stem in ("train", "test", "validation"):
             return stem

@@ -234,7 +234,9 @@ def _numbers(rule: str, q: int | None, max_number: int) -> Sequence[int]:
     if rule == "less":
         return range(2, min(max_number, q - 2) + 1)
     assert rule == "divisor", rule
-    return [d for d in range(2, min(max_number, q // 2) + 1) if q % d == 0]
+    # pairs (d, q // d) with d <= sqrt(q): the loop is bounded by both sqrt(q) and max_number
+    small = [d for d in range(2, min(math.isqrt(q), max_number) + 1) if q % d == 0]
+    return sorted({d for pair in small for d in (pair, q // pair) if d <= min(max_number, q // 2)})
 
 
 def _apply(op: str, q: int, a: int) -> int:

@@ -30,6 +30,8 @@ def read_jsonl_objects(path: str | Path) -> Iterator[tuple[int, dict]]:
                 obj = json.loads(text)
             except json.JSONDecodeError as e:
                 raise InputError(f"not valid JSON ({e.msg} at column {e.colno})", file=name, line=number) from None
+            except (RecursionError, ValueError) as e:  # nesting too deep, integers too long
+                raise InputError(f"not valid JSON ({type(e).__name__}: {str(e).splitlines()[0][:80]})", file=name, line=number) from None
             if not isinstance(obj, dict):
                 raise InputError(f"expected a JSON object, got {_json_type(obj)}", file=name, line=number)
             seen = True
@@ -46,6 +48,10 @@ def require_str(obj: dict, key: str, *, file: str, line: int) -> str:
         raise InputError(f"expected a string, got {_json_type(value)}", file=file, line=line, field=key)
     if not value.strip():
         raise InputError("empty", file=file, line=line, field=key)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise InputError(f"not valid text (unpaired surrogate {value[e.start]!r} at char {e.start})", file=file, line=line, field=key) from None
     return value
 
 
