@@ -71,3 +71,12 @@ def bert_like(directory: Path) -> Path:
     tok.train_from_iterator(corpus(), trainers.WordPieceTrainer(vocab_size=2000, special_tokens=["[UNK]", "[CLS]", "[SEP]", "[PAD]"]))
     PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", cls_token="[CLS]", sep_token="[SEP]", pad_token="[PAD]").save_pretrained(directory)
     return directory
+
+
+def with_changes(source: Path, directory: Path, change) -> Path:
+    """A copy of a saved tokenizer with `change(backend_tokenizer, kwargs)` applied, saved to `directory`."""
+    tok = Tokenizer.from_file(str(source / "tokenizer.json"))
+    kwargs = {"eos_token": "<|endoftext|>"}
+    change(tok, kwargs)
+    PreTrainedTokenizerFast(tokenizer_object=tok, **kwargs).save_pretrained(directory)
+    return directory

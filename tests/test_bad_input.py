@@ -28,6 +28,10 @@ SOURCES = {
     "not_an_object": (jsonl(GOOD, [1, 2]), ":2:", "expected a JSON object"),
     "not_utf8": (jsonl(GOOD) + b'{"question": "\xff\xfe", "answer": "#### 1"}\n', ":2:", "not UTF-8"),
     "empty_file": (b"", "train.jsonl", "empty"),
+    "deeply_nested": (jsonl(GOOD) + b"[" * 100_000 + b"\n", ":2:", "not valid JSON"),
+    "huge_integer": (jsonl(GOOD) + b'{"question": "q", "answer": "#### 1", "n": ' + b"9" * 5000 + b"}\n", ":2:", "not valid JSON"),
+    "unpaired_surrogate": (jsonl(GOOD) + b'{"question": "\\ud800", "answer": "#### 1"}\n', ":2:", "field 'question': not valid text"),
+    "huge_final_answer": (jsonl({"question": "q", "answer": "#### " + "9" * 5000}), ":1:", "is not a number"),
 }
 
 
@@ -45,6 +49,13 @@ RECIPES = {
     "wrong_type": ("name: r\nexport:\n  undo_unit: word\n", ":3:", "field 'export.undo_unit'"),
     "broken_yaml": ("name: r\nexport: [unclosed\n", "recipe.yaml:", "broken YAML"),
     "not_a_mapping": ("- a\n- b\n", "recipe.yaml:1:", "mapping"),
+    "duplicate_key": ("name: r\nseed: 1\nseed: 2\n", "recipe.yaml:3:", "field 'seed': duplicate key"),
+    "nan_weight": ("name: r\ndeviations:\n  generators:\n    arith_slip: .nan\n", "recipe.yaml:3:", "finite"),
+    "unknown_generator": ("name: r\ndeviations:\n  generators:\n    typo_maker: 1\n", "recipe.yaml:3:", "unknown generator 'typo_maker'"),
+    "bool_for_int": ("name: r\ndeviations:\n  per_trace: true\n", "recipe.yaml:3:", "field 'deviations.per_trace'"),
+    "bad_name": ("name: 'my: recipe #1'\n", "recipe.yaml:1:", "field 'name'"),
+    "bad_split": ("name: r\nsource:\n  split: my split\n", "recipe.yaml:3:", "field 'source.split'"),
+    "source_error_with_flag": ("name: r\nsource:\n  name: arith\n  min_steps: 5\n  max_steps: 2\n", "recipe.yaml:2:", "larger than max_steps"),
 }
 
 
@@ -67,6 +78,10 @@ def test_bad_recipe(tmp_path, case):
         (["--loss", "naive", "--context-mode", "hard"], "needs context_mode 'soft'"),
         (["--set", "deviations.generators={nope: 1}"], "unknown generator 'nope'"),
         (["--tokenizer", "./no/such-tokenizer-dir"], "no such folder"),
+        (["--set", "deviations.per_trace=[1"], "not valid YAML"),
+        (["--set", "seed=!!python/object/apply:os.system ['true']"], "not valid YAML"),
+        (["--set", 'deviations.position="[/bold] x"'], "[/bold] x"),
+        (["--recipe", "arith"], "takes no path"),
         (["--tokenizer", "no-such-org/no-such-tokenizer"], "cannot load tokenizer"),
     ],
 )
@@ -84,13 +99,14 @@ def test_hub_source_offline_says_what_to_do(tmp_path):
     assert_one_line_error(result, "hf://openai/gsm8k", "pass --source PATH", tmp_path)
 
 
-def test_code_in_a_calculator_annotation_never_runs(tmp_path):
+@pytest.mark.parametrize("code", ["__import__('os').system('touch {marker}')", "(lambda: open('{marker}', 'w'))()", "9**9**9**9", "().__class__"])
+def test_code_in_a_calculator_annotation_is_refused_and_never_runs(tmp_path, code):
     marker = tmp_path / "pwned"
-    evil = f"x = <<__import__('os').system('touch {marker}')=0>>0\n#### 0"
+    evil = f"x = <<{code.format(marker=marker)}=0>>0\n#### 0"
     source = tmp_path / "train.jsonl"
     source.write_bytes(jsonl(GOOD, {"question": "q", "answer": evil}, GOOD))
-    result = tracegen("build", "--recipe", "gsm8k", "--source", source, "--out", tmp_path / "out", "--set", "deviations.clean_fraction=0", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
+    result = tracegen("build", "--recipe", "gsm8k", "--source", source, "--out", tmp_path / "out", cwd=tmp_path)
+    assert_one_line_error(result, "train.jsonl:2:", "field 'answer': calculator annotation", tmp_path)
     assert not marker.exists()
 
 

@@ -68,3 +68,43 @@ def test_check_names_row_and_rule(built, tmp_path, change, rule):
 def test_check_on_a_folder_that_is_not_a_dataset(tmp_path):
     result = runner.invoke(app, ["check", str(tmp_path)])
     assert result.exit_code == 2 and "not a tracegen dataset" in result.output
+
+
+def test_check_catches_broken_files(built, tmp_path):
+    def fresh(name):
+        out = tmp_path / name
+        shutil.copytree(built, out)
+        return out, next((out / "data").glob("*.parquet"))
+
+    out, shard = fresh("truncated")
+    shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])
+    result = runner.invoke(app, ["check", str(out)])
+    assert result.exit_code == 1 and "unreadable" in result.output
+
+    out, shard = fresh("int32")
+    table = pq.read_table(shard)
+    pq.write_table(table.set_column(table.schema.get_field_index("labels"), "labels", table["labels"].cast(pa.list_(pa.int32()))), shard)
+    result = runner.invoke(app, ["check", str(out)])
+    assert result.exit_code == 1 and "schema differs" in result.output and "'labels'" in result.output
+
+    out, shard = fresh("stray")
+    shutil.copy(shard, out / "data" / "train-extra.parquet")
+    result = runner.invoke(app, ["check", str(out)])
+    assert result.exit_code == 1 and "not listed" in result.output
+
+    out, _ = fresh("manifest")
+    (out / "tracegen.json").write_text("[]")
+    result = runner.invoke(app, ["check", str(out)])
+    assert result.exit_code == 1 and "not a valid tracegen manifest" in result.output
+
+
+def test_check_compares_jsonl_with_parquet(tmp_path, gsm8k_small):
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["build", "--recipe", "gsm8k", "--source", str(gsm8k_small), "--out", str(out), "--limit", "10", "--format", "jsonl"])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(app, ["check", str(out)]).exit_code == 0
+    twin = next((out / "jsonl").glob("*.jsonl"))
+    lines = twin.read_text().splitlines()
+    twin.write_text("\n".join(lines[:5] + [lines[5].replace('"labels": [-100', '"labels": [7', 1)] + lines[6:]) + "\n")
+    result = runner.invoke(app, ["check", str(out)])
+    assert result.exit_code == 1 and "differs from" in result.output

@@ -49,6 +49,11 @@ def read_row(out: Path, index: int) -> dict:
     raise InputError(f"row {index} is missing from the data files", file=str(out))
 
 
+def _printable(text: str) -> str:
+    """Control characters from data (ANSI escapes, bells) are shown escaped, never sent to the terminal."""
+    return "".join(ch if ch in "\n\t" or ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
 def token_roles(row: dict, undo_id: int, prompt_len: int) -> list[str]:
     ids, labels = row["input_ids"], row["labels"]
     roles = ["prompt"] * prompt_len + ["trained"] * (len(ids) - prompt_len)
@@ -69,20 +74,21 @@ def render_row(row: dict, tok: TraceTokenizer, chat: bool, show_tokens: bool) ->
     roles = token_roles(row, tok.undo_id, prompt_len)
     text = Text()
     for token_id, role in zip(row["input_ids"], roles):
-        text.append(tok.decode([token_id]), style=STYLES[role])
+        text.append(_printable(tok.decode([token_id])), style=STYLES[role])
     legend = Text("  ").join(Text(name, style=style) for name, style in STYLES.items())
-    title = Text(f"{row['id']}  ({row['undo_unit']} undo, {row['context_mode']} context)")
+    title = Text(_printable(f"{row['id']}  ({row['undo_unit']} undo, {row['context_mode']} context)"))
     parts = [Panel(text, title=title, subtitle=legend)]
     if row["deviations"]:
         table = Table("kind", "step", "tokens", "undos", "detected after", "reason", title="deviations")
         for dev in row["deviations"]:
-            table.add_row(dev["kind"], str(dev["step_index"]), f"[{dev['token_start']}, {dev['token_end']})", str(dev["undo_count"]), str(dev["detected_after"]), dev["reason"])
+            cells = [dev["kind"], str(dev["step_index"]), f"[{dev['token_start']}, {dev['token_end']})", str(dev["undo_count"]), str(dev["detected_after"]), dev["reason"]]
+            table.add_row(*(Text(_printable(cell)) for cell in cells))
         parts.append(table)
     if show_tokens:
         table = Table("i", "token", "id", "label", "position", title="tokens")
         for i, (token_id, label, pos, role) in enumerate(zip(row["input_ids"], row["labels"], row["position_ids"], roles)):
             label_text = "" if label == IGNORE else repr(tok.decode([label]))
-            table.add_row(str(i), Text(repr(tok.decode([token_id])), style=STYLES[role]), str(token_id), label_text, str(pos))
+            table.add_row(str(i), Text(repr(tok.decode([token_id])), style=STYLES[role]), str(token_id), Text(label_text), str(pos))
         parts.append(table)
     return Group(*parts)
 

@@ -12,6 +12,15 @@ def _table(counts: dict[str, int]) -> str:
     return "\n".join(f"| {key} | {value:,} |" for key, value in counts.items()) or "| (none) | 0 |"
 
 
+LABELS_MEANING = {
+    ("msft", "soft"): "the prompt and the deviation tokens carry no loss; `<UNDO>` and every correct token do",
+    ("msft", "hard"): "each state is labelled once, with the last token the trace emits from it (DESIGN.md section 4); `<UNDO>` inputs and the prompt carry no loss",
+    ("naive", "soft"): "the prompt carries no loss; deviation tokens do (the naive baseline), as do `<UNDO>` and correct tokens",
+    ("clean", "soft"): "the prompt carries no loss; the clean solution does (no deviations: the plain SFT baseline)",
+    ("clean", "hard"): "the prompt carries no loss; the clean solution does (no deviations: the plain SFT baseline)",
+}
+
+
 def render_card(manifest: dict) -> str:
     recipe, tokenizer, splits = manifest["recipe"], manifest["tokenizer"], manifest["splits"]
     template = Template((resource_dir("data_cards") / "default.md").read_text(encoding="utf-8"))
@@ -32,6 +41,7 @@ def render_card(manifest: dict) -> str:
         undo_unit=recipe["export"]["undo_unit"],
         context_mode=recipe["export"]["context_mode"],
         loss=recipe["export"]["loss"],
+        labels_meaning=LABELS_MEANING[recipe["export"]["loss"], recipe["export"]["context_mode"]],
         first_split=next(iter(splits)),
     )
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from tracegen.errors import InputError
 from tracegen.problem import Problem
 from tracegen.sources.jsonl import read_jsonl_objects, require_str
-from tracegen.steps import final_answer, parse_number
+from tracegen.steps import UnsafeExpression, evaluate, final_answer, parse_annotations, parse_number
 
 
 def problem_from_record(record: dict, *, source_id: str, file: str, line: int) -> Problem:
@@ -17,9 +17,20 @@ def problem_from_record(record: dict, *, source_id: str, file: str, line: int) -
     if answer is None:
         raise InputError("no final answer (a last line '#### <answer>')", file=file, line=line, field="answer")
     if parse_number(answer) is None:
-        raise InputError(f"final answer {answer!r} is not a number", file=file, line=line, field="answer")
+        raise InputError(f"final answer {_short(answer)!r} is not a number", file=file, line=line, field="answer")
+    for annotation in parse_annotations(solution):
+        try:
+            evaluate(annotation.expr)
+        except UnsafeExpression:
+            raise InputError(f"calculator annotation <<{_short(annotation.expr)}=...>> is not plain arithmetic", file=file, line=line, field="answer") from None
+        except ZeroDivisionError:
+            pass  # wrong arithmetic, not code: the rule generators leave such a step alone
     # a trailing newline would make an empty last step
     return Problem(source_id=source_id, question=question, solution=solution.rstrip("\n"), answer=answer)
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def read_gsm8k_jsonl(path: str, split: str) -> Iterator[Problem]:
