@@ -18,11 +18,11 @@ import pyarrow.parquet as pq
 
 from tracegen import UNDO_TOKEN
 from tracegen.errors import InputError
+from tracegen.export.columns import IGNORE
 from tracegen.export.tokenizer import TraceTokenizer, load_saved
 from tracegen.export.writer import DATA_DIR, JSONL_DIR, MANIFEST, SCHEMA, TOKENIZER_DIR
 from tracegen.steps import final_answer
 
-IGNORE = -100
 
 
 class RowError(Exception):

@@ -17,10 +17,10 @@ from rich.table import Table
 from rich.text import Text
 
 from tracegen.errors import InputError
+from tracegen.export.columns import IGNORE
 from tracegen.export.tokenizer import TraceTokenizer, load_saved
 from tracegen.export.writer import MANIFEST, TOKENIZER_DIR
 
-IGNORE = -100
 
 STYLES = {
     "prompt": "dim",
@@ -32,11 +32,14 @@ STYLES = {
 }
 
 
-def read_row(out: Path, index: int) -> dict:
+def read_manifest(out: Path) -> dict:
     manifest_path = Path(out) / MANIFEST
     if not manifest_path.is_file():
         raise InputError(f"not a tracegen dataset folder (no {MANIFEST})", file=str(out))
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    return json.loads(manifest_path.read_text(encoding="utf-8"))
+
+
+def read_row(out: Path, manifest: dict, index: int) -> dict:
     files = [f for split in manifest["splits"].values() for f in split["files"]]
     total = sum(split["rows"] for split in manifest["splits"].values())
     if not 0 <= index < total:
@@ -94,7 +97,7 @@ def render_row(row: dict, tok: TraceTokenizer, chat: bool, show_tokens: bool) ->
 
 
 def inspect_row(out: Path, index: int, console: Console, show_tokens: bool = False) -> None:
-    row = read_row(out, index)
-    manifest = json.loads((Path(out) / MANIFEST).read_text(encoding="utf-8"))
+    manifest = read_manifest(out)
+    row = read_row(out, manifest, index)
     tok = load_saved(Path(out) / TOKENIZER_DIR, manifest["tokenizer"]["name"])
     console.print(render_row(row, tok, manifest["recipe"]["export"]["chat_template"], show_tokens))

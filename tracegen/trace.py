@@ -103,18 +103,16 @@ class SplicedTrace:
     resume_at: list[int]
 
 
-def undos_needed(stacked: int, pop_to: int, tokens: Sequence[int], unit: UndoUnit, delimiters: frozenset[int]) -> int:
-    """How many `<UNDO>`s pop a stack holding `tokens[:stacked]` back to exactly `pop_to` tokens."""
+def undos_to_erase(erased: Sequence[int], unit: UndoUnit, delimiters: frozenset[int]) -> int:
+    """How many `<UNDO>`s pop exactly the tokens `erased`, pushed on top of a step start."""
     if unit == "token":
-        return stacked - pop_to
-    count, top = 0, stacked
-    while top > pop_to:
+        return len(erased)
+    count, top = 0, len(erased)
+    while top > 0:
         top -= 1
-        while top > 0 and tokens[top - 1] not in delimiters:
+        while top > 0 and erased[top - 1] not in delimiters:
             top -= 1
         count += 1
-    if top != pop_to:
-        raise ValueError(f"a step undo cannot stop at {pop_to}: it is not a step start")
     return count
 
 
@@ -148,7 +146,7 @@ def splice(
         prune_start = len(out) - (sp.at - resume)
         dev_start = len(out)
         out.extend(sp.tokens)
-        n_undo = undos_needed(len(out) - prune_start, 0, out[prune_start:], unit, delimiters)
+        n_undo = undos_to_erase(out[prune_start:], unit, delimiters)
         dev_spans.append((dev_start, len(out)))
         prune_spans.append((prune_start, len(out), len(out)))
         out.extend([undo_id] * n_undo)
