@@ -1,11 +1,16 @@
 """Bad input: one line naming file:line and field, exit code 2, no traceback, no output folder."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
+from typer.testing import CliRunner
+
+from tracegen.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
 GOOD = {"question": "Tom has 2 apples and buys 3. How many?", "answer": "He has 2+3=<<2+3=5>>5 apples.\n#### 5"}
@@ -19,52 +24,46 @@ def jsonl(*rows) -> bytes:
     return b"".join((r if isinstance(r, bytes) else json.dumps(r).encode()) + b"\n" for r in rows)
 
 
-SOURCES = {
-    "bad_json": (jsonl(GOOD, b'{"question": "x", "answer": '), ":2:", "not valid JSON"),
-    "missing_field": (jsonl(GOOD, {"question": "x"}), ":2:", "field 'answer': missing"),
-    "mistyped_field": (jsonl(GOOD, GOOD, {"question": 7, "answer": "#### 1"}), ":3:", "field 'question': expected a string"),
-    "no_final_answer": (jsonl({"question": "x", "answer": "It is 5."}), ":1:", "field 'answer': no final answer"),
-    "unparseable_answer": (jsonl({"question": "x", "answer": "So\n#### five"}), ":1:", "not a number"),
-    "not_an_object": (jsonl(GOOD, [1, 2]), ":2:", "expected a JSON object"),
-    "not_utf8": (jsonl(GOOD) + b'{"question": "\xff\xfe", "answer": "#### 1"}\n', ":2:", "not UTF-8"),
-    "empty_file": (b"", "train.jsonl", "empty"),
-    "deeply_nested": (jsonl(GOOD) + b"[" * 100_000 + b"\n", ":2:", "not valid JSON"),
-    "huge_integer": (jsonl(GOOD) + b'{"question": "q", "answer": "#### 1", "n": ' + b"9" * 5000 + b"}\n", ":2:", "not valid JSON"),
-    "unpaired_surrogate": (jsonl(GOOD) + b'{"question": "\\ud800", "answer": "#### 1"}\n', ":2:", "field 'question': not valid text"),
-    "huge_final_answer": (jsonl({"question": "q", "answer": "#### " + "9" * 5000}), ":1:", "is not a number"),
+CORPUS = ROOT / "tests" / "bad_inputs"
+CASES = yaml.safe_load((CORPUS / "cases.yaml").read_text(encoding="utf-8"))
+DEFAULT_ARGS = {
+    "sources": ["build", "--recipe", "gsm8k", "--source", "FILE", "--out", "out"],
+    "recipes": ["build", "--recipe", "FILE", "--out", "out"],
 }
 
 
-@pytest.mark.parametrize("case", sorted(SOURCES))
-def test_bad_source(tmp_path, case):
-    content, where, what = SOURCES[case]
-    source = tmp_path / "train.jsonl"
-    source.write_bytes(content)
-    result = tracegen("build", "--recipe", "gsm8k", "--source", source, "--out", tmp_path / "out", cwd=tmp_path)
-    assert_one_line_error(result, where, what, tmp_path)
+def corpus_cases():
+    for name, case in CASES.items():
+        marks = [pytest.mark.xfail(strict=True, reason=case["xfail"])] if "xfail" in case else []
+        yield pytest.param(name, case, id=name, marks=marks)
 
 
-RECIPES = {
-    "unknown_key": ("name: r\nseed: 1\ndeviations:\n  per_trace: 1\n  colour: red\n", ":5:", "field 'deviations.colour': unknown key"),
-    "wrong_type": ("name: r\nexport:\n  undo_unit: word\n", ":3:", "field 'export.undo_unit'"),
-    "broken_yaml": ("name: r\nexport: [unclosed\n", "recipe.yaml:", "broken YAML"),
-    "not_a_mapping": ("- a\n- b\n", "recipe.yaml:1:", "mapping"),
-    "duplicate_key": ("name: r\nseed: 1\nseed: 2\n", "recipe.yaml:3:", "field 'seed': duplicate key"),
-    "nan_weight": ("name: r\ndeviations:\n  generators:\n    arith_slip: .nan\n", "recipe.yaml:3:", "finite"),
-    "unknown_generator": ("name: r\ndeviations:\n  generators:\n    typo_maker: 1\n", "recipe.yaml:3:", "unknown generator 'typo_maker'"),
-    "bool_for_int": ("name: r\ndeviations:\n  per_trace: true\n", "recipe.yaml:3:", "field 'deviations.per_trace'"),
-    "bad_name": ("name: 'my: recipe #1'\n", "recipe.yaml:1:", "field 'name'"),
-    "bad_split": ("name: r\nsource:\n  split: my split\n", "recipe.yaml:3:", "field 'source.split'"),
-    "source_error_with_flag": ("name: r\nsource:\n  name: arith\n  min_steps: 5\n  max_steps: 2\n", "recipe.yaml:2:", "larger than max_steps"),
-}
+@pytest.mark.parametrize("name,case", list(corpus_cases()))
+def test_bad_input_corpus(tmp_path, monkeypatch, name, case):
+    """Each real malformed file of tests/bad_inputs/ meets the one-line error that cases.yaml expects.
+
+    In-process (CliRunner) to keep the corpus fast; the subprocess tests above and below cover the real command.
+    """
+    corpus_path = CORPUS / case.get("file", name)
+    copy = tmp_path / corpus_path.name
+    if corpus_path.is_dir():
+        shutil.copytree(corpus_path, copy)
+    else:
+        shutil.copyfile(corpus_path, copy)
+    args = [copy.name if arg == "FILE" else arg for arg in case.get("args") or DEFAULT_ARGS[corpus_path.parent.name]]
+    monkeypatch.chdir(tmp_path)
+    invoked = CliRunner().invoke(app, args)
+    if invoked.exception is not None and not isinstance(invoked.exception, SystemExit):
+        raise AssertionError("a traceback instead of a one-line error") from invoked.exception
+    result = subprocess.CompletedProcess(args, invoked.exit_code, invoked.stdout, invoked.stderr)
+    assert_one_line_error(result, case["where"], case["what"], tmp_path, code=case.get("exit", 2))
+    assert not (tmp_path / "pwned").exists()
 
 
-@pytest.mark.parametrize("case", sorted(RECIPES))
-def test_bad_recipe(tmp_path, case):
-    text, where, what = RECIPES[case]
-    (tmp_path / "recipe.yaml").write_text(text)
-    result = tracegen("build", "--recipe", tmp_path / "recipe.yaml", "--out", tmp_path / "out", cwd=tmp_path)
-    assert_one_line_error(result, where, what, tmp_path)
+def test_every_corpus_file_has_a_case():
+    listed = {case.get("file", name) for name, case in CASES.items()}
+    on_disk = {f"{folder.name}/{entry.name}" for folder in CORPUS.iterdir() if folder.is_dir() for entry in folder.iterdir()}
+    assert on_disk == listed
 
 
 @pytest.mark.parametrize(
@@ -110,8 +109,8 @@ def test_code_in_a_calculator_annotation_is_refused_and_never_runs(tmp_path, cod
     assert not marker.exists()
 
 
-def assert_one_line_error(result, where: str, what: str, tmp_path: Path):
-    assert result.returncode == 2, result.stderr
+def assert_one_line_error(result, where: str, what: str, tmp_path: Path, code: int = 2):
+    assert result.returncode == code, result.stderr
     lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
     assert "Traceback" not in result.stderr

@@ -2,8 +2,8 @@
 
 DESIGN.md section 4 promises that with the hard mask (pruned tokens and their <UNDO>s invisible
 to later tokens) and the exported position_ids, every surviving position computes exactly the
-state it has in the clean sequence. This builds the mask from `prune_spans` the way an outside
-trainer would (tracegen.train.masks will own this for tracegen's own trainer) and compares a tiny
+state it has in the clean sequence. This builds the mask from `prune_spans` with
+tracegen.train.masks (the one mask builder, which tracegen's trainer uses) and compares a tiny
 Llama's logits against a plain forward of the clean sequence.
 """
 
@@ -16,25 +16,7 @@ from transformers import LlamaConfig, LlamaForCausalLM
 from typer.testing import CliRunner
 
 from tracegen.cli import app
-
-
-def group_end(ids: list[int], undo_at: int, undo_id: int) -> int:
-    end = undo_at
-    while end < len(ids) and ids[end] == undo_id:
-        end += 1
-    return end
-
-
-def hard_mask(ids: list[int], spans: list[list[int]], undo_id: int) -> torch.Tensor:
-    """Additive float mask (0 / dtype min): causal, minus each pruned group for every token after it."""
-    n = len(ids)
-    allowed = torch.tril(torch.ones(n, n, dtype=torch.bool))
-    for start, _, undo_at in spans:
-        end = group_end(ids, undo_at, undo_id)
-        allowed[end:, start:end] = False
-    mask = torch.zeros(n, n)
-    mask[~allowed] = torch.finfo(torch.float32).min
-    return mask[None, None]
+from tracegen.train.masks import attention_inputs, undo_run_end
 
 
 @pytest.fixture(scope="module", params=["token", "step"])
@@ -58,10 +40,11 @@ def test_surviving_states_equal_the_clean_sequence(hard_rows, attention):
     for row in rows:
         ids, spans = row["input_ids"], row["prune_spans"]
         assert spans, "every row has deviations here"
-        pruned = {i for start, _, undo_at in spans for i in range(start, group_end(ids, undo_at, undo_id))}
+        pruned = {i for start, _, undo_at in spans for i in range(start, undo_run_end(ids, undo_at, undo_id))}
         survivors = [i for i in range(len(ids)) if i not in pruned]
+        mask, positions = attention_inputs(ids, row["position_ids"], spans, row["context_mode"], undo_id=undo_id)
         with torch.no_grad():
-            packed = model(input_ids=torch.tensor([ids]), attention_mask=hard_mask(ids, spans, undo_id), position_ids=torch.tensor([row["position_ids"]])).logits[0]
+            packed = model(input_ids=torch.tensor([ids]), attention_mask=mask, position_ids=positions).logits[0]
             clean = model(input_ids=torch.tensor([[ids[i] for i in survivors]])).logits[0]
         assert (packed[survivors] - clean).abs().max().item() <= 1e-4
         # and each surviving completion state (from the prompt's last token on) is taught the clean continuation

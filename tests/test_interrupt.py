@@ -1,4 +1,4 @@
-"""An interrupted build leaves nothing that looks finished, and keeps what was there before."""
+"""An interrupted build leaves nothing that looks finished, keeps what was there before, and resumes when rerun."""
 
 import signal
 import subprocess
@@ -23,12 +23,13 @@ def test_interrupted_build_leaves_no_output(tmp_path, gsm8k_train, sig):
         text=True,
     )
     deadline = time.monotonic() + 60
-    while not any(p.name.startswith(".out.partial") for p in tmp_path.iterdir()):  # wait until it is writing
+    while not list(tmp_path.glob(".out.tracegen-work/chunks/chunk-*.parquet")):  # wait until it has finished some work
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
         time.sleep(0.05)
     proc.send_signal(sig)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.tracegen-work", "out"]  # finished chunks are kept to resume
+    assert sorted(p.name for p in out.iterdir()) == ["previous.txt"]
     assert (out / "previous.txt").read_text() == "an earlier build"

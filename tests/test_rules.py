@@ -262,7 +262,7 @@ def test_no_applicable_step_is_counted():
 
 def test_unknown_generator_is_named():
     config = DeviationConfig(generators={"arith_slip": 1.0, "typo_maker": 1.0})
-    with pytest.raises(InputError, match="typo_maker.*arith_slip, copy_error, digit_swap, skip_ahead, wrong_operand, wrong_operator"):
+    with pytest.raises(InputError, match="typo_maker.*arith_slip, copy_error, digit_swap, skip_ahead, weak, wrong_operand, wrong_operator"):
         plan_deviations(NATALIA, config, random.Random(0))
 
 

@@ -1,34 +1,36 @@
-"""`tracegen build`: source -> deviation plans -> traces -> token columns -> dataset folder.
+"""`tracegen build` and `tracegen merge`: source -> weak solutions -> rows, chunk by chunk -> dataset folder.
 
-Every random choice about a row comes from `random.Random(f"{seed}:{source_id}")`, so a row
-does not depend on the rows before it or on how work is split across processes: same recipe +
-seed + inputs gives byte-identical files.
+Rows do not depend on each other (tracegen.problem_rows) and the dataset is assembled from
+finished chunks (tracegen.export.chunks): same recipe + seed + inputs gives byte-identical
+files whether the build ran in one go, was killed and resumed, or was split across machines
+and merged.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import multiprocessing
-import random
+import shutil
+import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tracegen import __version__
 from tracegen.errors import InputError
-from tracegen.check import RowContext, RowError, check_row
 from tracegen.export.card import write_card
-from tracegen.export.rows import RowResult, build_row
+from tracegen.export.chunks import CHUNK_PROBLEMS, CHUNKS_DIR, WorkFolder, chunk_count, chunk_name, open_work_folder, read_chunk, write_chunk
 from tracegen.export.tokenizer import TraceTokenizer
-from tracegen.export.writer import MANIFEST, TOKENIZER_DIR, SplitWriter, staged_output
-from tracegen.generators.rules import check_generators, plan_deviations
+from tracegen.export.writer import MANIFEST, SHARD_MANIFEST, SKIPPED, TOKENIZER_DIR, SplitWriter, check_output_folder, staged_output, write_skipped
+from tracegen.generators.rules import check_generators
+from tracegen.generators.sampling import collect_weak_solutions
+from tracegen.generators.weak import WeakSolution
 from tracegen.problem import Problem
-from tracegen.recipe import Recipe
+from tracegen.problem_rows import iter_chunk_results, summarize
+from tracegen.recipe import WEAK_GENERATOR, Recipe
 from tracegen.sources import load_problems, split_name
-
-CHUNK = 64
 
 
 @dataclass
@@ -41,61 +43,22 @@ class BuildReport:
     deviations: Counter = field(default_factory=Counter)
     dropped: Counter = field(default_factory=Counter)
     files: list[str] = field(default_factory=list)
+    skipped: list[dict] = field(default_factory=list)  # one entry per row not written, with the reason
+    model_calls: dict = field(default_factory=dict)  # the model backend's stats (calls, cache hits, retries...)
     seconds: float = 0.0
 
+    resumed_chunks: int = 0  # chunks a previous, stopped run of the same build had finished
 
-def make_row(problem: Problem, recipe: Recipe, tok: TraceTokenizer, checker: RowContext) -> RowResult:
-    """One row, proven before it is kept: a row breaking an invariant is dropped and counted, never written."""
-    rng = random.Random(f"{recipe.seed}:{problem.source_id}")
-    deviations, dropped = [], Counter()
-    if recipe.export.loss != "clean" and rng.random() >= recipe.deviations.clean_fraction:
-        plan = plan_deviations(problem, recipe.deviations, rng)
-        deviations, dropped = plan.deviations, plan.dropped
-    result = build_row(problem, deviations, tok, recipe.export, row_id=f"{recipe.name}:{problem.source_id}")
-    result.dropped.update(dropped)
-    if result.row is not None:
-        try:
-            check_row(result.row, checker)
-        except RowError as e:
-            result.dropped[f"failed_check:{e.rule}"] += 1
-            result.row = None
-    return result
+    def add(self, summary: dict) -> None:
+        """Count one finished chunk (tracegen.problem_rows.summarize)."""
+        self.deviations.update(summary["deviations"])
+        self.dropped.update(summary["dropped"])
+        self.skipped.extend(summary["skipped"])
+        self.traces_with_deviations += summary["traces_with_deviations"]
 
 
-def row_checker(recipe: Recipe, tok: TraceTokenizer) -> RowContext:
-    export = recipe.export
-    return RowContext.of(tok, export.undo_unit, export.context_mode, export.loss, export.chat_template)
-
-
-_worker: tuple[Recipe, TraceTokenizer, RowContext] | None = None
-
-
-def _init_worker(recipe_json: str, tokenizer_dir: str, tokenizer_name: str) -> None:
-    from transformers import AutoTokenizer
-
-    global _worker
-    recipe = Recipe.model_validate_json(recipe_json)
-    tok = TraceTokenizer(AutoTokenizer.from_pretrained(tokenizer_dir), tokenizer_name)
-    _worker = (recipe, tok, row_checker(recipe, tok))
-
-
-def _work(problems: list[Problem]) -> list[RowResult]:
-    recipe, tok, checker = _worker
-    return [make_row(p, recipe, tok, checker) for p in problems]
-
-
-def iter_results(problems: list[Problem], recipe: Recipe, tok: TraceTokenizer, tokenizer_dir: Path, num_proc: int) -> Iterator[RowResult]:
-    """Row results in problem order, computed in `num_proc` processes."""
-    if num_proc <= 1:
-        checker = row_checker(recipe, tok)
-        for problem in problems:
-            yield make_row(problem, recipe, tok, checker)
-        return
-    chunks = [problems[i : i + CHUNK] for i in range(0, len(problems), CHUNK)]
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(num_proc, initializer=_init_worker, initargs=(recipe.model_dump_json(), str(tokenizer_dir), tok.name)) as pool:
-        for results in pool.imap(_work, chunks):
-            yield from results
+def uses_weak_models(recipe: Recipe) -> bool:
+    return recipe.export.loss != "clean" and recipe.deviations.generators.get(WEAK_GENERATOR, 0) > 0
 
 
 def build(
@@ -104,50 +67,150 @@ def build(
     *,
     num_proc: int = 1,
     overwrite: bool = False,
-    on_start: Callable[[int], None] = lambda total: None,
+    shard: tuple[int, int] = (0, 1),
+    on_phase: Callable[[str, int], None] = lambda description, total: None,
     on_advance: Callable[[int], None] = lambda n: None,
 ) -> BuildReport:
-    """Build the dataset described by `recipe` into `out`; inputs are validated before anything is written."""
+    """Build the dataset described by `recipe` into `out`; inputs are validated before anything is written.
+
+    Finished chunks of work are kept next to `out` (tracegen.export.chunks) until the dataset is
+    complete: rerunning a stopped build resumes where it stopped. With `shard=(i, n)` only every
+    n-th chunk from the i-th is built, and `out` receives a shard for `merge`. With weak-model
+    deviations, the problems' solutions are sampled (or replayed) and verified first; model
+    responses are cached, so resuming repeats no calls.
+    """
     started = time.perf_counter()
+    shard_index, num_shards = shard
+    if not 0 <= shard_index < num_shards:
+        raise InputError(f"shard index {shard_index} is not in 0..{num_shards - 1}", field="--shard-index")
     check_generators(recipe.deviations.generators)
     problems = load_problems(recipe.source, recipe.limit)
     tok = TraceTokenizer.load(recipe.export.tokenizer)
     tok.require_roundtrip([text for p in problems[:100] for text in (p.question, p.solution)])
     if recipe.export.chat_template:
         tok.prompt_text("", recipe.export.prompt_template, chat=True)  # fail now if there is no template
-    report = BuildReport(out=Path(out), split=split_name(recipe.source), problems=len(problems))
-    on_start(len(problems))
-    with staged_output(Path(out), overwrite=overwrite) as staging:
-        tokenizer_sha = tok.save(staging / TOKENIZER_DIR)
+    check_output_folder(Path(out), overwrite=overwrite)
+    with tempfile.TemporaryDirectory() as scratch:
+        tokenizer_sha = tok.save(Path(scratch))
+    fingerprint = {
+        "tracegen_version": __version__,
+        "recipe": recipe.model_dump(mode="json"),
+        "tokenizer": tok.info(tokenizer_sha),
+        "split": split_name(recipe.source),
+        "problems": len(problems),
+        "problems_sha256": _digest(problems),
+    }
+    fingerprint = json.loads(json.dumps(fingerprint, sort_keys=True))  # as a shard stores it, so merged cards list keys alike
+    mine = [k for k in range(chunk_count(len(problems))) if k % num_shards == shard_index]
+    with open_work_folder(Path(out), fingerprint) as (work, _):
+        tok.save(work.path / TOKENIZER_DIR)
+        todo = [k for k in mine if k not in work.done()]
+        report = BuildReport(out=Path(out), split=fingerprint["split"], problems=len(problems), resumed_chunks=len(mine) - len(todo))
+        chunks = [(k, problems[k * CHUNK_PROBLEMS : (k + 1) * CHUNK_PROBLEMS]) for k in todo]
+        solutions = _weak_solutions(recipe, [p for _, chunk in chunks for p in chunk], report, on_phase, on_advance)
+        on_phase(f"building {recipe.name}", sum(len(chunk) for _, chunk in chunks))
+        items = [(k, [(p, solutions.get(p.source_id, [])) for p in chunk]) for k, chunk in chunks]
+        for index, results in iter_chunk_results(items, recipe, tok, work.path / TOKENIZER_DIR, num_proc):
+            rows, summary = summarize(results, problems=len(chunks[todo.index(index)][1]))
+            write_chunk(work.chunk_path(index), rows, summary)
+            on_advance(summary["problems"])
+        if num_shards > 1:
+            _publish_shard(work, fingerprint, shard, mine, Path(out), overwrite)
+        else:
+            assemble([work.chunk_path(k) for k in mine], fingerprint, work.path / TOKENIZER_DIR, Path(out), overwrite, report)
+    work.remove()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _digest(problems: list[Problem]) -> str:
+    digest = hashlib.sha256()
+    for p in problems:
+        digest.update(json.dumps([p.source_id, p.question, p.solution, p.answer]).encode())
+    return digest.hexdigest()
+
+
+def _weak_solutions(recipe: Recipe, problems: list[Problem], report: BuildReport, on_phase, on_advance) -> dict[str, list[WeakSolution]]:
+    if not uses_weak_models(recipe) or not problems:
+        return {}
+    on_phase(f"sampling ({recipe.deviations.weak.backend.kind})", len(problems))
+    solutions, backend = collect_weak_solutions(problems, recipe.deviations, recipe.seed, on_advance=on_advance)
+    report.model_calls = dict(backend.stats)
+    return solutions
+
+
+def assemble(chunk_files: list[Path], fingerprint: dict, tokenizer_dir: Path, out: Path, overwrite: bool, report: BuildReport) -> None:
+    """The finished dataset, from chunk files alone (so resumed, one-go and merged builds write the same bytes)."""
+    recipe = Recipe.model_validate(fingerprint["recipe"])
+    with staged_output(out, overwrite=overwrite) as staging:
+        shutil.copytree(tokenizer_dir, staging / TOKENIZER_DIR)
         writer = SplitWriter(staging, report.split, rows_per_file=recipe.export.rows_per_file, jsonl=recipe.export.format == "jsonl")
-        for result in iter_results(problems, recipe, tok, staging / TOKENIZER_DIR, num_proc):
-            report.dropped.update(result.dropped)
-            if result.row is not None:
-                writer.add(result.row)
-                report.deviations.update(result.kinds)
-                report.traces_with_deviations += bool(result.row["deviations"])
-            on_advance(1)
+        for path in chunk_files:
+            table, summary = read_chunk(path)
+            writer.add(table)
+            report.add(summary)
         report.rows = writer.rows
         if report.rows == 0:
             reasons = ", ".join(f"{reason} {count}" for reason, count in report.dropped.most_common(3))
             raise InputError(f"no rows to write: every one of {report.problems} problems was dropped ({reasons})", file=str(out))
         report.files = writer.close()
-        manifest = _manifest(recipe, tok.info(tokenizer_sha), report)
+        write_skipped(staging / SKIPPED, report.skipped)
+        manifest = _manifest(fingerprint, report)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         write_card(staging, manifest)
+
+
+def _publish_shard(work: WorkFolder, fingerprint: dict, shard: tuple[int, int], chunks: list[int], out: Path, overwrite: bool) -> None:
+    with staged_output(out, overwrite=overwrite) as staging:
+        shutil.copytree(work.path / TOKENIZER_DIR, staging / TOKENIZER_DIR)
+        (staging / CHUNKS_DIR).mkdir()
+        for k in chunks:
+            shutil.copy2(work.chunk_path(k), staging / CHUNKS_DIR / chunk_name(k))
+        info = {"fingerprint": fingerprint, "shard_index": shard[0], "num_shards": shard[1], "chunks": chunks}
+        (staging / SHARD_MANIFEST).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def merge(shards: list[Path], out: Path, *, overwrite: bool = False) -> BuildReport:
+    """Join the outputs of `build --num-shards N --shard-index i` (i = 0..N-1) into the dataset one build would have made."""
+    started = time.perf_counter()
+    infos = []
+    for folder in shards:
+        path = Path(folder) / SHARD_MANIFEST
+        if not path.is_file():
+            raise InputError(f"not a shard written by tracegen build --num-shards (no {SHARD_MANIFEST})", file=str(folder))
+        infos.append(json.loads(path.read_text(encoding="utf-8")))
+    fingerprint = infos[0]["fingerprint"]
+    for folder, info in zip(shards, infos):
+        if info["fingerprint"] != fingerprint:
+            raise InputError(f"was built from another recipe, input or tokenizer than {shards[0]}", file=str(folder))
+    owner = {}
+    for folder, info in zip(shards, infos):
+        for k in info["chunks"]:
+            if k in owner:
+                raise InputError(f"holds chunk {k}, which {owner[k]} holds too (the same shard given twice?)", file=str(folder))
+            owner[k] = folder
+    expected = chunk_count(fingerprint["problems"])
+    if missing := [k for k in range(expected) if k not in owner]:
+        num_shards = infos[0]["num_shards"]
+        raise InputError(f"shard {missing[0] % num_shards} of {num_shards} is missing (chunk {missing[0]} of {expected})", field="shards")
+    check_output_folder(Path(out), overwrite=overwrite)
+    report = BuildReport(out=Path(out), split=fingerprint["split"], problems=fingerprint["problems"])
+    chunk_files = [Path(owner[k]) / CHUNKS_DIR / chunk_name(k) for k in range(expected)]
+    assemble(chunk_files, fingerprint, Path(shards[0]) / TOKENIZER_DIR, Path(out), overwrite, report)
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _manifest(recipe: Recipe, tokenizer: dict, report: BuildReport) -> dict:
+def _manifest(fingerprint: dict, report: BuildReport) -> dict:
     """Everything needed to reproduce and check the dataset; no timestamps, so builds stay byte-identical."""
     return {
-        "tracegen_version": __version__,
-        "recipe": recipe.model_dump(mode="json"),
-        "seed": recipe.seed,
-        "tokenizer": tokenizer,
+        "tracegen_version": fingerprint["tracegen_version"],
+        "recipe": fingerprint["recipe"],
+        "seed": fingerprint["recipe"]["seed"],
+        "tokenizer": fingerprint["tokenizer"],
         "splits": {report.split: {"rows": report.rows, "problems": report.problems, "files": report.files}},
         "deviations_by_kind": dict(sorted(report.deviations.items())),
         "dropped": dict(sorted(report.dropped.items())),
+        "skipped_rows": len(report.skipped),
         "traces_with_deviations": report.traces_with_deviations,
     }

@@ -76,7 +76,7 @@ def check_dataset(out: Path, on_progress: Callable[[int], None] = lambda n: None
                 for row in _rows(out, rel, jsonl=export["format"] == "jsonl"):
                     try:
                         check_row(row, ctx)
-                        _expect(row["id"] == f"{manifest['recipe']['name']}:{row['source_id']}", "id", f"id {row['id']!r} is not recipe:source_id")
+                        _expect(_id_matches(row, manifest["recipe"]["name"]), "id", f"id {row['id']!r} is not recipe:source_id[:variant]")
                         _expect(row["id"] not in ids, "id", f"id {row['id']!r} appears twice")
                     except RowError as e:
                         return CheckReport(checked, f"{rel} row {split_rows} (id {row.get('id')}): rule '{e.rule}': {e.detail}")
@@ -93,6 +93,12 @@ def check_dataset(out: Path, on_progress: Callable[[int], None] = lambda n: None
         return CheckReport(checked, str(e))
     on_progress(checked % 512)
     return CheckReport(checked)
+
+
+def _id_matches(row: dict, recipe_name: str) -> bool:
+    """`recipe:source_id`, or `recipe:source_id:model:k` for rows made one per weak solution."""
+    base = f"{recipe_name}:{row['source_id']}"
+    return row["id"] == base or (row["id"].startswith(base + ":") and len(row["id"]) > len(base) + 1)
 
 
 def _read_manifest(out: Path) -> dict:

@@ -16,8 +16,11 @@ from rich.text import Text
 
 from tracegen import __version__
 from tracegen.errors import InputError
+from tracegen.llm.base import BackendDown
+from tracegen.train.commands import train_app
 
 app = typer.Typer(help="Build, check and inspect training traces that teach models to take back their mistakes with <UNDO>.", no_args_is_help=True, add_completion=False)
+app.add_typer(train_app, name="train")  # tracegen train msft|grpo (tracegen/train/commands.py)
 console = Console(emoji=False)
 err_console = Console(stderr=True, emoji=False)
 
@@ -51,11 +54,14 @@ def _friendly_errors():
     except InputError as e:
         _say("error:", "bold red", str(e))
         raise typer.Exit(2) from None
+    except BackendDown as e:  # the model server is unreachable: stop instead of failing every problem
+        _say("error:", "bold red", str(e))
+        raise typer.Exit(1) from None
     except OSError as e:  # disk full, permission denied...: the staging folder is already removed
         _say("error:", "bold red", f"{e.filename}: {e.strerror}" if e.filename and e.strerror else str(e))
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
-        _say("interrupted:", "yellow", "nothing was written to the output folder")
+        _say("interrupted:", "yellow", "the output folder was not touched (rerun the same build to resume from its finished chunks)")
         raise typer.Exit(130) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -102,10 +108,17 @@ def build(
     format: Annotated[str | None, typer.Option("--format", help="parquet | jsonl (jsonl also writes parquet)")] = None,
     num_proc: Annotated[int, typer.Option(min=1, help="worker processes")] = 1,
     overwrite: Annotated[bool, typer.Option(help="replace a non-empty output folder")] = False,
+    num_shards: Annotated[int, typer.Option(min=1, help="split the build across N machines (join the shards with tracegen merge)")] = 1,
+    shard_index: Annotated[int, typer.Option(min=0, help="which of the --num-shards shards this machine builds (0-based)")] = 0,
+    replay: Annotated[str | None, typer.Option(help="weak-model solutions to replay from JSONL (recipes with the 'weak' generator)")] = None,
+    backend: Annotated[str | None, typer.Option(help="weak-model backend: replay | openai | hf")] = None,
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible server, e.g. http://localhost:8000/v1 (key from $OPENAI_API_KEY)")] = None,
+    model: Annotated[str | None, typer.Option(help="weak model name (openai) or local path / Hub id (hf)")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="override any recipe value: --set deviations.per_trace=2")] = None,
 ) -> None:
     """Build a dataset of UNDO traces from a recipe."""
     from tracegen.build import build as run_build
+    from tracegen.build import uses_weak_models
     from tracegen.recipe import load_recipe
 
     with _friendly_errors():
@@ -119,34 +132,68 @@ def build(
             "export.loss": loss,
             "export.chat_template": chat_template,
             "export.format": format,
+            "deviations.weak.backend.kind": backend or ("replay" if replay else None),
+            "deviations.weak.backend.replay": replay,
+            "deviations.weak.backend.base_url": base_url,
+            "deviations.weak.backend.model": model,
         }
         overrides = {k: v for k, v in flags.items() if v is not None}
         overrides.update(_parse_overrides(set_ or []))
         loaded = load_recipe(recipe, overrides)
+        if any(key.startswith("deviations.weak.") for key in overrides) and not uses_weak_models(loaded):
+            raise InputError(f"recipe '{loaded.name}' draws no weak-model deviations (e.g. use --recipe gsm8k-weak)", field="--replay/--backend")
         with _progress() as progress:
-            task = progress.add_task(f"building {loaded.name}", total=None)
+            task = progress.add_task("loading", total=None)
+
+            def next_phase(description: str, total: int) -> None:
+                progress.reset(task, description=description, total=total)
+
             report = run_build(
                 loaded,
                 out,
                 num_proc=num_proc,
                 overwrite=overwrite,
-                on_start=lambda total: progress.update(task, total=total),
+                shard=(shard_index, num_shards),
+                on_phase=next_phase,
                 on_advance=lambda n: progress.advance(task, n),
             )
+    if num_shards > 1:
+        console.print(f"[green]shard {shard_index} of {num_shards}[/] written to {Text(str(out))}; join all shards with: tracegen merge SHARD... --out OUT")
+        return
     _print_build_summary(report)
 
 
 def _print_build_summary(report) -> None:
     table = Table(title=Text(f"tracegen build -> {report.out}"), show_header=False)
     table.add_row("rows", f"{report.rows:,} ({report.split}) from {report.problems:,} problems")
+    if report.resumed_chunks:
+        table.add_row("resumed", f"{report.resumed_chunks:,} chunks finished by an earlier run were reused")
     table.add_row("traces with deviations", f"{report.traces_with_deviations:,}")
     for kind, count in sorted(report.deviations.items()):
         table.add_row(f"  {kind}", f"{count:,}")
     table.add_row("rejected or dropped", f"{sum(report.dropped.values()):,}")
     for reason, count in sorted(report.dropped.items()):
         table.add_row(f"  {reason}", f"{count:,}")
+    if report.model_calls:
+        table.add_row("model calls", ", ".join(f"{key} {value:,}" for key, value in report.model_calls.items()))
+    if report.skipped:
+        table.add_row("rows not written", f"{len(report.skipped):,} (listed with reasons in skipped.jsonl)")
     table.add_row("seconds", f"{report.seconds:.1f} ({report.rows / max(report.seconds, 1e-9):,.0f} rows/s)")
     console.print(table)
+
+
+@app.command()
+def merge(
+    shards: Annotated[list[Path], typer.Argument(help="the folders written by tracegen build --num-shards N --shard-index i, i = 0..N-1")],
+    out: Annotated[Path, typer.Option(help="output folder: the dataset one build would have made")] = Path("out"),
+    overwrite: Annotated[bool, typer.Option(help="replace a non-empty output folder")] = False,
+) -> None:
+    """Join shard builds into one dataset, byte for byte the one a single build makes."""
+    from tracegen.build import merge as run_merge
+
+    with _friendly_errors():
+        report = run_merge(shards, out, overwrite=overwrite)
+    _print_build_summary(report)
 
 
 @app.command()
@@ -174,3 +221,96 @@ def inspect(
 
     with _friendly_errors():
         inspect_row(out, row, console, show_tokens=tokens)
+
+
+@app.command()
+def push(
+    out: Annotated[Path, typer.Argument(help="a folder written by tracegen build")],
+    repo_id: Annotated[str, typer.Option("--repo-id", help="the Hub dataset to create or update: ORG/NAME")],
+    private: Annotated[bool, typer.Option(help="create the repository as private")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="check the folder and its card offline and list what would be uploaded")] = False,
+) -> None:
+    """Upload a dataset folder to the Hugging Face Hub as it is (token from HF_TOKEN or `hf auth login`)."""
+    from tracegen.export import push as hub
+
+    with _friendly_errors():
+        with _progress() as progress:
+            task = progress.add_task("checking", total=None)
+            plan = hub.plan_push(out, repo_id, on_progress=lambda n: progress.advance(task, n))
+        if dry_run:
+            table = Table(title=Text(f"tracegen push --dry-run: {plan.folder} -> {plan.repo_id}"))
+            table.add_column("file")
+            table.add_column("bytes", justify="right")
+            for path, size in plan.files:
+                table.add_row(Text(path), f"{size:,}")
+            table.add_row("total", f"{plan.total_bytes:,}")
+            console.print(table)
+            console.print(f"ok: tracegen check passes and the card's YAML is valid; {len(plan.files)} files would be uploaded (dry run: nothing sent)")
+            return
+        try:
+            url = hub.push(plan, private=private)
+        except hub.PushError as e:
+            _say("push failed:", "bold red", str(e))
+            raise typer.Exit(1) from None
+    console.print(Text(f"pushed {len(plan.files)} files to {url}"))
+
+
+@app.command()
+def diverge(
+    source: Annotated[Path, typer.Option(help="gold problems: GSM8K JSONL with question/answer fields")],
+    replay: Annotated[Path, typer.Option(help="model solutions: JSONL with a question and {model: {solution}} objects")],
+    out: Annotated[Path, typer.Option(help="where to write one JSON row per wrong solution (replaced atomically)")],
+) -> None:
+    """Find the first wrong step of every wrong solution (line, model, first_error_step, kind, reason)."""
+    from tracegen.verifiers.diverge import diverge as run_diverge
+
+    with _friendly_errors():
+        report = run_diverge(source, replay, out)
+    console.print(Text(f"diverge: {report.summary()}"), soft_wrap=True)
+
+
+@app.command()
+def decode(
+    model: Annotated[str, typer.Option(help="a transformers causal LM: local folder or Hub name")],
+    prompt: Annotated[str | None, typer.Option(help="one prompt")] = None,
+    prompts: Annotated[Path | None, typer.Option(help="JSONL file, one object per line with a 'prompt' string")] = None,
+    tokenizer: Annotated[str | None, typer.Option(help="tokenizer folder or Hub name (default: the model's)")] = None,
+    mode: Annotated[str, typer.Option(help="hard (undone tokens leave the KV cache) | soft (they stay in context)")] = "hard",
+    undo_unit: Annotated[str, typer.Option(help="token | step")] = "token",
+    max_new_tokens: Annotated[int, typer.Option(min=1)] = 128,
+    temperature: Annotated[float, typer.Option(min=0.0, help="0 is greedy")] = 0.0,
+    top_k: Annotated[int | None, typer.Option(min=1)] = None,
+    top_p: Annotated[float | None, typer.Option(min=0.0, max=1.0)] = None,
+    seed: Annotated[int | None, typer.Option(help="random seed for sampling")] = None,
+    max_undos: Annotated[int, typer.Option(min=0, help="a row that emits more <UNDO>s than this ends")] = 64,
+    batch_size: Annotated[int, typer.Option(min=1)] = 16,
+    device: Annotated[str | None, typer.Option(help="torch device (default: cuda when there is one)")] = None,
+    out: Annotated[Path | None, typer.Option(help="also write one JSON object per prompt to this JSONL file")] = None,
+) -> None:
+    """Generate with a model that can <UNDO>; prints each trace with what it undid struck through."""
+    from tracegen.decoding import decode as run_decode
+    from tracegen.decoding import trace_segments
+    from tracegen.decoding.files import load_model, read_prompts, write_jsonl
+    from tracegen.export.tokenizer import TraceTokenizer
+
+    styles = {"kept": "", "erased": "strike dim", "undo": "bold red"}
+    with _friendly_errors():
+        if (prompt is None) == (prompts is None):
+            raise InputError("give exactly one of --prompt TEXT and --prompts FILE", field="--prompt/--prompts")
+        texts = [prompt] if prompt is not None else read_prompts(prompts)
+        tok = TraceTokenizer.load(tokenizer or model)
+        lm = load_model(model, device)
+        options = dict(mode=mode, undo_unit=undo_unit, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p, max_undos=max_undos)
+        results = []
+        try:
+            for start in range(0, len(texts), batch_size):  # each batch its own seed, so batches do not repeat each other's draws
+                results += run_decode(lm, tok, texts[start : start + batch_size], seed=None if seed is None else seed + start, **options)
+        except ValueError as e:  # an option the decoder refuses (unknown mode, top-k without sampling...)
+            raise InputError(str(e), field="decode") from None
+        for i, (text, result) in enumerate(zip(texts, results)):
+            console.print(Text(f"[{i}] {result.finished}: {result.undos} undos, {result.erased} tokens erased", style="bold"))
+            trace = Text.assemble((text, "dim"), *((segment, styles[kind]) for segment, kind in trace_segments(result.trace_ids, tok, undo_unit)))
+            console.print(trace, highlight=False, soft_wrap=True)
+        if out is not None:
+            write_jsonl(out, ({"prompt": text, **result.record()} for text, result in zip(texts, results)))
+            _say("wrote", "green", str(out))

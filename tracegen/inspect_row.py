@@ -36,7 +36,10 @@ def read_manifest(out: Path) -> dict:
     manifest_path = Path(out) / MANIFEST
     if not manifest_path.is_file():
         raise InputError(f"not a tracegen dataset folder (no {MANIFEST})", file=str(out))
-    return json.loads(manifest_path.read_text(encoding="utf-8"))
+    try:
+        return json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise InputError(f"not valid JSON ({type(e).__name__})", file=str(manifest_path)) from None
 
 
 def read_row(out: Path, manifest: dict, index: int) -> dict:

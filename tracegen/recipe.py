@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tracegen.errors import InputError
+from tracegen.llm.config import BackendConfig
 from tracegen.resources import resource_dir
 
 
@@ -26,6 +27,7 @@ class _Strict(BaseModel):
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 SPLIT_PATTERN = r"^\w+$"  # what the Hugging Face Hub accepts as a split name
+WEAK_GENERATOR = "weak"
 
 
 class SourceConfig(_Strict):
@@ -56,6 +58,21 @@ class SourceConfig(_Strict):
         return self
 
 
+class WeakConfig(_Strict):
+    """Where weak-model solutions come from and how they become deviations (generator `weak`)."""
+
+    backend: BackendConfig = Field(default_factory=BackendConfig)
+    mode: Literal["whole", "prefix"] = Field(
+        "whole", description="whole: the model solves the question; prefix: it continues the gold solution's first steps"
+    )
+    samples: int = Field(1, ge=1, le=64, description="solutions sampled per problem (replay: every model in the file)")
+    verifier: Literal["divergence", "rollout"] = "divergence"
+    rollouts: int = Field(4, ge=1, description="rollout verifier: completions sampled from each prefix")
+    one_row_per_solution: bool = Field(
+        False, description="every wrong solution becomes its own row (else: one row per problem, weak drawn by weight)"
+    )
+
+
 class DeviationConfig(_Strict):
     """Which mistakes are spliced in, where, and how often."""
 
@@ -75,6 +92,7 @@ class DeviationConfig(_Strict):
     position: Literal["uniform", "early", "late"] = "uniform"
     mid_step_fraction: float = Field(0.5, ge=0.0, le=1.0, description="fraction of deviations that start mid-step rather than at the step start")
     detected_after: int | list[int] = Field(0, description="steps the wrong value is carried before the undo; a list is sampled uniformly")
+    weak: WeakConfig | None = Field(None, description="where weak-model solutions come from (needed by the 'weak' generator)")
 
     @field_validator("generators")
     @classmethod
@@ -84,6 +102,14 @@ class DeviationConfig(_Strict):
         if not all(math.isfinite(w) and w >= 0 for w in weights.values()) or not 0 < sum(weights.values()) < math.inf:
             raise ValueError("weights must be finite, non-negative and not all zero")
         return weights
+
+    @model_validator(mode="after")
+    def _weak_consistent(self) -> DeviationConfig:
+        if self.generators.get(WEAK_GENERATOR, 0) > 0 and self.weak is None:
+            raise ValueError(f"generator '{WEAK_GENERATOR}' needs a 'weak' section saying where solutions come from")
+        if self.weak is not None and self.weak.one_row_per_solution and set(self.generators) != {WEAK_GENERATOR}:
+            raise ValueError(f"weak.one_row_per_solution needs generators to be just '{WEAK_GENERATOR}'")
+        return self
 
     @field_validator("detected_after")
     @classmethod
@@ -157,7 +183,8 @@ def load_recipe(name_or_path: str, overrides: dict[str, object] | None = None) -
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
-        raise InputError(f"not UTF-8 text (byte {e.start})", file=str(path)) from None
+        line = path.read_bytes()[: e.start].count(b"\n") + 1
+        raise InputError(f"not UTF-8 text (byte {e.start} of the file)", file=str(path), line=line) from None
     try:
         node = yaml.compose(text)
         data = yaml.safe_load(text)
@@ -214,7 +241,10 @@ def _pydantic_reason(err: dict) -> str:
         return "unknown key"
     if err["type"] == "missing":
         return "missing"
-    return f"{err['msg']} (got {err.get('input')!r})"
+    message = err["msg"].removeprefix("Value error, ")
+    if isinstance(err.get("input"), dict):  # a check across a section's keys: the section itself says nothing more
+        return message
+    return f"{message} (got {err.get('input')!r})"
 
 
 def _set_dotted(data: dict, dotted: str, value: object, *, file: str, line: int | None) -> None:

@@ -1,16 +1,22 @@
-"""The dataset card (README.md) of an output folder, filled from the build manifest."""
+"""The dataset card (README.md) of an output folder: data_cards/default.md filled from the manifest,
+statistics of the written parquet files, and the plots drawn from them.
+
+Values that land in the YAML front matter are written as JSON strings (valid YAML), so a split
+named `true` or `1` stays a string. Values from data (deviation kinds) land in Markdown tables
+as code spans with `|` escaped.
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from string import Template
 
+from tracegen.export.plots import Plot, write_plots
+from tracegen.export.stats import DatasetStats, Distribution, dataset_stats
 from tracegen.resources import resource_dir
 
-
-def _table(counts: dict[str, int]) -> str:
-    return "\n".join(f"| {key} | {value:,} |" for key, value in counts.items()) or "| (none) | 0 |"
-
+CARD = "README.md"
 
 LABELS_MEANING = {
     ("msft", "soft"): "the prompt and the deviation tokens carry no loss; `<UNDO>` and every correct token do",
@@ -20,19 +26,29 @@ LABELS_MEANING = {
     ("clean", "hard"): "the prompt carries no loss; the clean solution does (no deviations: the plain SFT baseline)",
 }
 
+# The Hub's size_categories, by upper bound on the number of rows.
+SIZE_CATEGORIES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M")]
 
-def render_card(manifest: dict) -> str:
+
+def write_card(folder: Path, manifest: dict) -> None:
+    """Compute the statistics of the parquet files in `folder`, draw the plots, write README.md."""
+    stats = dataset_stats(folder, manifest)
+    plots = write_plots(folder, stats)
+    (Path(folder) / CARD).write_text(render_card(manifest, stats, plots), encoding="utf-8")
+
+
+def render_card(manifest: dict, stats: DatasetStats, plots: list[Plot]) -> str:
     recipe, tokenizer, splits = manifest["recipe"], manifest["tokenizer"], manifest["splits"]
+    deviations = recipe["deviations"]
     template = Template((resource_dir("data_cards") / "default.md").read_text(encoding="utf-8"))
     return template.substitute(
-        pretty_name=f"tracegen {recipe['name']}",
+        pretty_name=_yaml_string(f"tracegen {recipe['name']}"),
+        title=f"tracegen {recipe['name']}",
+        size_category=_yaml_string(size_category(stats.rows)),
+        data_files="\n".join(f"  - split: {_yaml_string(split)}\n    path: {_yaml_string(f'data/{split}-*.parquet')}" for split in splits),
         source_name=recipe["source"]["name"].upper() if recipe["source"]["name"] == "gsm8k" else recipe["source"]["name"],
+        source=_source(recipe["source"]),
         tracegen_version=manifest["tracegen_version"],
-        data_files="\n".join(f"  - split: {split}\n    path: data/{split}-*.parquet" for split in splits),
-        split_table="\n".join(f"| {split} | {info['rows']:,} | {info['problems']:,} |" for split, info in splits.items()),
-        traces_with_deviations=f"{manifest['traces_with_deviations']:,}",
-        kind_table=_table(manifest["deviations_by_kind"]),
-        dropped_table=_table(manifest["dropped"]),
         recipe_name=recipe["name"],
         seed=manifest["seed"],
         tokenizer_name=tokenizer["name"],
@@ -41,10 +57,83 @@ def render_card(manifest: dict) -> str:
         undo_unit=recipe["export"]["undo_unit"],
         context_mode=recipe["export"]["context_mode"],
         loss=recipe["export"]["loss"],
+        per_trace=deviations["per_trace"],
+        clean_fraction=deviations["clean_fraction"],
+        detected_after=deviations["detected_after"],
+        generator_table=_rows([(_code(name), f"{weight:g}") for name, weight in deviations["generators"].items()]),
+        split_table=_rows(
+            [(split, _n(s.rows), _n(s.problems), _n(s.rows_with_deviations), _n(s.deviations), _n(s.undos)) for split, s in stats.splits.items()]
+        ),
+        kind_table=_kind_table(stats),
+        length_table=_length_table(stats),
+        verification_table=_verification_table(stats),
+        dropped_table=_rows([(_code(reason), _n(count)) for reason, count in manifest["dropped"].items()]) or "| (none) | 0 |",
         labels_meaning=LABELS_MEANING[recipe["export"]["loss"], recipe["export"]["context_mode"]],
         first_split=next(iter(splits)),
+        **{f"plot_{Path(plot.path).stem}": plot.path for plot in plots},
     )
 
 
-def write_card(folder: Path, manifest: dict) -> None:
-    (folder / "README.md").write_text(render_card(manifest), encoding="utf-8")
+def size_category(rows: int) -> str:
+    return next((name for bound, name in SIZE_CATEGORIES if rows < bound), "n>10M")
+
+
+def _source(source: dict) -> str:
+    if source["name"] == "arith":
+        return f"synthetic arithmetic problems (`arith`, source seed {source['seed']})"
+    if source["path"] is not None:
+        return f"{source['name']}, local file `{Path(source['path']).name}`"
+    return f"{source['name']}, `{source['hub_id']}` ({source['hub_config']}, split {source['split']}) on the Hugging Face Hub"
+
+
+def _kind_table(stats: DatasetStats) -> str:
+    if not stats.kinds:
+        return "No deviations."
+    header = "| kind | " + " | ".join(stats.splits) + " |\n|---|" + "---|" * len(stats.splits) + "\n"
+    return header + _rows([(_code(kind), *(_n(s.deviations_by_kind.get(kind, 0)) for s in stats.splits.values())) for kind in stats.kinds])
+
+
+def _length_table(stats: DatasetStats) -> str:
+    measures = (("tokens per row", "row_tokens"), ("tokens per deviation", "deviation_tokens"), ("`<UNDO>` tokens per row", "undos_per_row"))
+    return _rows([(label, split, *_summary(getattr(s, attribute))) for label, attribute in measures for split, s in stats.splits.items()])
+
+
+def _summary(dist: Distribution) -> tuple[str, ...]:
+    if not dist.total:
+        return ("-",) * 6
+    return (f"{dist.mean:.1f}", *(_n(dist.quantile(q)) for q in (0.0, 0.5, 0.9, 0.99, 1.0)))
+
+
+def _verification_table(stats: DatasetStats) -> str:
+    rejected, written = stats.rejected_by_verification, stats.deviations
+    return _rows(
+        [
+            ("problems without a row", _n(stats.problems_without_rows), f"{_share(stats.problems_without_rows, stats.problems)} of {_n(stats.problems)} problems"),
+            (
+                "candidate mistakes a verifier found not wrong (rejected)",
+                _n(rejected),
+                f"{_share(rejected, rejected + written)} of {_n(rejected + written)} (rejected + deviations written)",
+            ),
+        ]
+    )
+
+
+def _rows(rows: list[tuple]) -> str:
+    return "\n".join("| " + " | ".join(str(cell) for cell in row) + " |" for row in rows)
+
+
+def _n(value: int) -> str:
+    return f"{value:,}"
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "-"
+
+
+def _code(text: str) -> str:
+    """A value from data as a code span in a table cell: `|` would end the cell, a backtick the span."""
+    return "`" + text.replace("`", "'").replace("|", "\\|") + "`"
+
+
+def _yaml_string(text: str) -> str:
+    return json.dumps(text)

@@ -31,6 +31,14 @@ class RowResult:
     row: dict | None
     kinds: Counter = field(default_factory=Counter)
     dropped: Counter = field(default_factory=Counter)
+    row_id: str = ""
+    skip_reason: str | None = None  # why `row` is None
+    note: str = ""  # details of the skip reason, for skipped.jsonl
+
+    def skip(self, reason: str) -> RowResult:
+        self.row, self.skip_reason = None, reason
+        self.dropped[reason] += 1
+        return self
 
 
 @dataclass(frozen=True)
@@ -80,23 +88,19 @@ def place(tok: TraceTokenizer, completion: str, clean: list[int], char_pos: int,
 
 
 def build_row(problem: Problem, deviations: list[Deviation], tok: TraceTokenizer, cfg: ExportConfig, row_id: str) -> RowResult:
-    result = RowResult(row=None)
+    result = RowResult(row=None, row_id=row_id)
     if UNDO_TOKEN in problem.solution:
-        result.dropped["undo_text_in_solution"] += 1  # the trace column could not tell it from a real <UNDO>
-        return result
+        return result.skip("undo_text_in_solution")  # the trace column could not tell it from a real <UNDO>
     if cfg.chat_template and any(text in problem.question for text in tok.special_texts()):
-        result.dropped["special_token_text_in_question"] += 1  # a chat template would make it a real special token
-        return result
+        return result.skip("special_token_text_in_question")  # a chat template would make it a real special token
     prompt = tok.prompt_text(problem.question, cfg.prompt_template, cfg.chat_template)
     prompt_ids = tok.prompt_ids(prompt, cfg.chat_template)
     if tok.decode(prompt_ids if cfg.chat_template else prompt_ids[len(tok.special_prefix) :]) != prompt:
-        result.dropped["tokenizer_roundtrip"] += 1
-        return result
+        return result.skip("tokenizer_roundtrip")
     completion = problem.solution
     body = tok.encode(completion)
     if tok.decode(body) != completion:
-        result.dropped["tokenizer_roundtrip"] += 1
-        return result
+        return result.skip("tokenizer_roundtrip")
     clean = body + tok.completion_suffix()
 
     offsets = step_offsets(completion)
@@ -114,8 +118,7 @@ def build_row(problem: Problem, deviations: list[Deviation], tok: TraceTokenizer
     trace_text = tok.decode(trace_body)
     dev_records = [_record(tok, p, trace_body, span, n, len(prompt_ids)) for p, span, n in zip(placed, spliced.deviation_spans, spliced.undo_counts)]
     if any(trace_text[r["char_start"] : r["char_end"]] != p.text for r, p in zip(dev_records, placed)):
-        result.dropped["tokenizer_roundtrip"] += 1
-        return result
+        return result.skip("tokenizer_roundtrip")
 
     columns = token_columns(
         prompt_ids,
@@ -157,4 +160,5 @@ def _record(tok: TraceTokenizer, p: _Placed, trace_body: list[int], span: tuple[
         "undo_count": undo_count,
         "detected_after": p.deviation.detected_after,
         "reason": p.deviation.reason,
+        "weak_solution": p.deviation.weak_solution,
     }

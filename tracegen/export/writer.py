@@ -29,6 +29,7 @@ DEVIATION_TYPE = pa.struct(
         ("undo_count", pa.int32()),
         ("detected_after", pa.int32()),
         ("reason", pa.string()),
+        ("weak_solution", pa.string()),  # the weak model's whole solution; "" for rule-made deviations
     ]
 )
 
@@ -55,11 +56,12 @@ DATA_DIR = "data"
 JSONL_DIR = "jsonl"
 MANIFEST = "tracegen.json"
 TOKENIZER_DIR = "tokenizer"
+SKIPPED = "skipped.jsonl"
+SHARD_MANIFEST = "tracegen-shard.json"
 
 
-@contextmanager
-def staged_output(out: Path, *, overwrite: bool) -> Iterator[Path]:
-    """Yield a staging folder; on success it replaces `out`, on any failure it is removed."""
+def check_output_folder(out: Path, *, overwrite: bool) -> None:
+    """Refuse, before any work, an output folder that cannot or may not be written."""
     shown = str(out)
     out = Path(out).resolve()
     if out.exists() and not out.is_dir():
@@ -71,7 +73,37 @@ def staged_output(out: Path, *, overwrite: bool) -> Iterator[Path]:
     blocker = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
     if blocker is not None:
         raise InputError(f"cannot create it: {blocker} is a file", file=shown)
+
+
+def _remove_leftovers(out: Path) -> None:
+    """Staging folders of writers that were killed (SIGKILL, power loss) before they could clean up."""
+    for leftover in [*out.parent.glob(f".{out.name}.partial-*"), *out.parent.glob(f".{out.name}.old-*")]:
+        pid = leftover.name.rsplit("-", 1)[-1]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        if ".old-" in leftover.name and not out.exists():
+            leftover.rename(out)  # killed between moving the previous output aside and putting the new one in place
+        else:
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextmanager
+def staged_output(out: Path, *, overwrite: bool) -> Iterator[Path]:
+    """Yield a staging folder; on success it replaces `out`, on any failure it is removed."""
+    check_output_folder(out, overwrite=overwrite)
+    out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(out)
     staging = out.parent / f".{out.name}.partial-{os.getpid()}"
     old = out.parent / f".{out.name}.old-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
@@ -90,38 +122,43 @@ def staged_output(out: Path, *, overwrite: bool) -> Iterator[Path]:
 
 
 class SplitWriter:
-    """Rows of one split -> `data/<split>-NNNNN-of-MMMMM.parquet` (and `jsonl/` when asked)."""
+    """Rows of one split, as arrow tables -> `data/<split>-NNNNN-of-MMMMM.parquet` (and `jsonl/` when asked)."""
 
     def __init__(self, root: Path, split: str, *, rows_per_file: int, jsonl: bool):
         self.root, self.split, self.rows_per_file, self.jsonl = root, split, rows_per_file, jsonl
-        self._buffer: list[dict] = []
+        self._pending: list[pa.Table] = []
+        self._pending_rows = 0
         self._parts: list[Path] = []
         self.rows = 0
         (root / DATA_DIR).mkdir(exist_ok=True)
         if jsonl:
             (root / JSONL_DIR).mkdir(exist_ok=True)
 
-    def add(self, row: dict) -> None:
-        self._buffer.append(row)
-        self.rows += 1
-        if len(self._buffer) >= self.rows_per_file:
-            self._flush()
+    def add(self, table: pa.Table) -> None:
+        self._pending.append(table)
+        self._pending_rows += table.num_rows
+        self.rows += table.num_rows
+        while self._pending_rows >= self.rows_per_file:
+            pending = pa.concat_tables(self._pending)
+            self._write(pending.slice(0, self.rows_per_file))
+            self._pending = [pending.slice(self.rows_per_file)]
+            self._pending_rows -= self.rows_per_file
 
-    def _flush(self) -> None:
-        if not self._buffer and self._parts:
-            return
+    def _write(self, table: pa.Table) -> None:
+        # one contiguous table: the bytes must not depend on how the rows arrived (chunks, resumes, shards)
+        table = table.combine_chunks()
         part = self.root / DATA_DIR / f".{self.split}-{len(self._parts):05d}.parquet"
-        pq.write_table(pa.Table.from_pylist(self._buffer, schema=SCHEMA), part, compression="zstd")
+        pq.write_table(table, part, compression="zstd")
         if self.jsonl:
             with (self.root / JSONL_DIR / f".{self.split}-{len(self._parts):05d}.jsonl").open("w", encoding="utf-8") as f:
-                for row in self._buffer:
+                for row in table.to_pylist():
                     f.write(json.dumps(row, ensure_ascii=False) + "\n")
         self._parts.append(part)
-        self._buffer = []
 
     def close(self) -> list[str]:
         """Name the shards `-NNNNN-of-MMMMM` now that their number is known; return their relative paths."""
-        self._flush()
+        if self._pending_rows or not self._parts:
+            self._write(pa.concat_tables(self._pending) if self._pending else SCHEMA.empty_table())
         total = len(self._parts)
         names = []
         for index, part in enumerate(self._parts):
@@ -131,3 +168,10 @@ class SplitWriter:
             if self.jsonl:
                 (self.root / JSONL_DIR / f".{self.split}-{index:05d}.jsonl").rename(self.root / JSONL_DIR / f"{final}.jsonl")
         return names
+
+
+def write_skipped(path: Path, skipped: list[dict]) -> None:
+    """The rows a build wanted but did not write, one JSON object per line with the reason: nothing is dropped silently."""
+    with path.open("w", encoding="utf-8") as f:
+        for entry in skipped:
+            f.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")

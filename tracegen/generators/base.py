@@ -16,6 +16,7 @@ class Deviation:
     there on: the rest of the wrong step and, when `detected_after` = k > 0, the k following
     steps carrying the wrong value. `text` ends with "\\n" unless its last step is the solution's
     final step. `reason` says in a few words what is wrong (for humans and the card).
+    `weak_solution` is the whole solution a weak model wrote, for deviations taken from one.
     """
 
     kind: str
@@ -24,6 +25,7 @@ class Deviation:
     text: str
     detected_after: int = 0
     reason: str = ""
+    weak_solution: str = ""
 
 
 @dataclass

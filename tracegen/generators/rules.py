@@ -36,7 +36,7 @@ from functools import lru_cache
 from tracegen.errors import InputError
 from tracegen.generators.base import Deviation, DeviationPlan
 from tracegen.problem import Problem
-from tracegen.recipe import DeviationConfig
+from tracegen.recipe import WEAK_GENERATOR, DeviationConfig
 from tracegen.steps import (
     FINAL_MARK,
     MAX_NUMBER_CHARS,
@@ -680,14 +680,16 @@ def divergence(gold: str, wrong: str) -> int:
 
 def check_generators(weights: dict[str, float]) -> None:
     """Recipes name generators by string: an unknown name is bad input, found before any work."""
-    unknown = [name for name in weights if name not in RULES]
+    known = [*RULES, WEAK_GENERATOR]
+    unknown = [name for name in weights if name not in known]
     if unknown:
-        raise InputError(f"unknown generator '{unknown[0]}' (known: {', '.join(sorted(RULES))})", field="deviations.generators")
+        raise InputError(f"unknown generator '{unknown[0]}' (known: {', '.join(sorted(known))})", field="deviations.generators")
 
 
 def _resolve(weights: dict[str, float]) -> list[tuple[RuleGenerator, float]]:
+    """The rule generators with positive weight (the `weak` generator is planned by tracegen.generators.weak)."""
     check_generators(weights)
-    return [(RULES[name], weight) for name, weight in weights.items() if weight > 0]
+    return [(RULES[name], weight) for name, weight in weights.items() if weight > 0 and name != WEAK_GENERATOR]
 
 
 def _weighted_order(generators: list[tuple[RuleGenerator, float]], rng: random.Random) -> list[RuleGenerator]:
@@ -700,12 +702,16 @@ def _weighted_order(generators: list[tuple[RuleGenerator, float]], rng: random.R
     return order
 
 
-def _step_weights(candidates: list[int], count: int, position: str) -> list[float]:
+def step_weights(candidates: list[int], count: int, position: str) -> list[float]:
     if position == "early":
         return [count - i for i in candidates]
     if position == "late":
         return [i + 1 for i in candidates]
     return [1.0] * len(candidates)
+
+
+def draw_detected_after(config: DeviationConfig, rng: random.Random) -> int:
+    return rng.choice(config.detected_after) if isinstance(config.detected_after, list) else config.detected_after
 
 
 def plan_deviations(problem: Problem, config: DeviationConfig, rng: random.Random) -> DeviationPlan:
@@ -725,7 +731,7 @@ def plan_deviations(problem: Problem, config: DeviationConfig, rng: random.Rando
     candidates = list(range(len(steps)))
     chosen: list[Deviation] = []
     while len(chosen) < wanted and candidates:
-        index = rng.choices(candidates, weights=_step_weights(candidates, len(steps), config.position))[0]
+        index = rng.choices(candidates, weights=step_weights(candidates, len(steps), config.position))[0]
         candidates.remove(index)
         deviation = _deviation_at(problem, steps, index, generators, config, rng, plan.dropped)
         if deviation is not None:
@@ -764,7 +770,7 @@ def _place(
     steps: list[str], index: int, generator: RuleGenerator, wrong: WrongStep, config: DeviationConfig, rng: random.Random
 ) -> Deviation | None:
     """The deviation's start in the step and its text, the wrong value carried k steps on."""
-    wanted = rng.choice(config.detected_after) if isinstance(config.detected_after, list) else config.detected_after
+    wanted = draw_detected_after(config, rng)
     after = min(wanted, len(steps) - 1 - index) if generator.carries else 0
     start = divergence(steps[index], wrong.text) if rng.random() < config.mid_step_fraction else 0
     if start >= len(wrong.text):

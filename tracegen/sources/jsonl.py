@@ -29,7 +29,7 @@ def read_jsonl_objects(path: str | Path) -> Iterator[tuple[int, dict]]:
             try:
                 obj = json.loads(text)
             except json.JSONDecodeError as e:
-                raise InputError(f"not valid JSON ({e.msg} at column {e.colno})", file=name, line=number) from None
+                raise InputError(f"not valid JSON ({e.msg.removesuffix(' at')} at column {e.colno})", file=name, line=number) from None
             except (RecursionError, ValueError) as e:  # nesting too deep, integers too long
                 raise InputError(f"not valid JSON ({type(e).__name__}: {str(e).splitlines()[0][:80]})", file=name, line=number) from None
             if not isinstance(obj, dict):

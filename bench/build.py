@@ -1,0 +1,107 @@
+"""Benchmark: `tracegen build` on GSM8K train vs a bare batched fast-tokenizer pass over the same text.
+
+The build runs as the user runs it: the `tracegen` command in a fresh process (start-up,
+imports, loading, building, checking every row, writing parquet, the card and its plots). The
+baseline, in this process, is what any pipeline pays at least: `datasets.Dataset.from_list` over
+the same problems and a batched `map` with the same fast tokenizer over question + answer.
+Each is timed `--repeats` times; the medians are compared.
+
+Prints one JSON object on its last line (`ratio_vs_tokenize` = build / tokenize) and writes it to
+--out (default bench/results/build.json). With --profile, also runs the build once in-process
+under cProfile and writes the top functions next to it, to say where the time goes.
+
+    .venv/bin/python bench/build.py [--source PATH] [--repeats 3] [--num-proc 1] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import os
+import pstats
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SOURCE = ROOT.parent / "shared" / "data" / "gsm8k" / "train.jsonl"
+
+
+def time_build(source: Path, out: Path, num_proc: int) -> float:
+    command = [sys.executable, str(ROOT / "cli.py"), "build", "--recipe", "gsm8k", "--source", str(source), "--out", str(out), "--overwrite", "--num-proc", str(num_proc)]
+    started = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=os.environ | {"HF_HUB_OFFLINE": "1"})
+    return time.perf_counter() - started
+
+
+def time_tokenize(problems: list[dict], tokenizer_dir: Path) -> float:
+    from datasets import Dataset
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+
+    def tokenize(batch: dict) -> dict:
+        return tokenizer([q + "\n" + a for q, a in zip(batch["question"], batch["answer"])])
+
+    started = time.perf_counter()
+    Dataset.from_list(problems).map(tokenize, batched=True)
+    return time.perf_counter() - started
+
+
+def profile_build(source: Path, out: Path, report: Path) -> None:
+    sys.path.insert(0, str(ROOT))
+    from tracegen.build import build
+    from tracegen.recipe import load_recipe
+
+    recipe = load_recipe("gsm8k", {"source.path": str(source)})
+    profiler = cProfile.Profile()
+    profiler.runcall(build, recipe, out, overwrite=True)
+    with report.open("w") as f:
+        for order in ("cumulative", "tottime"):
+            f.write(f"=== top 40 by {order} ===\n")
+            pstats.Stats(profiler, stream=f).sort_stats(order).print_stats(40)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--num-proc", type=int, default=1)
+    parser.add_argument("--profile", action="store_true", help="also profile one in-process build with cProfile")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "build.json")
+    args = parser.parse_args()
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    problems = [json.loads(line) for line in args.source.read_text(encoding="utf-8").splitlines() if line.strip()]
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out"
+        build_seconds = [time_build(args.source, out, args.num_proc) for _ in range(args.repeats)]
+        rows = json.loads((out / "tracegen.json").read_text())["splits"]["train"]["rows"]
+        tokenize_seconds = [time_tokenize(problems, out / "tokenizer") for _ in range(args.repeats)]
+        if args.profile:
+            profile_build(args.source, Path(tmp) / "profiled", args.out.with_name(args.out.stem + "_profile.txt"))
+
+    build_median, tokenize_median = statistics.median(build_seconds), statistics.median(tokenize_seconds)
+    result = {
+        "benchmark": "build",
+        "problems": len(problems),
+        "rows": rows,
+        "num_proc": args.num_proc,
+        "repeats": args.repeats,
+        "build_seconds": round(build_median, 3),
+        "build_seconds_all": [round(s, 3) for s in build_seconds],
+        "tokenize_seconds": round(tokenize_median, 3),
+        "tokenize_seconds_all": [round(s, 3) for s in tokenize_seconds],
+        "ratio_vs_tokenize": round(build_median / tokenize_median, 2),
+        "cpus": os.cpu_count(),
+    }
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""What `tracegen decode` reads and writes: prompts from JSONL, a model from a folder or the Hub, results as JSONL."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from tracegen.errors import InputError
+from tracegen.sources.jsonl import read_jsonl_objects, require_str
+
+
+def read_prompts(path: Path) -> list[str]:
+    """One JSON object per line with a string field `prompt` (JSONL, so prompts can hold newlines)."""
+    return [require_str(obj, "prompt", file=str(path), line=line) for line, obj in read_jsonl_objects(path)]
+
+
+def load_model(name_or_path: str, device: str | None = None):
+    """A transformers causal LM in eval mode, from a local folder or a Hub name, on `device` (default: cuda when there is one)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        return AutoModelForCausalLM.from_pretrained(name_or_path).to(device).eval()
+    except Exception as e:  # OSError, ValueError, Hub errors...: one line is enough
+        first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise InputError(f"cannot load a causal LM: {first_line}", file=name_or_path, field="model") from None
+
+
+def write_jsonl(path: Path, records: Iterable[dict]) -> None:
+    """Write beside `path`, then rename over it: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as f:
+            f.writelines(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

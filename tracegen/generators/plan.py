@@ -1,0 +1,50 @@
+"""One problem's deviations, drawn from rule generators and weak-model solutions by weight.
+
+A trace carries either one weak-model deviation (a model's first real mistake; later ones
+would follow a wrong prefix the trace never shows) or up to `per_trace` rule-made ones. The
+family is drawn by weight: `weak`'s weight against the sum of all weights. A problem drawn for
+`weak` that has no usable wrong solution falls back to the rules (counted as
+`weak:no_usable_solution`) when the recipe has any.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+
+from tracegen.generators.base import DeviationPlan
+from tracegen.generators.rules import draw_detected_after, plan_deviations
+from tracegen.generators.weak import WeakSolution, weak_deviation
+from tracegen.problem import Problem
+from tracegen.recipe import WEAK_GENERATOR, DeviationConfig
+
+
+def plan_weak(problem: Problem, solutions: Sequence[WeakSolution], config: DeviationConfig, rng: random.Random) -> DeviationPlan:
+    """The first usable wrong solution, in an order drawn at random; why the others were not used."""
+    plan = DeviationPlan()
+    order = list(solutions)
+    rng.shuffle(order)
+    detected_after = draw_detected_after(config, rng)
+    for solution in order:
+        deviation = weak_deviation(problem, solution, detected_after)
+        if isinstance(deviation, str):
+            plan.dropped[deviation] += 1
+            continue
+        plan.deviations = [deviation]
+        return plan
+    plan.dropped["weak:no_usable_solution"] += 1
+    return plan
+
+
+def plan_problem(problem: Problem, config: DeviationConfig, solutions: Sequence[WeakSolution], rng: random.Random) -> DeviationPlan:
+    weights = config.generators
+    weak_weight = weights.get(WEAK_GENERATOR, 0.0)
+    rule_weight = sum(w for name, w in weights.items() if name != WEAK_GENERATOR)
+    if weak_weight > 0 and rng.random() * (weak_weight + rule_weight) < weak_weight:
+        plan = plan_weak(problem, solutions, config, rng)
+        if plan.deviations or rule_weight == 0:
+            return plan
+        fallback = plan_deviations(problem, config, rng)
+        fallback.dropped.update(plan.dropped)
+        return fallback
+    return plan_deviations(problem, config, rng)

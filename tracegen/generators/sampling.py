@@ -1,0 +1,92 @@
+"""The weak solutions of every problem: requests -> model backend (cached) -> verifier.
+
+This runs once, in the main process, before rows are built: model calls are I/O bound and
+batched by the backend (concurrent, retried, cached), and a rollout verifier needs the backend
+too. Rows are then built from the verdicts alone, in any number of processes.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Callable, Sequence
+
+from tracegen.generators.rules import step_weights
+from tracegen.generators.weak import WeakSolution
+from tracegen.llm.config import make_backend
+from tracegen.llm.base import Backend, Outcome, Request
+from tracegen.problem import Problem
+from tracegen.recipe import DeviationConfig
+from tracegen.steps import split_steps
+from tracegen.verifiers import Verifier, get_verifier
+from tracegen.verifiers.answers import answer_text
+
+
+def gold_prefix(problem: Problem, config: DeviationConfig, seed: int) -> str:
+    """Prefix mode: the gold steps the model is given before it writes its own (chosen by `position`)."""
+    steps = split_steps(problem.solution)
+    rng = random.Random(f"{seed}:{problem.source_id}:prefix")
+    candidates = list(range(len(steps)))
+    at = rng.choices(candidates, weights=step_weights(candidates, len(steps), config.position))[0]
+    return "".join(step + "\n" for step in steps[:at])
+
+
+def requests_for(problems: Sequence[Problem], config: DeviationConfig, seed: int) -> list[Request]:
+    weak = config.weak
+    return [
+        Request(
+            id=problem.source_id,
+            question=problem.question,
+            prefix=gold_prefix(problem, config, seed) if weak.mode == "prefix" else "",
+            n=weak.samples,
+        )
+        for problem in problems
+    ]
+
+
+def _verdicts(problem: Problem, outcome: Outcome, verifier: Verifier) -> list[WeakSolution]:
+    if outcome.error is not None:
+        return [WeakSolution(model="", text="", variant="", skip="weak:backend_error", note=outcome.error)]
+    seen: Counter = Counter()
+    verdicts = []
+    for sample in outcome.samples:
+        variant = f"{sample.model}:{seen[sample.model]}"
+        seen[sample.model] += 1
+        text = outcome.request.prefix + sample.text
+        lines = [i for i, line in enumerate(text.split("\n")) if line.strip()]
+        if len(lines) <= outcome.request.prefix.count("\n"):
+            verdicts.append(WeakSolution(sample.model, text, variant, skip="weak:empty_sample"))
+            continue
+        error = verifier.first_error(problem.question, problem.solution, text)
+        if error is not None and error.step_index < outcome.request.prefix.count("\n"):
+            verdicts.append(WeakSolution(sample.model, text, variant, skip="weak:error_in_gold_prefix", note=error.reason))
+            continue
+        truncated = answer_text(text.split("\n")[lines[-1]]) is None
+        if error is not None and truncated and error.step_index >= lines[-1]:
+            verdicts.append(WeakSolution(sample.model, text, variant, skip="weak:truncated", note="the sample stops mid-line; its first error is the cut line"))
+            continue
+        verdicts.append(WeakSolution(sample.model, text, variant, error=error))
+    return verdicts
+
+
+def collect_weak_solutions(
+    problems: Sequence[Problem],
+    config: DeviationConfig,
+    seed: int,
+    *,
+    on_start: Callable[[int], None] = lambda total: None,
+    on_advance: Callable[[int], None] = lambda n: None,
+) -> tuple[dict[str, list[WeakSolution]], Backend]:
+    """Every problem's weak solutions with their verdicts, keyed by source_id; and the backend (for its stats).
+
+    Raises `tracegen.llm.base.BackendDown` when the server is unreachable; what was sampled
+    before is in the response cache, so rerunning the build resumes.
+    """
+    backend = make_backend(config.weak.backend)
+    options = {"backend": backend, "m": config.weak.rollouts} if config.weak.verifier == "rollout" else {}
+    verifier = get_verifier(config.weak.verifier, **options)
+    requests = requests_for(problems, config, seed)
+    on_start(len(requests))
+    outcomes = backend.run(requests, on_outcome=lambda outcome: on_advance(1))
+    by_id = {problem.source_id: problem for problem in problems}
+    return {outcome.request.id: _verdicts(by_id[outcome.request.id], outcome, verifier) for outcome in outcomes}, backend

@@ -1,0 +1,122 @@
+"""The rows of each problem, built and proven in any number of processes.
+
+Every random choice about a row comes from `random.Random(f"{seed}:{source_id}")`, so a row
+does not depend on the rows before it or on how work is split across processes or machines.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import random
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+from tracegen.check import RowContext, RowError, check_row
+from tracegen.export.rows import RowResult, build_row
+from tracegen.export.tokenizer import TraceTokenizer
+from tracegen.generators.base import Deviation, DeviationPlan
+from tracegen.generators.plan import plan_problem
+from tracegen.generators.rules import draw_detected_after
+from tracegen.generators.weak import WeakSolution, weak_deviation
+from tracegen.problem import Problem
+from tracegen.recipe import Recipe
+
+
+def make_rows(problem: Problem, solutions: list[WeakSolution], recipe: Recipe, tok: TraceTokenizer, checker: RowContext) -> list[RowResult]:
+    """The rows of one problem: one, or with `weak.one_row_per_solution` one per weak solution."""
+    row_id = f"{recipe.name}:{problem.source_id}"
+    devs = recipe.deviations
+    if devs.weak is not None and devs.weak.one_row_per_solution and recipe.export.loss != "clean":
+        rng = random.Random(f"{recipe.seed}:{problem.source_id}")
+        detected_after = [draw_detected_after(devs, rng) for _ in solutions]
+        return [
+            _weak_row(problem, solution, after, recipe, tok, checker, f"{row_id}:{solution.variant}" if solution.variant else row_id)
+            for solution, after in zip(solutions, detected_after)
+        ]
+    rng = random.Random(f"{recipe.seed}:{problem.source_id}")
+    plan = DeviationPlan()
+    if recipe.export.loss != "clean" and rng.random() >= devs.clean_fraction:
+        plan = plan_problem(problem, devs, solutions, rng)
+    result = proven_row(problem, plan.deviations, recipe, tok, checker, row_id)
+    result.dropped.update(plan.dropped)
+    return [result]
+
+
+def _weak_row(problem: Problem, solution: WeakSolution, detected_after: int, recipe: Recipe, tok: TraceTokenizer, checker: RowContext, row_id: str) -> RowResult:
+    deviation = weak_deviation(problem, solution, detected_after)
+    if isinstance(deviation, str):
+        return RowResult(row=None, row_id=row_id, note=solution.note).skip(deviation)
+    result = proven_row(problem, [deviation], recipe, tok, checker, row_id)
+    if result.row is not None and not result.row["deviations"]:
+        result.skip("weak:deviation_not_placed")
+    return result
+
+
+def proven_row(problem: Problem, deviations: list[Deviation], recipe: Recipe, tok: TraceTokenizer, checker: RowContext, row_id: str) -> RowResult:
+    """One row, proven before it is kept: a row breaking an invariant is dropped and counted, never written."""
+    result = build_row(problem, deviations, tok, recipe.export, row_id=row_id)
+    if result.row is not None:
+        try:
+            check_row(result.row, checker)
+        except RowError as e:
+            result.skip(f"failed_check:{e.rule}")
+    return result
+
+
+def row_checker(recipe: Recipe, tok: TraceTokenizer) -> RowContext:
+    export = recipe.export
+    return RowContext.of(tok, export.undo_unit, export.context_mode, export.loss, export.chat_template)
+
+
+_worker: tuple[Recipe, TraceTokenizer, RowContext] | None = None
+Chunk = tuple[int, list[tuple[Problem, list[WeakSolution]]]]  # chunk index, its problems with their weak solutions
+
+
+def _init_worker(recipe_json: str, tokenizer_dir: str, tokenizer_name: str) -> None:
+    from transformers import AutoTokenizer
+
+    global _worker
+    recipe = Recipe.model_validate_json(recipe_json)
+    tok = TraceTokenizer(AutoTokenizer.from_pretrained(tokenizer_dir), tokenizer_name)
+    _worker = (recipe, tok, row_checker(recipe, tok))
+
+
+def _work(chunk: Chunk) -> tuple[int, list[RowResult]]:
+    recipe, tok, checker = _worker
+    index, items = chunk
+    return index, [result for problem, solutions in items for result in make_rows(problem, solutions, recipe, tok, checker)]
+
+
+def iter_chunk_results(chunks: list[Chunk], recipe: Recipe, tok: TraceTokenizer, tokenizer_dir: Path, num_proc: int) -> Iterator[tuple[int, list[RowResult]]]:
+    """Each chunk's row results, in chunk order, computed in `num_proc` processes."""
+    if num_proc <= 1:
+        checker = row_checker(recipe, tok)
+        for index, items in chunks:
+            yield index, [result for problem, solutions in items for result in make_rows(problem, solutions, recipe, tok, checker)]
+        return
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(num_proc, initializer=_init_worker, initargs=(recipe.model_dump_json(), str(tokenizer_dir), tok.name)) as pool:
+        yield from pool.imap(_work, chunks)
+
+
+def summarize(results: list[RowResult], problems: int) -> tuple[list[dict], dict]:
+    """A chunk's rows, and what the manifest needs to know of it (counts, and every row not written with its reason)."""
+    rows, deviations, dropped, skipped = [], Counter(), Counter(), []
+    for result in results:
+        dropped.update(result.dropped)
+        if result.row is None:
+            entry = {"id": result.row_id, "reason": result.skip_reason}
+            skipped.append(entry | {"detail": result.note} if result.note else entry)
+        else:
+            rows.append(result.row)
+            deviations.update(result.kinds)
+    summary = {
+        "problems": problems,
+        "rows": len(rows),
+        "traces_with_deviations": sum(bool(row["deviations"]) for row in rows),
+        "deviations": dict(deviations),
+        "dropped": dict(dropped),
+        "skipped": skipped,
+    }
+    return rows, summary

@@ -1,0 +1,1 @@
+"""tracegen's reference trainer: the attention masks of a context mode, masked SFT and GRPO."""

@@ -1,0 +1,149 @@
+"""A tracegen dataset as a trainer reads it: rows, the exact tokenizer they were made with, padded batches.
+
+A dataset is the folder `tracegen build` writes, or a Hub dataset repository holding that folder
+(downloaded once into the Hub cache, then read the same way). Its `tokenizer/` is the one the
+token columns were made with, `<UNDO>` included, so the trainer always uses it.
+
+Batches follow the row's context mode (DESIGN.md section 4). Soft rows get a 2D padding mask, so
+the model builds its own causal mask and keeps its fast attention paths. Hard rows get the 4D
+additive mask and position ids of tracegen.train.masks, the one mask builder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+from torch import Tensor
+
+from tracegen.check import DatasetError, _load_tokenizer, _read_manifest
+from tracegen.errors import InputError
+from tracegen.export.columns import IGNORE
+from tracegen.export.tokenizer import HUB_ID, TraceTokenizer
+from tracegen.export.writer import MANIFEST
+from tracegen.train.masks import batch_attention_inputs
+
+if TYPE_CHECKING:
+    from datasets import Dataset
+
+TRAIN_COLUMNS = ["input_ids", "labels", "position_ids", "prune_spans", "context_mode"]
+"""What a batch is made of; the text columns stay in the rows for evaluation."""
+
+
+@dataclass
+class TraceDataset:
+    """One split of a tracegen dataset and what it was made with."""
+
+    rows: Dataset
+    tok: TraceTokenizer
+    manifest: dict
+    root: Path
+
+    @property
+    def export(self) -> dict:
+        return self.manifest["recipe"]["export"]
+
+    @property
+    def undo_unit(self) -> str:
+        return self.export["undo_unit"]
+
+    @property
+    def context_mode(self) -> str:
+        return self.export["context_mode"]
+
+    @property
+    def delimiters(self) -> frozenset[int]:
+        """Step delimiters when the undo unit is `step` (the stack machine ignores them otherwise)."""
+        return self.tok.delimiters if self.undo_unit == "step" else frozenset()
+
+    def prompt_ids(self, row: Mapping) -> list[int]:
+        """The prompt's tokens, as the build framed them (the leading part of `input_ids`)."""
+        ids = self.tok.prompt_ids(row["prompt"], self.export["chat_template"])
+        if list(row["input_ids"][: len(ids)]) != ids:
+            raise InputError(f"row {row['id']!r}: its prompt does not tokenize to the start of its input_ids", file=str(self.root), field="prompt")
+        return ids
+
+
+def dataset_folder(source: str) -> Path:
+    """A local dataset folder, or a Hub dataset repository downloaded into the Hub cache."""
+    path = Path(source)
+    if path.exists():
+        if not (path / MANIFEST).is_file():
+            raise InputError(f"not a tracegen dataset folder (no {MANIFEST})", file=source)
+        return path
+    if not HUB_ID.fullmatch(source):
+        raise InputError("no such folder, and not a Hub dataset id", file=source, field="dataset")
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(repo_id=source, repo_type="dataset"))
+    except Exception as e:  # offline, not found, gated...: one line says which
+        raise InputError(f"cannot download the dataset: {first_line(e)}", file=source, field="dataset") from None
+
+
+def first_line(error: Exception) -> str:
+    """An exception as one line (Hub and transformers errors run to paragraphs)."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def open_dataset(source: str, split: str | None = None) -> TraceDataset:
+    """One split (default: the first the manifest lists) of a dataset folder or Hub id, with its tokenizer."""
+    import datasets
+
+    root = dataset_folder(source)
+    try:
+        manifest = _read_manifest(root)
+        tok = _load_tokenizer(root, manifest)
+    except DatasetError as e:
+        raise InputError(str(e), file=source) from None
+    splits = manifest["splits"]
+    split = split or next(iter(splits))
+    if split not in splits:
+        raise InputError(f"no split {split!r} (the dataset has {', '.join(splits)})", file=source, field="split")
+    files = [str(root / rel) for rel in splits[split]["files"]]
+    rows = datasets.load_dataset("parquet", data_files={split: files}, split=split)
+    return TraceDataset(rows=rows, tok=tok, manifest=manifest, root=root)
+
+
+def held_out(rows, count: int, seed: int):
+    """(train, eval): `count` rows drawn at random (seeded) for evaluation, the rest for training."""
+    if not 0 < count < len(rows):
+        raise InputError(f"cannot hold out {count} of {len(rows)} rows for evaluation", field="--eval-rows")
+    parts = rows.train_test_split(test_size=count, seed=seed, shuffle=True)
+    return parts["train"], parts["test"]
+
+
+class TraceCollator:
+    """Rows (dicts of token columns) -> a right-padded batch of tensors for a causal LM.
+
+    Soft batches: input_ids, attention_mask [B, L] (1 = token), labels. Hard batches (any hard
+    row): input_ids, attention_mask [B, 1, L, L] additive in `dtype`, position_ids, labels.
+    Padding ids are 0 and padding labels -100, so padding never reaches the loss.
+    """
+
+    def __init__(self, undo_id: int, *, dtype: torch.dtype = torch.float32, pad_to_multiple_of: int | None = None):
+        self.undo_id, self.dtype, self.pad_to_multiple_of = undo_id, dtype, pad_to_multiple_of
+
+    def __call__(self, rows: Sequence[Mapping]) -> dict[str, Tensor]:
+        rows = [{key: row[key] for key in TRAIN_COLUMNS if key in row} for row in rows]
+        if any(row["context_mode"] == "hard" for row in rows):
+            return batch_attention_inputs(rows, undo_id=self.undo_id, pad_to_multiple_of=self.pad_to_multiple_of, dtype=self.dtype)
+        return self._soft(rows)
+
+    def _soft(self, rows: Sequence[Mapping]) -> dict[str, Tensor]:
+        length = max(len(row["input_ids"]) for row in rows)
+        if self.pad_to_multiple_of:
+            length = -(-length // self.pad_to_multiple_of) * self.pad_to_multiple_of
+        input_ids = torch.zeros(len(rows), length, dtype=torch.long)
+        attention_mask = torch.zeros(len(rows), length, dtype=torch.long)
+        labels = torch.full((len(rows), length), IGNORE, dtype=torch.long)
+        for b, row in enumerate(rows):
+            n = len(row["input_ids"])
+            input_ids[b, :n] = torch.as_tensor(row["input_ids"], dtype=torch.long)
+            attention_mask[b, :n] = 1
+            labels[b, :n] = torch.as_tensor(row["labels"], dtype=torch.long)
+        return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}

@@ -1,0 +1,46 @@
+"""Final answers as solutions write them: `#### 18` (GSM8K), `A: 18` (the example model solutions),
+`The answer is 18.` (chat models), and comparing them by value."""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+from tracegen.steps import parse_number, split_steps
+
+_FINAL_LINE = re.compile(r"^\s*(?:####|A\s*:|(?:so\s+)?the\s+(?:final\s+)?answer\s+is\s*:?)\s*(?P<answer>.*?)\s*\.?\s*$", re.IGNORECASE)
+
+
+def final_line_index(solution: str) -> int | None:
+    """Index (into solution.split("\\n")) of the last line that states a final answer; None if none does."""
+    steps = split_steps(solution)
+    return next((i for i in range(len(steps) - 1, -1, -1) if answer_text(steps[i]) is not None), None)
+
+
+def answer_text(line: str) -> str | None:
+    """The answer a final line states as written (`#### 18`, `A: $18`, `The answer is 18.`), else None."""
+    match = _FINAL_LINE.match(line)
+    return match.group("answer") if match and match.group("answer") else None
+
+
+def line_answer(line: str) -> Fraction | None:
+    """The number a final-answer line states, or None (not a final line, or not a number)."""
+    text = answer_text(line)
+    return None if text is None else parse_number(text)
+
+
+def final_value(solution: str) -> Fraction | None:
+    """The number the solution's last final-answer line states; None when it states none."""
+    index = final_line_index(solution)
+    return None if index is None else line_answer(split_steps(solution)[index])
+
+
+def same_value(a: Fraction, b: Fraction) -> bool:
+    """Equal, or equal up to the rounding of a written decimal: at most half a cent apart (a
+    billionth for huge numbers) and at most 2% of `b`.
+
+    `83.33` is the same as 1000/12, `0.33` as 1/3; 0.000001 is not 0; two different integers are
+    never the same below a billion.
+    """
+    difference = abs(a - b)
+    return a == b or (difference <= max(Fraction(1, 200), abs(b) * Fraction(1, 10**9)) and difference <= abs(b) / 50)

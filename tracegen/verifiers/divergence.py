@@ -1,0 +1,100 @@
+"""The value-tracking verifier: the first step that is false, unjustified or off the gold chain.
+
+Two sets drive it. *Known values* are what a step may use without computing it: the question's
+numbers (digits, words, percentages, fractions, unit constants), every number of the gold
+solution, and the results of the solution's own earlier steps. *Gold quantities* are what the
+gold chain computes (each result, every partial result of its expressions, a sum regrouped
+included, the final answer).
+
+Walking the solution's steps in order, the first step is wrong that
+1. has false arithmetic (`false_annotation`), else
+2. uses an operand that is not known (`unsupported_value`), else
+3. computes a value that is not a gold quantity and that no later step turns into one. A
+   solution may take another path (`3+4=7`, then `16-7=9`), so a value off the gold chain
+   counts as right when a later step uses it to reach a gold quantity. `wrong_operation` when
+   the gold chain combines the same two values with another operator, else `misread`.
+When no step is wrong but the answer is, the error is the conclusion (`wrong_final`).
+Kinds are defined in tracegen.verifiers.KINDS. Measured against hand labels by
+scripts/verifier_accuracy.py.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from tracegen.steps import split_steps
+from tracegen.verifiers import Divergence
+from tracegen.verifiers.answers import final_line_index, final_value, same_value
+from tracegen.verifiers.calculations import Calculation, calculations, plain
+from tracegen.verifiers.values import GoldChain, contains, question_values
+
+
+class DivergenceVerifier:
+    """Needs no model and no options; deterministic, a few milliseconds per solution."""
+
+    def first_error(self, question: str, gold: str, solution: str) -> Divergence | None:
+        gold_answer = final_value(gold)
+        if gold_answer is None:
+            raise ValueError("the gold solution states no numeric final answer")
+        answer = final_value(solution)
+        if answer is not None and same_value(answer, gold_answer):
+            return None
+        steps = split_steps(solution)
+        final = final_line_index(solution)
+        body = steps if final is None else steps[:final]
+        return first_wrong_step(question, gold, body) or _wrong_conclusion(steps, body, final, answer, gold_answer)
+
+
+def first_wrong_step(question: str, gold: str, steps: list[str]) -> Divergence | None:
+    """The first of `steps` that is false, unjustified or off the gold chain (1-3 above); None if none is.
+
+    Judges the steps alone, whatever the final answer: on a correct solution, a step it returns
+    is a false alarm.
+    """
+    chain = GoldChain.of(gold)
+    known = set(question_values(question) | chain.numbers)
+    step_calcs = [calculations(step) for step in steps]
+    leads_to_gold = _leads_to_gold(step_calcs, chain.quantities)
+    for index, calcs in enumerate(step_calcs):
+        for calc in calcs:
+            if (error := calc.error()) is not None:
+                return Divergence(index, "false_annotation", error)
+        for calc in calcs:
+            unknown = [operand for operand in calc.operands if not contains(known, operand)]
+            if unknown:
+                return Divergence(index, "unsupported_value", f"{calc.text} uses {plain(unknown[0])}, which neither the question, the gold solution nor an earlier step gives")
+        for calc in calcs:
+            if calc.computes and not leads_to_gold[id(calc)]:
+                return _off_chain(index, calc, chain)
+        known.update(abs(calc.stated) for calc in calcs)  # operands are read without their sign
+    return None
+
+
+def _leads_to_gold(step_calcs: list[tuple[Calculation, ...]], quantities: frozenset[Fraction]) -> dict[int, bool]:
+    """For each calculation (by id): is its value a gold quantity, or an operand of a later one that leads to gold?"""
+    verdict = {}
+    useful: set[Fraction] = set()  # operands of later calculations that lead to gold
+    for calc in reversed([calc for calcs in step_calcs for calc in calcs]):
+        verdict[id(calc)] = contains(quantities, calc.stated) or contains(useful, calc.stated)
+        if verdict[id(calc)]:
+            useful.update(calc.operands)
+    return verdict
+
+
+def _off_chain(index: int, calc: Calculation, chain: GoldChain) -> Divergence:
+    for symbol, left, right in calc.expression.operations() if calc.expression is not None else ():
+        other = chain.computes_with_other_operator(symbol, left, right)
+        if other is not None:
+            return Divergence(index, "wrong_operation", f"{plain(left)} {symbol} {plain(right)} where the gold solution computes {plain(left)} {other} {plain(right)}")
+    return Divergence(index, "misread", f"{calc.text} = {plain(calc.stated)}: a quantity the gold solution never has, and no later step uses it to reach one")
+
+
+def _wrong_conclusion(steps: list[str], body: list[str], final: int | None, answer: Fraction | None, gold_answer: Fraction) -> Divergence:
+    """No step is wrong: the answer is. Blame the last step that computes it, else the final line."""
+    if answer is None:
+        last = final if final is not None else max((i for i, step in enumerate(steps) if step.strip()), default=0)
+        return Divergence(last, "wrong_final", "states no numeric final answer, and no step before is wrong")
+    computing = [i for i, step in enumerate(body) if any(same_value(calc.stated, answer) for calc in calculations(step))]
+    if computing:
+        return Divergence(computing[-1], "wrong_final", f"concludes with {plain(answer)}, a value on the way: the answer is {plain(gold_answer)}")
+    return Divergence(final, "wrong_final", f"answers {plain(answer)}, which no step computes: the answer is {plain(gold_answer)}")

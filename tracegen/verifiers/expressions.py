@@ -1,0 +1,100 @@
+"""The structure of a calculator expression: its operations and the partial results it has
+(a sum regrouped included).
+
+Values come from `tracegen.steps.evaluate` (exact, never `eval`); the tree from `ast` only tells
+which text is a sub-expression. Thousands separators (`3,650*10/100`) are read as GSM8K's text
+reads them.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from fractions import Fraction
+from itertools import combinations
+
+from tracegen.steps import evaluate
+
+OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+_THOUSANDS = re.compile(r"(?<=[0-9]),(?=[0-9]{3}(?![0-9]))")
+_LEADING_ZEROS = re.compile(r"(?<![0-9.])0+(?=[0-9])")  # as steps.evaluate reads them
+MAX_CHAIN = 8  # terms of a chain of + and - whose partial sums are enumerated (2**8 subsets)
+
+
+def normalise(expr: str) -> str:
+    """The expression `evaluate` and `ast` both read: `3,650` -> `3650`, `07` -> `7`."""
+    return _LEADING_ZEROS.sub("", _THOUSANDS.sub("", expr.strip()))
+
+
+def value_of(expr: str) -> Fraction | None:
+    """The exact value, or None when it is not plain arithmetic or divides by zero."""
+    try:
+        return evaluate(normalise(expr))
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+class Expression:
+    """A parsed arithmetic expression; `Expression.parse` gives None for anything else."""
+
+    def __init__(self, source: str, tree: ast.expr):
+        self.source = source
+        self.tree = tree
+
+    @classmethod
+    def parse(cls, expr: str) -> Expression | None:
+        source = normalise(expr)
+        if value_of(source) is None:
+            return None
+        return cls(source, ast.parse(source, mode="eval").body)
+
+    def value(self, node: ast.expr | None = None) -> Fraction | None:
+        return value_of(ast.get_source_segment(self.source, node or self.tree) or "")
+
+    def operations(self) -> list[tuple[str, Fraction, Fraction]]:
+        """(symbol, left value, right value) of every + - * / in it."""
+        found = []
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.BinOp) and type(node.op) in OPERATORS:
+                left, right = self.value(node.left), self.value(node.right)
+                if left is not None and right is not None:
+                    found.append((OPERATORS[type(node.op)], left, right))
+        return found
+
+    def partial_results(self) -> set[Fraction]:
+        """Values of every operation in it and of every regrouping of a chain of + and -.
+
+        `16-3-4` has the partial results 13 and 12 and also 7 (3+4): a solution that first adds
+        what is eaten and then subtracts it computes the gold chain's quantities in another order.
+        (Regrouping products too would let through more wrong values than right ones: `.05*.01*50000`
+        would make `.05*50000` a quantity of the chain.)
+        """
+        results = set()
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.BinOp) and type(node.op) in OPERATORS:
+                value = self.value(node)
+                if value is not None:
+                    results.add(value)
+                if isinstance(node.op, (ast.Add, ast.Sub)):
+                    results.update(self._regroupings(node))
+        return results
+
+    def _regroupings(self, node: ast.BinOp) -> set[Fraction]:
+        terms = self._terms(node, positive=True)
+        if terms is None or len(terms) > MAX_CHAIN:
+            return set()
+        results = set()
+        for size in range(2, len(terms)):
+            for subset in combinations(terms, size):
+                total = sum(value if positive else -value for value, positive in subset)
+                results.update({total, -total})
+        return results
+
+    def _terms(self, node: ast.expr, positive: bool) -> list[tuple[Fraction, bool]] | None:
+        """The terms of a flat chain of + and - with their signs (True: added)."""
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
+            left = self._terms(node.left, positive)
+            right = self._terms(node.right, positive != isinstance(node.op, ast.Sub))
+            return None if left is None or right is None else left + right
+        value = self.value(node)
+        return None if value is None else [(value, positive)]
