@@ -8,6 +8,7 @@ rows or as listed skips with a reason, and a rerun must be served from the cache
 
 import json
 
+import pyarrow.parquet as pq
 import pytest
 from loopback_server import Fault, LoopbackServer
 from typer.testing import CliRunner
@@ -91,3 +92,28 @@ def test_unreachable_server_stops_the_build_with_one_line_and_writes_nothing(tmp
     assert result.exit_code == 1
     assert "error:" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_prefix_mode_places_the_models_step_where_the_gold_prefix_stops(tmp_path, weak_files):
+    """Prefix mode: the model continues the gold solution's first i steps; its wrong step lands at gold step i."""
+    from tracegen.generators.sampling import gold_prefix
+    from tracegen.recipe import load_recipe
+    from tracegen.sources import load_problems
+
+    gold, _, _ = weak_files
+    with LoopbackServer(reply=lambda prompt, index: f"So the answer is {700001 + index}.\n#### {700001 + index}") as server:
+        args = build_args(gold, server.base_url, tmp_path / "out", tmp_path / "cache.jsonl") + ["--set", "deviations.weak.mode=prefix"]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        prompts = [json.dumps(body) for body in server.bodies]
+    assert check_dataset(tmp_path / "out").failure is None
+    recipe = load_recipe("gsm8k-weak", {"source.path": str(gold), "deviations.weak.backend.replay": "unused"})
+    problems = {p.source_id: p for p in load_problems(recipe.source)}
+    rows = [row for path in sorted((tmp_path / "out" / "data").glob("*.parquet")) for row in pq.read_table(path).to_pylist()]
+    assert len(rows) == PROBLEMS * SAMPLES
+    for row in rows:
+        prefix = gold_prefix(problems[row["source_id"]], recipe.deviations, recipe.seed)
+        (deviation,) = row["deviations"]
+        assert deviation["step_index"] == prefix.count("\n")
+        assert "70000" in deviation["weak_solution"] and deviation["weak_solution"].startswith(prefix)
+        assert any(json.dumps(prefix)[1:-1] in body for body in prompts)

@@ -222,8 +222,9 @@ def _final_literal(step: str) -> tuple[int, int, Fraction] | None:
     return found[0] if found else None
 
 
-def _operator_style(steps: list[str]) -> dict[str, str]:
-    """How this solution writes each operator in its visible expressions (most common symbol)."""
+@lru_cache(maxsize=256)
+def _operator_style(steps: tuple[str, ...]) -> dict[str, str]:
+    """How this solution writes each operator in its visible expressions (most common symbol); read-only."""
     seen: dict[str, Counter] = {}
     for step in steps:
         for calc in read_calcs(step) or ():
@@ -490,7 +491,7 @@ def _result_rule(
         return None
     target, new, why = rng.choice(options)
     edits = _result_edits(step, calcs[target], new)
-    text = _rewrite(step, calcs, target, edits, new, _operator_style(steps))
+    text = _rewrite(step, calcs, target, edits, new, _operator_style(tuple(steps)))
     return WrongStep(text, why) if text is not None else None
 
 
@@ -523,7 +524,7 @@ def _expression_rule(
     calcs = read_calcs(step)
     if not calcs:
         return None
-    style = _operator_style(steps)
+    style = _operator_style(tuple(steps))
     good = []
     for target, calc in enumerate(calcs):
         if not calc.editable:
@@ -777,7 +778,7 @@ def _place(
         start = 0
     written = [wrong.text]
     changes = value_changes(steps[index], wrong.text)
-    style = _operator_style(steps)
+    style = _operator_style(tuple(steps))
     for step in steps[index + 1 : index + 1 + after]:
         carried = carry(step, changes, style)
         if carried is None:

@@ -53,19 +53,20 @@ def _verdicts(problem: Problem, outcome: Outcome, verifier: Verifier) -> list[We
         variant = f"{sample.model}:{seen[sample.model]}"
         seen[sample.model] += 1
         text = outcome.request.prefix + sample.text
+        given = outcome.request.prefix.count("\n")
         lines = [i for i, line in enumerate(text.split("\n")) if line.strip()]
-        if len(lines) <= outcome.request.prefix.count("\n"):
+        if len(lines) <= given:
             verdicts.append(WeakSolution(sample.model, text, variant, skip="weak:empty_sample"))
             continue
         error = verifier.first_error(problem.question, problem.solution, text)
-        if error is not None and error.step_index < outcome.request.prefix.count("\n"):
+        if error is not None and error.step_index < given:
             verdicts.append(WeakSolution(sample.model, text, variant, skip="weak:error_in_gold_prefix", note=error.reason))
             continue
         truncated = answer_text(text.split("\n")[lines[-1]]) is None
         if error is not None and truncated and error.step_index >= lines[-1]:
             verdicts.append(WeakSolution(sample.model, text, variant, skip="weak:truncated", note="the sample stops mid-line; its first error is the cut line"))
             continue
-        verdicts.append(WeakSolution(sample.model, text, variant, error=error))
+        verdicts.append(WeakSolution(sample.model, text, variant, error=error, given_steps=given))
     return verdicts
 
 

@@ -44,6 +44,7 @@ class WeakSolution:
     error: Divergence | None = None
     skip: str | None = None
     note: str = ""
+    given_steps: int = 0  # prefix mode: the gold steps the model was given (the first lines of `text`)
 
 
 def _values(lines: list[str]) -> set:
@@ -98,7 +99,8 @@ def weak_deviation(problem: Problem, solution: WeakSolution, detected_after: int
     if not 0 <= first < len(lines) or not lines[first].strip():
         return "weak:error_step_out_of_range"
     gold_steps = split_steps(problem.solution)
-    lead_in = lead_in_start(gold_steps, lines, first)
+    given = solution.given_steps
+    lead_in = max(lead_in_start(gold_steps, lines, first), given)
     written: list[str] = []
     carried = -1
     for i, line in enumerate(lines[lead_in:], start=lead_in):
@@ -109,7 +111,7 @@ def weak_deviation(problem: Problem, solution: WeakSolution, detected_after: int
         carried += i >= first
         if is_final or carried >= detected_after:
             break
-    at = aligned_gold_step(gold_steps, lines[:lead_in])
+    at = given + aligned_gold_step(gold_steps[given:], lines[given:lead_in])
     if written[0] == gold_steps[at]:
         return "weak:same_as_gold"
     start = parting_point(gold_steps[at], written[0])
