@@ -5,7 +5,9 @@ gets a bias of -1e4 on EOS and `<UNDO>`, so both sides emit exactly 128 tokens a
 undoes by itself. Runs:
   no undos: decoder (hard mode) vs generate, the ratio the acceptance bar is about;
   undos forced every UNDO_EVERY steps per row (staggered across rows): the decoder's throughput
-  against its own no-undo run, and the forward steps each undo costs beyond the tokens it erased.
+  against its own no-undo run; the forward steps each undo costs beyond the tokens it erased
+  (its own step: 1.0); and the wall time the batch spends on each undo's host-side bookkeeping
+  (popping, masking, compaction), in units of one plain decoding step.
 Each timing is the median of REPEATS runs, generate and decoder interleaved.
 Prints one JSON object on its last line and writes it to --out (default: bench/results/decode.json).
 
@@ -87,6 +89,7 @@ def bench_batch(model, tok, batch: int, repeats: int) -> dict:
         "erased": sum(r.erased for r in undoing),
         "forward_steps_per_undo": extra / undos,
         "undo_throughput_vs_no_undo": median["decoder"] / median["decoder_undo"],
+        "host_overhead_per_undo_in_steps": (median["decoder_undo"] - median["decoder"]) / (median["decoder"] / NEW_TOKENS) / undos,
     }
 
 

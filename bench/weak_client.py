@@ -83,7 +83,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--out", type=Path, default=Path(__file__).with_suffix(".json"))
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "weak_client.json")
     args = parser.parse_args()
 
     server = subprocess.Popen([sys.executable, str(ROOT / "tests" / "loopback_server.py")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)

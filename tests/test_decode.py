@@ -122,11 +122,13 @@ def test_one_row_trims_its_cache_physically(model, tok):
 
 def test_a_state_reached_again_by_re_emission_keeps_its_ban():
     """Step unit: `a \\n b c <UNDO>` pops b and c; re-emitting b reaches the same state, which undid c."""
-    state = HardRowState([5, 10, 6, 7], undo_id=2, unit="step", delimiters=frozenset({10}))
+    state = HardRowState(undo_id=2, unit="step", delimiters=frozenset({10}))
+    state.catch_up([5, 10, 6, 7])
     assert state.undo() == [2, 3] and state.top == 1
     assert state.banned() == set(), "b, popped below the top, may be emitted again"
-    state.push(6)
+    assert state.push(6), "the state after b is known ground"
     assert state.banned() == {7}
+    assert not state.push(8), "a token never emitted from there makes a new state"
 
 
 def test_segments_mark_erased_tokens_and_undos(tok):
@@ -165,7 +167,7 @@ def test_row_state_pops_what_the_stack_machine_pops(unit):
     rng, delimiters = Random(unit), frozenset({10})
     for _ in range(200):
         trace = [rng.choice([2, 2, 3, 4, 5, 10]) for _ in range(rng.randint(1, 40))]
-        state = HardRowState([], undo_id=2, unit=unit, delimiters=delimiters)
+        state = HardRowState(undo_id=2, unit=unit, delimiters=delimiters)
         for token in trace:
             if token == 2:
                 state.undo()

@@ -244,3 +244,31 @@ def test_a_hub_id_is_downloaded_once_then_read_like_a_folder(builds, monkeypatch
 def test_neither_a_folder_nor_a_hub_id_is_bad_input(tmp_path):
     with pytest.raises(InputError, match="not a Hub dataset id"):
         open_dataset(str(tmp_path / "no" / "such" / "folder"))
+
+
+def test_every_labelled_token_of_a_step_weighs_the_same_however_the_step_is_cut(builds, tiny_llama_folder, tmp_path):
+    """One batch of 4 rows, or 2 micro-batches of 2 rows (of different label counts): the same update."""
+    settings = dict(dataset=builds["hard"], model=tiny_llama_folder, steps=2, **{**FAST, "eval_decode": 0, "save_every": 2})
+    train_msft(MsftConfig(out=tmp_path / "whole", **{**settings, "batch_size": 4}))
+    train_msft(MsftConfig(out=tmp_path / "accumulated", **{**settings, "batch_size": 2, "grad_accum": 2}))
+    a = AutoModelForCausalLM.from_pretrained(tmp_path / "whole" / "model").state_dict()
+    b = AutoModelForCausalLM.from_pretrained(tmp_path / "accumulated" / "model").state_dict()
+    start = AutoModelForCausalLM.from_pretrained(tiny_llama_folder).state_dict()
+    assert max((a[k] - start[k]).abs().max().item() for k in a) > 1e-3, "the steps moved the weights"
+    assert max((a[k] - b[k]).abs().max().item() for k in a) <= 1e-5
+
+
+@pytest.mark.parametrize("command,config", [("msft", "MsftConfig"), ("grpo", "GrpoConfig")])
+def test_cli_options_are_the_config_fields_with_their_defaults(command, config):
+    import dataclasses
+    import inspect
+
+    from tracegen.train import commands
+    from tracegen.train import config as configs
+
+    fields = {f.name: f.default for f in dataclasses.fields(getattr(configs, config))}
+    parameters = inspect.signature(getattr(commands, command)).parameters
+    assert list(parameters) == list(fields)
+    for name, parameter in parameters.items():
+        if parameter.default is not inspect.Parameter.empty and name != "undo_init":  # a list option; the config keeps a tuple
+            assert parameter.default == fields[name], name

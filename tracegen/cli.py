@@ -314,3 +314,24 @@ def decode(
         if out is not None:
             write_jsonl(out, ({"prompt": text, **result.record()} for text, result in zip(texts, results)))
             _say("wrote", "green", str(out))
+
+
+@app.command()
+def validate(
+    recipe: Annotated[str, typer.Option(help="a recipe with the synthetic arith source")] = "arith",
+    budget_minutes: Annotated[float, typer.Option(help="wall time of the whole run, all variants and seeds")] = 30.0,
+    seeds: Annotated[int, typer.Option(min=1, help="training seeds per variant")] = 3,
+    out: Annotated[Path, typer.Option(help="folder for results.md, results.json, results.png and the runs")] = Path("validate"),
+    train_problems: Annotated[int | None, typer.Option(min=1, help="training problems (default: the recipe's)")] = None,
+    eval_problems: Annotated[int, typer.Option(min=1, help="held-out problems")] = 100,
+) -> None:
+    """Train tiny models from scratch on clean, naive and masked trace data; measure whether they learn to undo."""
+    from tracegen.validate.run import ValidateConfig
+    from tracegen.validate.run import validate as run_validate
+
+    command = f"tracegen validate --recipe {recipe} --budget-minutes {budget_minutes:g} --seeds {seeds} --out {out}"
+    command += (f" --train-problems {train_problems}" if train_problems else "") + f" --eval-problems {eval_problems}"
+    with _friendly_errors():
+        config = ValidateConfig(recipe=recipe, out=out, budget_minutes=budget_minutes, seeds=seeds, train_problems=train_problems, eval_problems=eval_problems, command=command)
+        run_validate(config, say=lambda line: _say("validate:", "cyan", line))
+    _say("wrote", "green", str(out / "results.md"))

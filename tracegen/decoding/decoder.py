@@ -106,6 +106,7 @@ class _Decoding:
         self.return_logits = return_logits
         self.logits: Tensor | None = None
         self.states: dict[int, HardRowState] = {}
+        self.watched: set[int] = set()  # rows on known ground (rowstate.py): their tokens go to their state as they come
         self.ends: dict[int, tuple[int, Finish]] = {}
 
     def run(self) -> list[DecodeResult]:
@@ -127,15 +128,15 @@ class _Decoding:
         if self.forced is not None:
             tokens = self.forced[self.rows, step]
         else:
-            tokens = self.chooser(self._without_banned(logits) if self.states else logits)
+            tokens = self.chooser(self._without_banned(logits) if self.watched else logits)
         if self.force_undo is not None:
             tokens = torch.where(self.force_undo(self.rows, step), self.tok.undo_id, tokens)
         return tokens
 
     def _without_banned(self, logits: Tensor) -> Tensor:
         rows, columns = [], []
-        for r, state in self.states.items():
-            banned = state.banned()
+        for r in self.watched:
+            banned = self.states[r].banned()
             rows += [self.index_of[r]] * len(banned)
             columns += banned
         if not rows:
@@ -162,14 +163,14 @@ class _Decoding:
             done = torch.ones_like(done)
         events = done | undo if self.mode == "hard" else done
         positions, slot_ids = self.positions, torch.full_like(tokens, step)
-        if not self.states and not bool(events.any()):
+        if not self.watched and not bool(events.any()):
             self.positions = positions + 1
             return tokens, positions, slot_ids
         host_tokens, host_done, host_capped = tokens.tolist(), done.tolist(), capped.tolist()
-        for r, state in self.states.items():
+        for r in list(self.watched):
             i = self.index_of[r]
-            if not host_done[i] and host_tokens[i] != undo_id:
-                state.push(host_tokens[i])
+            if not host_done[i] and host_tokens[i] != undo_id and not self.states[r].push(host_tokens[i]):
+                self.watched.discard(r)
         refeeds = [self._undo(i, step) for i, t in enumerate(host_tokens) if t == undo_id and not host_done[i] and self.mode == "hard"]
         if refeeds:
             index, token, position, slot = (torch.tensor(column, device=tokens.device) for column in zip(*refeeds))
@@ -180,6 +181,7 @@ class _Decoding:
             finished: Finish = "undo_cap" if host_capped[i] else "eos" if host_tokens[i] == eos_id else "length"
             self.ends[r] = (step if host_capped[i] else step + 1, finished)
             self.states.pop(r, None)
+            self.watched.discard(r)
         keep_list = [i for i, d in enumerate(host_done) if not d]
         if not keep_list:
             return None
@@ -198,8 +200,11 @@ class _Decoding:
         """Pop batch row i's stack; returns (i, token, position, slot id) of the stack top to feed again."""
         r = self.row_list[i]
         if r not in self.states:
-            self.states[r] = HardRowState(self.emitted[r, :step].tolist(), undo_id=self.tok.undo_id, unit=self.unit, delimiters=self.delimiters)
+            self.states[r] = HardRowState(undo_id=self.tok.undo_id, unit=self.unit, delimiters=self.delimiters)
         state = self.states[r]
+        if r not in self.watched:
+            state.catch_up(self.emitted[r, len(state.trace) : step].tolist())
+        self.watched.add(r)
         popped = state.undo()
         top = state.top
         self.slots.kill(i, popped + [top])

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from fractions import Fraction
 
 from tracegen.steps import parse_number, split_steps
@@ -33,6 +34,30 @@ def final_value(solution: str) -> Fraction | None:
     """The number the solution's last final-answer line states; None when it states none."""
     index = final_line_index(solution)
     return None if index is None else line_answer(split_steps(solution)[index])
+
+
+@dataclass(frozen=True)
+class WrongSolution:
+    """A solution whose final answer is not the gold one, cut into its reasoning and its conclusion."""
+
+    steps: list[str]  # solution.split("\n")
+    body: list[str]  # the steps before the final-answer line (all of them when there is none)
+    final: int | None  # index of the final-answer line
+    answer: Fraction | None  # what it answers (None: no number)
+    gold_answer: Fraction
+
+    @classmethod
+    def of(cls, gold: str, solution: str) -> WrongSolution | None:
+        """None when the solution's final answer equals the gold one."""
+        gold_answer = final_value(gold)
+        if gold_answer is None:
+            raise ValueError("the gold solution states no numeric final answer")
+        answer = final_value(solution)
+        if answer is not None and same_value(answer, gold_answer):
+            return None
+        steps = split_steps(solution)
+        final = final_line_index(solution)
+        return cls(steps, steps if final is None else steps[:final], final, answer, gold_answer)
 
 
 def same_value(a: Fraction, b: Fraction) -> bool:

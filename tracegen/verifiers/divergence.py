@@ -22,9 +22,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from tracegen.steps import split_steps
 from tracegen.verifiers import Divergence
-from tracegen.verifiers.answers import final_line_index, final_value, same_value
+from tracegen.verifiers.answers import WrongSolution, same_value
 from tracegen.verifiers.calculations import Calculation, calculations, plain
 from tracegen.verifiers.values import GoldChain, contains, question_values
 
@@ -33,16 +32,10 @@ class DivergenceVerifier:
     """Needs no model and no options; deterministic, a few milliseconds per solution."""
 
     def first_error(self, question: str, gold: str, solution: str) -> Divergence | None:
-        gold_answer = final_value(gold)
-        if gold_answer is None:
-            raise ValueError("the gold solution states no numeric final answer")
-        answer = final_value(solution)
-        if answer is not None and same_value(answer, gold_answer):
+        wrong = WrongSolution.of(gold, solution)
+        if wrong is None:
             return None
-        steps = split_steps(solution)
-        final = final_line_index(solution)
-        body = steps if final is None else steps[:final]
-        return first_wrong_step(question, gold, body) or _wrong_conclusion(steps, body, final, answer, gold_answer)
+        return first_wrong_step(question, gold, wrong.body) or _wrong_conclusion(wrong.steps, wrong.body, wrong.final, wrong.answer, wrong.gold_answer)
 
 
 def first_wrong_step(question: str, gold: str, steps: list[str]) -> Divergence | None:

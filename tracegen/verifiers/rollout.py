@@ -15,9 +15,8 @@ reaches the gold answer the wrong answer is the conclusion's fault (`wrong_final
 from __future__ import annotations
 
 from tracegen.llm.base import Request
-from tracegen.steps import split_steps
 from tracegen.verifiers import Divergence
-from tracegen.verifiers.answers import final_line_index, final_value, same_value
+from tracegen.verifiers.answers import WrongSolution, final_value, same_value
 from tracegen.verifiers.calculations import plain
 
 
@@ -29,15 +28,10 @@ class RolloutVerifier:
         self.m = m
 
     def first_error(self, question: str, gold: str, solution: str) -> Divergence | None:
-        gold_answer = final_value(gold)
-        if gold_answer is None:
-            raise ValueError("the gold solution states no numeric final answer")
-        answer = final_value(solution)
-        if answer is not None and same_value(answer, gold_answer):
+        wrong = WrongSolution.of(gold, solution)
+        if wrong is None:
             return None
-        steps = split_steps(solution)
-        final = final_line_index(solution)
-        body = steps if final is None else steps[:final]
+        steps, body, final, answer, gold_answer = wrong.steps, wrong.body, wrong.final, wrong.answer, wrong.gold_answer
         prefixes = ["".join(step + "\n" for step in body[: k + 1]) for k in range(len(body))]
         requests = [Request(id=f"rollout@{k}", question=question, prefix=prefix, n=self.m) for k, prefix in enumerate(prefixes)]
         outcomes = self.backend.run(requests) if requests else []
