@@ -8,6 +8,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 # Tests never touch the network; subprocesses inherit this.
 os.environ["HF_HUB_OFFLINE"] = "1"
+# Two xdist workers on two cores: one torch thread each, or tiny-model tests oversubscribe the CPU.
+if "PYTEST_XDIST_WORKER" in os.environ:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 # Model responses are cached under this folder; tests never read or fill the user's own cache.
 os.environ["TRACEGEN_CACHE_DIR"] = tempfile.mkdtemp(prefix="tracegen-cache-")
 

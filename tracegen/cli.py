@@ -290,7 +290,8 @@ def decode(
     """Generate with a model that can <UNDO>; prints each trace with what it undid struck through."""
     from tracegen.decoding import decode as run_decode
     from tracegen.decoding import trace_segments
-    from tracegen.decoding.files import load_model, read_prompts, write_jsonl
+    from tracegen.atomic import write_jsonl_atomically
+    from tracegen.decoding.files import load_model, read_prompts
     from tracegen.export.tokenizer import TraceTokenizer
 
     styles = {"kept": "", "erased": "strike dim", "undo": "bold red"}
@@ -312,7 +313,7 @@ def decode(
             trace = Text.assemble((text, "dim"), *((segment, styles[kind]) for segment, kind in trace_segments(result.trace_ids, tok, undo_unit)))
             console.print(trace, highlight=False, soft_wrap=True)
         if out is not None:
-            write_jsonl(out, ({"prompt": text, **result.record()} for text, result in zip(texts, results)))
+            write_jsonl_atomically(out, ({"prompt": text, **result.record()} for text, result in zip(texts, results)))
             _say("wrote", "green", str(out))
 
 

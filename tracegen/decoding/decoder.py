@@ -28,7 +28,7 @@ from tracegen.export.tokenizer import TraceTokenizer
 from tracegen.trace import PROMPT_END
 
 ForceUndo = Callable[[Tensor, int], Tensor]
-"""(original row indices of the active rows [b], step) -> bool [b]: rows that emit `<UNDO>` now, whatever the model says."""
+"""(prompt indices of the active rows [b], step) -> bool [b] on the same device: rows that emit `<UNDO>` now, whatever the model says."""
 
 
 def decode(

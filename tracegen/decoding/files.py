@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
-from collections.abc import Iterable
 from pathlib import Path
 
 from tracegen.errors import InputError
@@ -28,16 +24,3 @@ def load_model(name_or_path: str, device: str | None = None):
     except Exception as e:  # OSError, ValueError, Hub errors...: one line is enough
         first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise InputError(f"cannot load a causal LM: {first_line}", file=name_or_path, field="model") from None
-
-
-def write_jsonl(path: Path, records: Iterable[dict]) -> None:
-    """Write beside `path`, then rename over it: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as f:
-            f.writelines(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -10,13 +10,11 @@ Records whose question is not in the gold file are counted, never silently dropp
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tracegen.atomic import write_jsonl_atomically
 from tracegen.llm.replay import read_replay
 from tracegen.problem import Problem
 from tracegen.sources.gsm8k import read_gsm8k_jsonl
@@ -65,18 +63,5 @@ def diverge(source: str | Path, replay: str | Path, out: str | Path, verifier: s
             report.wrong += 1
             report.kinds[found.kind] += 1
             rows.append({"line": record.line, "model": model, "first_error_step": found.step_index, "kind": found.kind, "reason": found.reason})
-    _write_atomically(report.out, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+    write_jsonl_atomically(report.out, rows)
     return report
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write a temporary file beside `path`, then rename it over `path`: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
