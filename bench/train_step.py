@@ -31,9 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tracegen.train.data import TraceCollator, open_dataset  # noqa: E402
+from tracegen.train.loop import adamw  # noqa: E402
 from tracegen.train.loss import label_loss, model_inputs  # noqa: E402
 from tracegen.train.model import build_model  # noqa: E402
-from tracegen.train.loop import adamw  # noqa: E402
 
 
 def build_dataset(out: Path, rows: int) -> None:

@@ -14,13 +14,13 @@ from tracegen.decoding import decode
 from tracegen.errors import InputError
 from tracegen.export.tokenizer import TraceTokenizer
 from tracegen.train import loop
+from tracegen.train.config import MsftConfig
 from tracegen.train.data import TraceCollator, held_out, open_dataset
 from tracegen.train.evaluate import teacher_forced
 from tracegen.train.loss import label_loss, model_inputs
 from tracegen.train.masks import attention_inputs
 from tracegen.train.metrics import read_metrics
 from tracegen.train.model import add_undo_token, build_model
-from tracegen.train.config import MsftConfig
 from tracegen.train.msft import train_msft
 
 FAST = dict(eval_rows=2, eval_decode=1, batch_size=2, log_every=1, eval_every=2, save_every=2, max_new_tokens=4, lr=3e-3, warmup_steps=1)

@@ -62,7 +62,10 @@ def test_msft_lowers_eval_loss_and_the_model_undoes_forced_deviations(msft_run):
 
 
 def test_grpo_raises_the_mean_reward_over_50_steps(msft_run, arith, tmp_path):
-    cfg = GrpoConfig(dataset=arith, out=tmp_path / "grpo", model=str(msft_run / "model"), steps=50, prompts_per_step=4, group_size=8, micro_batch=32, max_new_tokens=96, lr=3e-4, eval_rows=32, eval_every=25, save_every=50)
+    cfg = GrpoConfig(
+        dataset=arith, out=tmp_path / "grpo", model=str(msft_run / "model"), steps=50, prompts_per_step=4, group_size=8, micro_batch=32,
+        max_new_tokens=96, lr=3e-4, eval_rows=32, eval_every=25, save_every=50,
+    )
     train_grpo(cfg)
     records = read_metrics(tmp_path / "grpo")
     steps = [r for r in records if "reward" in r]

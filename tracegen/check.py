@@ -64,9 +64,9 @@ def check_dataset(out: Path, on_progress: Callable[[int], None] = lambda n: None
         raise InputError(f"not a tracegen dataset folder (no {MANIFEST})", file=str(out))
     checked = 0
     try:
-        manifest = _read_manifest(out)
+        manifest = read_dataset_manifest(out)
         export = manifest["recipe"]["export"]
-        tok = _load_tokenizer(out, manifest)
+        tok = load_dataset_tokenizer(out, manifest)
         ctx = RowContext.of(tok, export["undo_unit"], export["context_mode"], export["loss"], export["chat_template"])
         _expect_files(out, manifest)
         ids: set[str] = set()
@@ -101,7 +101,7 @@ def _id_matches(row: dict, recipe_name: str) -> bool:
     return row["id"] == base or (row["id"].startswith(base + ":") and len(row["id"]) > len(base) + 1)
 
 
-def _read_manifest(out: Path) -> dict:
+def read_dataset_manifest(out: Path) -> dict:
     try:
         manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
         splits = manifest["splits"]
@@ -116,7 +116,7 @@ def _read_manifest(out: Path) -> dict:
     return manifest
 
 
-def _load_tokenizer(out: Path, manifest: dict) -> TraceTokenizer:
+def load_dataset_tokenizer(out: Path, manifest: dict) -> TraceTokenizer:
     tokenizer_json = out / TOKENIZER_DIR / "tokenizer.json"
     if not tokenizer_json.is_file():
         raise DatasetError(f"{TOKENIZER_DIR}/tokenizer.json is missing")

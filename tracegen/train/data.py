@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
-from tracegen.check import DatasetError, _load_tokenizer, _read_manifest
+from tracegen.check import DatasetError, load_dataset_tokenizer, read_dataset_manifest
 from tracegen.errors import InputError
 from tracegen.export.columns import IGNORE
 from tracegen.export.tokenizer import HUB_ID, TraceTokenizer
@@ -96,8 +96,8 @@ def open_dataset(source: str, split: str | None = None) -> TraceDataset:
 
     root = dataset_folder(source)
     try:
-        manifest = _read_manifest(root)
-        tok = _load_tokenizer(root, manifest)
+        manifest = read_dataset_manifest(root)
+        tok = load_dataset_tokenizer(root, manifest)
     except DatasetError as e:
         raise InputError(str(e), file=source) from None
     splits = manifest["splits"]

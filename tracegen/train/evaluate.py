@@ -60,14 +60,17 @@ def teacher_forced(model, rows: Sequence[Mapping], collate: Callable, *, undo_id
     }
 
 
-def decoded(model, data: TraceDataset, rows: Sequence[Mapping], *, max_new_tokens: int, batch_size: int = 16) -> dict[str, float]:
-    """accuracy, undo_rate (share of outputs with an `<UNDO>`), undos_per_output and finished_eos of greedy decodes."""
+def decoded(model, data: TraceDataset, rows: Sequence[Mapping], *, max_new_tokens: int, batch_size: int = 16, mode: str | None = None) -> dict[str, float]:
+    """accuracy, undo_rate (share of outputs with an `<UNDO>`), undos_per_output and finished_eos of greedy decodes.
+
+    `mode`: the context mode to decode in (default: the dataset's).
+    """
     from tracegen.decoding import decode
 
     correct = with_undo = undos = eos = 0
     for start in range(0, len(rows), batch_size):
         chunk = [rows[i] for i in range(start, min(start + batch_size, len(rows)))]
-        results = decode(model, data.tok, [data.prompt_ids(row) for row in chunk], mode=data.context_mode, undo_unit=data.undo_unit, max_new_tokens=max_new_tokens)
+        results = decode(model, data.tok, [data.prompt_ids(row) for row in chunk], mode=mode or data.context_mode, undo_unit=data.undo_unit, max_new_tokens=max_new_tokens)
         for row, result in zip(chunk, results):
             correct += answer_matches(result.text, row["answer"]) is True
             with_undo += result.undos > 0

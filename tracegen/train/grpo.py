@@ -117,7 +117,7 @@ def train_grpo(cfg: GrpoConfig, printer: Printer | None = None) -> dict:
     batches = loop.endless(loader, accelerator, step)
     last: dict = {}
     if step == 0 and eval_rows is not None:
-        log.write({"step": 0, **_evaluate(accelerator, model, data, eval_rows, cfg)})
+        log.write({"step": 0, **_evaluate(accelerator, model, data, eval_rows, cfg, mode)})
     while step < cfg.steps:
         started = time.perf_counter()
         rows = next(batches)
@@ -143,7 +143,7 @@ def train_grpo(cfg: GrpoConfig, printer: Printer | None = None) -> dict:
         if step % cfg.log_every == 0 or step == cfg.steps:
             log.write(last)
         if eval_rows is not None and (step % cfg.eval_every == 0 or step == cfg.steps):
-            log.write({"step": step, **_evaluate(accelerator, model, data, eval_rows, cfg)})
+            log.write({"step": step, **_evaluate(accelerator, model, data, eval_rows, cfg, mode)})
         if step % cfg.save_every == 0 or step == cfg.steps:
             loop.save_checkpoint(accelerator, out, step, step, keep=cfg.keep_checkpoints)
     loop.save_model(accelerator, model, data.tok, out / loop.MODEL_DIR)
@@ -174,7 +174,8 @@ def sample(policy, data: TraceDataset, rows: Sequence[Mapping], cfg: GrpoConfig,
 
     policy.eval()
     prompts = [data.prompt_ids(row) for row in rows for _ in range(cfg.group_size)]
-    results = decode(policy, data.tok, prompts, mode=mode, undo_unit=data.undo_unit, max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature, top_p=cfg.top_p, seed=seed, max_undos=cfg.max_undos)
+    sampling = dict(temperature=cfg.temperature, top_p=cfg.top_p, seed=seed, max_new_tokens=cfg.max_new_tokens, max_undos=cfg.max_undos)
+    results = decode(policy, data.tok, prompts, mode=mode, undo_unit=data.undo_unit, **sampling)
     rollouts = []
     for i, result in enumerate(results):
         row = rows[i // cfg.group_size]
@@ -223,14 +224,15 @@ def update(accelerator, model, reference, optimizer, scheduler, data: TraceDatas
     return result
 
 
-def _evaluate(accelerator, model, data: TraceDataset, eval_rows, cfg: GrpoConfig) -> dict:
-    """Greedy decoding of the held-out prompts (accuracy, undo rate), on the main process."""
+def _evaluate(accelerator, model, data: TraceDataset, eval_rows, cfg: GrpoConfig, mode: str) -> dict:
+    """Greedy decoding of the held-out prompts in the rollout mode (accuracy, undo rate), on the main process."""
     metrics: dict = {}
     if accelerator.is_main_process:
         plain = accelerator.unwrap_model(model)
         plain.eval()
         with accelerator.autocast():
-            metrics = {f"eval_{key}": value for key, value in decoded(plain, data, eval_rows, max_new_tokens=cfg.max_new_tokens, batch_size=cfg.micro_batch).items()}
+            greedy = decoded(plain, data, eval_rows, max_new_tokens=cfg.max_new_tokens, batch_size=cfg.micro_batch, mode=mode)
+            metrics = {f"eval_{key}": value for key, value in greedy.items()}
         plain.train()
     accelerator.wait_for_everyone()
     return metrics
