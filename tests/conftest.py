@@ -42,3 +42,11 @@ def foreign_tokenizers(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("tokenizers")
     makers = (("gpt2", gpt2_like), ("qwen", qwen_like), ("llama", llama_like), ("bert", bert_like))
     return {name: make(root / name) for name, make in makers}
+
+
+@pytest.fixture(autouse=True)
+def fresh_accelerate_state():
+    """accelerate keeps one global state per process (TRL's trainer sets bf16 in it): each test starts from none."""
+    yield
+    if "accelerate.state" in sys.modules:
+        sys.modules["accelerate.state"].AcceleratorState._reset_state(reset_partial_state=True)

@@ -153,17 +153,7 @@ def test_the_budget_is_shared_evenly_and_steps_follow_row_length():
     assert plan.token_budget(budget_seconds=10, elapsed=30, reserve=0, runs=2, throughput=1000).steps(100, 16) == 1
 
 
-@pytest.fixture
-def fresh_accelerate_state():
-    """A trainer test run earlier in this process (TRL's, with bf16) leaves accelerate's global state set; start from none."""
-    from accelerate.state import AcceleratorState
-
-    AcceleratorState._reset_state(reset_partial_state=True)
-    yield
-    AcceleratorState._reset_state(reset_partial_state=True)
-
-
-def test_validate_runs_end_to_end_and_writes_table_json_and_plot(tmp_path, fresh_accelerate_state):
+def test_validate_runs_end_to_end_and_writes_table_json_and_plot(tmp_path):
     out = tmp_path / "validate"
     args = ["validate", "--budget-minutes", "0.1", "--seeds", "1", "--train-problems", "40", "--eval-problems", "4", "--out", str(out)]
     result = CliRunner().invoke(app, args)
