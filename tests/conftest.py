@@ -50,3 +50,22 @@ def fresh_accelerate_state():
     yield
     if "accelerate.state" in sys.modules:
         sys.modules["accelerate.state"].AcceleratorState._reset_state(reset_partial_state=True)
+
+
+@pytest.fixture(scope="module")
+def tok():
+    """The embedded tokenizer (with <UNDO>)."""
+    from tracegen.export.tokenizer import TraceTokenizer
+
+    return TraceTokenizer.load(None)
+
+
+@pytest.fixture(scope="module")
+def model(tok):
+    """A tiny random Llama over the embedded tokenizer, in eval mode (fresh per test module)."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    config = LlamaConfig(vocab_size=len(tok.hf), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2)
+    torch.manual_seed(0)
+    return LlamaForCausalLM(config).eval()

@@ -9,22 +9,9 @@ from transformers import LlamaConfig, LlamaForCausalLM
 from tracegen.decoding import decode, trace_segments
 from tracegen.decoding.rowstate import HardRowState
 from tracegen.decoding.slots import SlotCache
-from tracegen.export.tokenizer import TraceTokenizer
 from tracegen.trace import replay
 
 PROMPT = "Question: 3 apples and 4 more?\nAnswer:\n"
-
-
-@pytest.fixture(scope="module")
-def tok():
-    return TraceTokenizer.load(None)
-
-
-@pytest.fixture(scope="module")
-def model(tok):
-    config = LlamaConfig(vocab_size=len(tok.hf), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2)
-    torch.manual_seed(0)
-    return LlamaForCausalLM(config).eval()
 
 
 def undo_at(*steps):

@@ -5,12 +5,11 @@ import json
 
 import pytest
 import torch
-from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
+from transformers import AutoModelForCausalLM
 from typer.testing import CliRunner
 
 from tracegen.cli import app
 from tracegen.decoding import decode
-from tracegen.export.tokenizer import TraceTokenizer
 from tracegen.train.grpo import grpo_loss, token_logprobs
 from tracegen.train.masks import trace_columns
 from tracegen.train.metrics import read_metrics
@@ -19,18 +18,6 @@ TOLERANCE = 1e-4
 PROMPTS = ["Question: Ann has 3 apples and buys 4 more. How many?\nAnswer:\n", "Question: 12 times 3?\nAnswer:\n", "Count:\n1\n2\n"]
 UNDO_STEPS = [{4, 5, 6, 11}, {2, 9}, {0, 7, 8}]
 """Steps at which each rollout is made to emit <UNDO> (a no-op at step 0 included), so the traces revisit states."""
-
-
-@pytest.fixture(scope="module")
-def tok():
-    return TraceTokenizer.load(None)
-
-
-@pytest.fixture(scope="module")
-def model(tok):
-    config = LlamaConfig(vocab_size=len(tok.hf), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2)
-    torch.manual_seed(0)
-    return LlamaForCausalLM(config).eval()
 
 
 def forced_undos(rows: torch.Tensor, step: int) -> torch.Tensor:
