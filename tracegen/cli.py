@@ -19,7 +19,7 @@ from tracegen.errors import InputError
 from tracegen.llm.base import BackendDown
 from tracegen.train.commands import train_app
 
-app = typer.Typer(help="Build, check and inspect training traces that teach models to take back their mistakes with <UNDO>.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(help="Build, check, publish, decode and train on traces that teach models to take back their mistakes with <UNDO>.", no_args_is_help=True, add_completion=False)
 app.add_typer(train_app, name="train")  # tracegen train msft|grpo (tracegen/train/commands.py)
 console = Console(emoji=False)
 err_console = Console(stderr=True, emoji=False)
@@ -33,7 +33,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version and exit")] = False) -> None:
-    """Build, check and inspect training traces that teach models to take back their mistakes with <UNDO>."""
+    """Build, check, publish, decode and train on traces that teach models to take back their mistakes with <UNDO>."""
 
 
 def _say(label: str, style: str, message: str) -> None:
