@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -21,7 +22,8 @@ from tracegen.train.commands import train_app
 
 app = typer.Typer(help="Build, check, publish, decode and train on traces that teach models to take back their mistakes with <UNDO>.", no_args_is_help=True, add_completion=False)
 app.add_typer(train_app, name="train")  # tracegen train msft|grpo (tracegen/train/commands.py)
-console = Console(emoji=False)
+# Logs (stdout not a terminal) get 120 columns, not rich's 80: summary lines with paths and reasons stay whole.
+console = Console(emoji=False, width=None if sys.stdout.isatty() else 120)
 err_console = Console(stderr=True, emoji=False)
 
 
