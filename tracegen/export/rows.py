@@ -21,6 +21,7 @@ from tracegen.export.tokenizer import TraceTokenizer
 from tracegen.generators.base import Deviation
 from tracegen.problem import Problem
 from tracegen.recipe import ExportConfig
+from tracegen.stepsplit import step_starts
 from tracegen.trace import Splice, splice
 
 MAX_BOUNDARY_RETRIES = 4
@@ -47,15 +48,6 @@ class _Placed:
     at: int  # clean token index of the splice
     tokens: tuple[int, ...]
     text: str  # the text of `tokens`
-
-
-def step_offsets(solution: str) -> list[int]:
-    """Character offset of each step ("\\n"-separated line) in the solution."""
-    offsets, pos = [], 0
-    for line in solution.split("\n"):
-        offsets.append(pos)
-        pos += len(line) + 1
-    return offsets
 
 
 def _common_prefix_len(a: list[int], b: list[int]) -> int:
@@ -103,7 +95,7 @@ def build_row(problem: Problem, deviations: list[Deviation], tok: TraceTokenizer
         return result.skip("tokenizer_roundtrip")
     clean = body + tok.completion_suffix()
 
-    offsets = step_offsets(completion)
+    offsets = step_starts(completion, problem.step_split)
     placed: list[_Placed] = []
     for dev in deviations:
         where = place(tok, completion, body, offsets[dev.step_index] + dev.start_in_step, dev.text)
