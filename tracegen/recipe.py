@@ -174,6 +174,8 @@ class Recipe(_Strict):
 
     @model_validator(mode="after")
     def _data_shape_consistent(self) -> Recipe:
+        if (rules := annotation_rules(self.deviations.generators)) and len(rules) < sum(w > 0 and n != WEAK_GENERATOR for n, w in self.deviations.generators.items()):
+            raise ValueError(f"generator '{rules[0]}' (calculator annotations) and the prose_* generators do not mix in one recipe")
         if not is_gsm8k_shaped(self.steps, self.answer):
             if self.source.name != "generic":
                 raise ValueError(f"steps.split and answer.format are for the generic source; '{self.source.name}' is GSM8K-shaped")
