@@ -3,7 +3,7 @@
 `source.fields` names the columns holding the question, the solution and, optionally, the final
 answer and a stable id. Without an answer column the answer is read from the solution
 (`answer.format`); with one, the solution must state the same answer (after normalisation) when it
-states one at all. Rows are reported by their 1-based line (JSONL) or row number (Parquet, Hub).
+states one at all, and a null answer is read from the solution. Rows are reported by their 1-based line (JSONL) or row number (Parquet, Hub).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def read_generic(cfg: SourceConfig, split: str, steps: StepsConfig, answer: Answ
         problem = problem_from_record(record, fields, split=split, steps=steps, answer=answer, file=name, line=line)
         first = seen_ids.setdefault(problem.source_id, line)
         if first != line:
-            raise InputError(f"id {problem.source_id.partition(':')[2]!r} appears twice (first at {first})", file=name, line=line, field=fields.id)
+            raise InputError(f"id {problem.source_id.partition(':')[2]!r} appears twice (first on line {first})", file=name, line=line, field=fields.id)
         yield problem
 
 
@@ -54,7 +54,7 @@ def problem_from_record(record: dict, fields: FieldsConfig, *, split: str, steps
     question = _text(record, fields.question, file=file, line=line)
     solution = _text(record, fields.solution, file=file, line=line).replace("\r\n", "\n").strip()
     stated = extract_answer(solution, answer.format)
-    if fields.answer is None:
+    if fields.answer is None or record[fields.answer] is None:  # no answer column, or none on this row
         if stated is None:
             where = _WHERE_ANSWER.get(answer.format, f"a match of {answer.format!r}")
             raise InputError(f"no final answer in the solution (answer.format {answer.format}: expected {where})", file=file, line=line, field=fields.solution)
