@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 from tracegen.generators.rules import step_weights
 from tracegen.generators.weak import WeakSolution
+from tracegen.generators.weak_generic import generic_verdicts, is_generic
 from tracegen.llm.config import make_backend
 from tracegen.llm.base import Backend, Outcome, Request
 from tracegen.problem import Problem
@@ -45,6 +46,8 @@ def requests_for(problems: Sequence[Problem], config: DeviationConfig, seed: int
 
 
 def _verdicts(problem: Problem, outcome: Outcome, verifier: Verifier) -> list[WeakSolution]:
+    if is_generic(problem):
+        return generic_verdicts(problem, outcome)
     if outcome.error is not None:
         return [WeakSolution(model="", text="", variant="", skip="weak:backend_error", note=outcome.error)]
     seen: Counter = Counter()
