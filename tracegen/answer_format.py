@@ -119,11 +119,12 @@ def same_answer(a: str, b: str) -> bool:
 
 
 def answer_matches(solution: str, answer: str, fmt: str) -> bool:
-    """Whether `solution` states `answer` in format `fmt`: exactly for gsm8k (as always), else after normalisation."""
+    """Whether `answer` is the answer of `solution` in format `fmt`: for gsm8k its `####` answer exactly (as
+    always); else the one it states after normalisation, or any when it states none (an answer column)."""
     stated = extract_answer(solution, fmt)
     if fmt == GSM8K:
         return stated == answer
-    return stated is not None and same_answer(stated, answer)
+    return stated is None or same_answer(stated, answer)
 
 
 def _cleaned(text: str) -> str:
