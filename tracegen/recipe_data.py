@@ -8,7 +8,10 @@ leaves them out, so existing datasets keep their bytes.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from collections.abc import Callable
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from tracegen.answer_format import GSM8K, check_format
 from tracegen.stepsplit import LINE, check_split
@@ -27,24 +30,22 @@ class FieldsConfig(_Section):
     id: str | None = Field(None, min_length=1, description="a column with a stable id; unset: the split and the row number")
 
 
-class StepsConfig(_Section):
-    split: str = Field(LINE, min_length=1, description="line | paragraph (blank-line separated) | a regex matching the separator")
+def _checked_by(check: Callable[[str], None]) -> AfterValidator:
+    """A validator running `check` (which raises ValueError on a bad value)."""
 
-    @field_validator("split")
-    @classmethod
-    def _valid(cls, split: str) -> str:
-        check_split(split)
-        return split
+    def validate(value: str) -> str:
+        check(value)
+        return value
+
+    return AfterValidator(validate)
+
+
+class StepsConfig(_Section):
+    split: Annotated[str, _checked_by(check_split)] = Field(LINE, min_length=1, description="line | paragraph (blank-line separated) | a regex matching the separator")
 
 
 class AnswerConfig(_Section):
-    format: str = Field(GSM8K, min_length=1, description="gsm8k (#### x) | boxed (\\boxed{x}) | last_number | a regex with one group")
-
-    @field_validator("format")
-    @classmethod
-    def _valid(cls, fmt: str) -> str:
-        check_format(fmt)
-        return fmt
+    format: Annotated[str, _checked_by(check_format)] = Field(GSM8K, min_length=1, description="gsm8k (#### x) | boxed (\\boxed{x}) | last_number | a regex with one group")
 
 
 PROSE_GENERATORS = {

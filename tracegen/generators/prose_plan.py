@@ -14,7 +14,7 @@ from collections import Counter
 from fractions import Fraction
 
 from tracegen.generators.base import Deviation, DeviationPlan
-from tracegen.generators.rules import RULES, RuleGenerator, WrongStep, _weighted_order, divergence, draw_detected_after, step_weights
+from tracegen.generators.rules import RULES, RuleGenerator, WrongStep, draw_placement, first_verified, plan_at_steps
 from tracegen.problem import Problem
 from tracegen.prose_math import carry_values, numbers_outside_equations, read_equations
 from tracegen.recipe import WEAK_GENERATOR, DeviationConfig
@@ -59,56 +59,19 @@ def plan_prose_deviations(problem: Problem, config: DeviationConfig, rng: random
     """Up to `config.per_trace` verified prose deviations at distinct steps; why others were dropped."""
     generators = [(RULES[name], weight) for name, weight in config.generators.items() if weight > 0 and name != WEAK_GENERATOR]
     steps, separators = split_with_separators(problem.solution, problem.step_split)
-    plan = DeviationPlan()
-    wanted = min(config.per_trace, len(steps))
-    candidates = list(range(len(steps)))
-    chosen: list[Deviation] = []
-    while len(chosen) < wanted and candidates:
-        index = rng.choices(candidates, weights=step_weights(candidates, len(steps), config.position))[0]
-        candidates.remove(index)
-        deviation = _deviation_at(problem, steps, separators, index, generators, config, rng, plan.dropped)
-        if deviation is not None:
-            chosen.append(deviation)
-    if len(chosen) < wanted:
-        plan.dropped["no_applicable_step"] += wanted - len(chosen)
-    plan.deviations = sorted(chosen, key=lambda d: d.step_index)
-    return plan
 
+    def deviation_at(index: int, dropped: Counter) -> Deviation | None:
+        make, place = (lambda generator: generator.make(problem, steps, index, rng)), (lambda generator, wrong: _place(steps, separators, index, generator, wrong, config, rng))
+        return first_verified(generators, rng, dropped, make=make, verified=lambda wrong: prose_verdict(steps[index], wrong.text) is not None, place=place, unverified="unverified")
 
-def _deviation_at(
-    problem: Problem,
-    steps: list[str],
-    separators: list[str],
-    index: int,
-    generators: list[tuple[RuleGenerator, float]],
-    config: DeviationConfig,
-    rng: random.Random,
-    dropped: Counter,
-) -> Deviation | None:
-    for generator in _weighted_order(generators, rng):
-        wrong = generator.make(problem, steps, index, rng)
-        if wrong is None:
-            continue
-        if prose_verdict(steps[index], wrong.text) is None:
-            dropped[f"{generator.name}:unverified"] += 1
-            continue
-        deviation = _place(steps, separators, index, generator, wrong, config, rng)
-        if deviation is None:
-            dropped[f"{generator.name}:cannot_carry"] += 1
-            continue
-        return deviation
-    return None
+    return plan_at_steps(len(steps), config, rng, deviation_at)
 
 
 def _place(
     steps: list[str], separators: list[str], index: int, generator: RuleGenerator, wrong: WrongStep, config: DeviationConfig, rng: random.Random
 ) -> Deviation | None:
     """The deviation's start in the step and its text, the wrong values carried k steps on."""
-    wanted = draw_detected_after(config, rng)
-    after = min(wanted, len(steps) - 1 - index) if generator.carries else 0
-    start = divergence(steps[index], wrong.text) if rng.random() < config.mid_step_fraction else 0
-    if start >= len(wrong.text):
-        start = 0
+    after, start = draw_placement(steps[index], wrong, len(steps) - 1 - index, generator, config, rng)
     text = wrong.text
     changes = value_changes(steps[index], wrong.text)
     for k in range(index + 1, index + 1 + after):

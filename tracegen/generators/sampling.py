@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 from tracegen.generators.rules import step_weights
 from tracegen.generators.weak import WeakSolution
-from tracegen.generators.weak_generic import generic_verdicts, is_generic
+from tracegen.generators.weak_generic import generic_verdict, is_generic
 from tracegen.llm.config import make_backend
 from tracegen.llm.base import Backend, Outcome, Request
 from tracegen.problem import Problem
@@ -46,8 +46,6 @@ def requests_for(problems: Sequence[Problem], config: DeviationConfig, seed: int
 
 
 def _verdicts(problem: Problem, outcome: Outcome, verifier: Verifier) -> list[WeakSolution]:
-    if is_generic(problem):
-        return generic_verdicts(problem, outcome)
     if outcome.error is not None:
         return [WeakSolution(model="", text="", variant="", skip="weak:backend_error", note=outcome.error)]
     seen: Counter = Counter()
@@ -56,6 +54,9 @@ def _verdicts(problem: Problem, outcome: Outcome, verifier: Verifier) -> list[We
         variant = f"{sample.model}:{seen[sample.model]}"
         seen[sample.model] += 1
         text = outcome.request.prefix + sample.text
+        if is_generic(problem):
+            verdicts.append(generic_verdict(problem, sample, text, variant) if text.strip() else WeakSolution(sample.model, text, variant, skip="weak:empty_sample"))
+            continue
         given = outcome.request.prefix.count("\n")
         lines = [i for i, line in enumerate(text.split("\n")) if line.strip()]
         if len(lines) <= given:

@@ -9,7 +9,6 @@ weak solution had shown before its mistake, and carries its next `detected_after
 
 from __future__ import annotations
 
-from collections import Counter
 from fractions import Fraction
 
 from tracegen import UNDO_TOKEN
@@ -17,7 +16,7 @@ from tracegen.answer_format import extract_answer
 from tracegen.generators.base import Deviation
 from tracegen.generators.rules import divergence as parting_point
 from tracegen.generators.weak import MAX_DEVIATION_CHARS, WeakSolution
-from tracegen.llm.base import Outcome
+from tracegen.llm.base import Sample
 from tracegen.problem import Problem
 from tracegen.prose_math import numbers_outside_equations, read_equations
 from tracegen.stepsplit import split_with_separators
@@ -28,29 +27,14 @@ def is_generic(problem: Problem) -> bool:
     return (problem.step_split, problem.answer_format) != ("line", "gsm8k")
 
 
-def generic_verdicts(problem: Problem, outcome: Outcome) -> list[WeakSolution]:
-    if outcome.error is not None:
-        return [WeakSolution(model="", text="", variant="", skip="weak:backend_error", note=outcome.error)]
-    seen: Counter = Counter()
-    verdicts = []
-    for sample in outcome.samples:
-        variant = f"{sample.model}:{seen[sample.model]}"
-        seen[sample.model] += 1
-        text = outcome.request.prefix + sample.text
-        if not text.strip():
-            verdicts.append(WeakSolution(sample.model, text, variant, skip="weak:empty_sample"))
-            continue
-        if sample.correct is True:
-            error = None
-        elif sample.correct is False:
-            error = first_wrong_generic_step(problem, text) or first_generic_error(problem, text)
-        else:
-            error = first_generic_error(problem, text)
-        if sample.correct is False and error is None:
-            verdicts.append(WeakSolution(sample.model, text, variant, skip="weak:no_error_found", note="marked incorrect, but it states the gold answer and no step is wrong"))
-            continue
-        verdicts.append(WeakSolution(sample.model, text, variant, error=error))
-    return verdicts
+def generic_verdict(problem: Problem, sample: Sample, text: str, variant: str) -> WeakSolution:
+    """The verdict on one solution of a generic problem: the source's (`sample.correct`), else the answer format's."""
+    if sample.correct is True:
+        return WeakSolution(sample.model, text, variant)
+    error = first_generic_error(problem, text) if sample.correct is None else first_wrong_generic_step(problem, text) or first_generic_error(problem, text)
+    if sample.correct is False and error is None:
+        return WeakSolution(sample.model, text, variant, skip="weak:no_error_found", note="marked incorrect, but it states the gold answer and no step is wrong")
+    return WeakSolution(sample.model, text, variant, error=error)
 
 
 def _stated_values(step: str) -> set[Fraction]:

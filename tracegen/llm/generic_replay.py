@@ -9,12 +9,13 @@ problem by one model are that model's samples, in file order. A file whose first
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from tracegen.errors import InputError
-from tracegen.llm.base import OnOutcome, Outcome, OutcomeLog, Request, Sample, check_requests, new_stats
+from tracegen.llm.base import Outcome, Request, Sample, new_stats
+from tracegen.llm.replay import ReplayBackend
 from tracegen.sources.jsonl import read_jsonl_objects, require_str
 
 DEFAULT_MODEL = "replay"
@@ -51,12 +52,10 @@ def read_generic_replay(path: str | Path) -> Iterator[GenericRecord]:
         yield GenericRecord(number, None if key is None else str(key), question.strip() if isinstance(question, str) else None, solution, model, is_correct)
 
 
-class GenericReplayBackend:
-    """Answers a whole-solution request with every solution the file has for its problem."""
+class GenericReplayBackend(ReplayBackend):
+    """Answers a whole-solution request with every solution the file has for its problem (by id, else by question)."""
 
-    name = "replay"
-
-    def __init__(self, path: str | Path, models: list[str] | None = None):
+    def __init__(self, path: str | Path, models: list[str] | None = None):  # noqa: D107 (reads its own format)
         self.path = str(path)
         self.stats = new_stats()
         self._by_id: dict[str, list[Sample]] = {}
@@ -74,27 +73,15 @@ class GenericReplayBackend:
         if unknown:
             raise InputError(f"no solutions by {', '.join(unknown)} in {self.path} (it has {', '.join(sorted(found))})", field="models")
 
-    def run(self, requests: Sequence[Request], on_outcome: OnOutcome | None = None) -> list[Outcome]:
-        check_requests(requests)
-        log = OutcomeLog(requests, self.stats, on_outcome)
-        for request in requests:
-            log.finish(self._answer(request))
-        return log.in_order()
-
     def _answer(self, request: Request) -> Outcome:
-        if request.prefix:
-            return Outcome(request, [], error="replay has no prefix-conditioned samples (use the openai or hf backend)")
-        key = request.id.partition(":")[2]  # source ids are "<split>:<id>"
-        samples = self._by_id.get(key) or self._by_question.get(request.question.strip())
-        if not samples:
-            return Outcome(request, [], error="problem not in replay file")
-        return Outcome(request, list(samples))
+        samples = self._by_id.get(request.id.partition(":")[2])  # source ids are "<split>:<id>"
+        if samples and not request.prefix:
+            return Outcome(request, list(samples))
+        return super()._answer(request)
 
 
-def replay_backend(path: str | Path, models: list[str] | None = None):
+def replay_backend(path: str | Path, models: list[str] | None = None) -> ReplayBackend:
     """The replay backend for the file's format."""
     if is_generic_replay(path):
         return GenericReplayBackend(path, models)
-    from tracegen.llm.replay import ReplayBackend
-
     return ReplayBackend(path, models=models)
