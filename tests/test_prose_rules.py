@@ -10,11 +10,9 @@ from tracegen.generators.prose_plan import plan_prose_deviations, prose_verdict
 from tracegen.generators.rules import RULES
 from tracegen.problem import Problem
 from tracegen.prose_math import read_equations
-from tracegen.recipe import DeviationConfig
-from tracegen.recipe_data import PROSE_GENERATORS
+from tracegen.recipe import DeviationConfig, SourceConfig
+from tracegen.recipe_data import PROSE_GENERATORS, AnswerConfig, FieldsConfig, StepsConfig
 from tracegen.sources.generic import read_generic
-from tracegen.recipe import SourceConfig
-from tracegen.recipe_data import AnswerConfig, FieldsConfig, StepsConfig
 from tracegen.stepsplit import split_with_separators
 
 from conftest import ROOT
