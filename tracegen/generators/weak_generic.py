@@ -4,7 +4,8 @@ The verdict of each solution comes from the source where it states one (generic 
 `is_correct`), else from the answer format; the first wrong step from the generic divergence
 verifier (tracegen.verifiers.generic). The deviation is placed as for GSM8K (tracegen.generators.weak)
 but by the values prose and LaTeX state: it replaces the first gold step after every gold value the
-weak solution had shown before its mistake, and carries its next `detected_after` steps.
+weak solution had shown before its mistake (by position when it had shown none: paragraphs that only
+explain), and carries its next `detected_after` steps.
 """
 
 from __future__ import annotations
@@ -27,14 +28,22 @@ def is_generic(problem: Problem) -> bool:
     return (problem.step_split, problem.answer_format) != ("line", "gsm8k")
 
 
-def generic_verdict(problem: Problem, sample: Sample, text: str, variant: str) -> WeakSolution:
-    """The verdict on one solution of a generic problem: the source's (`sample.correct`), else the answer format's."""
+def generic_verdict(problem: Problem, sample: Sample, text: str, variant: str, prefix: str = "") -> WeakSolution:
+    """The verdict on one solution of a generic problem: the source's (`sample.correct`), else the answer format's.
+
+    `text` starts with the gold `prefix` the model was given (prefix mode): its steps are not the model's.
+    """
+    given = len(split_with_separators(prefix, problem.step_split)[0]) - 1 if prefix else 0
+    if len(split_with_separators(text, problem.step_split)[0]) <= given or not text[len(prefix) :].strip():
+        return WeakSolution(sample.model, text, variant, skip="weak:empty_sample")
     if sample.correct is True:
-        return WeakSolution(sample.model, text, variant)
+        return WeakSolution(sample.model, text, variant, given_steps=given)
     error = first_generic_error(problem, text) if sample.correct is None else first_wrong_generic_step(problem, text) or first_generic_error(problem, text)
     if sample.correct is False and error is None:
         return WeakSolution(sample.model, text, variant, skip="weak:no_error_found", note="marked incorrect, but it states the gold answer and no step is wrong")
-    return WeakSolution(sample.model, text, variant, error=error)
+    if error is not None and error.step_index < given:
+        return WeakSolution(sample.model, text, variant, skip="weak:error_in_gold_prefix", note=error.reason)
+    return WeakSolution(sample.model, text, variant, error=error, given_steps=given)
 
 
 def _stated_values(step: str) -> set[Fraction]:
@@ -56,9 +65,11 @@ def generic_weak_deviation(problem: Problem, solution: WeakSolution, detected_af
     if not 0 <= first < len(steps) or not steps[first].strip():
         return "weak:error_step_out_of_range"
     gold_steps, gold_separators = split_with_separators(problem.solution, problem.step_split)
-    known = set().union(*(_stated_values(step) for step in steps[:first]))
-    shown = [i for i, step in enumerate(gold_steps[:-1]) if (value := _step_value(step)) is not None and value in known]
-    at = min(max(shown, default=-1) + 1, len(gold_steps) - 1)
+    given = solution.given_steps  # prefix mode: the gold steps the model was given come first
+    known = set().union(*(_stated_values(step) for step in steps[given:first]))
+    shown = [i for i, step in enumerate(gold_steps[given:-1], start=given) if (value := _step_value(step)) is not None and value in known]
+    # after the last gold value the weak prefix has shown; with none shown (explanations only), by position
+    at = min(shown[-1] + 1 if shown else first, len(gold_steps) - 1)
     last = min(first + detected_after, len(steps) - 1)
     while last > first and not steps[last].strip():
         last -= 1
