@@ -3,7 +3,7 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup test test-only slow demo clean
+.PHONY: setup test test-only slow demo demo-math clean
 
 setup: $(BIN)/tracegen
 
@@ -26,6 +26,11 @@ demo: setup
 	$(BIN)/tracegen build --recipe gsm8k --source ../shared/data/gsm8k/train.jsonl --out out/gsm8k --overwrite
 	$(BIN)/tracegen check out/gsm8k
 	$(BIN)/tracegen inspect out/gsm8k --row 0
+
+demo-math: setup  # MATH-style data (paragraph steps, LaTeX, \boxed{}), offline from the shipped sample
+	$(BIN)/tracegen build --recipe math --source data/math-sample/train.jsonl --undo-unit step --out out/math --overwrite
+	$(BIN)/tracegen check out/math
+	$(BIN)/tracegen inspect out/math --row 0
 
 clean:
 	rm -rf out .pytest_cache

@@ -31,6 +31,7 @@ from tracegen.problem import Problem
 from tracegen.problem_rows import iter_chunk_results, summarize
 from tracegen.recipe import WEAK_GENERATOR, Recipe
 from tracegen.sources import load_problems, split_name
+from tracegen.stepsplit import use_step_split
 
 
 @dataclass
@@ -84,8 +85,9 @@ def build(
     if not 0 <= shard_index < num_shards:
         raise InputError(f"shard index {shard_index} is not in 0..{num_shards - 1}", field="--shard-index")
     check_generators(recipe.deviations.generators)
-    problems = load_problems(recipe.source, recipe.limit)
+    problems = load_problems(recipe.source, recipe.limit, recipe.steps, recipe.answer)
     tok = TraceTokenizer.load(recipe.export.tokenizer)
+    use_step_split(tok, recipe.steps.split, recipe.export.undo_unit)
     tok.require_roundtrip([text for p in problems[:100] for text in (p.question, p.solution)])
     if recipe.export.chat_template:
         tok.prompt_text("", recipe.export.prompt_template, chat=True)  # fail now if there is no template

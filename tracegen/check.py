@@ -21,7 +21,9 @@ from tracegen.errors import InputError
 from tracegen.export.columns import IGNORE
 from tracegen.export.tokenizer import TraceTokenizer, load_saved
 from tracegen.export.writer import DATA_DIR, JSONL_DIR, MANIFEST, SCHEMA, TOKENIZER_DIR
-from tracegen.steps import final_answer
+from tracegen.answer_format import GSM8K, answer_matches
+from tracegen.stepsplit import recipe_answer_format, use_recipe_steps
+from tracegen.trace import ends_step
 
 
 
@@ -49,11 +51,14 @@ class RowContext:
     suffix: tuple[int, ...]
     delimiters: frozenset[int]
     label_before_deviation: bool = False
+    answer_format: str = GSM8K
 
     @classmethod
-    def of(cls, tok: TraceTokenizer, unit: str, mode: str, loss: str, chat: bool, label_before_deviation: bool = False) -> RowContext:
+    def of(
+        cls, tok: TraceTokenizer, unit: str, mode: str, loss: str, chat: bool, label_before_deviation: bool = False, answer_format: str = GSM8K
+    ) -> RowContext:
         delimiters = tok.delimiters if unit == "step" else frozenset()
-        return cls(tok, unit, mode, loss, chat, tuple(tok.completion_suffix()), delimiters, label_before_deviation)
+        return cls(tok, unit, mode, loss, chat, tuple(tok.completion_suffix()), delimiters, label_before_deviation, answer_format)
 
 
 class DatasetError(Exception):
@@ -70,7 +75,13 @@ def check_dataset(out: Path, on_progress: Callable[[int], None] = lambda n: None
         export = manifest["recipe"]["export"]
         tok = load_dataset_tokenizer(out, manifest)
         ctx = RowContext.of(
-            tok, export["undo_unit"], export["context_mode"], export["loss"], export["chat_template"], export.get("label_before_deviation", False)
+            tok,
+            export["undo_unit"],
+            export["context_mode"],
+            export["loss"],
+            export["chat_template"],
+            label_before_deviation=export.get("label_before_deviation", False),
+            answer_format=recipe_answer_format(manifest["recipe"]),
         )
         _expect_files(out, manifest)
         ids: set[str] = set()
@@ -132,6 +143,7 @@ def load_dataset_tokenizer(out: Path, manifest: dict) -> TraceTokenizer:
         raise DatasetError(f"{TOKENIZER_DIR}/: {e.reason}") from None
     if (tok.undo_id, tok.eos_id) != (manifest["tokenizer"]["undo_id"], manifest["tokenizer"].get("eos_id")):
         raise DatasetError(f"{MANIFEST}: <UNDO>/EOS ids {manifest['tokenizer']['undo_id']}/{manifest['tokenizer'].get('eos_id')} are not the tokenizer's {tok.undo_id}/{tok.eos_id}")
+    use_recipe_steps(tok, manifest["recipe"])
     return tok
 
 
@@ -185,7 +197,7 @@ def check_row(row: dict, ctx: RowContext) -> None:
     undo = ctx.tok.undo_id
     _expect(row["undo_unit"] == ctx.unit and row["context_mode"] == ctx.mode, "modes", f"row says {row['undo_unit']}/{row['context_mode']}, manifest {ctx.unit}/{ctx.mode}")
     _expect(len(ids) == len(labels) == len(positions), "lengths", f"input_ids {len(ids)}, labels {len(labels)}, position_ids {len(positions)}")
-    _expect(final_answer(row["clean_completion"]) == row["answer"], "answer", f"answer {row['answer']!r} is not the clean completion's final answer")
+    _expect(answer_matches(row["clean_completion"], row["answer"], ctx.answer_format), "answer", f"answer {row['answer']!r} is not the clean completion's final answer")
 
     prompt_ids = ctx.tok.prompt_ids(row["prompt"], ctx.chat)
     p = len(prompt_ids)
@@ -245,7 +257,7 @@ def _walk(completion: list[int], undo: int, ctx: RowContext) -> _Walk:
         erased.setdefault(group, [])
         if stack:
             erased[group].append(stack.pop())
-            while ctx.unit == "step" and stack and completion[stack[-1]] not in ctx.delimiters:
+            while ctx.unit == "step" and stack and not ends_step(ctx.delimiters, completion[stack[-1]], completion[stack[-2]] if len(stack) > 1 else None):
                 erased[group].append(stack.pop())
     return _Walk(stack, erased, top, depth)
 

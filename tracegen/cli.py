@@ -97,9 +97,9 @@ def _progress() -> Progress:
 
 @app.command()
 def build(
-    recipe: Annotated[str, typer.Option(help="built-in recipe name (gsm8k, arith) or a path to a recipe YAML")] = "gsm8k",
+    recipe: Annotated[str, typer.Option(help="built-in recipe name (gsm8k, arith, math...) or a path to a recipe YAML")] = "gsm8k",
     out: Annotated[Path, typer.Option(help="output folder (a Hugging Face dataset repository)")] = Path("out"),
-    source: Annotated[str | None, typer.Option(help="local JSONL with question/answer fields (default: the recipe's source)")] = None,
+    source: Annotated[str | None, typer.Option(help="local file: gsm8k JSONL with question/answer, or for generic recipes JSONL/Parquet with the recipe's fields (default: the recipe's source)")] = None,
     seed: Annotated[int | None, typer.Option(help="random seed")] = None,
     limit: Annotated[int | None, typer.Option(help="use only the first N problems")] = None,
     tokenizer: Annotated[str | None, typer.Option(help="transformers tokenizer name or local path (default: the embedded one)")] = None,

@@ -21,6 +21,7 @@ from tracegen.generators.rules import draw_detected_after
 from tracegen.generators.weak import WeakSolution, weak_deviation
 from tracegen.problem import Problem
 from tracegen.recipe import Recipe
+from tracegen.stepsplit import use_step_split
 
 
 def make_rows(problem: Problem, solutions: list[WeakSolution], recipe: Recipe, tok: TraceTokenizer, checker: RowContext) -> list[RowResult]:
@@ -66,7 +67,15 @@ def proven_row(problem: Problem, deviations: list[Deviation], recipe: Recipe, to
 
 def row_checker(recipe: Recipe, tok: TraceTokenizer) -> RowContext:
     export = recipe.export
-    return RowContext.of(tok, export.undo_unit, export.context_mode, export.loss, export.chat_template, export.label_before_deviation)
+    return RowContext.of(
+        tok,
+        export.undo_unit,
+        export.context_mode,
+        export.loss,
+        export.chat_template,
+        label_before_deviation=export.label_before_deviation,
+        answer_format=recipe.answer.format,
+    )
 
 
 _worker: tuple[Recipe, TraceTokenizer, RowContext] | None = None
@@ -79,6 +88,7 @@ def _init_worker(recipe_json: str, tokenizer_dir: str, tokenizer_name: str) -> N
     global _worker
     recipe = Recipe.model_validate_json(recipe_json)
     tok = TraceTokenizer(AutoTokenizer.from_pretrained(tokenizer_dir), tokenizer_name)
+    use_step_split(tok, recipe.steps.split, recipe.export.undo_unit)
     _worker = (recipe, tok, row_checker(recipe, tok))
 
 

@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_serializer, model_validator
 
 from tracegen.errors import InputError
 from tracegen.llm.config import BackendConfig
+from tracegen.recipe_data import AnswerConfig, FieldsConfig, StepsConfig, annotation_rules, default_generators, is_gsm8k_shaped
 from tracegen.resources import resource_dir
 
 
@@ -33,8 +34,8 @@ WEAK_GENERATOR = "weak"
 class SourceConfig(_Strict):
     """Where problems come from."""
 
-    name: Literal["gsm8k", "arith"] = "gsm8k"
-    path: str | None = Field(None, description="local JSONL with `question`/`answer` fields; the Hub is used when unset")
+    name: Literal["gsm8k", "arith", "generic"] = "gsm8k"
+    path: str | None = Field(None, description="local file (gsm8k: JSONL with `question`/`answer`; generic: see `fields`); the Hub is used when unset")
     hub_id: str = "openai/gsm8k"
     hub_config: str = "main"
     split: str = Field(
@@ -48,6 +49,9 @@ class SourceConfig(_Strict):
     min_steps: int = Field(2, ge=1)
     max_steps: int = Field(4, ge=1)
     max_number: int = Field(100, ge=2, le=100_000)
+    # generic only (tracegen.recipe_data); left out of the dump when unset
+    format: Literal["jsonl", "parquet", "hf"] | None = Field(None, description="generic: jsonl | parquet | hf (unset: by the path's suffix, the Hub without one)")
+    fields: FieldsConfig | None = Field(None, description="generic: the dataset's column names")
 
     @model_validator(mode="after")
     def _consistent(self) -> SourceConfig:
@@ -55,7 +59,13 @@ class SourceConfig(_Strict):
             raise ValueError(f"min_steps ({self.min_steps}) is larger than max_steps ({self.max_steps})")
         if self.name == "arith" and self.path is not None:
             raise ValueError("the arith source makes its own problems: it takes no path (--source)")
+        if self.name != "generic" and (self.format is not None or self.fields is not None):
+            raise ValueError(f"format and fields are keys of the generic source, not of '{self.name}'")
         return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler):
+        return _without_unset(handler(self), ("format", "fields"))
 
 
 class WeakConfig(_Strict):
@@ -155,8 +165,44 @@ class Recipe(_Strict):
     seed: int = 0
     limit: int | None = Field(None, ge=1, description="use only the first N problems")
     source: SourceConfig = Field(default_factory=SourceConfig)
+    steps: StepsConfig = Field(default_factory=StepsConfig, description="what a step is (generic data)")
+    answer: AnswerConfig = Field(default_factory=AnswerConfig, description="where the final answer sits (generic data)")
     deviations: DeviationConfig = Field(default_factory=DeviationConfig)
     export: ExportConfig = Field(default_factory=ExportConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _generators_for_format(cls, data: object) -> object:
+        if isinstance(data, dict):
+            default_generators(data)
+        return data
+
+    @model_validator(mode="after")
+    def _data_shape_consistent(self) -> Recipe:
+        if (rules := annotation_rules(self.deviations.generators)) and len(rules) < sum(w > 0 and n != WEAK_GENERATOR for n, w in self.deviations.generators.items()):
+            raise ValueError(f"generator '{rules[0]}' (calculator annotations) and the prose_* generators do not mix in one recipe")
+        if not is_gsm8k_shaped(self.steps, self.answer):
+            if self.source.name != "generic":
+                raise ValueError(f"steps.split and answer.format are for the generic source; '{self.source.name}' is GSM8K-shaped")
+            if rules := annotation_rules(self.deviations.generators):
+                raise ValueError(f"generator '{rules[0]}' rewrites calculator annotations of line steps with '####' answers; this data needs the prose_* generators")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler):
+        dumped = handler(self)
+        for key, default in (("steps", StepsConfig()), ("answer", AnswerConfig())):
+            if getattr(self, key) == default:
+                dumped.pop(key, None)
+        return dumped
+
+
+def _without_unset(dumped: dict, keys: tuple[str, ...]) -> dict:
+    """A dump without the generic-data keys that are unset: recipes without them keep their bytes."""
+    for key in keys:
+        if dumped.get(key) is None:
+            dumped.pop(key, None)
+    return dumped
 
 
 def builtin_recipe_dir() -> Path:

@@ -2,8 +2,9 @@
 
 A trace's completion is applied as a stack machine (DESIGN.md section 3): each token is pushed;
 `<UNDO>` pops. With undo unit `token` one `<UNDO>` pops one token; with `step` it pops at least
-one token and then keeps popping until the top of the stack is a step delimiter (a token whose
-text contains a newline) or the stack is empty. `<UNDO>` with nothing to pop is a no-op.
+one token and then keeps popping until the top of the stack ends a step (`ends_step`: for line
+steps a token whose text contains a newline; for paragraph steps see tracegen.stepsplit) or the
+stack is empty. `<UNDO>` with nothing to pop is a no-op.
 
 Traces are built in token space (section 3, "Invariant"): the clean completion is tokenized
 once, each deviation is inserted at a token boundary followed by the `<UNDO>`s that erase it,
@@ -42,6 +43,19 @@ class Replay:
     survivors: list[int]
 
 
+def ends_step(delimiters: frozenset[int], top: int, below: int | None) -> bool:
+    """Whether a stack whose top token is `top` (with `below` under it, None at the bottom) ends a step.
+
+    `delimiters` holds the ids that end a step on their own. A paragraph split also ends a step
+    where a blank line is cut between two tokens (tracegen.stepsplit.BlankLineDelimiters: its
+    `pair` is (ids starting with a newline, ids ending with one)).
+    """
+    if top in delimiters:
+        return True
+    pair = getattr(delimiters, "pair", None)
+    return pair is not None and below is not None and top in pair[0] and below in pair[1]
+
+
 def replay(tokens: Sequence[int], undo_id: int, unit: UndoUnit, delimiters: frozenset[int] = frozenset()) -> Replay:
     """Run the UNDO stack machine over completion tokens."""
     if unit not in ("token", "step"):
@@ -58,7 +72,7 @@ def replay(tokens: Sequence[int], undo_id: int, unit: UndoUnit, delimiters: froz
             continue
         popped_by[stack.pop()] = i
         if unit == "step":
-            while stack and tokens[stack[-1]] not in delimiters:
+            while stack and not ends_step(delimiters, tokens[stack[-1]], tokens[stack[-2]] if len(stack) > 1 else None):
                 popped_by[stack.pop()] = i
     return Replay(parent, depth, popped_by, stack)
 
@@ -71,7 +85,7 @@ def apply(tokens: Sequence[int], undo_id: int, unit: UndoUnit, delimiters: froze
 def step_start(clean: Sequence[int], at: int, delimiters: frozenset[int]) -> int:
     """Index just after the last step delimiter before `at` (0 if none): where a step undo pops back to."""
     for i in range(at - 1, -1, -1):
-        if clean[i] in delimiters:
+        if ends_step(delimiters, clean[i], clean[i - 1] if i else None):
             return i + 1
     return 0
 
@@ -120,14 +134,14 @@ def differing_splice(clean: Sequence[int], sp: Splice) -> Splice | None:
     return Splice(sp.at + shared, tuple(sp.tokens[shared:]))
 
 
-def undos_to_erase(erased: Sequence[int], unit: UndoUnit, delimiters: frozenset[int]) -> int:
-    """How many `<UNDO>`s pop exactly the tokens `erased`, pushed on top of a step start."""
+def undos_to_erase(erased: Sequence[int], unit: UndoUnit, delimiters: frozenset[int], below: int | None = None) -> int:
+    """How many `<UNDO>`s pop exactly the tokens `erased`, pushed on top of a step start (`below`: the token under it)."""
     if unit == "token":
         return len(erased)
     count, top = 0, len(erased)
     while top > 0:
         top -= 1
-        while top > 0 and erased[top - 1] not in delimiters:
+        while top > 0 and not ends_step(delimiters, erased[top - 1], erased[top - 2] if top > 1 else below):
             top -= 1
         count += 1
     return count
@@ -163,7 +177,7 @@ def splice(
         prune_start = len(out) - (sp.at - resume)
         dev_start = len(out)
         out.extend(sp.tokens)
-        n_undo = undos_to_erase(out[prune_start:], unit, delimiters)
+        n_undo = undos_to_erase(out[prune_start:], unit, delimiters, clean[resume - 1] if resume else None)
         dev_spans.append((dev_start, len(out)))
         prune_spans.append((prune_start, len(out), len(out)))
         out.extend([undo_id] * n_undo)

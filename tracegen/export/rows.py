@@ -12,6 +12,7 @@ with wrong offsets.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
@@ -21,6 +22,7 @@ from tracegen.export.tokenizer import TraceTokenizer
 from tracegen.generators.base import Deviation
 from tracegen.problem import Problem
 from tracegen.recipe import ExportConfig
+from tracegen.stepsplit import step_starts
 from tracegen.trace import Splice, differing_splice, splice
 
 MAX_BOUNDARY_RETRIES = 4
@@ -47,15 +49,6 @@ class _Placed:
     at: int  # clean token index of the splice
     tokens: tuple[int, ...]
     text: str  # the text of `tokens`
-
-
-def step_offsets(solution: str) -> list[int]:
-    """Character offset of each step ("\\n"-separated line) in the solution."""
-    offsets, pos = [], 0
-    for line in solution.split("\n"):
-        offsets.append(pos)
-        pos += len(line) + 1
-    return offsets
 
 
 def _common_prefix_len(a: list[int], b: list[int]) -> int:
@@ -87,14 +80,14 @@ def place(tok: TraceTokenizer, completion: str, clean: list[int], char_pos: int,
     return None
 
 
-def place_where_it_differs(tok: TraceTokenizer, completion: str, clean: list[int], deviation: Deviation) -> _Placed | str:
+def place_where_it_differs(tok: TraceTokenizer, completion: str, clean: list[int], offsets: list[int], deviation: Deviation) -> _Placed | str:
     """The deviation placed in token space from its first token that differs from the clean path, or why it cannot be.
 
     `clean` is the whole clean completion (EOS included), so a deviation that runs past the
     solution's end differs at the EOS. The tokens it shares with the clean continuation are
-    correct: they stay clean and the splice moves past them (DESIGN.md section 3).
+    correct: they stay clean and the splice moves past them (DESIGN.md section 3). `offsets`
+    are the character offsets of the solution's steps.
     """
-    offsets = step_offsets(completion)
     where = place(tok, completion, clean, offsets[deviation.step_index] + deviation.start_in_step, deviation.text)
     if where is None:
         return "tokenizer_boundary"
@@ -107,7 +100,7 @@ def place_where_it_differs(tok: TraceTokenizer, completion: str, clean: list[int
         if not (before + text).startswith(after) or not after.startswith(before):
             return "tokenizer_roundtrip"
         text = (before + text)[len(after) :]
-        deviation = replace(deviation, step_index=deviation.step_index + after[len(before) :].count("\n"))
+        deviation = replace(deviation, step_index=bisect_right(offsets, len(after)) - 1)
     return _Placed(deviation, moved.at, moved.tokens, text)
 
 
@@ -127,9 +120,10 @@ def build_row(problem: Problem, deviations: list[Deviation], tok: TraceTokenizer
         return result.skip("tokenizer_roundtrip")
     clean = body + tok.completion_suffix()
 
+    offsets = step_starts(completion, problem.step_split)
     placed: list[_Placed] = []
     for dev in deviations:
-        where = place_where_it_differs(tok, completion, clean, dev)
+        where = place_where_it_differs(tok, completion, clean, offsets, dev)
         if isinstance(where, str):
             result.dropped[where] += 1
         elif placed and where.at <= placed[-1].at:

@@ -13,6 +13,7 @@ import random
 from collections.abc import Sequence
 
 from tracegen.generators.base import DeviationPlan
+from tracegen.generators.prose_plan import plan_prose_deviations, uses_prose_rules
 from tracegen.generators.rules import draw_detected_after, plan_deviations
 from tracegen.generators.weak import WeakSolution, weak_deviation
 from tracegen.problem import Problem
@@ -44,7 +45,14 @@ def plan_problem(problem: Problem, config: DeviationConfig, solutions: Sequence[
         plan = plan_weak(problem, solutions, config, rng)
         if plan.deviations or rule_weight == 0:
             return plan
-        fallback = plan_deviations(problem, config, rng)
+        fallback = plan_rules(problem, config, rng)
         fallback.dropped.update(plan.dropped)
         return fallback
+    return plan_rules(problem, config, rng)
+
+
+def plan_rules(problem: Problem, config: DeviationConfig, rng: random.Random) -> DeviationPlan:
+    """Rule deviations: prose rules (any data) or calculator-annotation rules (GSM8K-shaped data); recipes never mix them."""
+    if uses_prose_rules(config.generators):
+        return plan_prose_deviations(problem, config, rng)
     return plan_deviations(problem, config, rng)

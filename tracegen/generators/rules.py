@@ -727,14 +727,25 @@ def plan_deviations(problem: Problem, config: DeviationConfig, rng: random.Rando
     """
     generators = _resolve(config.generators)
     steps = split_steps(problem.solution)
+
+    def deviation_at(index: int, dropped: Counter) -> Deviation | None:
+        make, place = (lambda generator: generator.generate(problem, steps, index, rng)), (lambda generator, wrong: _place(steps, index, generator, wrong, config, rng))
+        return first_verified(generators, rng, dropped, make=make, verified=lambda wrong: is_wrong(steps[index], wrong.text), place=place, unverified="accidentally_correct")
+
+    return plan_at_steps(len(steps), config, rng, deviation_at)
+
+
+def plan_at_steps(count: int, config: DeviationConfig, rng: random.Random, deviation_at: Callable[[int, Counter], Deviation | None]) -> DeviationPlan:
+    """Up to `config.per_trace` deviations at distinct steps of `count`, drawn by `config.position`;
+    `deviation_at(index, dropped)` gives one at a step, or None (counting why in `dropped`)."""
     plan = DeviationPlan()
-    wanted = min(config.per_trace, len(steps))
-    candidates = list(range(len(steps)))
+    wanted = min(config.per_trace, count)
+    candidates = list(range(count))
     chosen: list[Deviation] = []
     while len(chosen) < wanted and candidates:
-        index = rng.choices(candidates, weights=step_weights(candidates, len(steps), config.position))[0]
+        index = rng.choices(candidates, weights=step_weights(candidates, count, config.position))[0]
         candidates.remove(index)
-        deviation = _deviation_at(problem, steps, index, generators, config, rng, plan.dropped)
+        deviation = deviation_at(index, plan.dropped)
         if deviation is not None:
             chosen.append(deviation)
     if len(chosen) < wanted:
@@ -743,23 +754,26 @@ def plan_deviations(problem: Problem, config: DeviationConfig, rng: random.Rando
     return plan
 
 
-def _deviation_at(
-    problem: Problem,
-    steps: list[str],
-    index: int,
+def first_verified(
     generators: list[tuple[RuleGenerator, float]],
-    config: DeviationConfig,
     rng: random.Random,
     dropped: Counter,
+    *,
+    make: Callable[[RuleGenerator], WrongStep | None],
+    verified: Callable[[WrongStep], bool],
+    place: Callable[[RuleGenerator, WrongStep], Deviation | None],
+    unverified: str,
 ) -> Deviation | None:
+    """The first generator, in an order drawn by weight, whose wrong step is verified and placed;
+    `<kind>:<unverified>` and `<kind>:cannot_carry` count the others."""
     for generator in _weighted_order(generators, rng):
-        wrong = generator.generate(problem, steps, index, rng)
+        wrong = make(generator)
         if wrong is None:
             continue
-        if not is_wrong(steps[index], wrong.text):
-            dropped[f"{generator.name}:accidentally_correct"] += 1
+        if not verified(wrong):
+            dropped[f"{generator.name}:{unverified}"] += 1
             continue
-        deviation = _place(steps, index, generator, wrong, config, rng)
+        deviation = place(generator, wrong)
         if deviation is None:
             dropped[f"{generator.name}:cannot_carry"] += 1
             continue
@@ -767,15 +781,19 @@ def _deviation_at(
     return None
 
 
+def draw_placement(gold: str, wrong: WrongStep, steps_after: int, generator: RuleGenerator, config: DeviationConfig, rng: random.Random) -> tuple[int, int]:
+    """(steps the wrong value is carried, where in the step the deviation starts), drawn by the recipe."""
+    wanted = draw_detected_after(config, rng)
+    after = min(wanted, steps_after) if generator.carries else 0
+    start = divergence(gold, wrong.text) if rng.random() < config.mid_step_fraction else 0
+    return after, 0 if start >= len(wrong.text) else start
+
+
 def _place(
     steps: list[str], index: int, generator: RuleGenerator, wrong: WrongStep, config: DeviationConfig, rng: random.Random
 ) -> Deviation | None:
     """The deviation's start in the step and its text, the wrong value carried k steps on."""
-    wanted = draw_detected_after(config, rng)
-    after = min(wanted, len(steps) - 1 - index) if generator.carries else 0
-    start = divergence(steps[index], wrong.text) if rng.random() < config.mid_step_fraction else 0
-    if start >= len(wrong.text):
-        start = 0
+    after, start = draw_placement(steps[index], wrong, len(steps) - 1 - index, generator, config, rng)
     written = [wrong.text]
     changes = value_changes(steps[index], wrong.text)
     style = _operator_style(tuple(steps))

@@ -13,22 +13,23 @@ from collections.abc import Callable, Sequence
 
 from tracegen.generators.rules import step_weights
 from tracegen.generators.weak import WeakSolution
+from tracegen.generators.weak_generic import generic_verdict, is_generic
 from tracegen.llm.config import make_backend
 from tracegen.llm.base import Backend, Outcome, Request
 from tracegen.problem import Problem
 from tracegen.recipe import DeviationConfig
-from tracegen.steps import split_steps
+from tracegen.stepsplit import split_with_separators
 from tracegen.verifiers import Verifier, get_verifier
 from tracegen.verifiers.answers import answer_text
 
 
 def gold_prefix(problem: Problem, config: DeviationConfig, seed: int) -> str:
     """Prefix mode: the gold steps the model is given before it writes its own (chosen by `position`)."""
-    steps = split_steps(problem.solution)
+    steps, separators = split_with_separators(problem.solution, problem.step_split)
     rng = random.Random(f"{seed}:{problem.source_id}:prefix")
     candidates = list(range(len(steps)))
     at = rng.choices(candidates, weights=step_weights(candidates, len(steps), config.position))[0]
-    return "".join(step + "\n" for step in steps[:at])
+    return "".join(step + separator for step, separator in zip(steps[:at], separators))
 
 
 def requests_for(problems: Sequence[Problem], config: DeviationConfig, seed: int) -> list[Request]:
@@ -53,6 +54,9 @@ def _verdicts(problem: Problem, outcome: Outcome, verifier: Verifier) -> list[We
         variant = f"{sample.model}:{seen[sample.model]}"
         seen[sample.model] += 1
         text = outcome.request.prefix + sample.text
+        if is_generic(problem):
+            verdicts.append(generic_verdict(problem, sample, text, variant, outcome.request.prefix))
+            continue
         given = outcome.request.prefix.count("\n")
         lines = [i for i, line in enumerate(text.split("\n")) if line.strip()]
         if len(lines) <= given:

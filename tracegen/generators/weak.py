@@ -94,6 +94,10 @@ def weak_deviation(problem: Problem, solution: WeakSolution, detected_after: int
         return solution.skip
     if solution.error is None:
         return "weak:correct_solution"
+    from tracegen.generators.weak_generic import generic_weak_deviation, is_generic  # it imports this module
+
+    if is_generic(problem):
+        return generic_weak_deviation(problem, solution, detected_after)
     lines = solution.text.split("\n")
     first = solution.error.step_index
     if not 0 <= first < len(lines) or not lines[first].strip():

@@ -64,9 +64,9 @@ class BackendConfig(BaseModel):
 def make_backend(cfg: BackendConfig) -> Backend:
     """The configured backend; heavy imports (openai, torch) happen only for the kind chosen."""
     if cfg.kind == "replay":
-        from tracegen.llm.replay import ReplayBackend
+        from tracegen.llm.generic_replay import replay_backend
 
-        return ReplayBackend(cfg.replay, models=cfg.models)
+        return replay_backend(cfg.replay, models=cfg.models)
     from tracegen.llm.cache import ResponseCache
 
     cache = ResponseCache.open(cfg.cache)

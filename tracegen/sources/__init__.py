@@ -1,4 +1,5 @@
-"""Problem sources, named by recipes: `gsm8k` (local JSONL or the Hub) and `arith` (synthetic, offline)."""
+"""Problem sources, named by recipes: `gsm8k` (local JSONL or the Hub), `arith` (synthetic, offline) and
+`generic` (any dataset with mapped columns, tracegen.sources.generic)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 from tracegen.problem import Problem
 from tracegen.recipe import SourceConfig
+from tracegen.recipe_data import AnswerConfig, StepsConfig
 
 
 def split_name(cfg: SourceConfig) -> str:
@@ -18,9 +20,13 @@ def split_name(cfg: SourceConfig) -> str:
     return cfg.split
 
 
-def load_problems(cfg: SourceConfig, limit: int | None = None) -> list[Problem]:
+def load_problems(cfg: SourceConfig, limit: int | None = None, steps: StepsConfig | None = None, answer: AnswerConfig | None = None) -> list[Problem]:
     """All problems of the source (the first `limit`), validated before any output is written."""
     split = split_name(cfg)
+    if cfg.name == "generic":
+        from tracegen.sources.generic import read_generic
+
+        return list(islice(read_generic(cfg, split, steps or StepsConfig(), answer or AnswerConfig()), limit))
     if cfg.name == "arith":
         from tracegen.sources.arith import generate_arith
 
