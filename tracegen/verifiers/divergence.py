@@ -24,7 +24,8 @@ from fractions import Fraction
 
 from tracegen.verifiers import Divergence
 from tracegen.verifiers.answers import WrongSolution, same_value
-from tracegen.verifiers.calculations import Calculation, calculations, plain
+from tracegen.verifiers.binding import misbinding
+from tracegen.verifiers.calculations import Calculation, calculations, plain, stated_numbers
 from tracegen.verifiers.values import GoldChain, contains, question_values
 
 
@@ -35,19 +36,21 @@ class DivergenceVerifier:
         wrong = WrongSolution.of(gold, solution)
         if wrong is None:
             return None
-        return first_wrong_step(question, gold, wrong.body) or _wrong_conclusion(wrong.steps, wrong.body, wrong.final, wrong.answer, wrong.gold_answer)
+        return first_wrong_step(question, gold, wrong.body, wrong.answer) or _wrong_conclusion(wrong.steps, wrong.body, wrong.final, wrong.answer, wrong.gold_answer)
 
 
-def first_wrong_step(question: str, gold: str, steps: list[str]) -> Divergence | None:
-    """The first of `steps` that is false, unjustified or off the gold chain (1-3 above); None if none is.
+def first_wrong_step(question: str, gold: str, steps: list[str], answer: Fraction | None = None) -> Divergence | None:
+    """The first of `steps` that is false, unjustified or off the gold chain (1-4 above); None if none is.
 
-    Judges the steps alone, whatever the final answer: on a correct solution, a step it returns
-    is a false alarm.
+    Judges the steps alone, whatever the final answer (`answer`, when given, counts as a use of
+    the value it states): on a correct solution, a step it returns is a false alarm.
     """
     chain = GoldChain.of(gold)
     known = set(question_values(question) | chain.numbers)
     step_calcs = [calculations(step) for step in steps]
-    leads_to_gold = _leads_to_gold(step_calcs, chain.quantities)
+    stated = [stated_numbers(step) for step in steps]
+    leads_to_gold, useful_after = _leads_to_gold(step_calcs, chain.results)
+    used_after = _used_after(step_calcs, stated, answer)
     for index, calcs in enumerate(step_calcs):
         for calc in calcs:
             if (error := calc.error()) is not None:
@@ -56,22 +59,46 @@ def first_wrong_step(question: str, gold: str, steps: list[str]) -> Divergence |
             unknown = [operand for operand in calc.operands if not contains(known, operand)]
             if unknown:
                 return Divergence(index, "unsupported_value", f"{calc.text} uses {plain(unknown[0])}, which neither the question, the gold solution nor an earlier step gives")
+        for value in stated[index]:
+            if contains(used_after[index], value) and not (contains(known, value) or contains(chain.quantities, value) or contains(useful_after[index], value)):
+                return Divergence(index, "unsupported_value", f"states {plain(value)} with no calculation, and neither the question, the gold solution nor an earlier step gives it")
         for calc in calcs:
-            if calc.computes and not leads_to_gold[id(calc)]:
+            if calc.computes and contains(chain.quantities, calc.stated) and (wrong := misbinding(question, gold, steps[index], calc.stated)):
+                return Divergence(index, "misread", f"{calc.text} = {wrong}")
+        for calc in calcs:
+            if calc.computes and not leads_to_gold[id(calc)] and contains(used_after[index], calc.stated):
                 return _off_chain(index, calc, chain)
         known.update(abs(calc.stated) for calc in calcs)  # operands are read without their sign
+        known.update(stated[index])
     return None
 
 
-def _leads_to_gold(step_calcs: list[tuple[Calculation, ...]], quantities: frozenset[Fraction]) -> dict[int, bool]:
-    """For each calculation (by id): is its value a gold quantity, or an operand of a later one that leads to gold?"""
+def _leads_to_gold(step_calcs: list[tuple[Calculation, ...]], results: frozenset[Fraction]) -> tuple[dict[int, bool], list[set[Fraction]]]:
+    """For each calculation (by id): is its value a result of the gold chain, or an operand of a later one that leads to gold?
+    (A partial result of the gold chain, `16-3` of `16-3-4`, leads to gold only when a later step completes it.)
+    And for each step: the operands of the later calculations that lead to gold."""
     verdict = {}
     useful: set[Fraction] = set()  # operands of later calculations that lead to gold
-    for calc in reversed([calc for calcs in step_calcs for calc in calcs]):
-        verdict[id(calc)] = contains(quantities, calc.stated) or contains(useful, calc.stated)
-        if verdict[id(calc)]:
-            useful.update(calc.operands)
-    return verdict
+    useful_after: list[set[Fraction]] = []
+    for calcs in reversed(step_calcs):
+        useful_after.insert(0, set(useful))
+        for calc in reversed(calcs):
+            verdict[id(calc)] = contains(results, calc.stated) or contains(useful, calc.stated)
+            if verdict[id(calc)]:
+                useful.update(calc.operands)
+    return verdict, useful_after
+
+
+def _used_after(step_calcs: list[tuple[Calculation, ...]], stated: list[tuple[Fraction, ...]], answer: Fraction | None) -> list[set[Fraction]]:
+    """For each step: the values later steps use or restate, and the answer. A value off the gold
+    chain that nothing after uses is an aside (`that is 180 minutes`), not where the solution goes wrong."""
+    used: set[Fraction] = set() if answer is None else {abs(answer)}
+    used_after: list[set[Fraction]] = []
+    for calcs, numbers in zip(reversed(step_calcs), reversed(stated)):
+        used_after.insert(0, set(used))
+        used.update(abs(operand) for calc in calcs for operand in calc.operands)
+        used.update(numbers)
+    return used_after
 
 
 def _off_chain(index: int, calc: Calculation, chain: GoldChain) -> Divergence:
@@ -79,6 +106,8 @@ def _off_chain(index: int, calc: Calculation, chain: GoldChain) -> Divergence:
         other = chain.computes_with_other_operator(symbol, left, right)
         if other is not None:
             return Divergence(index, "wrong_operation", f"{plain(left)} {symbol} {plain(right)} where the gold solution computes {plain(left)} {other} {plain(right)}")
+    if contains(chain.quantities, calc.stated):
+        return Divergence(index, "misread", f"{calc.text} = {plain(calc.stated)}: only part of a gold calculation, and no later step completes it")
     return Divergence(index, "misread", f"{calc.text} = {plain(calc.stated)}: a quantity the gold solution never has, and no later step uses it to reach one")
 
 
