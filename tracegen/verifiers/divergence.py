@@ -20,10 +20,12 @@ scripts/verifier_accuracy.py.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
 
+from tracegen.steps import split_steps
 from tracegen.verifiers import Divergence
-from tracegen.verifiers.answers import WrongSolution, same_value
+from tracegen.verifiers.answers import WrongSolution, final_line_index, final_value, same_value
 from tracegen.verifiers.binding import misbinding
 from tracegen.verifiers.calculations import Calculation, calculations, plain, stated_numbers
 from tracegen.verifiers.values import GoldChain, contains, question_values
@@ -31,6 +33,17 @@ from tracegen.verifiers.values import GoldChain, contains, question_values
 
 class DivergenceVerifier:
     """Needs no model and no options; deterministic, a few milliseconds per solution."""
+
+    def flag_steps(self, items: Sequence[tuple[str, str, str]]) -> list[int | None]:
+        """The first wrong step of each (question, gold, solution) judging its steps alone, whatever its
+        answer (None: none is wrong); on a correct solution a step flagged is a false alarm."""
+        flagged = []
+        for question, gold, solution in items:
+            steps, final = split_steps(solution), final_line_index(solution)
+            body = steps if final is None else steps[:final]
+            found = first_wrong_step(question, gold, body, final_value(solution))
+            flagged.append(None if found is None else found.step_index)
+        return flagged
 
     def first_error(self, question: str, gold: str, solution: str) -> Divergence | None:
         wrong = WrongSolution.of(gold, solution)
