@@ -4,9 +4,9 @@ The same number can be right and still wrong: `12/4 = 3 potatoes` where the gold
 `12/4 = 3 onions`, `100` given to Raymond where the gold gives it to David, `$10,500 per month`
 where the gold's 10,500 is paid once a year. A value's *binding* is read from the words around it:
 
-- `nouns`: among the two words after the number, the nouns the question counts (`3 onions`,
-  `20 pounds of oats`, `640 spider legs`; `3 more`, `5 dollars`, `12 each` bind nothing), or
-  `times` for a multiplier (`25 times the size of`);
+- `nouns`: the word after the number (`more`, `extra` skipped) when the question counts it too
+  (`3 onions`, `20 pounds of oats`; `5 dollars`, `12 each` bind nothing), or `times` for a
+  multiplier (`25 times the size of`);
 - `period`: `per day`, `a week`, `every 2 months`, `/hour`: the nearest after it in its clause, else
   the last before it in its sentence (`every month, they need 700`);
 - `scope`: `each` (`each class has 15`, `$3 apiece`) or `total` (`combined`, `altogether`), when its
@@ -30,12 +30,13 @@ from tracegen.verifiers.answers import same_value
 from tracegen.verifiers.calculations import plain
 
 _ANNOTATION = re.compile(r"<<[^<>]*>>")
-_COUNTED = re.compile(r"(?:[0-9]|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|dozen|half|twice|double))[%$]?\s+(?:[a-z]+\s+)?([a-z]+)", re.IGNORECASE)
+_COUNTED = re.compile(r"(?:[0-9]|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|dozen|half|twice|double))[%$]?\s+([a-z]+)", re.IGNORECASE)
 _WORDS_AFTER = re.compile(r"(?:\s*[-‐]?\s*[A-Za-z]+){1,3}")
 _PERIODS = "second|minute|hour|day|night|week|month|year|morning|afternoon|evening"
 _PERIOD = re.compile(rf"(?:\b(?:per|a|an|each|every)\s+(?:(?P<count>[0-9]+|other)\s+)?|/\s*)(?P<unit>{_PERIODS})s?\b", re.IGNORECASE)
 _CLAUSE_END = re.compile(r"[.!?;:,]\s")
 _NUMBER_JUST_BEFORE = re.compile(r"[0-9](?:\s*[A-Za-z]+){0,2}\s*$")
+_QUALIFIERS = frozenset("more fewer less extra additional other".split())
 _COMPARING = frozenset("the as bigger larger longer older taller faster slower heavier his her their that what".split())
 _RESULT_BEFORE = re.compile(r"=\s*[$€£]?\s*$")
 _EACH = re.compile(rf"\b(?:each|per|apiece|every)\b(?!\s+(?:[0-9]+\s+|other\s+)?(?:{_PERIODS}))", re.IGNORECASE)
@@ -45,7 +46,7 @@ _SENTENCE_END = re.compile(r"[.!?;:]\s|,\s*(?:and|so|but)\s")
 _NOT_NOUNS = frozenset(
     "a an the of per and or to for in on at by with from into each every more less fewer than times as is are was were "
     "be been will would can could has have had so then that this these those which who total altogether left remaining "
-    "dollars dollar cents cent percent old".split()
+    "dollars dollar cents cent percent old many much twice half".split()
 )
 _NOT_NAMES = frozenset(
     "A An The If In On At After Before When While How What Which Who Each Every Then So She He They It We You I "
@@ -70,10 +71,14 @@ class Binding:
 
 
 def _lemma(word: str) -> str:
+    """The singular of a plural, roughly: `horses` -> `horse`, `boxes` -> `box`, `berries` -> `berry`."""
     word = word.lower()
-    for ending, replacement in (("ies", "y"), ("ves", "f"), ("ches", "ch"), ("shes", "sh"), ("xes", "x"), ("ses", "s"), ("s", "")):
-        if word.endswith(ending) and len(word) > len(ending) + 2:
-            return word[: -len(ending)] + replacement
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("ches", "shes", "xes", "sses", "zes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
     return word
 
 
@@ -95,7 +100,8 @@ def bindings(text: str, question: str, gold: bool = False) -> list[tuple[Fractio
     for start, end, value in numbers_in(plain_text):
         words = _WORDS_AFTER.match(plain_text, end)
         after = re.findall(r"[A-Za-z]+", words.group(0)) if words else []
-        named = frozenset(_lemma(w) for w in after[:2] if _lemma(w) in counted)
+        head = next((w for w in after if w.lower() not in _QUALIFIERS), None)
+        named = frozenset({_lemma(head)}) if head is not None and _lemma(head) in counted else frozenset()
         if after[:1] == ["times"] and after[1:2] and after[1].lower() in _COMPARING:
             named = frozenset({"times"})  # a multiplier (`25 times the size`), not an amount
         sentence = _SENTENCE_END.split(plain_text[:start])[-1]
