@@ -157,3 +157,32 @@ def test_ensemble_over_openai_combines_rule_and_critic(tmp_path):
         assert (found[1].step_index, found[1].kind) == (0, "false_annotation")  # hard evidence at 0: the critic's later step loses
         assert found[2] is None
         assert ensemble.flag_steps([(QUESTION, GOLD, RIGHT)]) == [1]  # the critic's false alarm shows
+
+
+def test_a_weak_build_with_the_ensemble_verifier_judges_every_wrong_solution_in_one_cached_batch(tmp_path):
+    from conftest import GSM8K_DIR
+    from typer.testing import CliRunner
+
+    from tracegen.cli import app
+
+    if not (GSM8K_DIR / "example_model_solutions.jsonl").exists():
+        pytest.skip("../shared/data/gsm8k is not present")
+    with (GSM8K_DIR / "test.jsonl").open() as src:
+        (tmp_path / "test.jsonl").write_text("".join(line for _, line in zip(range(6), src)))
+    wrong = 0
+    with (GSM8K_DIR / "example_model_solutions.jsonl").open() as src:
+        for _, line in zip(range(6), src):
+            wrong += sum(not v["is_correct"] for v in json.loads(line).values() if isinstance(v, dict))
+    with LoopbackServer(reply=lambda prompt, index: "\\boxed{0}") as server:
+        critic = f"{{kind: openai, model: judge, base_url: '{server.base_url}', temperature: 0, cache: '{tmp_path / 'critic.jsonl'}'}}"
+        for run in ("first", "again"):
+            args = [
+                "build", "--recipe", "gsm8k-weak", "--source", str(tmp_path / "test.jsonl"), "--out", str(tmp_path / run),
+                "--replay", str(GSM8K_DIR / "example_model_solutions.jsonl"),
+                "--set", "deviations.weak.verifier=ensemble", "--set", f"deviations.weak.critic={critic}",
+            ]  # fmt: skip
+            invoked = CliRunner().invoke(app, args)
+            assert invoked.exit_code == 0, invoked.output
+        assert sum(server.requests.values()) == wrong  # once per wrong solution; the second build is served from the cache
+    missing = CliRunner().invoke(app, args[:-2] + ["--out", str(tmp_path / "no-critic")])
+    assert missing.exit_code == 2 and "needs 'critic'" in missing.output

@@ -2,20 +2,28 @@
 
 Two sets drive it. *Known values* are what a step may use without computing it: the question's
 numbers (digits, words, percentages, fractions, unit constants), every number of the gold
-solution, and the results of the solution's own earlier steps. *Gold quantities* are what the
-gold chain computes (each result, every partial result of its expressions, a sum regrouped
-included, the final answer).
+solution, and the values the solution's own earlier steps compute or state. *Gold quantities*
+are what the gold chain computes (each result, every partial result of its expressions, a sum
+regrouped included, the final answer); its *results* are what its steps conclude.
 
-Walking the solution's steps in order, the first step is wrong that
+A step's calculations are its annotations, the plain equations of its text and arithmetic in
+prose (`12 apples / 3 = 4 apples`, tracegen.verifiers.calculations and .prose); the numbers it
+writes outside them are values it *states*. Walking the steps in order, the first step is wrong that
 1. has false arithmetic (`false_annotation`), else
-2. uses an operand that is not known (`unsupported_value`), else
-3. computes a value that is not a gold quantity and that no later step turns into one. A
-   solution may take another path (`3+4=7`, then `16-7=9`), so a value off the gold chain
-   counts as right when a later step uses it to reach a gold quantity. `wrong_operation` when
-   the gold chain combines the same two values with another operator, else `misread`.
+2. uses an operand that is not known, or states a value no question, gold solution or earlier
+   step gives, no gold quantity, that a later step uses (`unsupported_value`), else
+3. computes a gold quantity but binds it to another quantity than the gold solution does: the
+   right number of the wrong thing (`3 potatoes` for the gold's `3 onions`), period (`210 a
+   day` for `210 a week`) or as a multiplier (`30 times as old`) (`misread`, tracegen.verifiers.binding), else
+4. computes a value that leads nowhere on the gold chain yet is used: not a gold result, and no
+   later step turns it into one (a partial result of the gold chain counts only when a later
+   step completes it). A solution may take another path (`3+4=7`, then `16-7=9`), and a value
+   nothing after uses is a side fact (`that is 180 minutes`), not where the solution goes wrong.
+   `wrong_operation` when the gold chain combines the same two values with another operator,
+   else `misread`.
 When no step is wrong but the answer is, the error is the conclusion (`wrong_final`).
 Kinds are defined in tracegen.verifiers.KINDS. Measured against hand labels by
-scripts/verifier_accuracy.py.
+scripts/verifier_accuracy.py and `tracegen diverge --labels`.
 """
 
 from __future__ import annotations
@@ -53,7 +61,7 @@ class DivergenceVerifier:
 
 
 def first_wrong_step(question: str, gold: str, steps: list[str], answer: Fraction | None = None) -> Divergence | None:
-    """The first of `steps` that is false, unjustified or off the gold chain (1-4 above); None if none is.
+    """The first of `steps` that is false, unjustified, misbound or off the gold chain (1-4 above); None if none is.
 
     Judges the steps alone, whatever the final answer (`answer`, when given, counts as a use of
     the value it states): on a correct solution, a step it returns is a false alarm.
