@@ -91,13 +91,15 @@ def question_words(question: str) -> tuple[frozenset[str], frozenset[str]]:
     return nouns, names
 
 
-def bindings(text: str, question: str, gold: bool = False) -> list[tuple[Fraction, Binding, bool]]:
-    """Every number of `text` (annotations left out, the results written after them kept) with its
-    binding, and whether it is a result (written after an `=` or an annotation)."""
+def bindings(text: str, question: str, gold: bool = False, only: Fraction | None = None) -> list[tuple[Fraction, Binding, bool]]:
+    """Every number of `text` (annotations left out, the results written after them kept; with `only`,
+    those of that value) with its binding, and whether it is a result (written after an `=` or an annotation)."""
     counted, names = question_words(question)
     plain_text = _ANNOTATION.sub("=", text)  # `6*3=<<6*3=18>>18` -> `6*3==18`: the result follows an `=`
     found = []
-    for start, end, value in numbers_in(plain_text):
+    for start, end, value in _numbers(plain_text):
+        if only is not None and not same_value(abs(value), only):
+            continue
         words = _WORDS_AFTER.match(plain_text, end)
         after = re.findall(r"[A-Za-z]+", words.group(0)) if words else []
         head = next((w for w in after if w.lower() not in _QUALIFIERS), None)
@@ -134,6 +136,11 @@ def _scope(clause: str) -> str | None:
 
 
 @lru_cache(maxsize=4096)
+def _numbers(text: str) -> tuple[tuple[int, int, Fraction], ...]:
+    return tuple(numbers_in(text))  # a step is read once per value it computes
+
+
+@lru_cache(maxsize=4096)
 def gold_bindings(question: str, gold: str) -> tuple[tuple[Fraction, Binding, bool], ...]:
     return tuple(pair for step in split_steps(gold) for pair in bindings(step, question, gold=True))
 
@@ -141,7 +148,7 @@ def gold_bindings(question: str, gold: str) -> tuple[tuple[Fraction, Binding, bo
 def misbinding(question: str, gold: str, step: str, value: Fraction) -> str | None:
     """Why `value`, as `step` writes it last, is bound to another quantity than where the gold
     solution concludes it (every place, else every place it writes it); None when it is not."""
-    mine = [binding for found, binding, result in sorted(bindings(step, question), key=lambda found: found[2]) if same_value(found, abs(value))]
+    mine = [binding for _, binding, _ in sorted(bindings(step, question, only=abs(value)), key=lambda found: found[2])]
     every_gold = gold_bindings(question, gold)
     written = [(binding, result) for found, binding, result in every_gold if same_value(found, abs(value))]
     theirs = [binding for binding, result in written if result] or [binding for binding, _ in written]
