@@ -96,3 +96,18 @@ def test_the_same_binding_in_other_words_is_no_misbinding():
     assert misbinding(FARM, FARM_GOLD, "The farm next door keeps 20 / 2 = <<20/2=10>>10 cows.", 10) is None
     assert misbinding(BAKERY, BAKERY_GOLD, "Every week it bakes 30 * 7 = <<30*7=210>>210 loaves.", 210) is None
     assert misbinding(AGES, AGES_GOLD, "Dad: 5 * 6 = <<5*6=30>>30 years.", 30) is None
+
+
+BIKE = "Tim wants a $300 bike. He has saved $50. He earns $100 mowing lawns and $60 washing cars. How much more money does he need?"
+BIKE_GOLD = "He still needs 300 - 50 = <<300-50=250>>250 dollars.\nAfter his jobs he needs 250 - 100 - 60 = <<250-100-60=90>>90 dollars.\n#### 90"
+SPENT = "Ann spends $8 on Monday, $16 on Tuesday and $64 on Wednesday. She had $100. How much does she have left?"
+SPENT_GOLD = "She spends 8 + 16 + 64 = <<8+16+64=88>>88 dollars.\nShe has 100 - 88 = <<100-88=12>>12 dollars left.\n#### 12"
+
+
+def test_what_a_chain_takes_away_in_all_is_a_whole_quantity_but_a_partial_total_is_not():
+    # 100 + 60: what he earns in all (the gold deducts both); the error is forgetting his savings
+    found = first_error(BIKE, BIKE_GOLD, "He earns 100 + 60 = <<100+60=160>>160 dollars.\nHe needs 300 - 160 = <<300-160=140>>140 dollars.\nA: 140")
+    assert (found.step_index, found.kind) == (1, "misread")
+    # 8 + 16: the total without Wednesday, never completed
+    found = first_error(SPENT, SPENT_GOLD, "Monday and Tuesday cost 8 + 16 = <<8+16=24>>24 dollars.\nShe has 100 - 24 = <<100-24=76>>76 left.\nA: 76")
+    assert (found.step_index, found.kind) == (0, "misread") and "no later step completes it" in found.reason

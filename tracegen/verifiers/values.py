@@ -127,7 +127,7 @@ class GoldChain:
 
     numbers: frozenset[Fraction]  # every number it writes, in the text or in calculations
     quantities: frozenset[Fraction]  # what it computes: results, partial results, the final answer
-    results: frozenset[Fraction]  # what its steps conclude: each calculation's result, the final answer
+    results: frozenset[Fraction]  # what its steps conclude: each calculation's result, what a chain deducts in all, the final answer
     operations: frozenset[tuple[str, frozenset[Fraction]]]  # (symbol, {operands}) of each + - * /
 
     @staticmethod
@@ -147,6 +147,7 @@ class GoldChain:
                 results.add(calc.result)
                 if calc.expression is not None:
                     quantities.update(calc.expression.partial_results())
+                    results.update(calc.expression.deductions())
                     operations.update((symbol, frozenset((left, right))) for symbol, left, right in calc.expression.operations())
         return GoldChain(frozenset(numbers), frozenset(quantities), frozenset(results), frozenset(operations))
 
