@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from test_verifier_diverge import GOLD, QUESTION, write_jsonl
 from typer.testing import CliRunner
 
 from tracegen.cli import app
@@ -10,8 +11,6 @@ from tracegen.errors import InputError
 from tracegen.verifiers import get_verifier
 from tracegen.verifiers.scoring import read_labelled, score
 
-QUESTION = "Janet has 16 eggs, eats 3 and bakes with 4. She sells the rest at $2 each. How much does she make?"
-GOLD = "She sells 16 - 3 - 4 = <<16-3-4=9>>9 eggs.\nShe makes 9 * 2 = $<<9*2=18>>18.\n#### 18"
 FORGETS = "She sells 16 - 3 = <<16-3=13>>13 eggs.\nShe makes 13 * 2 = $<<13*2=26>>26.\nA: 26"  # wrong at 0
 FALSE = "She sells 16 - 3 - 4 = <<16-3-4=8>>8 eggs.\nShe makes 8 * 2 = $<<8*2=16>>16.\nA: 16"  # wrong at 0
 DIVIDES = "She sells 16 - 3 - 4 = <<16-3-4=9>>9 eggs.\nShe makes 9 / 2 = $<<9/2=4.5>>4.5.\nA: 4.5"  # wrong at 1
@@ -19,18 +18,11 @@ RIGHT = "She sells 16 - 3 - 4 = <<16-3-4=9>>9 eggs.\nShe makes 9 * 2 = $<<9*2=18
 ALARM = "She had 20 - 4 = <<20-4=16>>16 eggs.\nShe sells 16 - 3 - 4 = <<16-3-4=9>>9 eggs.\nShe makes 9 * 2 = $<<9*2=18>>18.\nA: 18"  # 20: from nowhere
 
 
-def write_jsonl(path, rows):
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    return path
-
-
 @pytest.fixture
 def files(tmp_path):
+    solutions = {"a": FORGETS, "b": FALSE, "c": DIVIDES, "d": RIGHT, "e": ALARM}
+    replay = write_jsonl(tmp_path / "solutions.jsonl", [{"question": QUESTION} | {model: {"solution": text} for model, text in solutions.items()}])
     source = write_jsonl(tmp_path / "gold.jsonl", [{"question": QUESTION, "answer": GOLD}])
-    replay = write_jsonl(
-        tmp_path / "solutions.jsonl",
-        [{"question": QUESTION, "a": {"solution": FORGETS}, "b": {"solution": FALSE}, "c": {"solution": DIVIDES}, "d": {"solution": RIGHT}, "e": {"solution": ALARM}}],
-    )
     labels = write_jsonl(
         tmp_path / "labels.jsonl",
         [
