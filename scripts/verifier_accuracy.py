@@ -1,16 +1,23 @@
-"""First-error accuracy of a verifier against the hand-labelled sample (tests/data/first_error_labels.jsonl).
+"""First-error accuracy of a verifier against the project's hand labels.
 
-The sample: 80 wrong solutions of data/gsm8k/example_model_solutions.jsonl, 20 per model, drawn
-with `random.Random(3)` (`--draw` prints them again, in the labels' order, with numbered steps).
-Each was labelled by reading the question, the gold solution and the solution: the first line
-that states something false or unjustified, and its kind (tracegen.verifiers.KINDS). The first
-40 labels are the dev half (looked at while tuning), the last 40 the held-out half.
+Two samples of wrong solutions of data/gsm8k/example_model_solutions.jsonl, each labelled by
+reading the question, the gold solution and the solution: the first line that states something
+false or unjustified, and its kind (tracegen.verifiers.KINDS).
 
-Prints one line per disagreement (with --show) and, on its last line, a JSON object: per half
-(dev, held_out, all) the number of labels, exact-step accuracy, within-one-step accuracy, kind
-accuracy (same kind, any step) and the always-step-0 baseline; also written to --out if given.
+- tests/data/first_error_labels.jsonl: 80 solutions, 20 per model, drawn with `random.Random(3)`
+  (`--draw` prints them again, in the labels' order, with numbered steps). The first 40 labels
+  are the dev half, the last 40 the held-out half; both were looked at while tuning the rule
+  verifier, the dev half first.
+- tests/data/first_error_labels_heldout.jsonl: 60 more, 15 per model, from problems the first
+  sample does not have, drawn by scripts/draw_heldout_labels.py (`random.Random(15)`); labelled
+  before any verifier output on them was seen, never used for tuning, scored once at the end.
 
-    .venv/bin/python scripts/verifier_accuracy.py [--show] [--out PATH]
+Prints one line per disagreement (with --show) and, on its last line, a JSON object: per set
+(dev, held_out, all: the first sample; new_held_out: the second) the number of labels,
+exact-step accuracy, within-one-step accuracy, kind accuracy (same kind, any step), per kind
+(exact, within one), and the always-step-0 baseline; also written to --out if given.
+
+    .venv/bin/python scripts/verifier_accuracy.py [--show] [--out PATH] [--sets first,new]
 """
 
 from __future__ import annotations
@@ -19,14 +26,16 @@ import argparse
 import json
 import random
 import sys
+from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tracegen.verifiers import get_verifier  # noqa: E402
+from tracegen.verifiers import first_errors, get_verifier  # noqa: E402
 
 LABELS = ROOT / "tests" / "data" / "first_error_labels.jsonl"
+HELD_OUT_LABELS = ROOT / "tests" / "data" / "first_error_labels_heldout.jsonl"
 SOLUTIONS = ROOT.parent / "shared" / "data" / "gsm8k" / "example_model_solutions.jsonl"
 MODELS = ("6b_finetuning", "6b_verification", "175b_finetuning", "175b_verification")
 SEED, PER_MODEL, DEV = 3, 20, 40
@@ -62,23 +71,43 @@ def score(labels: list[dict], predictions: list) -> dict:
     kind = sum(p.kind == label["kind"] for label, p in zip(labels, predictions))
     step0 = sum(label["first_error_step"] == 0 for label in labels)
     step0_near = sum(label["first_error_step"] <= 1 for label in labels)
+    by_kind = defaultdict(lambda: [0, 0, 0])
+    for label, p in zip(labels, predictions):
+        counts = by_kind[label["kind"]]
+        counts[0] += 1
+        counts[1] += p.step_index == label["first_error_step"]
+        counts[2] += abs(p.step_index - label["first_error_step"]) <= 1
     return {
         "labels": n,
         "exact": round(exact / n, 4),
         "within_one": round(near / n, 4),
         "kind": round(kind / n, 4),
+        "by_kind": {k: {"labels": c, "exact": round(e / c, 4), "within_one": round(w / c, 4)} for k, (c, e, w) in sorted(by_kind.items())},
         "always_step0_exact": round(step0 / n, 4),
         "always_step0_within_one": round(step0_near / n, 4),
     }
 
 
+def predict(verifier, rows: list[dict], labels: list[dict], name: str, show: bool) -> list:
+    items = [(rows[label["line"]]["question"], rows[label["line"]]["ground_truth"], rows[label["line"]][label["model"]]["solution"]) for label in labels]
+    predictions = first_errors(verifier, items)
+    for number, (label, found) in enumerate(zip(labels, predictions)):
+        if found is None:
+            raise SystemExit(f"{name} label {number}: line {label['line']} {label['model']} is a correct solution")
+        if show and (found.step_index, found.kind) != (label["first_error_step"], label["kind"]):
+            print(f"{name} #{number} labelled step {label['first_error_step']} {label['kind']}, got {found.step_index} {found.kind}: {found.reason}")
+    return predictions
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--labels", type=Path, default=LABELS)
+    parser.add_argument("--held-out-labels", type=Path, default=HELD_OUT_LABELS)
+    parser.add_argument("--sets", default="first,new", help="first (the 80), new (the 60 held out), or both")
     parser.add_argument("--solutions", type=Path, default=SOLUTIONS)
     parser.add_argument("--verifier", default="divergence")
     parser.add_argument("--show", action="store_true", help="print each disagreement")
-    parser.add_argument("--draw", action="store_true", help="print the sample to label (with numbered steps) and exit")
+    parser.add_argument("--draw", action="store_true", help="print the first sample to label (with numbered steps) and exit")
     parser.add_argument("--out", type=Path, help="also write the JSON result here")
     args = parser.parse_args()
 
@@ -86,24 +115,16 @@ def main() -> None:
     if args.draw:
         show_sample(rows)
         return
-    labels = [json.loads(line) for line in args.labels.open(encoding="utf-8") if line.strip()]
     verifier = get_verifier(args.verifier)
-    predictions = []
-    for number, label in enumerate(labels):
-        row = rows[label["line"]]
-        found = verifier.first_error(row["question"], row["ground_truth"], row[label["model"]]["solution"])
-        if found is None:
-            raise SystemExit(f"label {number}: line {label['line']} {label['model']} is a correct solution")
-        predictions.append(found)
-        if args.show and (found.step_index, found.kind) != (label["first_error_step"], label["kind"]):
-            half = "dev" if number < DEV else "held-out"
-            print(f"#{number} ({half}) labelled step {label['first_error_step']} {label['kind']}, got {found.step_index} {found.kind}: {found.reason}")
-    result = {
-        "verifier": args.verifier,
-        "dev": score(labels[:DEV], predictions[:DEV]),
-        "held_out": score(labels[DEV:], predictions[DEV:]),
-        "all": score(labels, predictions),
-    }
+    result = {"verifier": args.verifier}
+    sets = set(args.sets.split(","))
+    if "first" in sets:
+        labels = [json.loads(line) for line in args.labels.open(encoding="utf-8") if line.strip()]
+        predictions = predict(verifier, rows, labels, "first", args.show)
+        result |= {"dev": score(labels[:DEV], predictions[:DEV]), "held_out": score(labels[DEV:], predictions[DEV:]), "all": score(labels, predictions)}
+    if "new" in sets:
+        labels = [json.loads(line) for line in args.held_out_labels.open(encoding="utf-8") if line.strip()]
+        result["new_held_out"] = score(labels, predict(verifier, rows, labels, "new", args.show))
     line = json.dumps(result)
     if args.out:
         args.out.write_text(line + "\n")

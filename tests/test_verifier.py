@@ -53,8 +53,8 @@ def test_a_correct_solution_has_no_first_error_and_no_false_alarm(solution):
         ("Janet sells 16 - 3 - 4 = 8 eggs.\nShe makes 8 * 2 = $<<8*2=16>>16.\nA: 16", 0, "false_annotation", "is 9, not 8"),
         # 5 eggs for breakfast: the question never says 5
         ("She eats 5 and bakes 4, so she sells 16 - 5 - 4 = <<16-5-4=7>>7.\nShe makes 7 * 2 = $<<7*2=14>>14.\nA: 14", 0, "unsupported_value", "uses 5"),
-        # forgets the muffins: 13 is a partial result of the gold chain, 13 * 2 is not
-        ("She sells 16 - 3 = <<16-3=13>>13 eggs.\nShe makes 13 * 2 = $<<13*2=26>>26 every day.\nA: 26", 1, "misread", "13*2 = 26"),
+        # forgets the muffins: 13 is only a partial result of the gold chain (16-3-4), never completed
+        ("She sells 16 - 3 = <<16-3=13>>13 eggs.\nShe makes 13 * 2 = $<<13*2=26>>26 every day.\nA: 26", 0, "misread", "no later step completes it"),
         # right values, wrong operation: the gold chain multiplies 9 and 2
         ("Janet sells 16 - 3 - 4 = <<16-3-4=9>>9 eggs.\nShe makes 9 / 2 = $<<9/2=4.5>>4.5.\nA: 4.5", 1, "wrong_operation", "computes 9 * 2"),
         # stops early: every step is right, the answer is an intermediate quantity
@@ -81,7 +81,7 @@ def test_an_error_is_found_before_an_earlier_step_would_be_blamed_for_the_answer
 def test_gold_prefix_text_and_step_indices_count_every_line():
     """Indices are into solution.split("\\n"): blank lines and text-only lines count."""
     solution = "Let us see.\n\nShe sells 16 - 3 = <<16-3=13>>13 eggs.\nShe makes 13 * 2 = $<<13*2=26>>26 every day.\nA: 26"
-    assert first_error(solution).step_index == 3
+    assert first_error(solution).step_index == 2
 
 
 def test_question_numbers_in_words_percentages_and_units_are_known():
@@ -110,8 +110,11 @@ def test_calculations_read_annotations_shown_results_and_text_equations():
     assert (text.operands, text.result, text.shown) == ((35, 20, 100), 5, None)
     assert text.error() == "$35 x 20/100 is 7, not 5"
     assert calculations("3 / 6 = 50% of them")[0].error() is None
-    # not equations: the tail of a longer one, algebra, mixed numbers, a chain
-    for step in ("66 fish * 1/3 = 22 fish", "3x + 4 = 28", "5x+12=341", "3 1/2 - 2 = 1 1/2 hours", "14 * 1/2 = 14 / 2 = <<14/2=7>>7"):
+    # prose arithmetic: units between the numbers and operators
+    (prose,) = calculations("He has 66 fish * 1/3 = 22 fish")
+    assert (prose.operands, prose.result, prose.error()) == ((66, 1, 3), 22, None)
+    # not equations: algebra, mixed numbers, a chain
+    for step in ("2s + 30 = 110", "3x + 4 = 28", "5x+12=341", "3 1/2 - 2 = 1 1/2 hours", "14 * 1/2 = 14 / 2 = <<14/2=7>>7"):
         assert len(calculations(step)) == len(parse_annotations(step)), step
 
 

@@ -20,6 +20,8 @@ from tracegen.verifiers import KINDS
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "verifier_accuracy.py"
 LABELS = ROOT / "tests" / "data" / "first_error_labels.jsonl"
+HELD_OUT = ROOT / "tests" / "data" / "first_error_labels_heldout.jsonl"
+DRAW = ROOT / "scripts" / "draw_heldout_labels.py"
 MARGIN = 0.20
 
 
@@ -34,7 +36,7 @@ def solutions():
 
 
 def test_beats_always_step_zero_by_a_clear_margin(solutions):
-    done = subprocess.run([sys.executable, str(SCRIPT), "--solutions", str(solutions)], capture_output=True, text=True, check=True)
+    done = subprocess.run([sys.executable, str(SCRIPT), "--solutions", str(solutions), "--sets", "first"], capture_output=True, text=True, check=True)
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["all"]["labels"] == 80 and result["dev"]["labels"] == result["held_out"]["labels"] == 40
     assert result["all"]["exact"] >= result["all"]["always_step0_exact"] + MARGIN, result["all"]
@@ -48,6 +50,20 @@ def test_the_labels_are_the_seeded_sample_of_wrong_solutions(solutions):
     draw = runpy.run_path(str(SCRIPT))["draw"]
     assert [(label["line"], label["model"]) for label in labels] == draw(rows)
     for label in labels:
+        solution = rows[label["line"]][label["model"]]
+        assert not solution["is_correct"]
+        assert 0 <= label["first_error_step"] < len(solution["solution"].split("\n"))
+        assert label["kind"] in KINDS and label["note"]
+
+
+def test_the_held_out_labels_are_the_seeded_draw_from_problems_the_first_sample_lacks(solutions):
+    rows = [json.loads(line) for line in solutions.open()]
+    first = [json.loads(line) for line in LABELS.open()]
+    held_out = [json.loads(line) for line in HELD_OUT.open()]
+    draw = runpy.run_path(str(DRAW))["draw"]
+    assert [(label["line"], label["model"]) for label in held_out] == draw(rows, first)
+    assert len(held_out) == 60 and not {label["line"] for label in held_out} & {label["line"] for label in first}
+    for label in held_out:
         solution = rows[label["line"]][label["model"]]
         assert not solution["is_correct"]
         assert 0 <= label["first_error_step"] < len(solution["solution"].split("\n"))

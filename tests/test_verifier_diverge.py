@@ -40,8 +40,8 @@ def test_one_row_per_wrong_solution_and_unmatched_records_counted(files):
     source, replay, out = files
     report = diverge(source, replay, out)
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert rows == [{"line": 0, "model": "bad", "first_error_step": 2, "kind": "misread", "reason": rows[0]["reason"]}]
-    assert "13*2 = 26" in rows[0]["reason"]
+    assert rows == [{"line": 0, "model": "bad", "first_error_step": 1, "kind": "misread", "reason": rows[0]["reason"]}]
+    assert "16-3 = 13" in rows[0]["reason"]
     assert (report.solutions, report.wrong, dict(report.kinds), report.unmatched) == (2, 1, {"misread": 1}, [1])
     assert "2 solutions, 1 wrong (misread 1), 1 records with no gold problem (lines 1)" in report.summary()
 

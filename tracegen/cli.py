@@ -260,14 +260,32 @@ def push(
 @app.command()
 def diverge(
     source: Annotated[Path, typer.Option(help="gold problems: GSM8K JSONL with question/answer fields")],
-    replay: Annotated[Path, typer.Option(help="model solutions: JSONL with a question and {model: {solution}} objects")],
-    out: Annotated[Path, typer.Option(help="where to write one JSON row per wrong solution (replaced atomically)")],
+    replay: Annotated[Path | None, typer.Option(help="model solutions: JSONL with a question and {model: {solution}} objects")] = None,
+    out: Annotated[Path | None, typer.Option(help="where to write one JSON row per wrong solution (replaced atomically); with --labels, the scores as JSON")] = None,
+    labels: Annotated[Path | None, typer.Option(help="score the verifier against hand labels instead (the project's format, or ProcessBench's)")] = None,
+    verifier: Annotated[str, typer.Option(help="divergence (rules, no model) | critic (an LLM judge) | ensemble (both)")] = "divergence",
+    critic: Annotated[Path | None, typer.Option(help="critic, ensemble: YAML file with the judge's backend (kind, model, base_url, ...)")] = None,
 ) -> None:
-    """Find the first wrong step of every wrong solution (line, model, first_error_step, kind, reason)."""
+    """Find the first wrong step of every wrong solution (line, model, first_error_step, kind, reason), or score a verifier with --labels."""
     from tracegen.verifiers.diverge import diverge as run_diverge
+    from tracegen.verifiers.diverge import load_verifier
 
     with _friendly_errors():
-        report = run_diverge(source, replay, out)
+        judge = load_verifier(verifier, critic)
+        if labels is not None:
+            from tracegen.verifiers.scoring import read_labelled, score, write_score
+
+            result = score(judge, read_labelled(labels, source, replay))
+            table = Table(title=f"{verifier} verifier against {labels.name}", show_header=False)
+            for name, value in result.lines():
+                table.add_row(name, value)
+            console.print(table)
+            if out is not None:
+                write_score(out, result)
+            return
+        if replay is None or out is None:
+            raise InputError("give --replay FILE and --out FILE to label, or --labels FILE to score", field="--replay/--out")
+        report = run_diverge(source, replay, out, judge)
     console.print(Text(f"diverge: {report.summary()}"), soft_wrap=True)
 
 

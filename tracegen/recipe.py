@@ -76,8 +76,9 @@ class WeakConfig(_Strict):
         "whole", description="whole: the model solves the question; prefix: it continues the gold solution's first steps"
     )
     samples: int = Field(1, ge=1, le=64, description="solutions sampled per problem (replay: every model in the file)")
-    verifier: Literal["divergence", "rollout"] = "divergence"
+    verifier: Literal["divergence", "rollout", "critic", "ensemble"] = "divergence"
     rollouts: int = Field(4, ge=1, description="rollout verifier: completions sampled from each prefix")
+    critic: BackendConfig | None = Field(None, description="critic and ensemble verifiers: the judge's backend (a strong model)")
     one_row_per_solution: bool = Field(
         False, description="every wrong solution becomes its own row (else: one row per problem, weak drawn by weight)"
     )

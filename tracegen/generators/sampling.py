@@ -10,8 +10,10 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from tracegen.generators.rules import step_weights
+from tracegen.errors import InputError
 from tracegen.generators.weak import WeakSolution
 from tracegen.generators.weak_generic import generic_verdict, is_generic
 from tracegen.llm.config import make_backend
@@ -19,7 +21,7 @@ from tracegen.llm.base import Backend, Outcome, Request
 from tracegen.problem import Problem
 from tracegen.recipe import DeviationConfig
 from tracegen.stepsplit import split_with_separators
-from tracegen.verifiers import Verifier, get_verifier
+from tracegen.verifiers import Divergence, Verifier, first_errors, get_verifier
 from tracegen.verifiers.answers import answer_text
 
 
@@ -43,6 +45,17 @@ def requests_for(problems: Sequence[Problem], config: DeviationConfig, seed: int
         )
         for problem in problems
     ]
+
+
+def verifier_options(weak, backend: Backend) -> dict:
+    """What the configured verifier is built with: the weak backend for rollouts, the critic's own backend for critic and ensemble."""
+    if weak.verifier == "rollout":
+        return {"backend": backend, "m": weak.rollouts}
+    if weak.verifier in ("critic", "ensemble"):
+        if weak.critic is None:
+            raise InputError(f"verifier '{weak.verifier}' needs 'critic', the backend of its judge (kind, model, base_url, ...)", field="deviations.weak.critic")
+        return {"backend": make_backend(weak.critic)}
+    return {}
 
 
 def _verdicts(problem: Problem, outcome: Outcome, verifier: Verifier) -> list[WeakSolution]:
@@ -88,10 +101,22 @@ def collect_weak_solutions(
     before is in the response cache, so rerunning the build resumes.
     """
     backend = make_backend(config.weak.backend)
-    options = {"backend": backend, "m": config.weak.rollouts} if config.weak.verifier == "rollout" else {}
-    verifier = get_verifier(config.weak.verifier, **options)
+    verifier = get_verifier(config.weak.verifier, **verifier_options(config.weak, backend))
     requests = requests_for(problems, config, seed)
     on_start(len(requests))
     outcomes = backend.run(requests, on_outcome=lambda outcome: on_advance(1))
     by_id = {problem.source_id: problem for problem in problems}
+    if hasattr(verifier, "first_errors"):  # critic, ensemble: judge every solution in one concurrent run, not one call at a time
+        items = [(by_id[o.request.id].question, by_id[o.request.id].solution, o.request.prefix + sample.text) for o in outcomes if o.error is None for sample in o.samples]
+        verifier = _Judged(dict(zip(items, first_errors(verifier, items))))
     return {outcome.request.id: _verdicts(by_id[outcome.request.id], outcome, verifier) for outcome in outcomes}, backend
+
+
+@dataclass(frozen=True)
+class _Judged:
+    """A verifier whose verdicts were all computed in one batch."""
+
+    found: dict[tuple[str, str, str], Divergence | None]
+
+    def first_error(self, question: str, gold: str, solution: str) -> Divergence | None:
+        return self.found[(question, gold, solution)]

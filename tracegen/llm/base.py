@@ -13,6 +13,7 @@ class Request:
     question: str
     prefix: str = ""  # gold solution text already written; "" = sample a whole solution
     n: int = 1  # samples wanted
+    task: str = "solve"  # "solve": question is a problem to solve; "judge": question is the whole prompt of another task (a critic's), sent as is
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,8 @@ COMPLETION_STOP = ["\nQuestion:"]  # a base model goes on to invent the next que
 
 def render(request: Request, endpoint: str, prefill: bool) -> dict:
     """The endpoint call's arguments. With `prefill` the partial solution is the assistant's message to continue."""
+    if request.task == "judge":  # a prompt of its own (tracegen.verifiers.critic): no solving instructions
+        return {"prompt": request.question} if endpoint == "completions" else {"messages": [{"role": "user", "content": request.question}]}
     if endpoint == "completions":
         answer = f" {request.prefix}" if request.prefix else ""
         return {"prompt": f"Question: {request.question}\nAnswer:{answer}", "stop": COMPLETION_STOP}

@@ -8,15 +8,17 @@ named by recipes (`weak.verifier`) and built with `get_verifier(name, **options)
   quantities the gold chain has; no model, deterministic.
 - `rollout` (tracegen.verifiers.rollout): Math-Shepherd style, needs `backend=` (an object with
   `run(requests)`, tracegen.llm) and `m=` (continuations per prefix).
+- `critic` (tracegen.verifiers.critic): an LLM judge with ProcessBench's prompt, needs `backend=`.
+- `ensemble` (tracegen.verifiers.ensemble): rule + critic (+ rollout), with a documented decision rule.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-KINDS = ("false_annotation", "unsupported_value", "misread", "wrong_operation", "wrong_final", "dead_end")
+KINDS = ("false_annotation", "unsupported_value", "misread", "wrong_operation", "wrong_final", "dead_end", "judged")
 """What a first error can be (each a property of that one step):
 
 - `false_annotation`: the step's own arithmetic is false: a calculator annotation whose
@@ -38,6 +40,8 @@ KINDS = ("false_annotation", "unsupported_value", "misread", "wrong_operation", 
   the final line.
 - `dead_end` (rollout verifier only): no continuation sampled after the step reaches the gold
   answer; what is wrong with it is not diagnosed.
+- `judged` (critic and ensemble verifiers): an LLM judge names the step as the earliest error;
+  what is wrong with it is the judge's to say, not diagnosed here.
 """
 
 
@@ -54,6 +58,15 @@ class Verifier(Protocol):
         ...
 
 
+def first_errors(verifier: Verifier, items: Sequence[tuple[str, str, str]]) -> list[Divergence | None]:
+    """`first_error` of each (question, gold, solution); in one batch where the verifier judges batches
+    (critic, ensemble: one concurrent backend run), else one by one."""
+    batch = getattr(verifier, "first_errors", None)
+    if batch is not None:
+        return batch(items)
+    return [verifier.first_error(*item) for item in items]
+
+
 def _divergence(**options) -> Verifier:
     from tracegen.verifiers.divergence import DivergenceVerifier
 
@@ -66,11 +79,25 @@ def _rollout(**options) -> Verifier:
     return RolloutVerifier(**options)
 
 
-VERIFIERS: dict[str, Callable[..., Verifier]] = {"divergence": _divergence, "rollout": _rollout}
+def _critic(**options) -> Verifier:
+    from tracegen.verifiers.critic import CriticVerifier
+
+    return CriticVerifier(**options)
+
+
+def _ensemble(**options) -> Verifier:
+    from tracegen.verifiers.ensemble import EnsembleVerifier
+
+    return EnsembleVerifier(**options)
+
+
+VERIFIERS: dict[str, Callable[..., Verifier]] = {"divergence": _divergence, "rollout": _rollout, "critic": _critic, "ensemble": _ensemble}
+NEEDS_BACKEND = ("rollout", "critic", "ensemble")
 
 
 def get_verifier(name: str = "divergence", **options) -> Verifier:
-    """The verifier registered as `name`, built with `options` (rollout: backend=..., m=...)."""
+    """The verifier registered as `name`, built with `options` (rollout: backend=, m=; critic: backend=,
+    votes=, reference=; ensemble: backend= (the critic's), votes=, reference=, rollout_backend=, m=)."""
     if name not in VERIFIERS:
         raise ValueError(f"unknown verifier {name!r} (known: {', '.join(sorted(VERIFIERS))})")
     return VERIFIERS[name](**options)

@@ -8,18 +8,21 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
-from tracegen.steps import decimal_places, parse_annotations, parse_number, tokenize_expression
+from tracegen.steps import decimal_places, numbers_in, parse_annotations, parse_number, tokenize_expression
 from tracegen.verifiers.answers import same_value
 from tracegen.verifiers.expressions import Expression, normalise
+from tracegen.verifiers.prose import prose_expression
 
 _NUMBER = r"(?:[0-9]{1,3}(?:,[0-9]{3})+(?![0-9])|[0-9]+)(?:\.[0-9]+)?|\.[0-9]+"
 _SHOWN_RESULT = re.compile(rf"\s*[$€£]?\s*(-?(?:[0-9]+/[0-9]+(?![0-9])|[0-9]{{1,3}}(?: [0-9]{{3}})+(?![0-9])|{_NUMBER}))")  # `3/4`, `17 500` too
-_EQUALS_NUMBER = re.compile(rf"=\s*[$€£]?\s*(?P<result>-?(?:{_NUMBER}))(?![0-9])")
+_EQUALS_NUMBER = re.compile(rf"(?:=|\bequals\b|\bis equal to\b)\s*[$€£]?\s*(?P<result>-?(?:{_NUMBER}))(?![0-9])")
 _EXPRESSION_CHARS = frozenset("0123456789.,$€£()+-*/×÷−–xX \t")
 _OPERATOR_CHARS = frozenset("+-*/×÷−–")
 _SPACED_TIMES = re.compile(r"(?:(?<=\s)|^)[xX](?=\s)")
 _PLAIN_EXPRESSION = re.compile(rf"\(*(?:{_NUMBER})\)*(?:[-+*/]\(*(?:{_NUMBER})\)*)+")
 _NUMBERS_APART = re.compile(r"[0-9.]\s+[0-9.(]|^\s+[0-9]")  # two numbers with only spaces between them
+_ALGEBRA = re.compile(r"(?<![A-Za-z])[A-Za-z](?![A-Za-z'’])\s*[-+*/=]|[0-9][A-Za-z](?![A-Za-z])")
+_GLUED_OR_SPACED = re.compile(r"[A-Za-z]|\s[0-9]{3}(?![0-9])|:[0-9]")  # `401k`, `17 500`, `1:30`
 _CENTS = re.compile(r"\s*cents?\b")
 _CONTINUED = re.compile(r"\s*(?:[-+*/×÷−–]|[xX]\s)")
 _WRITTEN_OPERATORS = str.maketrans({"×": "*", "÷": "/", "−": "-", "–": "-", "$": None, "€": None, "£": None, " ": None, "\t": None})
@@ -87,30 +90,40 @@ def calculations(step: str) -> tuple[Calculation, ...]:
     return tuple(found)
 
 
-def _text_equations(text: str) -> list[Calculation]:
-    """Plain equations of running text: numbers joined by operators, `=`, a number.
+@lru_cache(maxsize=16384)
+def stated_numbers(step: str) -> tuple[Fraction, ...]:
+    """The numbers a step writes outside its calculations, without sign: values it states with no
+    equation (`Mei finds 4 eggs`, a list of amounts), or restates."""
+    shown = {abs(value) for calc in calculations(step) for value in (*calc.operands, calc.result, calc.stated)}
+    text = _mask_annotations(step)
+    if _ALGEBRA.search(text):
+        return ()  # `5x+12=341`, `G = 3S`: numbers of equations in unknowns are not values
+    return tuple(
+        dict.fromkeys(
+            abs(value) for start, end, value in numbers_in(text) if abs(value) not in shown and not _GLUED_OR_SPACED.match(text, end)
+        )
+    )
 
-    Not the end of a longer expression (`66 fish * 1/3 = 22`), not algebra (`5x+12=341`), and
-    never `= <<...`: annotations are masked first.
+
+def _text_equations(text: str) -> list[Calculation]:
+    """Plain equations of running text: numbers joined by operators, `=`, a number; else the
+    same in prose, with units between the numbers (`12 apples / 3 = 4 apples`, tracegen.verifiers.prose).
+
+    Not algebra (`5x+12=341`), not mixed numbers (`3 1/2`), not a link of a chain
+    (`14 * 1/2 = 14 / 2 = 7`), and never `= <<...`: annotations are masked first.
     """
     found = []
     for match in _EQUALS_NUMBER.finditer(text):
-        start = match.start()
-        while start > 0 and text[start - 1] in _EXPRESSION_CHARS:
-            start -= 1
-        if text[start : start + 1] in ("x", "X") and start > 0 and text[start - 1].isalpha():
-            start += 1  # the last letter of a word (`box 3 + 4`)
-        written = text[start : match.start()]
-        first = next((i for i, char in enumerate(written) if char.isdigit() or char in ".($€£"), None)
-        if first is None or any(char in _OPERATOR_CHARS for char in written[:first]) or _SPACED_TIMES.search(written[:first]):
-            continue
-        if first == 0 and start > 0 and text[start - 1].isalnum():
-            continue  # glued to a word (`COVID19 + 1 = 20`)
-        written = written[first:].strip()
         after = text[match.end() :]
-        if _NUMBERS_APART.search(written) or _CONTINUED.match(after) or _NUMBERS_APART.match(after) or after[:1].isalpha():
-            continue  # mixed numbers (`3 1/2`), `350 000`, a chain (`14 * 1/2 = 14 / 2 = 7`), algebra (`= 5A`)
-        compact = _SPACED_TIMES.sub("*", written).translate(_WRITTEN_OPERATORS)
+        if _CONTINUED.match(after) or _NUMBERS_APART.match(after) or after[:1].isalpha():
+            continue  # `350 000`, a chain (`14 * 1/2 = 14 / 2 = 7`), algebra (`= 5A`)
+        written = _plain_expression(text, match.start())
+        if written is not None:
+            compact = _SPACED_TIMES.sub("*", written).translate(_WRITTEN_OPERATORS)
+        elif (prose := prose_expression(text[: match.start()])) is not None:
+            written, compact = prose
+        else:
+            continue
         result = parse_number(match.group("result"))
         if result is not None and (after.startswith("%") or ("$" in written and _CENTS.match(after))):
             result /= 100  # `3 / 6 = 50%`, `$2.50 - $2.24 = 26 cents`
@@ -118,6 +131,25 @@ def _text_equations(text: str) -> list[Calculation]:
         if expression is not None and result is not None:
             found.append(Calculation(" ".join(written.split()), expression, _operands(compact), result))
     return found
+
+
+def _plain_expression(text: str, equals: int) -> str | None:
+    """The numbers and operators right before `text[equals]`, when nothing else is between them."""
+    start = equals
+    while start > 0 and text[start - 1] in _EXPRESSION_CHARS:
+        start -= 1
+    if text[start : start + 1] in ("x", "X") and start > 0 and text[start - 1].isalpha():
+        start += 1  # the last letter of a word (`box 3 + 4`)
+    written = text[start:equals]
+    first = next((i for i, char in enumerate(written) if char.isdigit() or char in ".($€£"), None)
+    if first is None or any(char in _OPERATOR_CHARS for char in written[:first]) or _SPACED_TIMES.search(written[:first]):
+        return None
+    if first == 0 and start > 0 and text[start - 1].isalnum():
+        return None  # glued to a word (`COVID19 + 1 = 20`)
+    written = written[first:].strip()
+    if _NUMBERS_APART.search(written) or not _PLAIN_EXPRESSION.fullmatch(_SPACED_TIMES.sub("*", written).translate(_WRITTEN_OPERATORS)):
+        return None  # mixed numbers (`3 1/2`), or words among the numbers: prose
+    return written
 
 
 def _shown_value(written: str, result: Fraction) -> Fraction | None:

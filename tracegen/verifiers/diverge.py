@@ -14,11 +14,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+from pydantic import ValidationError
+
 from tracegen.atomic import write_jsonl_atomically
+from tracegen.errors import InputError
+from tracegen.llm.config import BackendConfig, make_backend
 from tracegen.llm.replay import read_replay
 from tracegen.problem import Problem
 from tracegen.sources.gsm8k import read_gsm8k_jsonl
-from tracegen.verifiers import get_verifier
+from tracegen.verifiers import Verifier, first_errors, get_verifier
 
 
 @dataclass
@@ -42,26 +47,53 @@ def _key(question: str) -> str:
     return " ".join(question.split())
 
 
-def diverge(source: str | Path, replay: str | Path, out: str | Path, verifier: str = "divergence") -> DivergeReport:
+def load_verifier(name: str = "divergence", critic: str | Path | None = None) -> Verifier:
+    """The verifier `name`; critic and ensemble judge with the backend described by the YAML file `critic`
+    (a recipe's `backend:` section: kind, model, base_url, temperature, ...)."""
+    if name not in ("critic", "ensemble"):
+        if critic is not None:
+            raise InputError(f"--critic is for the critic and ensemble verifiers, not {name!r}", field="--critic")
+        if name == "rollout":
+            raise InputError("the rollout verifier samples continuations from a model: use it in a recipe (weak.verifier)", field="--verifier")
+        return get_verifier(name)
+    if critic is None:
+        raise InputError(f"the {name} verifier needs --critic FILE.yaml, the backend of its judge (kind, model, base_url, ...)", field="--critic")
+    try:
+        loaded = yaml.safe_load(Path(critic).read_text(encoding="utf-8"))
+        config = BackendConfig.model_validate(loaded)
+    except OSError as e:
+        raise InputError(e.strerror or "cannot read", file=str(critic)) from None
+    except yaml.YAMLError as e:
+        raise InputError(f"not valid YAML ({getattr(e, 'problem', None) or type(e).__name__})", file=str(critic)) from None
+    except ValidationError as e:
+        first = e.errors()[0]
+        raise InputError(first["msg"], file=str(critic), field=".".join(str(part) for part in first["loc"]) or None) from None
+    return get_verifier(name, backend=make_backend(config))
+
+
+def diverge(source: str | Path, replay: str | Path, out: str | Path, verifier: str | Verifier = "divergence") -> DivergeReport:
     """Label every wrong solution of `replay` against the gold problems of `source`; write `out` atomically."""
     problems: dict[str, Problem] = {}
     for problem in read_gsm8k_jsonl(str(source), Path(source).stem):
         problems.setdefault(_key(problem.question), problem)
-    judge = get_verifier(verifier)
+    judge = get_verifier(verifier) if isinstance(verifier, str) else verifier
     report = DivergeReport(out=Path(out))
-    rows = []
+    items, where = [], []
     for record in read_replay(replay):
         problem = problems.get(_key(record.question))
         if problem is None:
             report.unmatched.append(record.line)
             continue
         for model, solution in record.solutions.items():
-            report.solutions += 1
-            found = judge.first_error(problem.question, problem.solution, solution)
-            if found is None:
-                continue
-            report.wrong += 1
-            report.kinds[found.kind] += 1
-            rows.append({"line": record.line, "model": model, "first_error_step": found.step_index, "kind": found.kind, "reason": found.reason})
+            items.append((problem.question, problem.solution, solution))
+            where.append((record.line, model))
+    report.solutions = len(items)
+    rows = []
+    for (line, model), found in zip(where, first_errors(judge, items)):
+        if found is None:
+            continue
+        report.wrong += 1
+        report.kinds[found.kind] += 1
+        rows.append({"line": line, "model": model, "first_error_step": found.step_index, "kind": found.kind, "reason": found.reason})
     write_jsonl_atomically(report.out, rows)
     return report

@@ -2,52 +2,76 @@
 
 Two sets drive it. *Known values* are what a step may use without computing it: the question's
 numbers (digits, words, percentages, fractions, unit constants), every number of the gold
-solution, and the results of the solution's own earlier steps. *Gold quantities* are what the
-gold chain computes (each result, every partial result of its expressions, a sum regrouped
-included, the final answer).
+solution, and the values the solution's own earlier steps compute or state. *Gold quantities*
+are what the gold chain computes (each result, every partial result of its expressions, a sum
+regrouped included, the final answer); its *results* are what its steps conclude.
 
-Walking the solution's steps in order, the first step is wrong that
+A step's calculations are its annotations, the plain equations of its text and arithmetic in
+prose (`12 apples / 3 = 4 apples`, tracegen.verifiers.calculations and .prose); the numbers it
+writes outside them are values it *states*. Walking the steps in order, the first step is wrong that
 1. has false arithmetic (`false_annotation`), else
-2. uses an operand that is not known (`unsupported_value`), else
-3. computes a value that is not a gold quantity and that no later step turns into one. A
-   solution may take another path (`3+4=7`, then `16-7=9`), so a value off the gold chain
-   counts as right when a later step uses it to reach a gold quantity. `wrong_operation` when
-   the gold chain combines the same two values with another operator, else `misread`.
+2. uses an operand that is not known, or states a value no question, gold solution or earlier
+   step gives, no gold quantity, that a later step uses (`unsupported_value`), else
+3. computes a gold quantity but binds it to another quantity than the gold solution does: the
+   right number of the wrong thing (`3 potatoes` for the gold's `3 onions`), period (`210 a
+   day` for `210 a week`) or as a multiplier (`30 times as old`) (`misread`, tracegen.verifiers.binding), else
+4. computes a value that leads nowhere on the gold chain yet is used: not a gold result, and no
+   later step turns it into one (a partial result of the gold chain counts only when a later
+   step completes it). A solution may take another path (`3+4=7`, then `16-7=9`), and a value
+   nothing after uses is a side fact (`that is 180 minutes`), not where the solution goes wrong.
+   `wrong_operation` when the gold chain combines the same two values with another operator,
+   else `misread`.
 When no step is wrong but the answer is, the error is the conclusion (`wrong_final`).
 Kinds are defined in tracegen.verifiers.KINDS. Measured against hand labels by
-scripts/verifier_accuracy.py.
+scripts/verifier_accuracy.py and `tracegen diverge --labels`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
 
+from tracegen.steps import split_steps
 from tracegen.verifiers import Divergence
-from tracegen.verifiers.answers import WrongSolution, same_value
-from tracegen.verifiers.calculations import Calculation, calculations, plain
+from tracegen.verifiers.answers import WrongSolution, final_line_index, final_value, same_value
+from tracegen.verifiers.binding import misbinding
+from tracegen.verifiers.calculations import Calculation, calculations, plain, stated_numbers
 from tracegen.verifiers.values import GoldChain, contains, question_values
 
 
 class DivergenceVerifier:
     """Needs no model and no options; deterministic, a few milliseconds per solution."""
 
+    def flag_steps(self, items: Sequence[tuple[str, str, str]]) -> list[int | None]:
+        """The first wrong step of each (question, gold, solution) judging its steps alone, whatever its
+        answer (None: none is wrong); on a correct solution a step flagged is a false alarm."""
+        flagged = []
+        for question, gold, solution in items:
+            steps, final = split_steps(solution), final_line_index(solution)
+            body = steps if final is None else steps[:final]
+            found = first_wrong_step(question, gold, body, final_value(solution))
+            flagged.append(None if found is None else found.step_index)
+        return flagged
+
     def first_error(self, question: str, gold: str, solution: str) -> Divergence | None:
         wrong = WrongSolution.of(gold, solution)
         if wrong is None:
             return None
-        return first_wrong_step(question, gold, wrong.body) or _wrong_conclusion(wrong.steps, wrong.body, wrong.final, wrong.answer, wrong.gold_answer)
+        return first_wrong_step(question, gold, wrong.body, wrong.answer) or _wrong_conclusion(wrong.steps, wrong.body, wrong.final, wrong.answer, wrong.gold_answer)
 
 
-def first_wrong_step(question: str, gold: str, steps: list[str]) -> Divergence | None:
-    """The first of `steps` that is false, unjustified or off the gold chain (1-3 above); None if none is.
+def first_wrong_step(question: str, gold: str, steps: list[str], answer: Fraction | None = None) -> Divergence | None:
+    """The first of `steps` that is false, unjustified, misbound or off the gold chain (1-4 above); None if none is.
 
-    Judges the steps alone, whatever the final answer: on a correct solution, a step it returns
-    is a false alarm.
+    Judges the steps alone, whatever the final answer (`answer`, when given, counts as a use of
+    the value it states): on a correct solution, a step it returns is a false alarm.
     """
     chain = GoldChain.of(gold)
     known = set(question_values(question) | chain.numbers)
     step_calcs = [calculations(step) for step in steps]
-    leads_to_gold = _leads_to_gold(step_calcs, chain.quantities)
+    stated = [stated_numbers(step) for step in steps]
+    leads_to_gold, useful_after = _leads_to_gold(step_calcs, chain.results)
+    used_after = _used_after(step_calcs, stated, answer)
     for index, calcs in enumerate(step_calcs):
         for calc in calcs:
             if (error := calc.error()) is not None:
@@ -56,22 +80,46 @@ def first_wrong_step(question: str, gold: str, steps: list[str]) -> Divergence |
             unknown = [operand for operand in calc.operands if not contains(known, operand)]
             if unknown:
                 return Divergence(index, "unsupported_value", f"{calc.text} uses {plain(unknown[0])}, which neither the question, the gold solution nor an earlier step gives")
+        for value in stated[index]:
+            if contains(used_after[index], value) and not (contains(known, value) or contains(chain.quantities, value) or contains(useful_after[index], value)):
+                return Divergence(index, "unsupported_value", f"states {plain(value)} with no calculation, and neither the question, the gold solution nor an earlier step gives it")
         for calc in calcs:
-            if calc.computes and not leads_to_gold[id(calc)]:
+            if calc.computes and contains(chain.quantities, calc.stated) and (wrong := misbinding(question, gold, steps[index], calc.stated)):
+                return Divergence(index, "misread", f"{calc.text} = {wrong}")
+        for calc in calcs:
+            if calc.computes and not leads_to_gold[id(calc)] and contains(used_after[index], calc.stated):
                 return _off_chain(index, calc, chain)
         known.update(abs(calc.stated) for calc in calcs)  # operands are read without their sign
+        known.update(stated[index])
     return None
 
 
-def _leads_to_gold(step_calcs: list[tuple[Calculation, ...]], quantities: frozenset[Fraction]) -> dict[int, bool]:
-    """For each calculation (by id): is its value a gold quantity, or an operand of a later one that leads to gold?"""
+def _leads_to_gold(step_calcs: list[tuple[Calculation, ...]], results: frozenset[Fraction]) -> tuple[dict[int, bool], list[set[Fraction]]]:
+    """For each calculation (by id): is its value a result of the gold chain, or an operand of a later one that leads to gold?
+    (A partial result of the gold chain, `16-3` of `16-3-4`, leads to gold only when a later step completes it.)
+    And for each step: the operands of the later calculations that lead to gold."""
     verdict = {}
     useful: set[Fraction] = set()  # operands of later calculations that lead to gold
-    for calc in reversed([calc for calcs in step_calcs for calc in calcs]):
-        verdict[id(calc)] = contains(quantities, calc.stated) or contains(useful, calc.stated)
-        if verdict[id(calc)]:
-            useful.update(calc.operands)
-    return verdict
+    useful_after: list[set[Fraction]] = []
+    for calcs in reversed(step_calcs):
+        useful_after.insert(0, set(useful))
+        for calc in reversed(calcs):
+            verdict[id(calc)] = contains(results, calc.stated) or contains(useful, calc.stated)
+            if verdict[id(calc)]:
+                useful.update(calc.operands)
+    return verdict, useful_after
+
+
+def _used_after(step_calcs: list[tuple[Calculation, ...]], stated: list[tuple[Fraction, ...]], answer: Fraction | None) -> list[set[Fraction]]:
+    """For each step: the values later steps use or restate, and the answer. A value off the gold
+    chain that nothing after uses is an aside (`that is 180 minutes`), not where the solution goes wrong."""
+    used: set[Fraction] = set() if answer is None else {abs(answer)}
+    used_after: list[set[Fraction]] = []
+    for calcs, numbers in zip(reversed(step_calcs), reversed(stated)):
+        used_after.insert(0, set(used))
+        used.update(abs(operand) for calc in calcs for operand in calc.operands)
+        used.update(numbers)
+    return used_after
 
 
 def _off_chain(index: int, calc: Calculation, chain: GoldChain) -> Divergence:
@@ -79,6 +127,8 @@ def _off_chain(index: int, calc: Calculation, chain: GoldChain) -> Divergence:
         other = chain.computes_with_other_operator(symbol, left, right)
         if other is not None:
             return Divergence(index, "wrong_operation", f"{plain(left)} {symbol} {plain(right)} where the gold solution computes {plain(left)} {other} {plain(right)}")
+    if contains(chain.quantities, calc.stated):
+        return Divergence(index, "misread", f"{calc.text} = {plain(calc.stated)}: only part of a gold calculation, and no later step completes it")
     return Divergence(index, "misread", f"{calc.text} = {plain(calc.stated)}: a quantity the gold solution never has, and no later step uses it to reach one")
 
 

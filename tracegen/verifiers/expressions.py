@@ -79,6 +79,21 @@ class Expression:
                     results.update(self._regroupings(node))
         return results
 
+    def deductions(self) -> set[Fraction]:
+        """Sums of the terms a chain of + and - takes away: `320-200-75` deducts 200+75 = 275 in all.
+
+        Unlike a partial sum (`8+16` of `8+16+64`: the total without its last term), what is
+        taken away in all is a whole quantity (what she earned), on the chain in its own right.
+        """
+        found = set()
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Sub):
+                terms = self._terms(node, positive=True)
+                taken = [value for value, positive in terms or () if not positive]
+                if terms is not None and 2 <= len(taken) <= MAX_CHAIN:
+                    found.update(sum(subset) for size in range(2, len(taken) + 1) for subset in combinations(taken, size))
+        return found
+
     def _regroupings(self, node: ast.BinOp) -> set[Fraction]:
         terms = self._terms(node, positive=True)
         if terms is None or len(terms) > MAX_CHAIN:

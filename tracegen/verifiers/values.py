@@ -127,25 +127,29 @@ class GoldChain:
 
     numbers: frozenset[Fraction]  # every number it writes, in the text or in calculations
     quantities: frozenset[Fraction]  # what it computes: results, partial results, the final answer
+    results: frozenset[Fraction]  # what its steps conclude: each calculation's result, what a chain deducts in all, the final answer
     operations: frozenset[tuple[str, frozenset[Fraction]]]  # (symbol, {operands}) of each + - * /
 
     @staticmethod
     @lru_cache(maxsize=4096)
     def of(gold: str) -> GoldChain:
-        numbers, quantities, operations = set(), set(), set()
+        numbers, quantities, results, operations = set(), set(), set(), set()
         for step in split_steps(gold):
             numbers.update(abs(value) for _, _, value in numbers_in(step))
             answer = line_answer(step)
             if answer is not None:
                 quantities.add(answer)
+                results.add(answer)
             for calc in calculations(step):
                 numbers.update(calc.operands)
                 numbers.add(abs(calc.result))
                 quantities.add(calc.result)
+                results.add(calc.result)
                 if calc.expression is not None:
                     quantities.update(calc.expression.partial_results())
+                    results.update(calc.expression.deductions())
                     operations.update((symbol, frozenset((left, right))) for symbol, left, right in calc.expression.operations())
-        return GoldChain(frozenset(numbers), frozenset(quantities), frozenset(operations))
+        return GoldChain(frozenset(numbers), frozenset(quantities), frozenset(results), frozenset(operations))
 
     def computes_with_other_operator(self, symbol: str, left: Fraction, right: Fraction) -> str | None:
         """The operator the gold chain puts between these two values, when it is not `symbol`."""

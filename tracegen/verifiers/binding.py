@@ -1,0 +1,171 @@
+"""What a value is *of*: the noun, the period and the person written around a number.
+
+The same number can be right and still wrong: `12/4 = 3 potatoes` where the gold solution has
+`12/4 = 3 onions`, `100` given to Raymond where the gold gives it to David, `$10,500 per month`
+where the gold's 10,500 is paid once a year. A value's *binding* is read from the words around it:
+
+- `nouns`: the word after the number (`more`, `extra` skipped) when the question counts it too
+  (`3 onions`, `20 pounds of oats`; `5 dollars`, `12 each` bind nothing), or `times` for a
+  multiplier (`25 times the size of`);
+- `period`: `per day`, `a week`, `every 2 months`, `/hour`: the nearest after it in its clause, else
+  the last before it in its sentence (`every month, they need 700`);
+- `scope`: `each` (`each class has 15`, `$3 apiece`) or `total` (`combined`, `altogether`), when its
+  clause says one and not the other;
+- `person`: the first name of the question in its sentence, its subject (`Raymond does 1/2*400 = 200`).
+
+`misbinding` compares a value the solution computes with every place the gold solution writes the
+same value, and speaks only when the evidence is unanimous: the gold binds the value the same way
+everywhere it writes it, and the solution binds it to another of the problem's quantities.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
+
+from tracegen.steps import numbers_in, split_steps
+from tracegen.verifiers.answers import same_value
+from tracegen.verifiers.calculations import plain
+
+_ANNOTATION = re.compile(r"<<[^<>]*>>")
+_COUNTED = re.compile(r"(?:[0-9]|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|dozen|half|twice|double))[%$]?\s+([a-z]+)", re.IGNORECASE)
+_WORDS_AFTER = re.compile(r"(?:\s*[-‐]?\s*[A-Za-z]+){1,3}")
+_PERIODS = "second|minute|hour|day|night|week|month|year|morning|afternoon|evening"
+_PERIOD = re.compile(rf"(?:\b(?:per|a|an|each|every)\s+(?:(?P<count>[0-9]+|other)\s+)?|/\s*)(?P<unit>{_PERIODS})s?\b", re.IGNORECASE)
+_CLAUSE_END = re.compile(r"[.!?;:,]\s")
+_NUMBER_JUST_BEFORE = re.compile(r"[0-9](?:\s*[A-Za-z]+){0,2}\s*$")
+_QUALIFIERS = frozenset("more fewer less extra additional other".split())
+_COMPARING = frozenset("the as bigger larger longer older taller faster slower heavier his her their that what".split())
+_RESULT_BEFORE = re.compile(r"=\s*[$€£]?\s*$")
+_EACH = re.compile(rf"\b(?:each|per|apiece|every)\b(?!\s+(?:[0-9]+\s+|other\s+)?(?:{_PERIODS}))", re.IGNORECASE)
+_TOTAL = re.compile(r"\b(?:total|combined|altogether|in all|all together|together)\b", re.IGNORECASE)
+_NAME = re.compile(r"\b[A-Z][a-z]+\b")
+_SENTENCE_END = re.compile(r"[.!?;:]\s|,\s*(?:and|so|but)\s")
+_NOT_NOUNS = frozenset(
+    "a an the of per and or to for in on at by with from into each every more less fewer than times as is are was were "
+    "be been will would can could has have had so then that this these those which who total altogether left remaining "
+    "dollars dollar cents cent percent old many much twice half".split()
+)
+_NOT_NAMES = frozenset(
+    "A An The If In On At After Before When While How What Which Who Each Every Then So She He They It We You I "
+    "His Her Their Its There This That These Those One Two Three Four Five Six Seven Eight Nine Ten But And Or "
+    "For From To With Of By As Mr Mrs Ms Dr Calculate Find Given Since Because Last Next First Second Third "
+    "Today Tomorrow Yesterday Together Meanwhile Also Finally Thus Therefore Hence Total".split()
+)
+
+
+FIELDS = (("period", "per"),)
+"""The bindings compared besides nouns. Person and scope (`each` / `total`) are read too, but
+across the 2,001 correct shipped solutions they disagreed with the gold solution's wording far
+more often than with its meaning (a sentence names several people; `each` describes an operand)."""
+
+
+@dataclass(frozen=True)
+class Binding:
+    nouns: frozenset[str] | None  # the question's nouns among the (up to 3) words after the number
+    period: str | None
+    person: str | None
+    scope: str | None
+
+
+def _lemma(word: str) -> str:
+    """The singular of a plural, roughly: `horses` -> `horse`, `boxes` -> `box`, `berries` -> `berry`."""
+    word = word.lower()
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("ches", "shes", "xes", "sses", "zes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+@lru_cache(maxsize=4096)
+def question_words(question: str) -> tuple[frozenset[str], frozenset[str]]:
+    """(the nouns a binding may name: those the question counts, `12 onions`; the names of people and days) of a question."""
+    nouns = frozenset(_lemma(w) for w in _COUNTED.findall(question) if w.lower() not in _NOT_NOUNS and len(w) > 2)
+    lower = {w.lower() for w in re.findall(r"\b[a-z]+\b", question)}
+    names = frozenset(n for n in _NAME.findall(question) if n not in _NOT_NAMES and n.lower() not in lower)
+    return nouns, names
+
+
+def bindings(text: str, question: str, gold: bool = False, only: Fraction | None = None) -> list[tuple[Fraction, Binding, bool]]:
+    """Every number of `text` (annotations left out, the results written after them kept; with `only`,
+    those of that value) with its binding, and whether it is a result (written after an `=` or an annotation)."""
+    counted, names = question_words(question)
+    plain_text = _ANNOTATION.sub("=", text)  # `6*3=<<6*3=18>>18` -> `6*3==18`: the result follows an `=`
+    found = []
+    for start, end, value in _numbers(plain_text):
+        if only is not None and not same_value(abs(value), only):
+            continue
+        words = _WORDS_AFTER.match(plain_text, end)
+        after = re.findall(r"[A-Za-z]+", words.group(0)) if words else []
+        head = next((w for w in after if w.lower() not in _QUALIFIERS), None)
+        named = frozenset({_lemma(head)}) if head is not None and _lemma(head) in counted else frozenset()
+        if after[:1] == ["times"] and after[1:2] and after[1].lower() in _COMPARING:
+            named = frozenset({"times"})  # a multiplier (`25 times the size`), not an amount
+        sentence = _SENTENCE_END.split(plain_text[:start])[-1]
+        clause_before = _CLAUSE_END.split(plain_text[:start])[-1]
+        clause = clause_before + " " + _CLAUSE_END.split(plain_text[end:])[0]
+        people = [n for n in _NAME.findall(clause_before) if n in names][-1:] or [n for n in _NAME.findall(sentence) if n in names][:1]
+        binding = Binding(nouns=named or None, period=_period(plain_text, start, end, before=gold), person=people[0] if people else None, scope=_scope(clause))
+        found.append((abs(value), binding, _RESULT_BEFORE.search(plain_text[:start]) is not None))
+    return found
+
+
+def _period(text: str, start: int, end: int, before: bool) -> str | None:
+    """The period nearest after the number in its clause (`700 every 2 months`), else (`before`:
+    in the gold solution, which names it first: `every month they need 700`) the last before it in its sentence."""
+    after = _PERIOD.search(_CLAUSE_END.split(text[end:])[0])
+    if after is None and before:
+        sentence = _SENTENCE_END.split(text[:start])[-1]
+        unattached = [m for m in _PERIOD.finditer(sentence) if not _NUMBER_JUST_BEFORE.search(sentence[: m.start()])]
+        after = unattached[-1] if unattached else None  # `4 pieces a day` binds the day to 4, not to what follows
+    if after is None:
+        return None
+    count = after.group("count")
+    return f"{count.lower() + ' ' if count and count != '1' else ''}{after.group('unit').lower()}"
+
+
+def _scope(clause: str) -> str | None:
+    """`each` (one item, one person) or `total` (all of them) when the clause says one and not the other."""
+    each, total = _EACH.search(clause) is not None, _TOTAL.search(clause) is not None
+    return "each" if each and not total else "total" if total and not each else None
+
+
+@lru_cache(maxsize=4096)
+def _numbers(text: str) -> tuple[tuple[int, int, Fraction], ...]:
+    return tuple(numbers_in(text))  # a step is read once per value it computes
+
+
+@lru_cache(maxsize=4096)
+def gold_bindings(question: str, gold: str) -> tuple[tuple[Fraction, Binding, bool], ...]:
+    return tuple(pair for step in split_steps(gold) for pair in bindings(step, question, gold=True))
+
+
+def misbinding(question: str, gold: str, step: str, value: Fraction) -> str | None:
+    """Why `value`, as `step` writes it last, is bound to another quantity than where the gold
+    solution concludes it (every place, else every place it writes it); None when it is not."""
+    mine = [binding for _, binding, _ in sorted(bindings(step, question, only=abs(value)), key=lambda found: found[2])]
+    every_gold = gold_bindings(question, gold)
+    written = [(binding, result) for found, binding, result in every_gold if same_value(found, abs(value))]
+    theirs = [binding for binding, result in written if result] or [binding for binding, _ in written]
+    if not mine or not theirs:
+        return None
+    last = mine[-1]
+    gold_nouns = {b.nouns for b in theirs}
+    if last.nouns == {"times"} and all(b.nouns != {"times"} for b in theirs):
+        return f"{plain(value)} is a multiplier (`{plain(value)} times`), where the gold solution has {plain(value)} as an amount"
+    if last.nouns is not None and None not in gold_nouns and all(not (nouns & last.nouns) for nouns in gold_nouns):
+        other_quantities = frozenset().union(*(b.nouns for _, b, _ in every_gold if b.nouns is not None))
+        if last.nouns <= other_quantities:  # a noun the gold binds to other values: another quantity, not another wording
+            return f"{plain(value)} {' '.join(sorted(last.nouns))}, where the gold solution has {plain(value)} {' / '.join(sorted(' '.join(sorted(n)) for n in gold_nouns))}"
+    for field, what in FIELDS:
+        have = getattr(last, field)
+        gold_have = {getattr(b, field) for b in theirs}
+        if have is None or None in gold_have or have in gold_have:
+            continue
+        return f"{plain(value)} {what} {have}, where the gold solution has {plain(value)} {what} {' or '.join(sorted(gold_have))}"
+    return None
