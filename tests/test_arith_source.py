@@ -3,7 +3,6 @@
 import ast
 import operator
 import re
-import time
 from fractions import Fraction
 
 import pytest
@@ -103,12 +102,6 @@ def test_stories_are_varied():
     assert len(openings) >= 20, openings
     assert len({p.question.split()[0] for p in problems}) >= 10  # many characters
     assert sum("$" in p.question for p in problems) < 700  # money stories do not crowd out the rest
-
-
-def test_thousand_problems_in_well_under_a_second():
-    start = time.perf_counter()
-    list(generate_arith(1000, seed=0, max_steps=6))
-    assert time.perf_counter() - start < 0.5
 
 
 @pytest.mark.parametrize(
