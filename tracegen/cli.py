@@ -283,6 +283,8 @@ def decode(
     top_p: Annotated[float | None, typer.Option(min=0.0, max=1.0)] = None,
     seed: Annotated[int | None, typer.Option(help="random seed for sampling")] = None,
     max_undos: Annotated[int, typer.Option(min=0, help="a row that emits more <UNDO>s than this ends")] = 64,
+    undo_threshold: Annotated[float, typer.Option(min=0.0, max=0.999, help="emit <UNDO> only where its probability exceeds this; elsewhere the best other token")] = 0.0,
+    ban_after: Annotated[int, typer.Option(min=0, help="hard mode: a state may not emit a token it has undone this many times (1: at the first undo; 0: never)")] = 2,
     batch_size: Annotated[int, typer.Option(min=1)] = 16,
     device: Annotated[str | None, typer.Option(help="torch device (default: cuda when there is one)")] = None,
     out: Annotated[Path | None, typer.Option(help="also write one JSON object per prompt to this JSONL file")] = None,
@@ -301,7 +303,7 @@ def decode(
         texts = [prompt] if prompt is not None else read_prompts(prompts)
         tok = TraceTokenizer.load(tokenizer or model)
         lm = load_model(model, device)
-        options = dict(mode=mode, undo_unit=undo_unit, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p, max_undos=max_undos)
+        options = dict(mode=mode, undo_unit=undo_unit, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p, max_undos=max_undos, undo_threshold=undo_threshold, ban_after=ban_after)
         results = []
         try:
             for start in range(0, len(texts), batch_size):  # each batch its own seed, so batches do not repeat each other's draws
