@@ -73,6 +73,29 @@ def test_steps_built_on_a_kept_mistake_are_not_judged(tok):
     assert stats.rates()["undo_recall"] == 0
 
 
+def test_a_mistake_undone_mid_line_is_a_judged_wrong_step_and_a_caught_one(tok):
+    """Token undo erases a mistake before its line ends; recall and the deviation rate must see it."""
+    first, second, third, final = gold_lines()
+    wrong = tok.encode("She has 6-2 = <<6-2=5>>5")
+    trace = ids(tok, first) + wrong + [tok.undo_id] * len(wrong) + ids(tok, second, third, final, tok.eos_id)
+    stats = solution_stats(trace, PROBLEM, tok, "token")
+    assert (stats.correct, stats.judged_steps, stats.wrong_steps, stats.wrong_steps_undone) == (1, 5, 1, 1)
+    assert (stats.undo_events, stats.justified_undo_events) == (1, 1)
+    assert stats.rates()["undo_recall"] == 1 and stats.rates()["spontaneous_deviation_rate"] == 1 / 5
+
+
+@pytest.mark.parametrize("partial", ["She has 6-2 = <<6-2=4>>4 bea", "She has 6-", "#### 2"])
+def test_undoing_the_start_of_a_right_line_mid_line_is_a_false_alarm_not_a_step(tok, partial):
+    """`#### 2` may still become `#### 22`: a partial line is wrong only when no gold line starts with it."""
+    first, second, third, final = gold_lines()
+    before = ids(tok, first) if not partial.startswith("####") else ids(tok, first, second, third)
+    cut = tok.encode(partial)
+    trace = before + cut + [tok.undo_id] * len(cut) + ids(tok, *(gold_lines()[len(lines_of(tok.decode(before))) :]), tok.eos_id)
+    stats = solution_stats(trace, PROBLEM, tok, "token")
+    assert (stats.correct, stats.judged_steps, stats.wrong_steps) == (1, 4, 0)
+    assert (stats.undo_events, stats.justified_undo_events) == (1, 0)
+
+
 def test_a_wrong_final_line_is_a_wrong_step():
     assert first_wrong_line(PROBLEM, GOLD.split("\n")) is None
     assert first_wrong_line(PROBLEM, GOLD.split("\n")[:-1] + ["#### 21"]) == 3
