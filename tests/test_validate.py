@@ -171,9 +171,10 @@ def test_comparisons_are_not_testable_while_no_variant_learnt_the_task():
 def test_the_budget_is_shared_evenly_and_steps_follow_row_length():
     budget = plan.token_budget(budget_seconds=600, elapsed=100, reserve=20, runs=8, throughput=1000)
     assert budget.seconds_per_run == 60 and budget.tokens_per_run == int(60 * 1000 * plan.TRAIN_SHARE)
-    assert budget.steps(mean_row_tokens=150, batch_size=16) == round(budget.tokens_per_run / 2400)
-    assert budget.steps(mean_row_tokens=100, batch_size=16) > budget.steps(mean_row_tokens=150, batch_size=16)
-    assert plan.token_budget(budget_seconds=10, elapsed=30, reserve=0, runs=2, throughput=1000).steps(100, 16) == 1
+    steps = budget.steps(mean_row_tokens=150, batch_size=16)
+    assert steps % plan.CHECKS_PER_BUDGET == 0 and abs(steps - budget.tokens_per_run / 2400) <= plan.CHECKS_PER_BUDGET / 2
+    assert budget.steps(mean_row_tokens=100, batch_size=16) > steps
+    assert plan.token_budget(budget_seconds=10, elapsed=30, reserve=0, runs=2, throughput=1000).steps(100, 16) == plan.CHECKS_PER_BUDGET
 
 
 def test_validate_runs_end_to_end_and_writes_table_json_and_plot(tmp_path):
