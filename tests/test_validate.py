@@ -177,6 +177,35 @@ def test_the_budget_is_shared_evenly_and_steps_follow_row_length():
     assert plan.token_budget(budget_seconds=10, elapsed=30, reserve=0, runs=2, throughput=1000).steps(100, 16) == plan.CHECKS_PER_BUDGET
 
 
+def test_a_parity_watch_measures_at_the_budget_then_stops_at_parity_or_the_cap(monkeypatch):
+    from tracegen.validate import parity
+
+    losses = iter([0.9, 0.7, 0.5, 0.4])
+    monkeypatch.setattr(parity, "clean_token_loss", lambda model, clean: next(losses))
+    measured = []
+    watch = parity.ParityWatch(budget_steps=8, target_loss=0.55, clean=None, measure=lambda model: measured.append(model) or {"accuracy": len(measured)})
+    assert watch.steps_per_check() == 2 and watch.cap_steps == plan.PARITY_CAP * 8
+    assert not watch(None, 6, {}), "before the budget nothing is measured"
+    assert not watch(None, 8, {"eval_loss": 1.0}) and watch.equal == {"metrics": {"accuracy": 1}, "train": {"eval_loss": 1.0}, "clean_token_loss": 0.9}
+    assert not watch(None, 10, {})
+    assert watch(None, 12, {}) and watch.parity == {"reached": True, "steps": 12, "budget_multiple": 1.5, "clean_token_loss": 0.5, "metrics": {"accuracy": 2}}
+    monkeypatch.setattr(parity, "clean_token_loss", lambda model, clean: 0.4)
+    capped = parity.ParityWatch(budget_steps=4, target_loss=0.1, clean=None, measure=lambda model: {})
+    assert not capped(None, 4, {}) and capped(None, capped.cap_steps, {}) and capped.parity["reached"] is False
+
+
+def test_parity_summary_counts_clean_sft_as_its_own_parity():
+    runs = [
+        {"variant": "clean", "metrics": {"accuracy": 0.8}, "clean_token_loss": 0.2},
+        {"variant": "msft-hard", "metrics": {"accuracy": 0.5}, "clean_token_loss": 0.3, "parity": {"reached": True, "budget_multiple": 2.0, "clean_token_loss": 0.19, "metrics": {"accuracy": 0.7}}},
+        {"variant": "msft-hard", "metrics": {"accuracy": 0.4}, "clean_token_loss": 0.4, "parity": {"reached": False, "budget_multiple": 3.0, "clean_token_loss": 0.25, "metrics": {"accuracy": 0.6}}},
+    ]
+    summary = report.parity_summary(runs, ["clean", "msft-hard"])
+    assert summary["clean"]["budget_multiple"]["mean"] == 1 and summary["clean"]["accuracy"]["mean"] == 0.8 and summary["clean"]["reached"] == 1
+    assert (summary["msft-hard"]["reached"], summary["msft-hard"]["seeds"]) == (1, 2)
+    assert summary["msft-hard"]["accuracy"]["mean"] == pytest.approx(0.65) and summary["msft-hard"]["equal_budget_clean_token_loss"]["mean"] == pytest.approx(0.35)
+
+
 def test_validate_runs_end_to_end_and_writes_table_json_and_plot(tmp_path):
     out = tmp_path / "validate"
     args = ["validate", "--budget-minutes", "0.1", "--seeds", "1", "--train-problems", "40", "--eval-problems", "4", "--out", str(out)]
@@ -186,6 +215,9 @@ def test_validate_runs_end_to_end_and_writes_table_json_and_plot(tmp_path):
     names = [v["name"] for v in results["variants"]]
     assert names[:4] == ["clean", "naive", "msft-soft", "msft-hard"] and names[4] in ("msft-soft-step", "msft-hard-step")
     assert len(results["runs"]) == 5 and all(run["metrics"]["problems"] == 4 for run in results["runs"])
+    assert all(run["parity"]["budget_multiple"] >= 1 for run in results["runs"] if run["variant"] != "clean") and set(results["parity"]) == set(names)
+    hard = next(run for run in results["runs"] if run["variant"] == "msft-hard")["metrics"]
+    assert {"undo_cap_rate", "kept_after_false_undo", "kept_after_false_undo_ban_after_1", "kept_after_false_undo_ban_after_0"} <= set(hard)
     assert {run["steps"] for run in results["runs"]} and results["settings"]["tokens_per_run"] >= 0
     assert [c["claim"] for c in results["claims"]][0].startswith("mSFT hard recovers")
     markdown = (out / "results.md").read_text()

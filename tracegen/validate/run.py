@@ -67,9 +67,9 @@ def validate(cfg: ValidateConfig, say: Callable[[str], None] = lambda line: None
     build_started = time.perf_counter()
     for variant in plan.MAIN_VARIANTS:
         say(f"building {variant.label} ({train_problems} problems)")
-        datasets[variant.name] = _build(plan.train_recipe(cfg.recipe, variant, train_problems, cfg.overrides), plan.dataset_dir(work, variant.name))
-    held_out = _build(plan.held_out_recipe(cfg.recipe, cfg.eval_problems, cfg.overrides), plan.dataset_dir(work, "held-out"))
-    held_out_clean = _build(plan.held_out_recipe(cfg.recipe, cfg.eval_problems, cfg.overrides, clean=True), plan.dataset_dir(work, "held-out-clean"))
+        datasets[variant.name] = build_dataset(plan.train_recipe(cfg.recipe, variant, train_problems, cfg.overrides), plan.dataset_dir(work, variant.name))
+    held_out = build_dataset(plan.held_out_recipe(cfg.recipe, cfg.eval_problems, cfg.overrides), plan.dataset_dir(work, "held-out"))
+    held_out_clean = build_dataset(plan.held_out_recipe(cfg.recipe, cfg.eval_problems, cfg.overrides, clean=True), plan.dataset_dir(work, "held-out-clean"))
     one_build = (time.perf_counter() - build_started) / len(plan.MAIN_VARIANTS)
 
     throughput = _calibrate(datasets["msft-hard"], work / "calibration", model_config, precision, cfg)
@@ -89,7 +89,7 @@ def validate(cfg: ValidateConfig, say: Callable[[str], None] = lambda line: None
     best = max((v for v in plan.MAIN_VARIANTS if v.name in plan.UNDO_VARIANTS), key=lambda v: (summary[v.name]["recovery_rate"]["mean"], summary[v.name]["accuracy"]["mean"]))
     step = plan.step_variant(best)
     say(f"best undo variant by recovery: {best.label}; building it with step undo")
-    datasets[step.name] = _build(plan.train_recipe(cfg.recipe, step, train_problems, cfg.overrides), plan.dataset_dir(work, step.name))
+    datasets[step.name] = build_dataset(plan.train_recipe(cfg.recipe, step, train_problems, cfg.overrides), plan.dataset_dir(work, step.name))
     variants.append(_variant_record(step, datasets[step.name], budget, cfg.batch_size))
     records += [_run(step, seed, datasets[step.name], context) for seed in range(cfg.seeds)]
 
@@ -141,19 +141,19 @@ def _use_cpu_threads() -> int:
     return threads
 
 
-def _build(recipe, folder: Path) -> TraceDataset:
+def build_dataset(recipe, folder: Path) -> TraceDataset:
     build(recipe, folder)
     return open_dataset(str(folder))
 
 
-def _token_counts(data: TraceDataset) -> tuple[float, float]:
+def token_counts(data: TraceDataset) -> tuple[float, float]:
     """(mean non-padding input tokens per row, input tokens per labelled token)."""
     lengths = [len(ids) for ids in data.rows["input_ids"]]
     labelled = sum(sum(1 for label in labels[1:] if label != IGNORE) for labels in data.rows["labels"])
     return sum(lengths) / len(lengths), sum(lengths) / max(labelled, 1)
 
 
-def _train_config(data: TraceDataset, out: Path, *, steps: int, seed: int, model_config: str, precision: str, cfg: ValidateConfig) -> MsftConfig:
+def train_config(data: TraceDataset, out: Path, *, steps: int, seed: int, model_config: str, precision: str, cfg: ValidateConfig) -> MsftConfig:
     return MsftConfig(
         dataset=str(data.root),
         out=out,
@@ -175,13 +175,13 @@ def _train_config(data: TraceDataset, out: Path, *, steps: int, seed: int, model
 
 def _calibrate(data: TraceDataset, out: Path, model_config: str, precision: str, cfg: ValidateConfig) -> float:
     """Training tokens per second, from a few optimizer steps of the trainer itself."""
-    train_msft(_train_config(data, out, steps=CALIBRATION_STEPS, seed=0, model_config=model_config, precision=precision, cfg=cfg))
+    train_msft(train_config(data, out, steps=CALIBRATION_STEPS, seed=0, model_config=model_config, precision=precision, cfg=cfg))
     labelled_per_second = next(r["tokens_per_s"] for r in reversed(read_metrics(out)) if "tokens_per_s" in r)
-    return labelled_per_second * _token_counts(data)[1]
+    return labelled_per_second * token_counts(data)[1]
 
 
 def _variant_record(variant: plan.Variant, data: TraceDataset, budget: plan.TokenBudget, batch_size: int) -> dict:
-    mean_tokens = _token_counts(data)[0]
+    mean_tokens = token_counts(data)[0]
     return {
         "name": variant.name,
         "label": variant.label,
@@ -212,18 +212,19 @@ class _Context:
 def _run(variant: plan.Variant, seed: int, data: TraceDataset, ctx: _Context) -> dict:
     """One variant and seed: train, evaluate at the equal-token budget and, for a trace variant, at parity."""
     cfg = ctx.cfg
-    steps = ctx.budget.steps(_token_counts(data)[0], cfg.batch_size)
+    steps = ctx.budget.steps(token_counts(data)[0], cfg.batch_size)
     folder = ctx.work / "runs" / f"{variant.name}-seed{seed}"
 
     def measure(model) -> dict:
         return evaluate(model, ctx.held_out, mode=variant.context_mode, undo_unit=variant.undo_unit, settings=cfg.decoding)
 
-    train_cfg = _train_config(data, folder, steps=steps, seed=seed, model_config=ctx.model_config, precision=ctx.precision, cfg=cfg)
+    train_cfg = train_config(data, folder, steps=steps, seed=seed, model_config=ctx.model_config, precision=ctx.precision, cfg=cfg)
     watch = None
     if cfg.parity and variant.loss != "clean":
         watch = ParityWatch(budget_steps=steps, target_loss=ctx.target_loss, clean=ctx.held_out_clean, measure=measure)
         train_cfg.steps, train_cfg.schedule_steps = watch.cap_steps, steps
-        train_cfg.eval_every = train_cfg.log_every = train_cfg.save_every = watch.steps_per_check()
+        train_cfg.eval_every = train_cfg.log_every = watch.steps_per_check()
+        train_cfg.save_every = watch.cap_steps  # the trainer saves where the watch stops it
     ctx.say(f"training {variant.label}, seed {seed}: {steps} steps" + (" and on to parity" if watch else ""))
     started = time.perf_counter()
     last_eval = train_msft(train_cfg, on_eval=watch)
