@@ -19,7 +19,7 @@ from tracegen.train.data import TraceCollator, TraceDataset
 from tracegen.train.evaluate import teacher_forced
 from tracegen.validate.plan import CHECKS_PER_BUDGET, PARITY_CAP
 
-PARITY_WEIGHT = 2.0
+PARITY_WEIGHT = 1.75
 """What the budget planner expects one parity run to cost, in equal-token runs (between 1 and PARITY_CAP)."""
 
 

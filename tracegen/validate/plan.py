@@ -25,7 +25,7 @@ TRAIN_SHARE = 0.55
 """Of each run's share of the budget, the part spent in optimizer steps."""
 CHECKS_PER_BUDGET = 4
 """A parity run (parity.py) checks its clean-token loss every budget / CHECKS_PER_BUDGET steps."""
-PARITY_CAP = 3
+PARITY_CAP = 2
 """A parity run stops at this many times the equal-token budget, parity reached or not."""
 
 
