@@ -158,13 +158,29 @@ def test_the_recovery_claim_holds_only_past_the_goal_with_clean_near_zero():
     assert report.claims(summary_with(clean=0.3, **{"msft-hard": 0.9}), labels, None)[0]["verdict"] == "does not hold at this scale"
 
 
+def test_the_goal_needs_recovery_and_accuracy_near_clean_sft_at_the_budget_or_at_parity():
+    labels = {name: name for name in ("clean", "naive", "msft-soft", "msft-hard")}
+
+    def goal(summary, parity=None):
+        return next(c for c in report.claims(summary, labels, None, parity) if "issue 11's goal" in c["claim"])
+
+    summary = summary_with(accuracy=0.8, **{"msft-hard": 0.85})
+    assert goal(summary)["verdict"] == "holds"
+    summary["msft-hard"]["accuracy"] = cell(0.7, 0.01)
+    lagging = goal(summary)
+    assert lagging["verdict"] == "does not hold at this scale" and "undo right after the forced mistake" in lagging["evidence"]
+    at_parity = {"msft-hard": {"accuracy": cell(0.78, 0.01), "recovery_rate": cell(0.82, 0.01), "reached": 3, "seeds": 3, "budget_multiple": cell(1.5, 0.2)}}
+    assert goal(summary, at_parity)["verdict"] == "holds" and "3 of 3 seeds" in goal(summary, at_parity)["evidence"]
+
+
 def test_comparisons_are_not_testable_while_no_variant_learnt_the_task():
     labels = {name: name for name in ("clean", "naive", "msft-soft", "msft-hard")}
     summary = summary_with(accuracy=0.0)
     summary["naive"]["spontaneous_deviation_rate"] = cell(0.9, 0.01)
     found = report.claims(summary, labels, None)
     assert found[0]["verdict"] == "does not hold at this scale"
-    assert all(c["verdict"].startswith("not testable at this scale") for c in found[1:])
+    comparisons = [c for c in found[1:] if "issue 11's goal" not in c["claim"]]
+    assert comparisons and all(c["verdict"].startswith("not testable at this scale") for c in comparisons)
     assert report.claims(summary_with(accuracy=0.5) | {"naive": summary["naive"]}, labels, None)[1]["verdict"] == "holds"
 
 

@@ -48,6 +48,7 @@ TRAINER_PROBES = (
 )
 PLOTTED = ("accuracy", "recovery_rate", "spontaneous_deviation_rate", "undo_precision", "undo_recall")
 RECOVERY_GOAL = 0.8
+ACCURACY_GAP = 0.05
 NEAR_ZERO = 0.05
 LEARNED_ACCURACY = 0.1
 """Comparisons of undo behaviour mean something only once some variant solves this share of the held-out problems."""
@@ -64,6 +65,33 @@ def spread(values: Sequence[float]) -> dict:
 def summarize(runs: Sequence[dict], variants: Sequence[str], *, part: str = "metrics", keys: Sequence[tuple] = METRICS) -> dict[str, dict[str, dict]]:
     """variant -> metric -> spread over that variant's seeds; `part` names the run record's section (metrics, or train with TRAINER_PROBES)."""
     return {name: {key: spread([run[part].get(key) for run in runs if run["variant"] == name]) for key, _, _ in keys} for name in variants}
+
+
+def _goal_claim(summary: dict[str, dict[str, dict]], parity: dict | None) -> dict:
+    """Issue 11's goal for mSFT hard, at the equal budget and at parity, with the numbers that limit it."""
+    clean, hard = summary["clean"], summary["msft-hard"]
+
+    def meets(accuracy: dict, recovery: dict) -> bool:
+        return recovery["mean"] >= RECOVERY_GOAL and accuracy["mean"] >= clean["accuracy"]["mean"] - ACCURACY_GAP
+
+    at_parity = parity["msft-hard"] if parity else None
+    holds = meets(hard["accuracy"], hard["recovery_rate"]) or (at_parity is not None and meets(at_parity["accuracy"], at_parity["recovery_rate"]))
+    evidence = (
+        f"equal budget: recovery {_pct(hard['recovery_rate'])}, accuracy {_pct(hard['accuracy'])} vs clean SFT {_pct(clean['accuracy'])}; "
+        f"what limits recovery: undo right after the forced mistake {_pct(hard['undo_after_forced'])}, "
+        f"still solved after a false undo {_pct(hard['kept_after_false_undo'])}, decodes ended by the undo cap {_pct(hard['undo_cap_rate'])}, "
+        f"spontaneous deviation rate {_pct(hard['spontaneous_deviation_rate'])} vs clean SFT {_pct(clean['spontaneous_deviation_rate'])}"
+    )
+    if at_parity is not None:
+        evidence += (
+            f"; at parity ({at_parity['reached']} of {at_parity['seeds']} seeds reached it, {at_parity['budget_multiple']['mean']:.2f}× the budget): "
+            f"recovery {_pct(at_parity['recovery_rate'])}, accuracy {_pct(at_parity['accuracy'])}"
+        )
+    return {
+        "claim": f"mSFT hard recovers ≥ {RECOVERY_GOAL:.0%} of forced mistakes with accuracy within {ACCURACY_GAP * 100:.0f} points of clean SFT (issue 11's goal)",
+        "verdict": "holds" if holds else "does not hold at this scale",
+        "evidence": evidence,
+    }
 
 
 def parity_summary(runs: Sequence[dict], variants: Sequence[str]) -> dict[str, dict]:
@@ -101,7 +129,7 @@ def _pct(cell: dict) -> str:
     return "undefined" if math.isnan(cell["mean"]) else f"{100 * cell['mean']:.1f}% ± {100 * cell['std']:.1f}"
 
 
-def claims(summary: dict[str, dict[str, dict]], labels: dict[str, str], step_name: str | None) -> list[dict]:
+def claims(summary: dict[str, dict[str, dict]], labels: dict[str, str], step_name: str | None, parity: dict | None = None) -> list[dict]:
     """The acceptance list's claims, each with a verdict and the numbers behind it.
 
     The recovery goal is judged as it stands; the comparisons are "not testable" while no variant
@@ -149,6 +177,7 @@ def claims(summary: dict[str, dict[str, dict]], labels: dict[str, str], step_nam
         "verdict": unless_untestable("holds" if acc != "lower" and rec != "lower" else "does not hold at this scale"),
         "evidence": f"naive vs mSFT soft: accuracy {_pct(naive['accuracy'])} vs {_pct(soft['accuracy'])} ({acc}); recovery {_pct(naive['recovery_rate'])} vs {_pct(soft['recovery_rate'])} ({rec})",
     })
+    found.append(_goal_claim(summary, parity))
     if step_name is not None:
         step = summary[step_name]
         base = step_name.removesuffix("-step")

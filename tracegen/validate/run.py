@@ -95,6 +95,7 @@ def validate(cfg: ValidateConfig, say: Callable[[str], None] = lambda line: None
 
     names = [v["name"] for v in variants]
     summary = report.summarize(records, names)
+    parity_summary = report.parity_summary(records, names) if cfg.parity else None
     parameters = sum(p.numel() for p in build_model(held_out.tok, model_config=model_config).parameters())
     results = {
         "command": cfg.command,
@@ -123,9 +124,9 @@ def validate(cfg: ValidateConfig, say: Callable[[str], None] = lambda line: None
         },
         "variants": variants,
         "summary": summary,
-        "parity": report.parity_summary(records, names) if cfg.parity else None,
+        "parity": parity_summary,
         "trainer_probes": report.summarize(records, names, part="train", keys=report.TRAINER_PROBES),
-        "claims": report.claims(summary, {v["name"]: v["label"] for v in variants}, step.name),
+        "claims": report.claims(summary, {v["name"]: v["label"] for v in variants}, step.name, parity_summary),
         "runs": records,
     }
     report.write(results, out)
