@@ -54,12 +54,18 @@ def main(argv: list[str]) -> None:
     work = args.out / "work"
     problems = args.train_problems or plan.synthetic_recipe(args.recipe).source.num_problems
     held_out = build_dataset(plan.held_out_recipe(args.recipe, args.eval_problems), work / "held-out")
+    fractions = [float(f) for f in args.fractions.split(",")]
+    datasets = {
+        (fraction, variant.name): build_dataset(plan.train_recipe(args.recipe, variant, problems, {"deviations.clean_fraction": fraction}), work / f"data-{fraction:g}-{variant.name}")
+        for fraction in fractions
+        for variant in variants
+    }
     runs = []
-    for fraction in (float(f) for f in args.fractions.split(",")):
-        for variant in variants:
-            data = build_dataset(plan.train_recipe(args.recipe, variant, problems, {"deviations.clean_fraction": fraction}), work / f"data-{fraction:g}-{variant.name}")
-            steps = max(1, round(args.tokens / (token_counts(data)[0] * cfg.batch_size)))
-            for seed in range(args.seeds):
+    for seed in range(args.seeds):  # seed-major: an interrupted sweep still covers every setting
+        for fraction in fractions:
+            for variant in variants:
+                data = datasets[fraction, variant.name]
+                steps = max(1, round(args.tokens / (token_counts(data)[0] * cfg.batch_size)))
                 folder = work / f"run-{fraction:g}-{variant.name}-seed{seed}"
                 train_msft(train_config(data, folder, steps=steps, seed=seed, model_config="tiny", precision="no", cfg=cfg))
                 model = build_model(data.tok, model=str(folder / "model")).eval()
@@ -67,11 +73,15 @@ def main(argv: list[str]) -> None:
                     metrics = evaluate(model, held_out, mode=variant.context_mode, undo_unit=variant.undo_unit, settings=DecodeSettings(undo_threshold=threshold))
                     runs.append({"clean_fraction": fraction, "variant": variant.name, "seed": seed, "threshold": threshold, "steps": steps, "metrics": metrics})
                     print(f"clean_fraction {fraction:g} {variant.label} seed {seed} threshold {threshold:g}: accuracy {metrics['accuracy']:.1%}, recovery {metrics['recovery_rate']:.1%}", flush=True)
+                write(args, argv, runs, started, {v.name: v.label for v in variants})
+
+
+def write(args, argv: list[str], runs: list[dict], started: float, labels: dict[str, str]) -> None:
+    """results.json and results.md as they stand (after every run: an interrupted sweep keeps what it measured)."""
     command = "scripts/calibrate_undo.py " + " ".join(shlex.quote(a) for a in argv)
     results = {"command": command, "tokens_per_run": args.tokens, "seeds": args.seeds, "wall_seconds": time.perf_counter() - started, "runs": runs}
-    args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(report._json_ready(results), indent=2) + "\n")
-    (args.out / "results.md").write_text(markdown(results, {v.name: v.label for v in variants}))
+    (args.out / "results.md").write_text(markdown(results, labels))
 
 
 def markdown(results: dict, labels: dict[str, str]) -> str:
@@ -84,7 +94,7 @@ def markdown(results: dict, labels: dict[str, str]) -> str:
         "# Undo calibration: clean_fraction, undo threshold, ban policy",
         "",
         f"Command: `{results['command']}`  ",
-        f"{results['tokens_per_run']:,} training tokens per run, seeds 0-{results['seeds'] - 1}, wall time {results['wall_seconds'] / 60:.1f} min. Mean ± sd over seeds, in % except undos per solution.",
+        f"{results['tokens_per_run']:,} training tokens per run, seeds 0-{results['seeds'] - 1} ({len({r['seed'] for r in results['runs']})} done), wall time {results['wall_seconds'] / 60:.1f} min. Mean ± sd over seeds, in % except undos per solution.",
         "",
         head,
         "|---|---|---|" + "---|" * (len(SHOWN) + len(BAN_KEYS)),
