@@ -21,7 +21,9 @@ def build_and_check(out: Path, *args) -> dict:
     assert result.exit_code == 0, result.output
     checked = run("check", out)
     assert checked.exit_code == 0, checked.output
-    return json.loads((out / "tracegen.json").read_text())
+    manifest = json.loads((out / "tracegen.json").read_text())
+    assert not [reason for reason in manifest["dropped"] if reason.startswith("failed_check")], manifest["dropped"]  # the self-check dropped nothing
+    return manifest
 
 
 def rows(out: Path) -> list[dict]:
@@ -40,6 +42,7 @@ def rows(out: Path) -> list[dict]:
         ["--loss", "naive"],
         ["--loss", "clean"],
         ["--set", "deviations.per_trace=3", "--set", "deviations.detected_after=[0,1,2]"],
+        ["--set", "export.label_before_deviation=true"],
     ],
     ids=lambda f: " ".join(f) or "default",
 )
@@ -53,6 +56,12 @@ def test_gsm8k_variants_pass_check(tmp_path, gsm8k_small, flags):
         assert with_undo == 0
     else:
         assert with_undo > 0.8 * len(data)
+    starts = [(r["input_ids"][d["token_start"]], r["labels"][d["token_start"]]) for r in data for d in r["deviations"]]
+    taught_there = sum(label not in (-100, token) for token, label in starts)
+    if "hard" not in flags:  # soft mode teaches the correct token at the state before a deviation only when asked to
+        assert taught_there == (len(starts) if "export.label_before_deviation=true" in flags else 0)
+    elif "step" not in flags:  # hard mode always does (with step undo, where the state emits it: the re-emitted copy)
+        assert taught_there == len(starts)
 
 
 @pytest.mark.parametrize("name", ["gpt2", "qwen", "llama"])

@@ -65,6 +65,37 @@ def test_check_names_row_and_rule(built, tmp_path, change, rule):
     assert "row 7" in result.output and f"'{rule}'" in result.output
 
 
+def test_check_names_both_positions_of_a_state_with_two_labels(tmp_path, gsm8k_small):
+    """A step undo re-emits the correct start of a step: those positions are states seen before; labelling one differently is caught."""
+    from tracegen.check import seen_contexts
+
+    out = tmp_path / "step"
+    args = ["build", "--recipe", "gsm8k", "--source", str(gsm8k_small), "--out", str(out), "--limit", "20", "--context-mode", "hard", "--undo-unit", "step"]
+    assert runner.invoke(app, [*args, "--set", "deviations.clean_fraction=0"]).exit_code == 0
+    assert runner.invoke(app, ["check", str(out)]).exit_code == 0
+    path = next((out / "data").glob("*.parquet"))
+    rows = pq.read_table(path).to_pylist()
+    twin = None  # (a labelled position, an unlabelled position that sees the same context)
+    for index, row in enumerate(rows):
+        if not row["prune_spans"]:
+            continue
+        undo_id = row["input_ids"][row["prune_spans"][0][2]]
+        by_context = {}
+        for q, context in enumerate(seen_contexts(row["input_ids"], row["position_ids"], row["prune_spans"], undo_id)[:-1]):
+            by_context.setdefault(context, []).append(q)
+        labels = row["labels"]
+        twin = next(((a, b) for qs in by_context.values() for a in qs for b in qs if labels[a + 1] != -100 and labels[b + 1] == -100), None)
+        if twin is not None:
+            break
+    assert twin is not None, "some step undo re-emits the correct start of a step"
+    labelled, other = twin
+    rows[index]["labels"][other + 1] = rows[index]["labels"][labelled + 1] + 1
+    pq.write_table(pa.Table.from_pylist(rows, schema=pq.read_schema(path)), path)
+    result = runner.invoke(app, ["check", str(out)])
+    assert result.exit_code == 1
+    assert f"row {index}" in result.output and "'one_label_per_state'" in result.output and f"positions {min(twin)} and {max(twin)}" in result.output
+
+
 def test_check_on_a_folder_that_is_not_a_dataset(tmp_path):
     result = runner.invoke(app, ["check", str(tmp_path)])
     assert result.exit_code == 2 and "not a tracegen dataset" in result.output

@@ -46,7 +46,21 @@ def test_step_unit_hard_labels_last_emission_and_masks_deviation_states():
     t, cols = columns([P_ID], [C1, C2, NL, C1], [Splice(1, (D1, NL))], unit="step", mode="hard")
     ids = cols["input_ids"]
     assert ids == [P_ID, C1, D1, NL, UNDO, C1, C2, NL, C1]
-    # state(p) last emits C1 (re-emitted); state(first C1) emits D1 only (deviation: off);
+    # state(p) last emits C1 (re-emitted); state(p C1) is seen twice (the step undo re-emits C1):
+    # one state, labelled once with its last emission C2, where it emits it (the surviving C1);
     # state(D1) emits NL (deviation: off); state(NL) emits UNDO
     assert cols["labels"] == [IGNORE, C1, IGNORE, IGNORE, UNDO, IGNORE, C2, NL, C1]
     assert cols["position_ids"] == [0, 1, 2, 3, 4, 1, 2, 3, 4]
+
+
+def test_soft_label_before_deviation_teaches_the_correct_token_at_that_state():
+    t = splice([C1, C2], [Splice(0, (D1, D2))], UNDO, "token")
+    cols = token_columns([7, P_ID], t.tokens, t.deviation_spans, t.prune_spans, undo_id=UNDO, unit="token", mode="soft", loss="msft", delimiters=frozenset(), label_before_deviation=True)
+    # the state at p (labels[2], whose input is D1) is labelled with the correct token C1
+    assert cols["labels"] == [IGNORE, IGNORE, C1, IGNORE, UNDO, UNDO, C1, C2]
+
+
+def test_step_unit_soft_label_before_deviation_uses_the_clean_token_at_that_depth():
+    t = splice([C1, C2, NL, C1], [Splice(1, (D1, NL))], UNDO, "step", frozenset({NL}))
+    cols = token_columns([P_ID], t.tokens, t.deviation_spans, t.prune_spans, undo_id=UNDO, unit="step", mode="soft", loss="msft", delimiters=frozenset({NL}), label_before_deviation=True)
+    assert cols["labels"] == [IGNORE, C1, C2, IGNORE, UNDO, C1, C2, NL, C1]

@@ -45,8 +45,8 @@ def test_built_rows_pass_every_check(tokenizers, case, unit, mode, name):
     tok = tokenizers[name]
     cfg = ExportConfig(undo_unit=unit, context_mode=mode)
     result = build_row(problem, devs, tok, cfg, "row")
-    if name == "embedded":  # byte-level BPE: nothing is ever dropped
-        assert result.row is not None and not result.dropped
+    if name == "embedded":  # byte-level BPE: nothing is dropped but a deviation that is all clean tokens
+        assert result.row is not None and set(result.dropped) <= {"deviation_prefix_of_clean"}
     if result.row is None:
         assert result.dropped
         return

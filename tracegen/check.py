@@ -48,10 +48,12 @@ class RowContext:
     chat: bool
     suffix: tuple[int, ...]
     delimiters: frozenset[int]
+    label_before_deviation: bool = False
 
     @classmethod
-    def of(cls, tok: TraceTokenizer, unit: str, mode: str, loss: str, chat: bool) -> RowContext:
-        return cls(tok, unit, mode, loss, chat, tuple(tok.completion_suffix()), tok.delimiters if unit == "step" else frozenset())
+    def of(cls, tok: TraceTokenizer, unit: str, mode: str, loss: str, chat: bool, label_before_deviation: bool = False) -> RowContext:
+        delimiters = tok.delimiters if unit == "step" else frozenset()
+        return cls(tok, unit, mode, loss, chat, tuple(tok.completion_suffix()), delimiters, label_before_deviation)
 
 
 class DatasetError(Exception):
@@ -67,7 +69,9 @@ def check_dataset(out: Path, on_progress: Callable[[int], None] = lambda n: None
         manifest = read_dataset_manifest(out)
         export = manifest["recipe"]["export"]
         tok = load_dataset_tokenizer(out, manifest)
-        ctx = RowContext.of(tok, export["undo_unit"], export["context_mode"], export["loss"], export["chat_template"])
+        ctx = RowContext.of(
+            tok, export["undo_unit"], export["context_mode"], export["loss"], export["chat_template"], export.get("label_before_deviation", False)
+        )
         _expect_files(out, manifest)
         ids: set[str] = set()
         for split, info in manifest["splits"].items():
@@ -199,9 +203,13 @@ def check_row(row: dict, ctx: RowContext) -> None:
         _expect(not row["deviations"] and undo not in completion, "clean_loss", "loss 'clean' rows must have no deviations")
 
     _check_deviations(row, body, p, undo, ctx)
+    _check_deviation_starts(row, completion, clean, p, walk)
     group_ends = _check_prune_spans(row["prune_spans"], ids, p, undo, walk)
     _check_positions(positions, ids, p, undo, group_ends, ctx.mode)
-    _check_labels(row, p, walk, ctx)
+    states = seen_contexts(ids, positions, row["prune_spans"], undo) if ctx.mode == "hard" else []
+    if ctx.mode == "hard":
+        check_one_label_per_state(labels, states, p)
+    _check_labels(row, p, walk, states, clean, ctx)
 
 
 def _expect(ok: bool, rule: str, detail: str) -> None:
@@ -217,17 +225,19 @@ def _first_diff(a: list[int], b: list[int]) -> int:
 class _Walk:
     survivors: list[int]
     erased_by_group: dict[int, list[int]]  # first <UNDO> of a group -> positions it erased
-    last_from: dict[int, int]  # state (stack top, -1 = prompt end) -> last position emitted from it
+    top: list[int]  # top[i]: the stack top (-1 = prompt end) when token i was emitted
+    depth: list[int]  # depth[i]: completion tokens on the stack when token i was emitted
 
 
 def _walk(completion: list[int], undo: int, ctx: RowContext) -> _Walk:
     """The UNDO stack machine, written out again independently of tracegen.trace."""
     stack: list[int] = []
     erased: dict[int, list[int]] = {}
-    last_from: dict[int, int] = {}
+    top, depth = [], []
     group = -1
     for i, tok in enumerate(completion):
-        last_from[stack[-1] if stack else -1] = i
+        top.append(stack[-1] if stack else -1)
+        depth.append(len(stack))
         if tok != undo:
             stack.append(i)
             continue
@@ -237,7 +247,7 @@ def _walk(completion: list[int], undo: int, ctx: RowContext) -> _Walk:
             erased[group].append(stack.pop())
             while ctx.unit == "step" and stack and completion[stack[-1]] not in ctx.delimiters:
                 erased[group].append(stack.pop())
-    return _Walk(stack, erased, last_from)
+    return _Walk(stack, erased, top, depth)
 
 
 def _check_deviations(row: dict, body: list[int], p: int, undo: int, ctx: RowContext) -> None:
@@ -286,7 +296,69 @@ def _check_positions(positions: list[int], ids: list[int], p: int, undo: int, gr
         _expect(pos == expected, "position_ids", f"position {i}: expected {expected}, found {pos}")
 
 
-def _check_labels(row: dict, p: int, walk: _Walk, ctx: RowContext) -> None:
+def _check_deviation_starts(row: dict, completion: list[int], clean: list[int], p: int, walk: _Walk) -> None:
+    """A deviation's first token is never the token the clean path emits from the same state (DESIGN.md section 3)."""
+    for k, dev in enumerate(row["deviations"]):
+        start = dev["token_start"] - p
+        depth = walk.depth[start]
+        _expect(
+            depth >= len(clean) or completion[start] != clean[depth],
+            "deviation_start",
+            f"deviation {k} starts at position {start + p} with token {completion[start]}, the token the clean path emits from the same state "
+            "(a deviation starts where it differs)",
+        )
+
+
+def seen_contexts(ids: list[int], positions: list[int], spans: list[list[int]], undo: int) -> list[int]:
+    """An id per position of a hard-mode row: equal ids <=> the same visible (token, position id) sequence.
+
+    Derived from the columns a trainer builds its mask from (prune spans and position ids, as in
+    tracegen.train.masks), not from the exporter's stack: this is what the model sees.
+    """
+    hidden_at: dict[int, set[int]] = {}  # query position -> keys it is the first not to see
+    for start, end, undo_at in spans:
+        group_end = undo_at
+        while group_end < len(ids) and ids[group_end] == undo:
+            group_end += 1
+        hidden_at.setdefault(group_end, set()).update(range(start, end), range(undo_at, group_end))
+    interned: dict[tuple[int, int, int], int] = {}
+    visible: list[int] = []  # key positions seen by the current query, in order
+    chain: list[int] = []  # chain[j]: the id of visible[: j + 1]
+    contexts = []
+    for q in range(len(ids)):
+        if hidden := hidden_at.get(q):
+            cut = next((j for j, k in enumerate(visible) if k in hidden), len(visible))
+            kept = [k for k in visible[cut:] if k not in hidden]
+            del visible[cut:], chain[cut:]
+            for k in kept:
+                _see(k, ids, positions, interned, visible, chain)
+        _see(q, ids, positions, interned, visible, chain)
+        contexts.append(chain[-1])
+    return contexts
+
+
+def _see(k: int, ids: list[int], positions: list[int], interned: dict, visible: list[int], chain: list[int]) -> None:
+    visible.append(k)
+    chain.append(interned.setdefault((chain[-1] if chain else 0, ids[k], positions[k]), len(interned) + 1))
+
+
+def check_one_label_per_state(labels: list[int], contexts: list[int], p: int) -> None:
+    """Positions that see the same context are the same model state: their labels agree (DESIGN.md section 4)."""
+    first: dict[int, tuple[int, int]] = {}  # context -> (position, label)
+    for q in range(max(p - 1, 0), len(labels) - 1):
+        label = labels[q + 1]
+        if label == IGNORE:
+            continue
+        where, seen = first.setdefault(contexts[q], (q, label))
+        _expect(
+            seen == label,
+            "one_label_per_state",
+            f"positions {where} and {q} see the same tokens at the same position ids but are labelled {seen} and {label} "
+            f"(labels[{where + 1}] and labels[{q + 1}])",
+        )
+
+
+def _check_labels(row: dict, p: int, walk: _Walk, contexts: list[int], clean: list[int], ctx: RowContext) -> None:
     ids, labels = row["input_ids"], row["labels"]
     completion = ids[p:]
     deviation = [False] * len(completion)
@@ -298,9 +370,14 @@ def _check_labels(row: dict, p: int, walk: _Walk, ctx: RowContext) -> None:
         for i, tok in enumerate(completion):
             if ctx.loss == "naive" or not deviation[i]:
                 expected[p + i] = tok
-    else:
-        for state, i in walk.last_from.items():
+        if ctx.label_before_deviation:
+            for dev in row["deviations"]:
+                if (depth := walk.depth[dev["token_start"] - p]) < len(clean):
+                    expected[dev["token_start"]] = clean[depth]
+    else:  # each seen context labelled once, with its last emission, where it emits that from
+        last_from = {contexts[p + top]: i for i, top in enumerate(walk.top)}
+        for i in last_from.values():
             if not deviation[i]:
-                expected[p + state + 1] = completion[i]
+                expected[p + walk.top[i] + 1] = completion[i]
     i = _first_diff(labels, expected)
     _expect(labels == expected, "labels", f"position {i}: expected {expected[i] if i < len(expected) else None}, found {labels[i] if i < len(labels) else None}")

@@ -48,8 +48,8 @@ def _weak_row(problem: Problem, solution: WeakSolution, detected_after: int, rec
     if isinstance(deviation, str):
         return RowResult(row=None, row_id=row_id, note=solution.note).skip(deviation)
     result = proven_row(problem, [deviation], recipe, tok, checker, row_id)
-    if result.row is not None and not result.row["deviations"]:
-        result.skip("weak:deviation_not_placed")
+    if result.row is not None and not result.row["deviations"]:  # why placement failed: tokenizer_boundary, deviation_prefix_of_clean, ...
+        result.skip(f"weak:{next(iter(result.dropped), 'deviation_not_placed')}")
     return result
 
 
@@ -66,7 +66,7 @@ def proven_row(problem: Problem, deviations: list[Deviation], recipe: Recipe, to
 
 def row_checker(recipe: Recipe, tok: TraceTokenizer) -> RowContext:
     export = recipe.export
-    return RowContext.of(tok, export.undo_unit, export.context_mode, export.loss, export.chat_template)
+    return RowContext.of(tok, export.undo_unit, export.context_mode, export.loss, export.chat_template, export.label_before_deviation)
 
 
 _worker: tuple[Recipe, TraceTokenizer, RowContext] | None = None

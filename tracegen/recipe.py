@@ -129,6 +129,9 @@ class ExportConfig(_Strict):
     undo_unit: Literal["token", "step"] = "token"
     context_mode: Literal["soft", "hard"] = "soft"
     loss: Literal["msft", "naive", "clean"] = "msft"
+    label_before_deviation: bool = Field(
+        False, description="soft mode: also label the state just before each deviation with the correct token (hard mode always does)"
+    )
     format: Literal["parquet", "jsonl"] = "parquet"
     rows_per_file: int = Field(100_000, ge=1)
 
@@ -139,6 +142,8 @@ class ExportConfig(_Strict):
                 "loss 'naive' needs context_mode 'soft': in hard mode every state's label is its last emission, "
                 "which is never a deviation token, so there is no deviation loss to switch on"
             )
+        if self.label_before_deviation and self.loss != "msft":
+            raise ValueError(f"label_before_deviation needs loss 'msft' (with loss '{self.loss}' no state before a deviation is masked)")
         if "{question}" not in self.prompt_template:
             raise ValueError("prompt_template must contain '{question}'")
         return self

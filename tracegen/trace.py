@@ -103,6 +103,23 @@ class SplicedTrace:
     resume_at: list[int]
 
 
+def differing_splice(clean: Sequence[int], sp: Splice) -> Splice | None:
+    """`sp` moved past the tokens it shares with the clean continuation (DESIGN.md section 3).
+
+    A deviation starts where it differs: a deviation token equal to the clean token at the same
+    state would teach the model to erase a correct token, and in hard mode the same state would
+    get two labels. None when every deviation token is the clean token at its place (the
+    deviation is a prefix of the clean continuation: the mistake is where it stops, which no
+    token shows).
+    """
+    shared, limit = 0, min(len(sp.tokens), len(clean) - sp.at)
+    while shared < limit and sp.tokens[shared] == clean[sp.at + shared]:
+        shared += 1
+    if shared == len(sp.tokens):
+        return None
+    return Splice(sp.at + shared, tuple(sp.tokens[shared:]))
+
+
 def undos_to_erase(erased: Sequence[int], unit: UndoUnit, delimiters: frozenset[int]) -> int:
     """How many `<UNDO>`s pop exactly the tokens `erased`, pushed on top of a step start."""
     if unit == "token":

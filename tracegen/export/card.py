@@ -26,6 +26,13 @@ LABELS_MEANING = {
     ("clean", "hard"): "the prompt carries no loss; the clean solution does (no deviations: the plain SFT baseline)",
 }
 
+def _labels_meaning(export: dict) -> str:
+    meaning = LABELS_MEANING[export["loss"], export["context_mode"]]
+    if export.get("label_before_deviation") and export["context_mode"] == "soft":
+        meaning += "; the state just before each deviation is labelled with the correct token (its input is the deviation's first token)"
+    return meaning
+
+
 # The Hub's size_categories, by upper bound on the number of rows.
 SIZE_CATEGORIES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M")]
 
@@ -68,7 +75,7 @@ def render_card(manifest: dict, stats: DatasetStats, plots: list[Plot]) -> str:
         length_table=_length_table(stats),
         verification_table=_verification_table(stats),
         dropped_table=_rows([(_code(reason), _n(count)) for reason, count in manifest["dropped"].items()]) or "| (none) | 0 |",
-        labels_meaning=LABELS_MEANING[recipe["export"]["loss"], recipe["export"]["context_mode"]],
+        labels_meaning=_labels_meaning(recipe["export"]),
         first_split=next(iter(splits)),
         **{f"plot_{Path(plot.path).stem}": plot.path for plot in plots},
     )

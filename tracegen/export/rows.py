@@ -13,7 +13,7 @@ with wrong offsets.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from tracegen import UNDO_TOKEN
 from tracegen.export.columns import token_columns
@@ -21,7 +21,7 @@ from tracegen.export.tokenizer import TraceTokenizer
 from tracegen.generators.base import Deviation
 from tracegen.problem import Problem
 from tracegen.recipe import ExportConfig
-from tracegen.trace import Splice, splice
+from tracegen.trace import Splice, differing_splice, splice
 
 MAX_BOUNDARY_RETRIES = 4
 
@@ -87,6 +87,30 @@ def place(tok: TraceTokenizer, completion: str, clean: list[int], char_pos: int,
     return None
 
 
+def place_where_it_differs(tok: TraceTokenizer, completion: str, clean: list[int], deviation: Deviation) -> _Placed | str:
+    """The deviation placed in token space from its first token that differs from the clean path, or why it cannot be.
+
+    `clean` is the whole clean completion (EOS included), so a deviation that runs past the
+    solution's end differs at the EOS. The tokens it shares with the clean continuation are
+    correct: they stay clean and the splice moves past them (DESIGN.md section 3).
+    """
+    offsets = step_offsets(completion)
+    where = place(tok, completion, clean, offsets[deviation.step_index] + deviation.start_in_step, deviation.text)
+    if where is None:
+        return "tokenizer_boundary"
+    at, tokens, text = where
+    moved = differing_splice(clean, Splice(at, tokens))
+    if moved is None:
+        return "deviation_prefix_of_clean"
+    if moved.at > at:  # texts as prefix decodes, like the row's char offsets
+        before, after = tok.decode(clean[:at]), tok.decode(clean[: moved.at])
+        if not (before + text).startswith(after) or not after.startswith(before):
+            return "tokenizer_roundtrip"
+        text = (before + text)[len(after) :]
+        deviation = replace(deviation, step_index=deviation.step_index + after[len(before) :].count("\n"))
+    return _Placed(deviation, moved.at, moved.tokens, text)
+
+
 def build_row(problem: Problem, deviations: list[Deviation], tok: TraceTokenizer, cfg: ExportConfig, row_id: str) -> RowResult:
     result = RowResult(row=None, row_id=row_id)
     if UNDO_TOKEN in problem.solution:
@@ -103,14 +127,15 @@ def build_row(problem: Problem, deviations: list[Deviation], tok: TraceTokenizer
         return result.skip("tokenizer_roundtrip")
     clean = body + tok.completion_suffix()
 
-    offsets = step_offsets(completion)
     placed: list[_Placed] = []
     for dev in deviations:
-        where = place(tok, completion, body, offsets[dev.step_index] + dev.start_in_step, dev.text)
-        if where is None or (placed and where[0] <= placed[-1].at):
+        where = place_where_it_differs(tok, completion, clean, dev)
+        if isinstance(where, str):
+            result.dropped[where] += 1
+        elif placed and where.at <= placed[-1].at:
             result.dropped["tokenizer_boundary"] += 1
-            continue
-        placed.append(_Placed(dev, *where))
+        else:
+            placed.append(where)
 
     delimiters = tok.delimiters if cfg.undo_unit == "step" else frozenset()
     spliced = splice(clean, [Splice(p.at, p.tokens) for p in placed], tok.undo_id, cfg.undo_unit, delimiters)
@@ -130,6 +155,7 @@ def build_row(problem: Problem, deviations: list[Deviation], tok: TraceTokenizer
         mode=cfg.context_mode,
         loss=cfg.loss,
         delimiters=delimiters,
+        label_before_deviation=cfg.label_before_deviation,
     )
     result.kinds.update(p.deviation.kind for p in placed)
     result.row = {
