@@ -34,9 +34,9 @@ def test_a_transformers_tokenizer_works_as_well_as_a_trace_tokenizer(model, tok)
     assert decode(model, tok.hf, [PROMPT], max_new_tokens=8)[0].trace_ids == decode(model, tok, [PROMPT], max_new_tokens=8)[0].trace_ids
 
 
-def test_a_hard_undo_returns_to_the_state_and_forbids_the_token_it_undid(model, tok):
+def test_a_hard_undo_returns_to_the_state_and_with_ban_after_1_forbids_the_token_it_undid(model, tok):
     free = decode(model, tok, [PROMPT], max_new_tokens=10)[0].trace_ids
-    result = decode(model, tok, [PROMPT], max_new_tokens=10, force_undo=undo_at(4), return_logits=True)[0]
+    result = decode(model, tok, [PROMPT], max_new_tokens=10, force_undo=undo_at(4), return_logits=True, ban_after=1)[0]
     trace = result.trace_ids
     assert trace[:4] == free[:4] and trace[4] == tok.undo_id
     # back in the state that emitted free[3]: same logits, but free[3] is banned, so greedy takes the runner-up
@@ -109,7 +109,7 @@ def test_one_row_trims_its_cache_physically(model, tok):
 
 def test_a_state_reached_again_by_re_emission_keeps_its_ban():
     """Step unit: `a \\n b c <UNDO>` pops b and c; re-emitting b reaches the same state, which undid c."""
-    state = HardRowState(undo_id=2, unit="step", delimiters=frozenset({10}))
+    state = HardRowState(undo_id=2, unit="step", delimiters=frozenset({10}), ban_after=1)
     state.catch_up([5, 10, 6, 7])
     assert state.undo() == [2, 3] and state.top == 1
     assert state.banned() == set(), "b, popped below the top, may be emitted again"

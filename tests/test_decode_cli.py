@@ -50,6 +50,8 @@ def test_decode_prints_each_trace_and_writes_what_the_api_returns(model_dir, tmp
         (["--prompts", "{bad}"], "bad.jsonl:2: field 'prompt': missing"),
         (["--prompt", "Hi", "--mode", "medium"], "unknown context mode"),
         (["--prompt", "Hi", "--top-k", "3"], "need sampling"),
+        (["--prompt", "Hi", "--undo-threshold", "1.5"], "--undo-threshold"),
+        (["--prompt", "Hi", "--ban-after", "-1"], "--ban-after"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(model_dir, tmp_path, args, message):

@@ -272,3 +272,20 @@ def test_cli_options_are_the_config_fields_with_their_defaults(command, config):
     for name, parameter in parameters.items():
         if parameter.default is not inspect.Parameter.empty and name != "undo_init":  # a list option; the config keeps a tuple
             assert parameter.default == fields[name], name
+
+
+def test_the_schedule_holds_its_minimum_after_schedule_steps_and_on_eval_can_stop_a_run(builds, tiny_llama_folder, tmp_path):
+    """What `tracegen validate` needs to train on to parity: the equal-budget run's schedule, then the final LR, stopped by a callback."""
+    seen = []
+
+    def stop_at_6(model, step, metrics):
+        seen.append((step, model.training, "eval_loss" in metrics))
+        return step == 6
+
+    out = tmp_path / "run"
+    settings = dict(FAST, eval_every=2, save_every=100)
+    train_msft(MsftConfig(dataset=builds["soft"], out=out, model=tiny_llama_folder, steps=20, schedule_steps=4, min_lr_ratio=0.1, **settings), on_eval=stop_at_6)
+    assert seen == [(2, False, True), (4, False, True), (6, False, True)]
+    lrs = {r["step"]: r["lr"] for r in read_metrics(out) if "lr" in r}
+    assert max(lrs) == 6 and lrs[4] == pytest.approx(lrs[5]) == pytest.approx(lrs[6]) == pytest.approx(0.1 * FAST["lr"])
+    assert [p.name for p in loop.checkpoints(out)] == ["step-000006"] and (out / "model").is_dir()

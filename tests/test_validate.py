@@ -73,6 +73,29 @@ def test_steps_built_on_a_kept_mistake_are_not_judged(tok):
     assert stats.rates()["undo_recall"] == 0
 
 
+def test_a_mistake_undone_mid_line_is_a_judged_wrong_step_and_a_caught_one(tok):
+    """Token undo erases a mistake before its line ends; recall and the deviation rate must see it."""
+    first, second, third, final = gold_lines()
+    wrong = tok.encode("She has 6-2 = <<6-2=5>>5")
+    trace = ids(tok, first) + wrong + [tok.undo_id] * len(wrong) + ids(tok, second, third, final, tok.eos_id)
+    stats = solution_stats(trace, PROBLEM, tok, "token")
+    assert (stats.correct, stats.judged_steps, stats.wrong_steps, stats.wrong_steps_undone) == (1, 5, 1, 1)
+    assert (stats.undo_events, stats.justified_undo_events) == (1, 1)
+    assert stats.rates()["undo_recall"] == 1 and stats.rates()["spontaneous_deviation_rate"] == 1 / 5
+
+
+@pytest.mark.parametrize("partial", ["She has 6-2 = <<6-2=4>>4 bea", "She has 6-", "#### 2"])
+def test_undoing_the_start_of_a_right_line_mid_line_is_a_false_alarm_not_a_step(tok, partial):
+    """`#### 2` may still become `#### 22`: a partial line is wrong only when no gold line starts with it."""
+    first, second, third, final = gold_lines()
+    before = ids(tok, first) if not partial.startswith("####") else ids(tok, first, second, third)
+    cut = tok.encode(partial)
+    trace = before + cut + [tok.undo_id] * len(cut) + ids(tok, *(gold_lines()[len(lines_of(tok.decode(before))) :]), tok.eos_id)
+    stats = solution_stats(trace, PROBLEM, tok, "token")
+    assert (stats.correct, stats.judged_steps, stats.wrong_steps) == (1, 4, 0)
+    assert (stats.undo_events, stats.justified_undo_events) == (1, 0)
+
+
 def test_a_wrong_final_line_is_a_wrong_step():
     assert first_wrong_line(PROBLEM, GOLD.split("\n")) is None
     assert first_wrong_line(PROBLEM, GOLD.split("\n")[:-1] + ["#### 21"]) == 3
@@ -135,22 +158,68 @@ def test_the_recovery_claim_holds_only_past_the_goal_with_clean_near_zero():
     assert report.claims(summary_with(clean=0.3, **{"msft-hard": 0.9}), labels, None)[0]["verdict"] == "does not hold at this scale"
 
 
+def test_the_goal_needs_recovery_and_accuracy_near_clean_sft_at_the_budget_or_at_parity():
+    labels = {name: name for name in ("clean", "naive", "msft-soft", "msft-hard")}
+
+    def goal(summary, parity=None):
+        return next(c for c in report.claims(summary, labels, None, parity) if "issue 11's goal" in c["claim"])
+
+    summary = summary_with(accuracy=0.8, **{"msft-hard": 0.85})
+    assert goal(summary)["verdict"] == "holds"
+    summary["msft-hard"]["accuracy"] = cell(0.7, 0.01)
+    lagging = goal(summary)
+    assert lagging["verdict"] == "does not hold at this scale" and "undo right after the forced mistake" in lagging["evidence"]
+    at_parity = {"msft-hard": {"accuracy": cell(0.78, 0.01), "recovery_rate": cell(0.82, 0.01), "reached": 3, "seeds": 3, "budget_multiple": cell(1.5, 0.2)}}
+    assert goal(summary, at_parity)["verdict"] == "holds" and "3 of 3 seeds" in goal(summary, at_parity)["evidence"]
+
+
 def test_comparisons_are_not_testable_while_no_variant_learnt_the_task():
     labels = {name: name for name in ("clean", "naive", "msft-soft", "msft-hard")}
     summary = summary_with(accuracy=0.0)
     summary["naive"]["spontaneous_deviation_rate"] = cell(0.9, 0.01)
     found = report.claims(summary, labels, None)
     assert found[0]["verdict"] == "does not hold at this scale"
-    assert all(c["verdict"].startswith("not testable at this scale") for c in found[1:])
+    comparisons = [c for c in found[1:] if "issue 11's goal" not in c["claim"]]
+    assert comparisons and all(c["verdict"].startswith("not testable at this scale") for c in comparisons)
     assert report.claims(summary_with(accuracy=0.5) | {"naive": summary["naive"]}, labels, None)[1]["verdict"] == "holds"
 
 
 def test_the_budget_is_shared_evenly_and_steps_follow_row_length():
     budget = plan.token_budget(budget_seconds=600, elapsed=100, reserve=20, runs=8, throughput=1000)
     assert budget.seconds_per_run == 60 and budget.tokens_per_run == int(60 * 1000 * plan.TRAIN_SHARE)
-    assert budget.steps(mean_row_tokens=150, batch_size=16) == round(budget.tokens_per_run / 2400)
-    assert budget.steps(mean_row_tokens=100, batch_size=16) > budget.steps(mean_row_tokens=150, batch_size=16)
-    assert plan.token_budget(budget_seconds=10, elapsed=30, reserve=0, runs=2, throughput=1000).steps(100, 16) == 1
+    steps = budget.steps(mean_row_tokens=150, batch_size=16)
+    assert steps % plan.CHECKS_PER_BUDGET == 0 and abs(steps - budget.tokens_per_run / 2400) <= plan.CHECKS_PER_BUDGET / 2
+    assert budget.steps(mean_row_tokens=100, batch_size=16) > steps
+    assert plan.token_budget(budget_seconds=10, elapsed=30, reserve=0, runs=2, throughput=1000).steps(100, 16) == plan.CHECKS_PER_BUDGET
+
+
+def test_a_parity_watch_measures_at_the_budget_then_stops_at_parity_or_the_cap(monkeypatch):
+    from tracegen.validate import parity
+
+    losses = iter([0.9, 0.7, 0.5, 0.4])
+    monkeypatch.setattr(parity, "clean_token_loss", lambda model, clean: next(losses))
+    measured = []
+    watch = parity.ParityWatch(budget_steps=8, target_loss=0.55, clean=None, measure=lambda model: measured.append(model) or {"accuracy": len(measured)})
+    assert watch.steps_per_check() == 2 and watch.cap_steps == plan.PARITY_CAP * 8
+    assert not watch(None, 6, {}), "before the budget nothing is measured"
+    assert not watch(None, 8, {"eval_loss": 1.0}) and watch.equal == {"metrics": {"accuracy": 1}, "train": {"eval_loss": 1.0}, "clean_token_loss": 0.9}
+    assert not watch(None, 10, {})
+    assert watch(None, 12, {}) and watch.parity == {"reached": True, "steps": 12, "budget_multiple": 1.5, "clean_token_loss": 0.5, "metrics": {"accuracy": 2}}
+    monkeypatch.setattr(parity, "clean_token_loss", lambda model, clean: 0.4)
+    capped = parity.ParityWatch(budget_steps=4, target_loss=0.1, clean=None, measure=lambda model: {})
+    assert not capped(None, 4, {}) and capped(None, capped.cap_steps, {}) and capped.parity["reached"] is False
+
+
+def test_parity_summary_counts_clean_sft_as_its_own_parity():
+    runs = [
+        {"variant": "clean", "metrics": {"accuracy": 0.8}, "clean_token_loss": 0.2},
+        {"variant": "msft-hard", "metrics": {"accuracy": 0.5}, "clean_token_loss": 0.3, "parity": {"reached": True, "budget_multiple": 2.0, "clean_token_loss": 0.19, "metrics": {"accuracy": 0.7}}},
+        {"variant": "msft-hard", "metrics": {"accuracy": 0.4}, "clean_token_loss": 0.4, "parity": {"reached": False, "budget_multiple": 3.0, "clean_token_loss": 0.25, "metrics": {"accuracy": 0.6}}},
+    ]
+    summary = report.parity_summary(runs, ["clean", "msft-hard"])
+    assert summary["clean"]["budget_multiple"]["mean"] == 1 and summary["clean"]["accuracy"]["mean"] == 0.8 and summary["clean"]["reached"] == 1
+    assert (summary["msft-hard"]["reached"], summary["msft-hard"]["seeds"]) == (1, 2)
+    assert summary["msft-hard"]["accuracy"]["mean"] == pytest.approx(0.65) and summary["msft-hard"]["equal_budget_clean_token_loss"]["mean"] == pytest.approx(0.35)
 
 
 def test_validate_runs_end_to_end_and_writes_table_json_and_plot(tmp_path):
@@ -162,6 +231,9 @@ def test_validate_runs_end_to_end_and_writes_table_json_and_plot(tmp_path):
     names = [v["name"] for v in results["variants"]]
     assert names[:4] == ["clean", "naive", "msft-soft", "msft-hard"] and names[4] in ("msft-soft-step", "msft-hard-step")
     assert len(results["runs"]) == 5 and all(run["metrics"]["problems"] == 4 for run in results["runs"])
+    assert all(run["parity"]["budget_multiple"] >= 1 for run in results["runs"] if run["variant"] != "clean") and set(results["parity"]) == set(names)
+    hard = next(run for run in results["runs"] if run["variant"] == "msft-hard")["metrics"]
+    assert {"undo_cap_rate", "kept_after_false_undo", "kept_after_false_undo_ban_after_1", "kept_after_false_undo_ban_after_0"} <= set(hard)
     assert {run["steps"] for run in results["runs"]} and results["settings"]["tokens_per_run"] >= 0
     assert [c["claim"] for c in results["claims"]][0].startswith("mSFT hard recovers")
     markdown = (out / "results.md").read_text()

@@ -303,6 +303,8 @@ def decode(
     top_p: Annotated[float | None, typer.Option(min=0.0, max=1.0)] = None,
     seed: Annotated[int | None, typer.Option(help="random seed for sampling")] = None,
     max_undos: Annotated[int, typer.Option(min=0, help="a row that emits more <UNDO>s than this ends")] = 64,
+    undo_threshold: Annotated[float, typer.Option(min=0.0, max=0.999, help="emit <UNDO> only where its probability exceeds this; elsewhere the best other token")] = 0.0,
+    ban_after: Annotated[int, typer.Option(min=0, help="hard mode: a state may not emit a token it has undone this many times (1: at the first undo; 0: never)")] = 2,
     batch_size: Annotated[int, typer.Option(min=1)] = 16,
     device: Annotated[str | None, typer.Option(help="torch device (default: cuda when there is one)")] = None,
     out: Annotated[Path | None, typer.Option(help="also write one JSON object per prompt to this JSONL file")] = None,
@@ -321,7 +323,7 @@ def decode(
         texts = [prompt] if prompt is not None else read_prompts(prompts)
         tok = TraceTokenizer.load(tokenizer or model)
         lm = load_model(model, device)
-        options = dict(mode=mode, undo_unit=undo_unit, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p, max_undos=max_undos)
+        options = dict(mode=mode, undo_unit=undo_unit, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p, max_undos=max_undos, undo_threshold=undo_threshold, ban_after=ban_after)
         results = []
         try:
             for start in range(0, len(texts), batch_size):  # each batch its own seed, so batches do not repeat each other's draws
@@ -345,14 +347,24 @@ def validate(
     out: Annotated[Path, typer.Option(help="folder for results.md, results.json, results.png and the runs")] = Path("validate"),
     train_problems: Annotated[int | None, typer.Option(min=1, help="training problems (default: the recipe's)")] = None,
     eval_problems: Annotated[int, typer.Option(min=1, help="held-out problems")] = 100,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="override a recipe value for every dataset: --set deviations.clean_fraction=0.3")] = None,
+    undo_threshold: Annotated[float, typer.Option(min=0.0, max=0.999, help="evaluation decodes emit <UNDO> only where its probability exceeds this")] = 0.0,
+    ban_after: Annotated[int, typer.Option(min=0, help="evaluation decodes, hard mode: ban a token at a state after this many undos there (0: never)")] = 2,
+    parity: Annotated[bool, typer.Option(help="also train each trace variant until its clean-token loss reaches clean SFT's")] = True,
 ) -> None:
     """Train tiny models from scratch on clean, naive and masked trace data; measure whether they learn to undo."""
+    from tracegen.validate.evaluate import DecodeSettings
     from tracegen.validate.run import ValidateConfig
     from tracegen.validate.run import validate as run_validate
 
     command = f"tracegen validate --recipe {recipe} --budget-minutes {budget_minutes:g} --seeds {seeds} --out {out}"
     command += (f" --train-problems {train_problems}" if train_problems else "") + f" --eval-problems {eval_problems}"
+    command += "".join(f" --set {pair}" for pair in set_ or [])
+    command += (f" --undo-threshold {undo_threshold:g}" if undo_threshold else "") + (f" --ban-after {ban_after}" if ban_after != 2 else "") + ("" if parity else " --no-parity")
     with _friendly_errors():
-        config = ValidateConfig(recipe=recipe, out=out, budget_minutes=budget_minutes, seeds=seeds, train_problems=train_problems, eval_problems=eval_problems, command=command)
+        config = ValidateConfig(
+            recipe=recipe, out=out, budget_minutes=budget_minutes, seeds=seeds, train_problems=train_problems, eval_problems=eval_problems,
+            overrides=_parse_overrides(set_ or []), decoding=DecodeSettings(undo_threshold=undo_threshold, ban_after=ban_after), parity=parity, command=command,
+        )
         run_validate(config, say=lambda line: _say("validate:", "cyan", line))
     _say("wrote", "green", str(out / "results.md"))

@@ -4,13 +4,18 @@ hard: an `<UNDO>` pops tokens off the row's stack and their slots leave its KV c
 always sees the surviving sequence at its own positions; the `<UNDO>` itself is never fed. The
 step after an undo feeds the new stack top again (dropping its old slot), which recomputes the
 state the row is back in: an undo costs the one forward step that any emitted token costs. A
-revisited state may not re-emit a token it already undid there (rowstate.py).
+revisited state may not re-emit a token it has undone there `ban_after` times (rowstate.py).
 soft: plain generation; `<UNDO>` is an ordinary token in context and the stack machine only
 defines the applied output.
 
 A batch makes one forward per step for all its rows; rows undo independently (slots.py), and a
 row leaves the batch when it ends (EOS, its token budget, or more `<UNDO>`s than `max_undos`).
 The common step (no row undoes or ends) runs without touching the host.
+
+`undo_threshold` P calibrates undoing at decode time: `<UNDO>` may be emitted only from a state
+whose raw probability for it (softmax of the logits, before temperature and bans) exceeds P;
+elsewhere it is masked and the best (or a sampled) other token comes instead. A model that puts
+a few percent on `<UNDO>` at correct states then no longer undoes them when greedy ties are close.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from torch import Tensor
 
 from tracegen.decoding.choice import TokenChooser
 from tracegen.decoding.result import DecodeResult, Finish, result_of
-from tracegen.decoding.rowstate import HardRowState
+from tracegen.decoding.rowstate import DEFAULT_BAN_AFTER, HardRowState
 from tracegen.decoding.slots import SlotCache
 from tracegen.export.tokenizer import TraceTokenizer
 from tracegen.trace import PROMPT_END
@@ -44,6 +49,8 @@ def decode(
     top_p: float | None = None,
     seed: int | None = None,
     max_undos: int = 64,
+    undo_threshold: float = 0.0,
+    ban_after: int = DEFAULT_BAN_AFTER,
     force_undo: ForceUndo | None = None,
     forced: Sequence[Sequence[int]] | None = None,
     return_logits: bool = False,
@@ -57,6 +64,8 @@ def decode(
     applied as usual) and its results carry the log-probs (and, with `return_logits`, the logits)
     of the states that emitted them, e.g. to score a rollout as the decoder saw it.
     `force_undo`: makes rows emit `<UNDO>` at chosen steps (benchmarks, tests).
+    `undo_threshold`: `<UNDO>` only where its probability exceeds this (0: wherever the model picks it).
+    `ban_after`: in hard mode, a state may not emit a token it has undone this many times (0: never banned).
     """
     if mode not in ("soft", "hard"):
         raise ValueError(f"unknown context mode {mode!r} (expected soft or hard)")
@@ -64,6 +73,10 @@ def decode(
         raise ValueError(f"unknown undo unit {undo_unit!r} (expected token or step)")
     if max_new_tokens < 1 or max_undos < 0:
         raise ValueError("max_new_tokens must be at least 1 and max_undos at least 0")
+    if not 0.0 <= undo_threshold < 1.0:
+        raise ValueError(f"undo_threshold must be in [0, 1), got {undo_threshold}")
+    if ban_after < 0:
+        raise ValueError(f"ban_after must be at least 0 (0 never bans), got {ban_after}")
     tok = tokenizer if isinstance(tokenizer, TraceTokenizer) else TraceTokenizer(tokenizer, getattr(tokenizer, "name_or_path", "") or "tokenizer")
     prompt_ids = [tok.prompt_ids(p, chat=False) if isinstance(p, str) else [int(t) for t in p] for p in prompts]
     if not prompt_ids or not all(prompt_ids):
@@ -72,17 +85,18 @@ def decode(
         raise ValueError("forced needs one non-empty trace per prompt")
     chooser = TokenChooser(temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, device=next(model.parameters()).device)
     with torch.inference_mode():
-        batch = _Decoding(model, tok, prompt_ids, mode=mode, unit=undo_unit, max_new_tokens=max_new_tokens, chooser=chooser, max_undos=max_undos, force_undo=force_undo, forced=forced, return_logits=return_logits)
+        batch = _Decoding(model, tok, prompt_ids, mode=mode, unit=undo_unit, max_new_tokens=max_new_tokens, chooser=chooser, max_undos=max_undos, undo_threshold=undo_threshold, ban_after=ban_after, force_undo=force_undo, forced=forced, return_logits=return_logits)
         return batch.run()
 
 
 class _Decoding:
     """One batch's decoding state. Batch rows are the active rows; `rows` maps them to prompt indices."""
 
-    def __init__(self, model, tok: TraceTokenizer, prompts: list[list[int]], *, mode, unit, max_new_tokens, chooser, max_undos, force_undo, forced, return_logits):
+    def __init__(self, model, tok: TraceTokenizer, prompts: list[list[int]], *, mode, unit, max_new_tokens, chooser, max_undos, undo_threshold, ban_after, force_undo, forced, return_logits):
         self.tok, self.prompts, self.mode, self.unit = tok, prompts, mode, unit
         self.delimiters = tok.delimiters if unit == "step" else frozenset()
         self.chooser, self.max_undos, self.force_undo = chooser, max_undos, force_undo
+        self.undo_threshold, self.ban_after = undo_threshold, ban_after
         self.steps = max(len(f) for f in forced) if forced is not None else max_new_tokens
         pad_id = tok.hf.pad_token_id if tok.hf.pad_token_id is not None else (tok.eos_id or 0)
         self.slots = SlotCache(model, prompts, pad_id=pad_id, capacity=self.steps)
@@ -128,10 +142,19 @@ class _Decoding:
         if self.forced is not None:
             tokens = self.forced[self.rows, step]
         else:
-            tokens = self.chooser(self._without_banned(logits) if self.watched else logits)
+            allowed = self._without_unsure_undos(logits) if self.undo_threshold > 0 else logits
+            tokens = self.chooser(self._without_banned(allowed) if self.watched else allowed)
         if self.force_undo is not None:
             tokens = torch.where(self.force_undo(self.rows, step), self.tok.undo_id, tokens)
         return tokens
+
+    def _without_unsure_undos(self, logits: Tensor) -> Tensor:
+        """`<UNDO>` masked in the rows whose probability for it is at most the threshold."""
+        undo = self.tok.undo_id
+        unsure = logits.softmax(-1)[:, undo] <= self.undo_threshold
+        masked = logits.clone()
+        masked[:, undo] = torch.where(unsure, float("-inf"), logits[:, undo])
+        return masked
 
     def _without_banned(self, logits: Tensor) -> Tensor:
         rows, columns = [], []
@@ -200,7 +223,7 @@ class _Decoding:
         """Pop batch row i's stack; returns (i, token, position, slot id) of the stack top to feed again."""
         r = self.row_list[i]
         if r not in self.states:
-            self.states[r] = HardRowState(undo_id=self.tok.undo_id, unit=self.unit, delimiters=self.delimiters)
+            self.states[r] = HardRowState(undo_id=self.tok.undo_id, unit=self.unit, delimiters=self.delimiters, ban_after=self.ban_after)
         state = self.states[r]
         if r not in self.watched:
             state.catch_up(self.emitted[r, len(state.trace) : step].tolist())

@@ -2,10 +2,14 @@
 
 A hard-mode state *is* its surviving sequence, so states are identified exactly by the nodes of a
 trie over the tokens pushed: a state revisited after an undo, or reached again by re-emitting the
-same tokens after a step undo, is the same node. When an `<UNDO>` pops the top token, the state
-that emitted it may never emit it again (DESIGN.md section 4: otherwise greedy decoding would
-loop). In step mode the tokens popped below the top are collateral: the trace re-emits the
-correct start of a step, so they stay allowed.
+same tokens after a step undo, is the same node. When `<UNDO>`s have popped the top token from the
+same state `ban_after` times, that state may not emit it again (DESIGN.md section 4: otherwise
+greedy decoding would loop). `ban_after=1` bans at the first undo, as the decoder first did: one
+false `<UNDO>` of a correct token then forbids the correct token for good and starts a cascade of
+wrong tokens and undos; 2 (the default, chosen by measurement, docs/design-notes.md) lets the
+model take the token back once; 0 never bans (only the undo cap stops a loop). In step mode the
+tokens popped below the top are collateral: the trace re-emits the correct start of a step, so
+they stay allowed.
 
 The decoder watches a row token by token only while it walks known ground (nodes that existed
 before: they may carry bans or lead to nodes that do). A row that never undid, or that stepped
@@ -20,16 +24,20 @@ from collections.abc import Sequence
 from tracegen.trace import PROMPT_END, UndoUnit, replay
 
 ROOT = 0
+DEFAULT_BAN_AFTER = 2
 """The trie node of the prompt's end, the state before any completion token."""
 
 
 class HardRowState:
-    def __init__(self, *, undo_id: int, unit: UndoUnit, delimiters: frozenset[int]):
-        self.undo_id, self.unit, self.delimiters = undo_id, unit, delimiters
+    def __init__(self, *, undo_id: int, unit: UndoUnit, delimiters: frozenset[int], ban_after: int = DEFAULT_BAN_AFTER):
+        if ban_after < 0:
+            raise ValueError(f"ban_after must be at least 0 (0 never bans), got {ban_after}")
+        self.undo_id, self.unit, self.delimiters, self.ban_after = undo_id, unit, delimiters, ban_after
         self.trace: list[int] = []
         self.stack: list[int] = []  # trace indices on the stack, bottom first
         self.path: list[int] = [ROOT]  # path[d]: the node of the state with d completion tokens on the stack
         self.children: dict[tuple[int, int], int] = {}
+        self.undone: dict[int, dict[int, int]] = {}  # node -> token -> times undone there
         self.bans: dict[int, set[int]] = {}
 
     @property
@@ -66,11 +74,15 @@ class HardRowState:
         depth = len(self.stack) - len(top_part) + kept
         popped = self.stack[depth:]
         if popped:
-            self.bans.setdefault(self.path[len(self.stack) - 1], set()).add(self.trace[self.stack[-1]])
+            node, token = self.path[len(self.stack) - 1], self.trace[self.stack[-1]]
+            counts = self.undone.setdefault(node, {})
+            counts[token] = counts.get(token, 0) + 1
+            if self.ban_after and counts[token] >= self.ban_after:
+                self.bans.setdefault(node, set()).add(token)
         del self.stack[depth:]
         del self.path[depth + 1 :]
         return popped
 
     def banned(self) -> set[int]:
-        """Tokens the current state already undid."""
+        """Tokens the current state has undone `ban_after` times."""
         return self.bans.get(self.path[-1], set())

@@ -37,6 +37,7 @@ def msft(
     eval_rows: Annotated[int, typer.Option(help="rows held out for evaluation")] = MsftConfig.eval_rows,
     eval_decode: Annotated[int, typer.Option(help="held-out prompts decoded at each evaluation")] = MsftConfig.eval_decode,
     steps: Annotated[int, typer.Option(help="optimizer steps")] = MsftConfig.steps,
+    schedule_steps: Annotated[int | None, typer.Option(min=1, help="step where the cosine reaches its minimum LR, held after (default: --steps)")] = MsftConfig.schedule_steps,
     batch_size: Annotated[int, typer.Option(help="rows per micro-batch and process")] = MsftConfig.batch_size,
     grad_accum: Annotated[int, typer.Option(help="micro-batches per optimizer step")] = MsftConfig.grad_accum,
     lr: Annotated[float, typer.Option(help="peak learning rate")] = MsftConfig.lr,

@@ -58,10 +58,13 @@ def adamw(model, *, lr: float, weight_decay: float) -> torch.optim.AdamW:
 
 
 def cosine_schedule(optimizer, *, warmup_steps: int, steps: int, min_lr_ratio: float):
-    """Linear warmup, then cosine decay to `min_lr_ratio` of the peak; stepped once per optimizer step."""
+    """Linear warmup, then cosine decay to `min_lr_ratio` of the peak at `steps`, and that minimum after
+    (transformers' cosine would rise again); stepped once per optimizer step."""
     from transformers import get_cosine_with_min_lr_schedule_with_warmup
 
-    return get_cosine_with_min_lr_schedule_with_warmup(optimizer, num_warmup_steps=min(warmup_steps, steps), num_training_steps=steps, min_lr_rate=min_lr_ratio)
+    schedule = get_cosine_with_min_lr_schedule_with_warmup(optimizer, num_warmup_steps=min(warmup_steps, steps), num_training_steps=steps, min_lr_rate=min_lr_ratio)
+    schedule.lr_lambdas = [lambda step, decay=decay: decay(min(step, steps)) for decay in schedule.lr_lambdas]
+    return schedule
 
 
 def endless(loader, accelerator, skip: int) -> Iterator:

@@ -13,6 +13,7 @@ The run folder is described in tracegen.train.loop.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -28,8 +29,12 @@ from tracegen.train.metrics import MetricsLog, Printer
 from tracegen.train.model import build_model
 
 
-def train_msft(cfg: MsftConfig, printer: Printer | None = None) -> dict:
-    """Train; returns the last evaluation's metrics."""
+OnEval = Callable[[torch.nn.Module, int, dict], bool]
+"""(the model in eval mode, optimizer step, the evaluation's metrics) -> True to stop training there."""
+
+
+def train_msft(cfg: MsftConfig, printer: Printer | None = None, on_eval: OnEval | None = None) -> dict:
+    """Train; returns the last evaluation's metrics. `on_eval` sees every evaluation after step 0 and may end the run early."""
     loop.require_at_least_one(cfg, ("steps", "batch_size", "grad_accum", "log_every", "eval_every", "save_every", "keep_checkpoints", "max_new_tokens"))
     if cfg.eval_decode < 0:
         raise InputError(f"must be at least 0, got {cfg.eval_decode}", field="--eval-decode")
@@ -43,7 +48,7 @@ def train_msft(cfg: MsftConfig, printer: Printer | None = None) -> dict:
     if len(loader) == 0:
         raise InputError(f"{len(train_rows)} training rows make no batch of {cfg.batch_size}", field="--batch-size")
     optimizer = loop.adamw(model, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    scheduler = loop.cosine_schedule(optimizer, warmup_steps=cfg.warmup_steps, steps=cfg.steps, min_lr_ratio=cfg.min_lr_ratio)
+    scheduler = loop.cosine_schedule(optimizer, warmup_steps=cfg.warmup_steps, steps=cfg.schedule_steps or cfg.steps, min_lr_ratio=cfg.min_lr_ratio)
     model, optimizer, loader = accelerator.prepare(model, optimizer, loader)
     accelerator.register_for_checkpointing(scheduler)
 
@@ -87,13 +92,25 @@ def train_msft(cfg: MsftConfig, printer: Printer | None = None) -> dict:
         if step % cfg.log_every == 0 or step == cfg.steps:
             loss = accelerator.reduce(step_loss, "sum").item() / max(step_tokens, 1)
             log.write({"step": step, "loss": loss, "lr": scheduler.get_last_lr()[0], "grad_norm": float(grad_norm), "tokens_per_s": tokens_seen / train_seconds})
+        stop = False
         if step % cfg.eval_every == 0 or step == cfg.steps:
             last_eval = evaluate()
             log.write({"step": step, **last_eval})
-        if step % cfg.save_every == 0 or step == cfg.steps:
+            stop = on_eval is not None and _ask(accelerator, model, on_eval, step, last_eval)
+        if step % cfg.save_every == 0 or step == cfg.steps or stop:
             loop.save_checkpoint(accelerator, out, step, seen, keep=cfg.keep_checkpoints)
+        if stop:
+            break
     loop.save_model(accelerator, model, data.tok, out / loop.MODEL_DIR)
     return last_eval
+
+
+def _ask(accelerator, model, on_eval: OnEval, step: int, metrics: dict) -> bool:
+    plain = accelerator.unwrap_model(model)
+    plain.eval()
+    stop = on_eval(plain, step, metrics)
+    plain.train()
+    return bool(stop)
 
 
 def _evaluate(accelerator, model, data: TraceDataset, eval_rows, collate, cfg: MsftConfig) -> dict:

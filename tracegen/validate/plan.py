@@ -23,6 +23,10 @@ from tracegen.recipe import Recipe, load_recipe
 
 TRAIN_SHARE = 0.55
 """Of each run's share of the budget, the part spent in optimizer steps."""
+CHECKS_PER_BUDGET = 4
+"""A parity run (parity.py) checks its clean-token loss every budget / CHECKS_PER_BUDGET steps."""
+PARITY_CAP = 2
+"""A parity run stops at this many times the equal-token budget, parity reached or not."""
 
 
 @dataclass(frozen=True)
@@ -51,28 +55,33 @@ def step_variant(best: Variant) -> Variant:
     return replace(best, name=f"{best.name}-step", label=f"{best.label}, step undo", undo_unit="step")
 
 
-def train_recipe(recipe_name: str, variant: Variant, problems: int) -> Recipe:
-    return load_recipe(recipe_name, {"source.num_problems": problems, **variant.overrides()})
+def train_recipe(recipe_name: str, variant: Variant, problems: int, overrides: dict[str, object] | None = None) -> Recipe:
+    """`overrides`: the user's `--set` values, under the variant's own switches."""
+    return load_recipe(recipe_name, {**(overrides or {}), "source.num_problems": problems, **variant.overrides()})
 
 
-def held_out_recipe(recipe_name: str, problems: int) -> Recipe:
-    """Other problems (source seed + 1, split `test`), each with one deviation; soft, token undo (only the tokens are used)."""
-    base = synthetic_recipe(recipe_name)
+def held_out_recipe(recipe_name: str, problems: int, overrides: dict[str, object] | None = None, *, clean: bool = False) -> Recipe:
+    """Other problems (source seed + 1, split `test`), each with one deviation; soft, token undo (only the tokens are used).
+
+    `clean`: the same problems without deviations, labelled as clean SFT is (for the clean-token loss of parity.py).
+    """
+    base = synthetic_recipe(recipe_name, overrides)
     return load_recipe(
         recipe_name,
         {
+            **(overrides or {}),
             "source.num_problems": problems,
             "source.seed": base.source.seed + 1,
             "source.split": "test",
             "deviations.clean_fraction": 0.0,
-            **MAIN_VARIANTS[2].overrides(),
+            **MAIN_VARIANTS[0 if clean else 2].overrides(),
         },
     )
 
 
-def synthetic_recipe(recipe_name: str) -> Recipe:
+def synthetic_recipe(recipe_name: str, overrides: dict[str, object] | None = None) -> Recipe:
     """The recipe, refused unless its problems are synthetic: validation needs problems it can make on any machine, offline."""
-    recipe = load_recipe(recipe_name)
+    recipe = load_recipe(recipe_name, overrides or {})
     if recipe.source.name != "arith":
         raise InputError(f"validate needs a recipe with the synthetic arith source, not {recipe.source.name!r}", field="--recipe")
     return recipe
@@ -85,11 +94,12 @@ class TokenBudget:
     seconds_per_run: float  # each run's share of the budget
 
     def steps(self, mean_row_tokens: float, batch_size: int) -> int:
-        return max(1, round(self.tokens_per_run / (mean_row_tokens * batch_size)))
+        """Optimizer steps for the budget, a multiple of CHECKS_PER_BUDGET (a parity run evaluates at that step exactly)."""
+        return CHECKS_PER_BUDGET * max(1, round(self.tokens_per_run / (mean_row_tokens * batch_size * CHECKS_PER_BUDGET)))
 
 
-def token_budget(*, budget_seconds: float, elapsed: float, reserve: float, runs: int, throughput: float) -> TokenBudget:
-    """Share what is left of the budget evenly between `runs`; `reserve`: seconds still needed outside runs."""
+def token_budget(*, budget_seconds: float, elapsed: float, reserve: float, runs: float, throughput: float) -> TokenBudget:
+    """Share what is left of the budget evenly between `runs` (in equal-token runs); `reserve`: seconds still needed outside runs."""
     per_run = max(budget_seconds - elapsed - reserve, 0.0) / runs
     return TokenBudget(tokens_per_run=int(throughput * per_run * TRAIN_SHARE), throughput=throughput, seconds_per_run=per_run)
 

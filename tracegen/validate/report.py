@@ -14,6 +14,8 @@ import statistics
 from collections.abc import Sequence
 from pathlib import Path
 
+from tracegen.validate.plan import PARITY_CAP
+
 METRICS = (
     # key, label, shown as a percentage
     ("accuracy", "accuracy", True),
@@ -24,7 +26,19 @@ METRICS = (
     ("undo_recall", "undo recall", True),
     ("undos_per_solution", "undos per solution", False),
     ("tokens_per_solution", "tokens per solution", False),
+    ("undo_cap_rate", "decodes ended by the undo cap", True),
+    ("kept_after_false_undo", "still solved after one forced false undo", True),
 )
+PARITY_METRICS = (
+    ("budget_multiple", "training tokens (× the equal budget)", False),
+    ("clean_token_loss", "clean-token loss", False),
+    ("accuracy", "accuracy", True),
+    ("recovery_rate", "recovery (forced deviation)", True),
+    ("undo_after_forced", "undo right after forced deviation", True),
+    ("undos_per_solution", "undos per solution", False),
+    ("undo_cap_rate", "decodes ended by the undo cap", True),
+)
+BAN_POLICY_METRICS = tuple((f"kept_after_false_undo_ban_after_{n}", f"still solved after a forced false undo, ban after {n or 'never'}", True) for n in (1, 2, 0))
 TRAINER_PROBES = (
     # from the trainer's own last evaluation (tracegen.train.evaluate.teacher_forced) on rows held out of the variant's data
     ("final_loss", "final training loss", False),
@@ -34,6 +48,7 @@ TRAINER_PROBES = (
 )
 PLOTTED = ("accuracy", "recovery_rate", "spontaneous_deviation_rate", "undo_precision", "undo_recall")
 RECOVERY_GOAL = 0.8
+ACCURACY_GAP = 0.05
 NEAR_ZERO = 0.05
 LEARNED_ACCURACY = 0.1
 """Comparisons of undo behaviour mean something only once some variant solves this share of the held-out problems."""
@@ -50,6 +65,44 @@ def spread(values: Sequence[float]) -> dict:
 def summarize(runs: Sequence[dict], variants: Sequence[str], *, part: str = "metrics", keys: Sequence[tuple] = METRICS) -> dict[str, dict[str, dict]]:
     """variant -> metric -> spread over that variant's seeds; `part` names the run record's section (metrics, or train with TRAINER_PROBES)."""
     return {name: {key: spread([run[part].get(key) for run in runs if run["variant"] == name]) for key, _, _ in keys} for name in variants}
+
+
+def _goal_claim(summary: dict[str, dict[str, dict]], parity: dict | None) -> dict:
+    """Issue 11's goal for mSFT hard, at the equal budget and at parity, with the numbers that limit it."""
+    clean, hard = summary["clean"], summary["msft-hard"]
+
+    def meets(accuracy: dict, recovery: dict) -> bool:
+        return recovery["mean"] >= RECOVERY_GOAL and accuracy["mean"] >= clean["accuracy"]["mean"] - ACCURACY_GAP
+
+    at_parity = parity["msft-hard"] if parity else None
+    holds = meets(hard["accuracy"], hard["recovery_rate"]) or (at_parity is not None and meets(at_parity["accuracy"], at_parity["recovery_rate"]))
+    evidence = (
+        f"equal budget: recovery {_pct(hard['recovery_rate'])}, accuracy {_pct(hard['accuracy'])} vs clean SFT {_pct(clean['accuracy'])}; "
+        f"what limits recovery: undo right after the forced mistake {_pct(hard['undo_after_forced'])}, "
+        f"still solved after a false undo {_pct(hard['kept_after_false_undo'])}, decodes ended by the undo cap {_pct(hard['undo_cap_rate'])}, "
+        f"spontaneous deviation rate {_pct(hard['spontaneous_deviation_rate'])} vs clean SFT {_pct(clean['spontaneous_deviation_rate'])}"
+    )
+    if at_parity is not None:
+        evidence += (
+            f"; at parity ({at_parity['reached']} of {at_parity['seeds']} seeds reached it, {at_parity['budget_multiple']['mean']:.2f}× the budget): "
+            f"recovery {_pct(at_parity['recovery_rate'])}, accuracy {_pct(at_parity['accuracy'])}"
+        )
+    return {
+        "claim": f"mSFT hard recovers ≥ {RECOVERY_GOAL:.0%} of forced mistakes with accuracy within {ACCURACY_GAP * 100:.0f} points of clean SFT (issue 11's goal)",
+        "verdict": "holds" if holds else "does not hold at this scale",
+        "evidence": evidence,
+    }
+
+
+def parity_summary(runs: Sequence[dict], variants: Sequence[str]) -> dict[str, dict]:
+    """variant -> spreads of what was measured at parity (clean SFT: its own equal-token run, multiple 1), and how many seeds reached it."""
+    summary = {}
+    for name in variants:
+        own = [run for run in runs if run["variant"] == name]
+        points = [run.get("parity") or {"reached": True, "budget_multiple": 1.0, "clean_token_loss": run["clean_token_loss"], "metrics": run["metrics"]} for run in own]
+        cells = {key: spread([point["metrics"].get(key) if key in point["metrics"] else point.get(key) for point in points]) for key, _, _ in PARITY_METRICS}
+        summary[name] = {**cells, "reached": sum(point["reached"] for point in points), "seeds": len(points), "equal_budget_clean_token_loss": spread([run["clean_token_loss"] for run in own])}
+    return summary
 
 
 def show(cell: dict, percent: bool) -> str:
@@ -76,7 +129,7 @@ def _pct(cell: dict) -> str:
     return "undefined" if math.isnan(cell["mean"]) else f"{100 * cell['mean']:.1f}% ± {100 * cell['std']:.1f}"
 
 
-def claims(summary: dict[str, dict[str, dict]], labels: dict[str, str], step_name: str | None) -> list[dict]:
+def claims(summary: dict[str, dict[str, dict]], labels: dict[str, str], step_name: str | None, parity: dict | None = None) -> list[dict]:
     """The acceptance list's claims, each with a verdict and the numbers behind it.
 
     The recovery goal is judged as it stands; the comparisons are "not testable" while no variant
@@ -124,6 +177,7 @@ def claims(summary: dict[str, dict[str, dict]], labels: dict[str, str], step_nam
         "verdict": unless_untestable("holds" if acc != "lower" and rec != "lower" else "does not hold at this scale"),
         "evidence": f"naive vs mSFT soft: accuracy {_pct(naive['accuracy'])} vs {_pct(soft['accuracy'])} ({acc}); recovery {_pct(naive['recovery_rate'])} vs {_pct(soft['recovery_rate'])} ({rec})",
     })
+    found.append(_goal_claim(summary, parity))
     if step_name is not None:
         step = summary[step_name]
         base = step_name.removesuffix("-step")
@@ -162,7 +216,7 @@ def markdown(results: dict) -> str:
         f"{settings['tokens_per_run']:,} training tokens per run (measured throughput {settings['throughput']:.0f} tokens/s; "
         f"batch {settings['batch_size']}, lr {settings['lr']:g}).",
         "",
-        "Values are mean ± standard deviation over seeds, in % except the last two columns; – is undefined (e.g. no undo at all).",
+        "Values are mean ± standard deviation over seeds, in % except undos and tokens per solution; – is undefined (e.g. no undo at all). Measured at the equal token budget.",
         "",
         table(results["summary"], labels),
         "",
@@ -170,6 +224,8 @@ def markdown(results: dict) -> str:
         "",
         table(results["trainer_probes"], labels, TRAINER_PROBES),
         "",
+        *_parity_lines(results, labels),
+        *_ban_policy_lines(results, labels),
         "| variant | loss | context | undo unit | optimizer steps | mean row tokens |",
         "|---|---|---|---|---|---|",
         *(f"| {v['label']} | {v['loss']} | {v['context_mode']} | {v['undo_unit']} | {v['steps']} | {v['mean_row_tokens']:.0f} |" for v in results["variants"]),
@@ -189,9 +245,46 @@ def markdown(results: dict) -> str:
         "- undo precision: of the undo events (runs of `<UNDO>`), the share where what the model had written contained a wrong step.",
         "- undo recall: of the wrong steps it writes from a correct state, the share it follows directly by `<UNDO>`.",
         "- undos / tokens per solution: `<UNDO>` tokens and all emitted tokens of the free decode.",
+        "- decodes ended by the undo cap: free decodes stopped because they emitted more `<UNDO>`s than the decoder allows (64).",
+        "- still solved after one forced false undo: of the problems the free decode solved without undoing, the share still solved when one `<UNDO>` is forced at a random token (erasing a correct token).",
+        "- steps are judged where the model ends a line and also where an undo interrupts a line that is already wrong (mid-line undos, as token undo makes them); a partial line that starts a gold line is not wrong.",
+        f"- decoding: greedy, `<UNDO>` threshold {results['settings'].get('undo_threshold', 0.0):g}, ban after {results['settings'].get('ban_after', 1)} undo(s) at a state (hard mode).",
         "",
     ]
     return "\n".join(lines)
+
+
+def _parity_lines(results: dict, labels: dict[str, str]) -> list[str]:
+    if not results.get("parity"):
+        return []
+    parity = results["parity"]
+    head = "| variant | seeds at parity | clean-token loss at the equal budget | " + " | ".join(label for _, label, _ in PARITY_METRICS) + " |"
+    rows = [
+        f"| {labels[name]} | {cells['reached']} of {cells['seeds']} | {show(cells['equal_budget_clean_token_loss'], False)} | " + " | ".join(show(cells[key], percent) for key, _, percent in PARITY_METRICS) + " |"
+        for name, cells in parity.items()
+    ]
+    return [
+        f"Trained to parity: each trace variant trains on past the budget (at the final learning rate) until its loss on the held-out clean solutions "
+        f"is at most clean SFT's ({results['settings']['parity_target_loss']:.4f} nats per token, mean over seeds), or {PARITY_CAP}× the budget; measured where it stopped:",
+        "",
+        head,
+        "|---|---|---|" + "---|" * len(PARITY_METRICS),
+        *rows,
+        "",
+    ]
+
+
+def _ban_policy_lines(results: dict, labels: dict[str, str]) -> list[str]:
+    """Hard-mode variants: the share of solved problems still solved after one forced false undo, per ban policy."""
+    hard = ban_policies(results)
+    if not hard:
+        return []
+    return ["Ban policies (hard mode; `tracegen decode --ban-after N`): one `<UNDO>` forced at a random token of each solution solved without undoing, at the equal budget:", "", table(hard, labels, BAN_POLICY_METRICS), ""]
+
+
+def ban_policies(results: dict) -> dict[str, dict]:
+    names = [v["name"] for v in results["variants"] if v["context_mode"] == "hard"]
+    return {name: {key: spread([run["metrics"].get(key) for run in results["runs"] if run["variant"] == name]) for key, _, _ in BAN_POLICY_METRICS} for name in names}
 
 
 def plot(results: dict, path: Path) -> None:

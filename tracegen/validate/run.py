@@ -3,7 +3,8 @@
 Training is tracegen.train.msft (the trainer users run), evaluation the KV-trimming decoder in
 each variant's context mode; this module only decides what runs, in which order, for how long.
 The run folder: `results.{md,json,png}` and `work/` (datasets, one training run per variant and
-seed, the throughput calibration).
+seed, the throughput calibration). Clean SFT runs first, for every seed: its clean-token loss is
+the parity target of the trace variants' runs (parity.py).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import os
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -26,7 +27,8 @@ from tracegen.train.metrics import read_metrics
 from tracegen.train.model import build_model
 from tracegen.train.msft import train_msft
 from tracegen.validate import plan, report
-from tracegen.validate.evaluate import evaluate
+from tracegen.validate.evaluate import DecodeSettings, evaluate
+from tracegen.validate.parity import PARITY_WEIGHT, ParityWatch, clean_token_loss
 
 CALIBRATION_STEPS = 20
 
@@ -41,6 +43,9 @@ class ValidateConfig:
     eval_problems: int = 100
     batch_size: int = 16
     lr: float = 3e-3
+    overrides: dict[str, object] = field(default_factory=dict)  # --set recipe values, for every dataset
+    decoding: DecodeSettings = DecodeSettings()
+    parity: bool = True  # also train every trace variant to clean SFT's clean-token loss
     command: str = ""  # as typed, for the report
 
 
@@ -49,7 +54,7 @@ def validate(cfg: ValidateConfig, say: Callable[[str], None] = lambda line: None
     started = time.perf_counter()
     if cfg.seeds < 1 or cfg.budget_minutes <= 0 or cfg.eval_problems < 1:
         raise InputError("--seeds and --eval-problems must be at least 1 and --budget-minutes above 0", field="--seeds/--budget-minutes/--eval-problems")
-    recipe = plan.synthetic_recipe(cfg.recipe)
+    recipe = plan.synthetic_recipe(cfg.recipe, cfg.overrides)
     train_problems = cfg.train_problems or recipe.source.num_problems
     out, work = Path(cfg.out), Path(cfg.out) / "work"
     if work.exists():
@@ -62,29 +67,35 @@ def validate(cfg: ValidateConfig, say: Callable[[str], None] = lambda line: None
     build_started = time.perf_counter()
     for variant in plan.MAIN_VARIANTS:
         say(f"building {variant.label} ({train_problems} problems)")
-        datasets[variant.name] = _build(plan.train_recipe(cfg.recipe, variant, train_problems), plan.dataset_dir(work, variant.name))
-    held_out = _build(plan.held_out_recipe(cfg.recipe, cfg.eval_problems), plan.dataset_dir(work, "held-out"))
+        datasets[variant.name] = build_dataset(plan.train_recipe(cfg.recipe, variant, train_problems, cfg.overrides), plan.dataset_dir(work, variant.name))
+    held_out = build_dataset(plan.held_out_recipe(cfg.recipe, cfg.eval_problems, cfg.overrides), plan.dataset_dir(work, "held-out"))
+    held_out_clean = build_dataset(plan.held_out_recipe(cfg.recipe, cfg.eval_problems, cfg.overrides, clean=True), plan.dataset_dir(work, "held-out-clean"))
     one_build = (time.perf_counter() - build_started) / len(plan.MAIN_VARIANTS)
 
     throughput = _calibrate(datasets["msft-hard"], work / "calibration", model_config, precision, cfg)
-    runs = (len(plan.MAIN_VARIANTS) + 1) * cfg.seeds
+    trace_runs = len(plan.MAIN_VARIANTS) * cfg.seeds  # the three trace variants and the step variant
+    runs = cfg.seeds + trace_runs * (PARITY_WEIGHT if cfg.parity else 1)
     budget = plan.token_budget(budget_seconds=60 * cfg.budget_minutes, elapsed=time.perf_counter() - started, reserve=one_build, runs=runs, throughput=throughput)
-    say(f"{throughput:.0f} training tokens/s measured: {budget.tokens_per_run:,} training tokens per run, {runs} runs")
+    say(f"{throughput:.0f} training tokens/s measured: {budget.tokens_per_run:,} training tokens per run, {len(plan.MAIN_VARIANTS) + 1} variants x {cfg.seeds} seeds")
 
     records, variants = [], []
+    context = _Context(held_out, held_out_clean, budget, model_config, precision, work, cfg, say)
     for variant in plan.MAIN_VARIANTS:
         variants.append(_variant_record(variant, datasets[variant.name], budget, cfg.batch_size))
-        records += [_run(variant, seed, datasets[variant.name], held_out, budget, model_config, precision, work, cfg, say) for seed in range(cfg.seeds)]
+        records += [_run(variant, seed, datasets[variant.name], context) for seed in range(cfg.seeds)]
+        if variant.loss == "clean":
+            context.target_loss = sum(r["clean_token_loss"] for r in records) / len(records)
     summary = report.summarize(records, [v.name for v in plan.MAIN_VARIANTS])
     best = max((v for v in plan.MAIN_VARIANTS if v.name in plan.UNDO_VARIANTS), key=lambda v: (summary[v.name]["recovery_rate"]["mean"], summary[v.name]["accuracy"]["mean"]))
     step = plan.step_variant(best)
     say(f"best undo variant by recovery: {best.label}; building it with step undo")
-    datasets[step.name] = _build(plan.train_recipe(cfg.recipe, step, train_problems), plan.dataset_dir(work, step.name))
+    datasets[step.name] = build_dataset(plan.train_recipe(cfg.recipe, step, train_problems, cfg.overrides), plan.dataset_dir(work, step.name))
     variants.append(_variant_record(step, datasets[step.name], budget, cfg.batch_size))
-    records += [_run(step, seed, datasets[step.name], held_out, budget, model_config, precision, work, cfg, say) for seed in range(cfg.seeds)]
+    records += [_run(step, seed, datasets[step.name], context) for seed in range(cfg.seeds)]
 
     names = [v["name"] for v in variants]
     summary = report.summarize(records, names)
+    parity_summary = report.parity_summary(records, names) if cfg.parity else None
     parameters = sum(p.numel() for p in build_model(held_out.tok, model_config=model_config).parameters())
     results = {
         "command": cfg.command,
@@ -105,11 +116,17 @@ def validate(cfg: ValidateConfig, say: Callable[[str], None] = lambda line: None
             "throughput": budget.throughput,
             "seconds_per_run": budget.seconds_per_run,
             "train_share": plan.TRAIN_SHARE,
+            "overrides": cfg.overrides,
+            "undo_threshold": cfg.decoding.undo_threshold,
+            "ban_after": cfg.decoding.ban_after,
+            "parity": cfg.parity,
+            "parity_target_loss": context.target_loss,
         },
         "variants": variants,
         "summary": summary,
+        "parity": parity_summary,
         "trainer_probes": report.summarize(records, names, part="train", keys=report.TRAINER_PROBES),
-        "claims": report.claims(summary, {v["name"]: v["label"] for v in variants}, step.name),
+        "claims": report.claims(summary, {v["name"]: v["label"] for v in variants}, step.name, parity_summary),
         "runs": records,
     }
     report.write(results, out)
@@ -125,19 +142,19 @@ def _use_cpu_threads() -> int:
     return threads
 
 
-def _build(recipe, folder: Path) -> TraceDataset:
+def build_dataset(recipe, folder: Path) -> TraceDataset:
     build(recipe, folder)
     return open_dataset(str(folder))
 
 
-def _token_counts(data: TraceDataset) -> tuple[float, float]:
+def token_counts(data: TraceDataset) -> tuple[float, float]:
     """(mean non-padding input tokens per row, input tokens per labelled token)."""
     lengths = [len(ids) for ids in data.rows["input_ids"]]
     labelled = sum(sum(1 for label in labels[1:] if label != IGNORE) for labels in data.rows["labels"])
     return sum(lengths) / len(lengths), sum(lengths) / max(labelled, 1)
 
 
-def _train_config(data: TraceDataset, out: Path, *, steps: int, seed: int, model_config: str, precision: str, cfg: ValidateConfig) -> MsftConfig:
+def train_config(data: TraceDataset, out: Path, *, steps: int, seed: int, model_config: str, precision: str, cfg: ValidateConfig) -> MsftConfig:
     return MsftConfig(
         dataset=str(data.root),
         out=out,
@@ -159,13 +176,13 @@ def _train_config(data: TraceDataset, out: Path, *, steps: int, seed: int, model
 
 def _calibrate(data: TraceDataset, out: Path, model_config: str, precision: str, cfg: ValidateConfig) -> float:
     """Training tokens per second, from a few optimizer steps of the trainer itself."""
-    train_msft(_train_config(data, out, steps=CALIBRATION_STEPS, seed=0, model_config=model_config, precision=precision, cfg=cfg))
+    train_msft(train_config(data, out, steps=CALIBRATION_STEPS, seed=0, model_config=model_config, precision=precision, cfg=cfg))
     labelled_per_second = next(r["tokens_per_s"] for r in reversed(read_metrics(out)) if "tokens_per_s" in r)
-    return labelled_per_second * _token_counts(data)[1]
+    return labelled_per_second * token_counts(data)[1]
 
 
 def _variant_record(variant: plan.Variant, data: TraceDataset, budget: plan.TokenBudget, batch_size: int) -> dict:
-    mean_tokens = _token_counts(data)[0]
+    mean_tokens = token_counts(data)[0]
     return {
         "name": variant.name,
         "label": variant.label,
@@ -178,27 +195,62 @@ def _variant_record(variant: plan.Variant, data: TraceDataset, budget: plan.Toke
     }
 
 
-def _run(variant: plan.Variant, seed: int, data: TraceDataset, held_out: TraceDataset, budget: plan.TokenBudget, model_config: str, precision: str, work: Path, cfg: ValidateConfig, say) -> dict:
-    steps = budget.steps(_token_counts(data)[0], cfg.batch_size)
-    folder = work / "runs" / f"{variant.name}-seed{seed}"
-    say(f"training {variant.label}, seed {seed}: {steps} steps")
+@dataclass
+class _Context:
+    """What every training run of one validation run shares."""
+
+    held_out: TraceDataset
+    held_out_clean: TraceDataset
+    budget: plan.TokenBudget
+    model_config: str
+    precision: str
+    work: Path
+    cfg: ValidateConfig
+    say: Callable[[str], None]
+    target_loss: float | None = None  # clean SFT's mean clean-token loss, once its runs are done
+
+
+def _run(variant: plan.Variant, seed: int, data: TraceDataset, ctx: _Context) -> dict:
+    """One variant and seed: train, evaluate at the equal-token budget and, for a trace variant, at parity."""
+    cfg = ctx.cfg
+    steps = ctx.budget.steps(token_counts(data)[0], cfg.batch_size)
+    folder = ctx.work / "runs" / f"{variant.name}-seed{seed}"
+
+    def measure(model) -> dict:
+        return evaluate(model, ctx.held_out, mode=variant.context_mode, undo_unit=variant.undo_unit, settings=cfg.decoding)
+
+    train_cfg = train_config(data, folder, steps=steps, seed=seed, model_config=ctx.model_config, precision=ctx.precision, cfg=cfg)
+    watch = None
+    if cfg.parity and variant.loss != "clean":
+        watch = ParityWatch(budget_steps=steps, target_loss=ctx.target_loss, clean=ctx.held_out_clean, measure=measure)
+        train_cfg.steps, train_cfg.schedule_steps = watch.cap_steps, steps
+        train_cfg.eval_every = train_cfg.log_every = watch.steps_per_check()
+        train_cfg.save_every = watch.cap_steps  # the trainer saves where the watch stops it
+    ctx.say(f"training {variant.label}, seed {seed}: {steps} steps" + (" and on to parity" if watch else ""))
     started = time.perf_counter()
-    last_eval = train_msft(_train_config(data, folder, steps=steps, seed=seed, model_config=model_config, precision=precision, cfg=cfg))
-    trained = time.perf_counter()
-    model = build_model(data.tok, model=str(folder / "model")).to("cuda" if torch.cuda.is_available() else "cpu").eval()
-    metrics = evaluate(model, held_out, mode=variant.context_mode, undo_unit=variant.undo_unit)
-    losses = [r["loss"] for r in read_metrics(folder) if "loss" in r]
+    last_eval = train_msft(train_cfg, on_eval=watch)
+    seconds = time.perf_counter() - started
+    losses = [(r["step"], r["loss"]) for r in read_metrics(folder) if "loss" in r]
+    final_loss = next((loss for step, loss in reversed(losses) if step <= steps), None)
+    if watch is None:
+        model = build_model(data.tok, model=str(folder / "model")).to("cuda" if torch.cuda.is_available() else "cpu").eval()
+        equal = {"metrics": measure(model), "train": last_eval, "clean_token_loss": clean_token_loss(model, ctx.held_out_clean)}
+    else:
+        equal = watch.equal
     record = {
         "variant": variant.name,
         "seed": seed,
         "steps": steps,
-        "metrics": metrics,
-        "train": {"final_loss": losses[-1] if losses else None, **last_eval},
-        "train_seconds": trained - started,
-        "eval_seconds": time.perf_counter() - trained,
+        "metrics": equal["metrics"],
+        "train": {"final_loss": final_loss, **equal["train"]},
+        "clean_token_loss": equal["clean_token_loss"],
+        "seconds": seconds,
     }
-    say(f"  {variant.label}, seed {seed}: accuracy {metrics['accuracy']:.1%}, recovery {metrics['recovery_rate']:.1%}, "
-        f"spontaneous deviations {metrics['spontaneous_deviation_rate']:.1%} ({record['train_seconds']:.0f}s train, {record['eval_seconds']:.0f}s eval)")
+    if watch is not None:
+        record["parity"] = watch.parity
+    m = record["metrics"]
+    ctx.say(f"  {variant.label}, seed {seed}: accuracy {m['accuracy']:.1%}, recovery {m['recovery_rate']:.1%}, "
+            f"clean-token loss {record['clean_token_loss']:.3f}" + (f"; parity {'at' if watch.parity['reached'] else 'not reached by'} {watch.parity['budget_multiple']:.2f}x the budget, accuracy {watch.parity['metrics']['accuracy']:.1%}" if watch else "") + f" ({seconds:.0f}s)")
     return record
 
 
