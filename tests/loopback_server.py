@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-FAULT_KINDS = ("429", "500", "503", "400", "stall", "malformed", "no_choices", "drop")
+FAULT_KINDS = ("429", "500", "503", "400", "401", "404", "stall", "malformed", "no_choices", "drop")
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Fault:
     """One injected fault.
 
     kind: "429"/"503" (with a Retry-After header of `retry_after` seconds, or retry-after-ms when
-    `in_ms`), "500", "400", "stall" (send nothing until the server closes or `stall_s` passes),
+    `in_ms`), "500", "400", "401", "404" (with a JSON error message), "stall" (send nothing until the server closes or `stall_s` passes),
     "malformed" (status 200, a body that is not JSON), "no_choices" (200, JSON without choices),
     "drop" (close the connection without a response).
     """
@@ -150,7 +150,7 @@ def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
                 if fault.retry_after is not None:
                     headers = {"retry-after-ms": str(round(fault.retry_after * 1000))} if fault.in_ms else {"Retry-After": str(fault.retry_after)}
                 self._send(int(fault.kind), {"error": {"message": "slow down", "type": "rate_limit"}}, headers)
-            elif fault.kind in ("500", "400"):
+            elif fault.kind in ("500", "400", "401", "404"):
                 self._send(int(fault.kind), {"error": {"message": f"injected {fault.kind}", "type": "injected"}})
             elif fault.kind == "malformed":
                 self._send_raw(200, b'{"id": "cmpl-loopback", "choices": [', "application/json")

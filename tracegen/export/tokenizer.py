@@ -17,6 +17,7 @@ from tokenizers import Tokenizer
 from tracegen import UNDO_TOKEN
 from tracegen.errors import InputError
 from tracegen.export.embedded import EMBEDDED_TOKENIZER_DIR
+from tracegen.public import public_name
 
 EMBEDDED_NAME = "tracegen-embedded"
 HUB_ID = re.compile(r"[\w-][\w.-]*(/[\w-][\w.-]*)?")
@@ -129,7 +130,7 @@ class TraceTokenizer:
 
     def info(self, sha256: str) -> dict:
         return {
-            "name": self.name,
+            "name": public_name(self.name),  # a local folder by name and hash, never its path
             "sha256": sha256,
             "undo_token": UNDO_TOKEN,
             "undo_id": self.undo_id,

@@ -13,6 +13,7 @@ from tracegen.llm import prompts
 from tracegen.llm.base import OnOutcome, Outcome, OutcomeLog, Request, check_requests, new_stats
 from tracegen.llm.cache import CachedRequest, ResponseCache
 from tracegen.llm.config import BackendConfig
+from tracegen.public import public_name
 
 
 class HFBackend:
@@ -23,6 +24,7 @@ class HFBackend:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.cfg, self.cache = cfg, cache
+        self.model_name = public_name(cfg.model)  # what samples and cache records name: never a local path
         self.stats = new_stats()
         self.device = cfg.device or ("cuda" if torch.cuda.is_available() else "cpu")
         try:
@@ -46,16 +48,16 @@ class HFBackend:
             self.stats["cache_hits"] += len(job.texts)
             rows.extend((job, index) for index in job.missing())
             if not job.missing():
-                log.finish(job.outcome(self.cfg.model))
+                log.finish(job.outcome(self.model_name))
         for start in range(0, len(rows), self.cfg.batch_size):
             batch = rows[start : start + self.cfg.batch_size]
             texts = self._generate([job for job, _ in batch], seed_key=batch[0][0].keys[batch[0][1]])
             self.stats["calls"] += len(batch)
             for (job, index), text in zip(batch, texts):
-                self.cache.put(job.keys[index], self.cfg.model, text)
+                self.cache.put(job.keys[index], self.model_name, text)
                 job.texts[index] = text
                 if not job.missing():
-                    log.finish(job.outcome(self.cfg.model))
+                    log.finish(job.outcome(self.model_name))
         return log.in_order()
 
     def _prompt_text(self, job: CachedRequest) -> str:
