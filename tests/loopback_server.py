@@ -134,10 +134,13 @@ def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
             pass
 
         def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))  # always: keep-alive needs the body consumed
             if self.path not in ("/v1/chat/completions", "/v1/completions"):
+                with server._lock:
+                    server.requests[self.path] += 1  # counted: a wrong base URL costs requests too
                 self._send(404, {"error": {"message": f"no route {self.path}"}})
                 return
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+            body = json.loads(raw or b"{}")
             fault = server._arrive(self.path, body, self.headers.get("Authorization"))
             if fault is None:
                 self._send(200, server._completion(self.path, body))
