@@ -27,7 +27,7 @@ from tracegen.check import check_dataset
 from tracegen.cli import app
 
 WRONG_SOLUTION = "Half of them is 1000 + 1 = 1001.\n#### 1001"
-PROBLEMS = 6
+PROBLEMS = 3
 READY_WITHIN_S = 120
 runner = CliRunner()
 
