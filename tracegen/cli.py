@@ -312,8 +312,8 @@ def decode(
         if (prompt is None) == (prompts is None):
             raise InputError("give exactly one of --prompt TEXT and --prompts FILE", field="--prompt/--prompts")
         texts = [prompt] if prompt is not None else read_prompts(prompts)
+        lm = load_model(model, device)  # first: it explains a dataset folder given as the model
         tok = TraceTokenizer.load(tokenizer or model)
-        lm = load_model(model, device)
         options = dict(mode=mode, undo_unit=undo_unit, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p, max_undos=max_undos)
         results = []
         try:

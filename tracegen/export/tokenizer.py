@@ -17,6 +17,7 @@ from tokenizers import Tokenizer
 from tracegen import UNDO_TOKEN
 from tracegen.errors import InputError
 from tracegen.export.embedded import EMBEDDED_TOKENIZER_DIR
+from tracegen.export.portable import save_portable
 from tracegen.public import public_name
 
 EMBEDDED_NAME = "tracegen-embedded"
@@ -124,8 +125,8 @@ class TraceTokenizer:
             )
 
     def save(self, directory: Path) -> str:
-        """Write the tokenizer (with `<UNDO>`) for training; returns the sha256 of its tokenizer.json."""
-        self.hf.save_pretrained(str(directory))
+        """Write the tokenizer (with `<UNDO>`) for training, loadable by every claimed transformers version; returns the sha256 of its tokenizer.json."""
+        save_portable(self.hf, Path(directory))
         return hashlib.sha256((directory / "tokenizer.json").read_bytes()).hexdigest()
 
     def info(self, sha256: str) -> dict:

@@ -116,4 +116,4 @@ def save_model(accelerator, model, tok, folder: Path) -> None:
     plain = accelerator.unwrap_model(model)
     plain.save_pretrained(str(folder), is_main_process=accelerator.is_main_process, save_function=accelerator.save, state_dict=accelerator.get_state_dict(model))
     if accelerator.is_main_process:
-        tok.hf.save_pretrained(str(folder))
+        tok.save(folder)  # loadable by every transformers version tracegen claims
