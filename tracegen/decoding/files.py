@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tracegen.errors import InputError
+from tracegen.hub import require_hub_or_cache
 from tracegen.sources.jsonl import read_jsonl_objects, require_str
 
 
@@ -25,6 +26,7 @@ def load_model(name_or_path: str, device: str | None = None):
             file=name_or_path,
             field="--model",
         )
+    require_hub_or_cache(name_or_path, field="--model")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     try:
         return AutoModelForCausalLM.from_pretrained(name_or_path).to(device).eval()

@@ -16,6 +16,7 @@ from tokenizers import Tokenizer
 
 from tracegen import UNDO_TOKEN
 from tracegen.errors import InputError
+from tracegen.hub import require_hub_or_cache
 from tracegen.export.embedded import EMBEDDED_TOKENIZER_DIR
 from tracegen.export.portable import save_portable
 from tracegen.public import public_name
@@ -54,6 +55,7 @@ class TraceTokenizer:
         source = str(EMBEDDED_TOKENIZER_DIR) if name_or_path is None else name_or_path
         if not Path(source).exists() and not HUB_ID.fullmatch(source):
             raise InputError("no such folder, and not a Hub repo id", file=source, field="tokenizer")
+        require_hub_or_cache(source, field="tokenizer")
         try:
             hf = AutoTokenizer.from_pretrained(source)
         except Exception as e:  # transformers raises OSError, ValueError, HF hub errors...

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tracegen.errors import InputError
+from tracegen.hub import require_hub_or_cache
 from tracegen.llm import prompts
 from tracegen.llm.base import OnOutcome, Outcome, OutcomeLog, Request, check_requests, new_stats
 from tracegen.llm.cache import CachedRequest, ResponseCache
@@ -27,6 +28,7 @@ class HFBackend:
         self.model_name = public_name(cfg.model)  # what samples and cache records name: never a local path
         self.stats = new_stats()
         self.device = cfg.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        require_hub_or_cache(cfg.model, field="model")
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(cfg.model)
             self.model = AutoModelForCausalLM.from_pretrained(cfg.model, dtype="auto").to(self.device).eval()
