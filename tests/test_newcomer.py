@@ -163,3 +163,17 @@ def test_saved_tokenizers_speak_the_dialect_every_claimed_version_reads(tmp_path
     assert again.chat_template == tok.hf.chat_template
     text = "Question: 3 + 4?\nAnswer:\n3 + 4 = 7\n#### 7"
     assert again.backend_tokenizer.encode(text, add_special_tokens=False).ids == tok.encode(text)
+
+
+def test_a_checkpoint_of_tied_embeddings_saves_without_a_shared_tensor_note(tmp_path, tok, caplog):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from tracegen.train.loop import make_accelerator, save_checkpoint
+
+    accelerator = make_accelerator(mixed_precision="no", seed=0)
+    config = LlamaConfig(vocab_size=len(tok.hf), hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1, tie_word_embeddings=True)
+    accelerator.prepare(LlamaForCausalLM(config))
+    with caplog.at_level("WARNING"):
+        folder = save_checkpoint(accelerator, tmp_path, step=1, batches_seen=1, keep=2)
+    assert (folder / "trainer_state.json").is_file()
+    assert not [r for r in caplog.records if "shared tensor" in r.getMessage()]
