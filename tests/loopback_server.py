@@ -16,6 +16,7 @@ Poisoned requests never consume script faults, so request counts are exact whate
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -55,6 +56,11 @@ def prompt_of(body: dict) -> str:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 1024  # the default listen backlog (5) drops connections under concurrency: clients see timeouts
+
+    def handle_error(self, request, client_address) -> None:
+        """A client that hangs up (a build stopping, cancelled calls) is normal here: no traceback on stderr."""
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            super().handle_error(request, client_address)
 
 
 class LoopbackServer:
@@ -184,7 +190,6 @@ def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
 
 
 if __name__ == "__main__":  # for benchmarks: serve instant canned replies until stdin closes
-    import sys
 
     with LoopbackServer(reply=lambda prompt, index: f"Sample {index}: 2 + 2 = <<2+2=4>>4\n#### 4") as running:
         print(running.base_url, flush=True)
