@@ -190,7 +190,6 @@ def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
 
 
 if __name__ == "__main__":  # for benchmarks: serve instant canned replies until stdin closes
-
     with LoopbackServer(reply=lambda prompt, index: f"Sample {index}: 2 + 2 = <<2+2=4>>4\n#### 4") as running:
         print(running.base_url, flush=True)
         sys.stdin.read()
