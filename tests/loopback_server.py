@@ -16,13 +16,14 @@ Poisoned requests never consume script faults, so request counts are exact whate
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-FAULT_KINDS = ("429", "500", "503", "400", "stall", "malformed", "no_choices", "drop")
+FAULT_KINDS = ("429", "500", "503", "400", "401", "404", "stall", "malformed", "no_choices", "drop")
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class Fault:
     """One injected fault.
 
     kind: "429"/"503" (with a Retry-After header of `retry_after` seconds, or retry-after-ms when
-    `in_ms`), "500", "400", "stall" (send nothing until the server closes or `stall_s` passes),
+    `in_ms`), "500", "400", "401", "404" (with a JSON error message), "stall" (send nothing until the server closes or `stall_s` passes),
     "malformed" (status 200, a body that is not JSON), "no_choices" (200, JSON without choices),
     "drop" (close the connection without a response).
     """
@@ -55,6 +56,11 @@ def prompt_of(body: dict) -> str:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 1024  # the default listen backlog (5) drops connections under concurrency: clients see timeouts
+
+    def handle_error(self, request, client_address) -> None:
+        """A client that hangs up (a build stopping, cancelled calls) is normal here: no traceback on stderr."""
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            super().handle_error(request, client_address)
 
 
 class LoopbackServer:
@@ -134,10 +140,13 @@ def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
             pass
 
         def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))  # always: keep-alive needs the body consumed
             if self.path not in ("/v1/chat/completions", "/v1/completions"):
+                with server._lock:
+                    server.requests[self.path] += 1  # counted: a wrong base URL costs requests too
                 self._send(404, {"error": {"message": f"no route {self.path}"}})
                 return
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+            body = json.loads(raw or b"{}")
             fault = server._arrive(self.path, body, self.headers.get("Authorization"))
             if fault is None:
                 self._send(200, server._completion(self.path, body))
@@ -150,7 +159,7 @@ def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
                 if fault.retry_after is not None:
                     headers = {"retry-after-ms": str(round(fault.retry_after * 1000))} if fault.in_ms else {"Retry-After": str(fault.retry_after)}
                 self._send(int(fault.kind), {"error": {"message": "slow down", "type": "rate_limit"}}, headers)
-            elif fault.kind in ("500", "400"):
+            elif fault.kind in ("500", "400", "401", "404"):
                 self._send(int(fault.kind), {"error": {"message": f"injected {fault.kind}", "type": "injected"}})
             elif fault.kind == "malformed":
                 self._send_raw(200, b'{"id": "cmpl-loopback", "choices": [', "application/json")
@@ -181,8 +190,6 @@ def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
 
 
 if __name__ == "__main__":  # for benchmarks: serve instant canned replies until stdin closes
-    import sys
-
     with LoopbackServer(reply=lambda prompt, index: f"Sample {index}: 2 + 2 = <<2+2=4>>4\n#### 4") as running:
         print(running.base_url, flush=True)
         sys.stdin.read()

@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tracegen.cli import app
+from tracegen.public import public_name
 
 runner = CliRunner()
 
@@ -70,7 +71,8 @@ def test_foreign_tokenizers_pass_check(tmp_path, gsm8k_small, foreign_tokenizers
     unit, mode = unit_mode
     manifest = build_and_check(tmp_path / "out", "--recipe", "gsm8k", "--source", gsm8k_small, "--tokenizer", foreign_tokenizers[name], "--undo-unit", unit, "--context-mode", mode)
     assert manifest["splits"]["train"]["rows"] >= 290
-    assert manifest["tokenizer"]["name"] == str(foreign_tokenizers[name])
+    assert manifest["tokenizer"]["name"] == public_name(str(foreign_tokenizers[name]))
+    assert manifest["tokenizer"]["name"].startswith(f"{name}@")  # a folder by name and hash, never its path
 
 
 def test_foreign_chat_template_with_special_tokens(tmp_path, gsm8k_small, foreign_tokenizers):

@@ -11,8 +11,8 @@ from tracegen.llm.config import BackendConfig
 SAMPLING = BackendConfig(kind="openai", model="m").sampling()
 
 
-def key(index: int = 0, **sampling) -> str:
-    return sample_key("openai", "m", {"prompt": "Question: q\nAnswer:"}, SAMPLING | sampling, index)
+def key(index: int = 0, server: str = "http://127.0.0.1:8000/v1", **sampling) -> str:
+    return sample_key("openai", server, "m", {"prompt": "Question: q\nAnswer:"}, SAMPLING | sampling, index)
 
 
 def test_records_survive_reopening_and_keys_separate_what_changes_the_text(tmp_path):
@@ -23,7 +23,7 @@ def test_records_survive_reopening_and_keys_separate_what_changes_the_text(tmp_p
     cache.close()
     reopened = ResponseCache(path)
     assert (reopened.get(key(0)), reopened.get(key(1)), len(reopened)) == ("first", "second ✓", 2)
-    assert len({key(0), key(1), key(0, temperature=0.2), key(0, seed=1)}) == 4
+    assert len({key(0), key(1), key(0, temperature=0.2), key(0, seed=1), key(0, server="http://10.0.0.2:8000/v1")}) == 5
     assert key(0) == key(0, **dict(reversed(list(SAMPLING.items()))))  # order-free
 
 
@@ -86,3 +86,15 @@ def test_config_rejects_what_cannot_work():
     with pytest.raises(ValueError):
         BackendConfig(kind="openai", model="m", concurrency="8")  # strict: no coercion from strings
     assert BackendConfig(kind="openai", model="m", temperature=1).temperature == 1.0
+
+
+def test_the_key_names_the_server_without_its_credentials(monkeypatch):
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    plain = BackendConfig(kind="openai", model="m", base_url="http://host:8000/v1")
+    assert BackendConfig(kind="openai", model="m", base_url="http://user:pw@host:8000/v1/?key=x").server() == plain.server() == "http://host:8000/v1"
+    assert BackendConfig(kind="openai", model="m").server() == "https://api.openai.com/v1"
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://other:9000/v1")
+    assert BackendConfig(kind="openai", model="m").server() == "http://other:9000/v1"  # where the openai package sends it
+    assert BackendConfig(kind="hf", model="m").server() is None
+    refreshing = BackendConfig(kind="openai", model="m", refresh_cache=True)
+    assert "refresh_cache" not in refreshing.model_dump() and "refresh_cache" not in refreshing.model_dump_json()

@@ -6,6 +6,7 @@ from tracegen.errors import InputError
 from tracegen.export.tokenizer import TraceTokenizer
 from tracegen.llm.base import Request
 from tracegen.llm.config import BackendConfig, make_backend
+from tracegen.public import public_name
 
 REQUESTS = [Request("a", "Tom has 3 apples and eats one. How many are left?", n=3), Request("b@1", "What is 2 + 2 + 1?", prefix="2 + 2 = 4\n")]
 
@@ -40,7 +41,8 @@ def test_batched_sampling_is_seeded_and_cached(tiny_model, tmp_path):
     first = backend(tiny_model, tmp_path / "one.jsonl")
     outcomes = first.run(REQUESTS)
     assert [[s.index for s in o.samples] for o in outcomes] == [[0, 1, 2], [0]]
-    assert all(s.model == str(tiny_model) and s.text for o in outcomes for s in o.samples)
+    assert all(s.model == public_name(str(tiny_model)) and s.text for o in outcomes for s in o.samples)  # never the local path
+    assert outcomes[0].samples[0].model.startswith(f"{tiny_model.name}@")
     assert len(set(texts(outcomes)[0])) == 3  # sampled, not greedy
     assert first.stats["calls"] == 4
 

@@ -72,7 +72,8 @@ def test_prompts_that_do_not_round_trip_are_dropped(tmp_path, foreign_tokenizers
     source = tmp_path / "train.jsonl"
     good = {"question": "What is 2+2?", "answer": "2+2=<<2+2=4>>4\n#### 4"}
     unknown = {"question": "What is 2+2? \u2460", "answer": "2+2=<<2+2=4>>4\n#### 4"}  # no byte fallback for this char
-    source.write_text("\n".join(json.dumps(r) for r in [good, unknown, good]) + "\n")
+    other = {"question": "What is 3+3?", "answer": "3+3=<<3+3=6>>6\n#### 6"}  # not `good` again: identical rows are dropped
+    source.write_text("\n".join(json.dumps(r) for r in [good, unknown, other]) + "\n")
     tokenizer = with_changes(foreign_tokenizers["llama"], tmp_path / "tok", lambda tok, kw: setattr(tok.model, "byte_fallback", False))
     result = build(tmp_path, source, tokenizer, "--set", "deviations.clean_fraction=1")
     assert result.exit_code == 0, result.output

@@ -20,15 +20,17 @@ from pathlib import Path
 
 from tracegen import __version__
 from tracegen.errors import InputError
-from tracegen.export.card import write_card
+from tracegen.export.card import contamination_warning, write_card
 from tracegen.export.chunks import CHUNK_PROBLEMS, CHUNKS_DIR, WorkFolder, chunk_count, chunk_name, open_work_folder, read_chunk, write_chunk
 from tracegen.export.tokenizer import TraceTokenizer
 from tracegen.export.writer import MANIFEST, SHARD_MANIFEST, SKIPPED, TOKENIZER_DIR, SplitWriter, check_output_folder, staged_output, write_skipped
 from tracegen.generators.rules import check_generators
 from tracegen.generators.sampling import collect_weak_solutions
 from tracegen.generators.weak import WeakSolution
+from tracegen.llm.base import BackendDown
 from tracegen.problem import Problem
 from tracegen.problem_rows import iter_chunk_results, summarize
+from tracegen.public import public_recipe
 from tracegen.recipe import WEAK_GENERATOR, Recipe
 from tracegen.sources import load_problems, split_name
 from tracegen.stepsplit import use_step_split
@@ -49,6 +51,7 @@ class BuildReport:
     seconds: float = 0.0
 
     resumed_chunks: int = 0  # chunks a previous, stopped run of the same build had finished
+    warnings: list[str] = field(default_factory=list)  # what a user must know before training on it (test-set rows)
 
     def add(self, summary: dict) -> None:
         """Count one finished chunk (tracegen.problem_rows.summarize)."""
@@ -96,7 +99,7 @@ def build(
         tokenizer_sha = tok.save(Path(scratch))
     fingerprint = {
         "tracegen_version": __version__,
-        "recipe": recipe.model_dump(mode="json"),
+        "recipe": public_recipe(recipe.model_dump(mode="json")),  # no password, key or local path reaches a file
         "tokenizer": tok.info(tokenizer_sha),
         "split": split_name(recipe.source),
         "problems": len(problems),
@@ -109,7 +112,11 @@ def build(
         todo = [k for k in mine if k not in work.done()]
         report = BuildReport(out=Path(out), split=fingerprint["split"], problems=len(problems), resumed_chunks=len(mine) - len(todo))
         chunks = [(k, problems[k * CHUNK_PROBLEMS : (k + 1) * CHUNK_PROBLEMS]) for k in todo]
-        solutions = _weak_solutions(recipe, [p for _, chunk in chunks for p in chunk], report, on_phase, on_advance)
+        try:
+            solutions = _weak_solutions(recipe, [p for _, chunk in chunks for p in chunk], report, on_phase, on_advance)
+        except BackendDown as down:
+            entries = [{"id": f"{recipe.name}:{o.request.id}", "reason": "weak:backend_error", "detail": o.error} for o in down.failures]
+            raise BackendDown(f"{down}{_failures_listed(work, Path(out), entries)}") from None
         on_phase(f"building {recipe.name}", sum(len(chunk) for _, chunk in chunks))
         items = [(k, [(p, solutions.get(p.source_id, [])) for p in chunk]) for k, chunk in chunks]
         for index, results in iter_chunk_results(items, recipe, tok, work.path / TOKENIZER_DIR, num_proc):
@@ -119,7 +126,7 @@ def build(
         if num_shards > 1:
             _publish_shard(work, fingerprint, shard, mine, Path(out), overwrite)
         else:
-            assemble([work.chunk_path(k) for k in mine], fingerprint, work.path / TOKENIZER_DIR, Path(out), overwrite, report)
+            assemble([work.chunk_path(k) for k in mine], fingerprint, work.path / TOKENIZER_DIR, Path(out), overwrite, report, work=work)
     work.remove()
     report.seconds = time.perf_counter() - started
     return report
@@ -141,8 +148,21 @@ def _weak_solutions(recipe: Recipe, problems: list[Problem], report: BuildReport
     return solutions
 
 
-def assemble(chunk_files: list[Path], fingerprint: dict, tokenizer_dir: Path, out: Path, overwrite: bool, report: BuildReport) -> None:
-    """The finished dataset, from chunk files alone (so resumed, one-go and merged builds write the same bytes)."""
+def _failures_listed(work: WorkFolder, out: Path, entries: list[dict]) -> str:
+    """Write a failed build's list of failures into its work folder (kept: it is where a rerun resumes); say where."""
+    if not entries:
+        return ""
+    write_skipped(work.path / SKIPPED, entries)
+    shown = out.parent / work.path.name / SKIPPED  # as the user named the output, never an absolute path they did not type
+    return f" Every failure is listed, with its reason, in {shown}"
+
+
+def assemble(
+    chunk_files: list[Path], fingerprint: dict, tokenizer_dir: Path, out: Path, overwrite: bool, report: BuildReport, work: WorkFolder | None = None
+) -> None:
+    """The finished dataset, from chunk files alone (so resumed, one-go and merged builds write the same bytes).
+
+    With no row to write, a build's list of skipped rows is left in its work folder `work`."""
     recipe = Recipe.model_validate(fingerprint["recipe"])
     with staged_output(out, overwrite=overwrite) as staging:
         shutil.copytree(tokenizer_dir, staging / TOKENIZER_DIR)
@@ -154,10 +174,12 @@ def assemble(chunk_files: list[Path], fingerprint: dict, tokenizer_dir: Path, ou
         report.rows = writer.rows
         if report.rows == 0:
             reasons = ", ".join(f"{reason} {count}" for reason, count in report.dropped.most_common(3))
-            raise InputError(f"no rows to write: every one of {report.problems} problems was dropped ({reasons})", file=str(out))
+            listed = _failures_listed(work, out, report.skipped) if work is not None else ""
+            raise InputError(f"no rows to write: every one of {report.problems} problems was dropped ({reasons}).{listed}", file=str(out))
         report.files = writer.close()
         write_skipped(staging / SKIPPED, report.skipped)
         manifest = _manifest(fingerprint, report)
+        report.warnings = [warning] if (warning := contamination_warning(manifest)) else []
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         write_card(staging, manifest)
 

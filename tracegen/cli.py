@@ -18,6 +18,8 @@ from rich.text import Text
 from tracegen import __version__
 from tracegen.errors import InputError
 from tracegen.llm.base import BackendDown
+from tracegen.progress import LineProgress, format_rate
+from tracegen.resources import resource_dir
 from tracegen.train.commands import train_app
 
 app = typer.Typer(help="Build, check, publish, decode and train on traces that teach models to take back their mistakes with <UNDO>.", no_args_is_help=True, add_completion=False)
@@ -47,9 +49,13 @@ def _stop_on_sigterm(signum, frame) -> None:
     raise KeyboardInterrupt  # so `kill` cleans up like Ctrl-C does
 
 
+BUILD_INTERRUPTED = "the output folder was not touched (rerun the same build to resume from its finished chunks)"
+RECIPES = sorted(path.stem for path in resource_dir("recipes").glob("*.yaml"))
+
+
 @contextmanager
-def _friendly_errors():
-    """Bad input: one line on stderr and exit 2. Ctrl-C or SIGTERM: a short note and exit 130, nothing half-written."""
+def _friendly_errors(interrupted: str = BUILD_INTERRUPTED):
+    """Bad input: one line on stderr and exit 2. Ctrl-C or SIGTERM: `interrupted` and exit 130, nothing half-written."""
     previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         yield
@@ -63,7 +69,7 @@ def _friendly_errors():
         _say("error:", "bold red", f"{e.filename}: {e.strerror}" if e.filename and e.strerror else str(e))
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
-        _say("interrupted:", "yellow", "the output folder was not touched (rerun the same build to resume from its finished chunks)")
+        _say("interrupted:", "yellow", interrupted)
         raise typer.Exit(130) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -82,7 +88,10 @@ def _parse_overrides(pairs: list[str]) -> dict[str, object]:
     return overrides
 
 
-def _progress() -> Progress:
+def _progress() -> Progress | LineProgress:
+    """A live bar on a terminal; plain progress lines when stderr is a log (CI, nohup), so long runs are never silent."""
+    if not err_console.is_terminal:
+        return LineProgress(sys.stderr)
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -91,13 +100,12 @@ def _progress() -> Progress:
         TimeRemainingColumn(),
         console=err_console,
         transient=False,
-        disable=not err_console.is_terminal,
     )
 
 
 @app.command()
 def build(
-    recipe: Annotated[str, typer.Option(help="built-in recipe name (gsm8k, arith, math...) or a path to a recipe YAML")] = "gsm8k",
+    recipe: Annotated[str, typer.Option(help=f"built-in recipe name ({', '.join(RECIPES)}) or a path to a recipe YAML")] = "gsm8k",
     out: Annotated[Path, typer.Option(help="output folder (a Hugging Face dataset repository)")] = Path("out"),
     source: Annotated[str | None, typer.Option(help="local file: gsm8k JSONL with question/answer, or for generic recipes JSONL/Parquet with the recipe's fields (default: the recipe's source)")] = None,
     seed: Annotated[int | None, typer.Option(help="random seed")] = None,
@@ -116,6 +124,7 @@ def build(
     backend: Annotated[str | None, typer.Option(help="weak-model backend: replay | openai | hf")] = None,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible server, e.g. http://localhost:8000/v1 (key from $OPENAI_API_KEY)")] = None,
     model: Annotated[str | None, typer.Option(help="weak model name (openai) or local path / Hub id (hf)")] = None,
+    refresh_cache: Annotated[bool, typer.Option("--refresh-cache", help="ask the model again even where the response cache has an answer (the new answers replace the old)")] = False,
     set_: Annotated[list[str] | None, typer.Option("--set", help="override any recipe value: --set deviations.per_trace=2")] = None,
 ) -> None:
     """Build a dataset of UNDO traces from a recipe."""
@@ -138,6 +147,7 @@ def build(
             "deviations.weak.backend.replay": replay,
             "deviations.weak.backend.base_url": base_url,
             "deviations.weak.backend.model": model,
+            "deviations.weak.backend.refresh_cache": refresh_cache or None,
         }
         overrides = {k: v for k, v in flags.items() if v is not None}
         overrides.update(_parse_overrides(set_ or []))
@@ -180,8 +190,10 @@ def _print_build_summary(report) -> None:
         table.add_row("model calls", ", ".join(f"{key} {value:,}" for key, value in report.model_calls.items()))
     if report.skipped:
         table.add_row("rows not written", f"{len(report.skipped):,} (listed with reasons in skipped.jsonl)")
-    table.add_row("seconds", f"{report.seconds:.1f} ({report.rows / max(report.seconds, 1e-9):,.0f} rows/s)")
+    table.add_row("seconds", f"{report.seconds:.1f} ({format_rate(report.rows, report.seconds)} rows/s)")
     console.print(table)
+    for warning in report.warnings:
+        _say("warning:", "bold yellow", f"this dataset was {warning}")
 
 
 @app.command()
@@ -321,8 +333,8 @@ def decode(
         if (prompt is None) == (prompts is None):
             raise InputError("give exactly one of --prompt TEXT and --prompts FILE", field="--prompt/--prompts")
         texts = [prompt] if prompt is not None else read_prompts(prompts)
+        lm = load_model(model, device)  # first: it explains a dataset folder given as the model
         tok = TraceTokenizer.load(tokenizer or model)
-        lm = load_model(model, device)
         options = dict(mode=mode, undo_unit=undo_unit, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p, max_undos=max_undos, undo_threshold=undo_threshold, ban_after=ban_after)
         results = []
         try:

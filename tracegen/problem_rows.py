@@ -110,8 +110,31 @@ def iter_chunk_results(chunks: list[Chunk], recipe: Recipe, tok: TraceTokenizer,
         yield from pool.imap(_work, chunks)
 
 
+DUPLICATE_ROW = "duplicate_row"
+
+
+def drop_duplicate_rows(results: list[RowResult]) -> None:
+    """Skip every row whose `input_ids` an earlier row of the chunk already has (counted as `duplicate_row`).
+
+    Identical rows come from samples a model wrote alike (a weak model answering every sample the
+    same way); training on copies only reweights them. All rows of a problem are in one chunk, so
+    the outcome does not depend on how the build was split, resumed or merged.
+    """
+    first_with: dict[tuple[int, ...], str] = {}
+    for result in results:
+        if result.row is None:
+            continue
+        key = tuple(result.row["input_ids"])
+        if key in first_with:
+            result.note = f"same input_ids as {first_with[key]}"
+            result.skip(DUPLICATE_ROW)
+        else:
+            first_with[key] = result.row_id
+
+
 def summarize(results: list[RowResult], problems: int) -> tuple[list[dict], dict]:
     """A chunk's rows, and what the manifest needs to know of it (counts, and every row not written with its reason)."""
+    drop_duplicate_rows(results)
     rows, deviations, dropped, skipped = [], Counter(), Counter(), []
     for result in results:
         dropped.update(result.dropped)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tracegen.errors import InputError
+from tracegen.hub import require_hub_or_cache
 from tracegen.sources.jsonl import read_jsonl_objects, require_str
 
 
@@ -18,6 +19,14 @@ def load_model(name_or_path: str, device: str | None = None):
     import torch
     from transformers import AutoModelForCausalLM
 
+    if (Path(name_or_path) / "tracegen.json").is_file():
+        raise InputError(
+            "is a dataset folder written by tracegen build, not a model: train one on it (tracegen train msft DATASET --out RUN) "
+            "and decode with --model RUN/model",
+            file=name_or_path,
+            field="--model",
+        )
+    require_hub_or_cache(name_or_path, field="--model")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     try:
         return AutoModelForCausalLM.from_pretrained(name_or_path).to(device).eval()

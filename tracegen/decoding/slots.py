@@ -28,7 +28,10 @@ class SlotCache:
         self.model = model
         self.device = next(model.parameters()).device
         self.cache = DynamicCache(config=model.config)
-        self.keep_last = {"logits_to_keep": 1} if "logits_to_keep" in inspect.signature(model.forward).parameters else {}
+        parameters = inspect.signature(model.forward).parameters
+        self.keep_last = {"logits_to_keep": 1} if "logits_to_keep" in parameters else {}
+        # transformers >= 5.2x names the cache argument `cache` and warns on every call that passes `past_key_values`
+        self.cache_argument = "cache" if "cache" in parameters else "past_key_values"
         width = max(len(p) for p in prompts)
         self.alive = torch.zeros(len(prompts), width + capacity, dtype=torch.bool)
         self.slot_ids = torch.full(self.alive.shape, PAD_SLOT, dtype=torch.long)
@@ -44,7 +47,7 @@ class SlotCache:
         """Logits [B, V] at each prompt's last token; positions start at 0 at each row's first real token."""
         mask = self.alive[:, : self.length]
         positions = (mask.long().cumsum(1) - 1).clamp(min=0)
-        out = self.model(input_ids=self.prompt, attention_mask=mask, position_ids=positions, past_key_values=self.cache, use_cache=True, **self.keep_last)
+        out = self.model(input_ids=self.prompt, attention_mask=mask, position_ids=positions, use_cache=True, **{self.cache_argument: self.cache}, **self.keep_last)
         return out.logits[:, -1].float()
 
     def step(self, tokens: Tensor, positions: Tensor, slot_ids: Tensor) -> Tensor:
@@ -57,8 +60,8 @@ class SlotCache:
             input_ids=tokens[:, None],
             attention_mask=self.alive[:, : self.length],
             position_ids=positions[:, None],
-            past_key_values=self.cache,
             use_cache=True,
+            **{self.cache_argument: self.cache},
         )
         return out.logits[:, -1].float()
 

@@ -53,7 +53,8 @@ def render_card(manifest: dict, stats: DatasetStats, plots: list[Plot]) -> str:
         title=f"tracegen {recipe['name']}",
         size_category=_yaml_string(size_category(stats.rows)),
         data_files="\n".join(f"  - split: {_yaml_string(split)}\n    path: {_yaml_string(f'data/{split}-*.parquet')}" for split in splits),
-        source_name=recipe["source"]["name"].upper() if recipe["source"]["name"] == "gsm8k" else recipe["source"]["name"],
+        source_name=_source_name(recipe["source"]),
+        contamination=f"\n> **Warning: test-set rows.** This dataset was {warning}\n" if (warning := contamination_warning(manifest)) else "",
         source=_source(recipe["source"]),
         tracegen_version=manifest["tracegen_version"],
         recipe_name=recipe["name"],
@@ -79,6 +80,22 @@ def render_card(manifest: dict, stats: DatasetStats, plots: list[Plot]) -> str:
         first_split=next(iter(splits)),
         **{f"plot_{Path(plot.path).stem}": plot.path for plot in plots},
     )
+
+
+def contamination_warning(manifest: dict) -> str | None:
+    """Plain words for a dataset made from a benchmark's test split: training on it spoils that test set."""
+    tests = [split for split in manifest["splits"] if split == "test"]
+    if not tests:
+        return None
+    source = _source_name(manifest["recipe"]["source"])
+    return (
+        f"made from {source} TEST problems: do not evaluate on the {source} test set a model trained on this "
+        f"(its score would be contaminated); build from the train split for training data."
+    )
+
+
+def _source_name(source: dict) -> str:
+    return source["name"].upper() if source["name"] == "gsm8k" else source["name"]
 
 
 def size_category(rows: int) -> str:

@@ -4,7 +4,9 @@ Everything that can be known offline is checked before the first request: the re
 well formed, `tracegen check` accepts the folder, and the card's YAML is what the Hub needs to
 show the data (configs pointing at the parquet files that are there, every plot it links).
 `--dry-run` stops after that. The token comes from HF_TOKEN or the saved login and is never
-printed.
+printed. Last, nothing in the folder may look like a credential (a URL with a password, an `sk-`
+key, an `hf_` token: tracegen.public.SECRET_PATTERNS), in any text file or any string of the
+parquet files: it is the last guard before the data is public.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import yaml
 from huggingface_hub import DatasetCard, HfApi, get_token
 from huggingface_hub.utils import DEFAULT_IGNORE_PATTERNS, HFValidationError, filter_repo_objects, validate_repo_id
@@ -24,6 +29,7 @@ from tracegen.errors import InputError
 from tracegen.export.card import CARD
 from tracegen.export.plots import PLOTS_DIR
 from tracegen.export.writer import DATA_DIR, JSONL_DIR, TOKENIZER_DIR
+from tracegen.public import SECRET_PATTERNS, find_secret
 
 # Folders tracegen owns: their old files on the Hub are removed by a push, so a shard left from an
 # earlier, larger build is not loaded as data.
@@ -62,7 +68,44 @@ def plan_push(folder: Path, repo_id: str, *, on_progress: Callable[[int], None] 
     if report.failure:
         raise InputError(f"tracegen check rejects it, so it is not pushed: {report.failure}", file=str(folder))
     check_card(folder)
-    return PushPlan(folder, repo_id, _files(folder))
+    files = _files(folder)
+    check_no_secrets(folder, [path for path, _ in files])
+    return PushPlan(folder, repo_id, files)
+
+
+def check_no_secrets(folder: Path, paths: list[str]) -> None:
+    """Refuse a folder in which anything looks like a credential; the message names the file and the kind, never the value."""
+    for path in paths:
+        shown = str(Path(folder) / path)
+        if path.endswith(".parquet"):
+            kind = _secret_in_parquet(Path(folder) / path)
+        else:
+            kind = find_secret((Path(folder) / path).read_bytes().decode("utf-8", errors="replace"))
+        if kind is not None:
+            raise InputError(f"contains what looks like {kind}; remove it and rebuild before publishing (nothing was sent)", file=shown)
+
+
+def _secret_in_parquet(path: Path) -> str | None:
+    """Search every string in the file, nested ones (deviation reasons, weak solutions) included, batch by batch."""
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
+        for column in batch.columns:
+            for strings in _string_arrays(column):
+                for kind, pattern in SECRET_PATTERNS.items():
+                    if pc.any(pc.match_substring_regex(strings, pattern.pattern, ignore_case=bool(pattern.flags & re.IGNORECASE))).as_py():
+                        return kind
+    return None
+
+
+def _string_arrays(array: pa.Array) -> list[pa.Array]:
+    """The string leaves of an arrow array, through lists and structs."""
+    kind = array.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return [array]
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return _string_arrays(array.flatten())
+    if pa.types.is_struct(kind):
+        return [leaf for index in range(kind.num_fields) for leaf in _string_arrays(array.field(index))]
+    return []
 
 
 def check_card(folder: Path) -> None:

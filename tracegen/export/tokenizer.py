@@ -16,7 +16,10 @@ from tokenizers import Tokenizer
 
 from tracegen import UNDO_TOKEN
 from tracegen.errors import InputError
+from tracegen.hub import require_hub_or_cache
 from tracegen.export.embedded import EMBEDDED_TOKENIZER_DIR
+from tracegen.export.portable import save_portable
+from tracegen.public import public_name
 
 EMBEDDED_NAME = "tracegen-embedded"
 HUB_ID = re.compile(r"[\w-][\w.-]*(/[\w-][\w.-]*)?")
@@ -52,6 +55,7 @@ class TraceTokenizer:
         source = str(EMBEDDED_TOKENIZER_DIR) if name_or_path is None else name_or_path
         if not Path(source).exists() and not HUB_ID.fullmatch(source):
             raise InputError("no such folder, and not a Hub repo id", file=source, field="tokenizer")
+        require_hub_or_cache(source, field="tokenizer")
         try:
             hf = AutoTokenizer.from_pretrained(source)
         except Exception as e:  # transformers raises OSError, ValueError, HF hub errors...
@@ -123,13 +127,13 @@ class TraceTokenizer:
             )
 
     def save(self, directory: Path) -> str:
-        """Write the tokenizer (with `<UNDO>`) for training; returns the sha256 of its tokenizer.json."""
-        self.hf.save_pretrained(str(directory))
+        """Write the tokenizer (with `<UNDO>`) for training, loadable by every claimed transformers version; returns the sha256 of its tokenizer.json."""
+        save_portable(self.hf, Path(directory))
         return hashlib.sha256((directory / "tokenizer.json").read_bytes()).hexdigest()
 
     def info(self, sha256: str) -> dict:
         return {
-            "name": self.name,
+            "name": public_name(self.name),  # a local folder by name and hash, never its path
             "sha256": sha256,
             "undo_token": UNDO_TOKEN,
             "undo_id": self.undo_id,

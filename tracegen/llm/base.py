@@ -32,7 +32,14 @@ class Outcome:
 
 
 class BackendDown(Exception):
-    """The server stopped answering (the circuit breaker opened): the build stops instead of failing every item."""
+    """The server stopped answering, or refuses every request: the build stops instead of failing every item.
+
+    `failures` are the requests that had failed for good when it stopped, for the caller to list.
+    """
+
+    def __init__(self, message: str, failures: Sequence[Outcome] = ()):
+        super().__init__(message)
+        self.failures = list(failures)
 
 
 OnOutcome = Callable[[Outcome], None]
@@ -80,6 +87,10 @@ class OutcomeLog:
         self._done[outcome.request.id] = outcome
         if self.on_outcome is not None:
             self.on_outcome(outcome)
+
+    def failures(self) -> list[Outcome]:
+        """The outcomes that failed, so far, in request order."""
+        return [outcome for request in self.requests if (outcome := self._done.get(request.id)) is not None and outcome.error is not None]
 
     def in_order(self) -> list[Outcome]:
         return [self._done[request.id] for request in self.requests]

@@ -1,8 +1,11 @@
 """Every model response, stored so an interrupted or repeated build makes no repeat calls.
 
 An append-only JSONL file, one record per sample: `{"key", "model", "text"}`. The key is the sha256 of
-the backend, model, rendered prompt, sampling parameters and sample index; never an API key or a
-server address. Each record is one `os.write` on a file opened with O_APPEND, so a killed build keeps
+the backend, the server (its URL without credentials or query: another server with the same model
+name is another model), the model, rendered prompt, sampling parameters and sample index. No API
+key or password goes into a key or a record, and `model` is the public name (a local folder by
+name and config hash, tracegen.public). With `refresh_cache` the stored answers are not read, and
+the new ones, appended, win on every later load. Each record is one `os.write` on a file opened with O_APPEND, so a killed build keeps
 every finished sample and several processes can append to one file; a torn last line (a build killed
 mid-write) is skipped on load and closed off before the next append.
 """
@@ -28,8 +31,8 @@ def default_cache_path() -> Path:
     return Path(root) / FILE_NAME
 
 
-def sample_key(backend: str, model: str, prompt: dict, sampling: dict, index: int) -> str:
-    identity = {"backend": backend, "model": model, "prompt": prompt, "sampling": sampling, "index": index}
+def sample_key(backend: str, server: str | None, model: str, prompt: dict, sampling: dict, index: int) -> str:
+    identity = {"backend": backend, "server": server, "model": model, "prompt": prompt, "sampling": sampling, "index": index}
     return hashlib.sha256(json.dumps(identity, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -74,8 +77,10 @@ class ResponseCache:
     def lookup(self, backend: str, cfg: BackendConfig, request: Request) -> CachedRequest:
         """The request, rendered for `cfg`, with every sample already in the cache filled in."""
         rendered = prompts.render(request, cfg.endpoint, cfg.prefill)
-        keys = [sample_key(backend, cfg.model, rendered, cfg.sampling(), index) for index in range(request.n)]
+        keys = [sample_key(backend, cfg.server(), cfg.model, rendered, cfg.sampling(), index) for index in range(request.n)]
         job = CachedRequest(request, rendered, keys)
+        if cfg.refresh_cache:
+            return job
         for index, key in enumerate(keys):
             text = self._texts.get(key)
             if text is not None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tracegen.llm.base import Backend
+from tracegen.public import public_url
+
+OPENAI_DEFAULT_URL = "https://api.openai.com/v1"  # what the openai package calls when neither base_url nor $OPENAI_BASE_URL is set
 
 
 class BackendConfig(BaseModel):
@@ -39,6 +43,9 @@ class BackendConfig(BaseModel):
     batch_size: int = Field(16, ge=1)
     # all
     cache: str | None = None  # None = $TRACEGEN_CACHE_DIR or ~/.cache/tracegen, file responses.jsonl
+    # ask again even where the cache has an answer (the new answers replace the old ones); a way of
+    # running, not part of what is built, so it is left out of every record (manifest, fingerprint)
+    refresh_cache: bool = Field(False, exclude=True)
 
     @model_validator(mode="after")
     def _needs(self) -> BackendConfig:
@@ -47,6 +54,12 @@ class BackendConfig(BaseModel):
         if self.kind in ("openai", "hf") and not self.model:
             raise ValueError(f"backend '{self.kind}' needs 'model' (on the command line: --model NAME)")
         return self
+
+    def server(self) -> str | None:
+        """Who answers, part of every cache key: the server's URL without credentials (openai), None for local models."""
+        if self.kind != "openai":
+            return None
+        return public_url(self.base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_DEFAULT_URL).rstrip("/")
 
     def sampling(self) -> dict:
         """The parameters that change what a model writes: part of every cache key."""

@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tracegen.errors import InputError
+from tracegen.hub import require_hub_or_cache
 from tracegen.llm import prompts
 from tracegen.llm.base import OnOutcome, Outcome, OutcomeLog, Request, check_requests, new_stats
 from tracegen.llm.cache import CachedRequest, ResponseCache
 from tracegen.llm.config import BackendConfig
+from tracegen.public import public_name
 
 
 class HFBackend:
@@ -23,8 +25,10 @@ class HFBackend:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.cfg, self.cache = cfg, cache
+        self.model_name = public_name(cfg.model)  # what samples and cache records name: never a local path
         self.stats = new_stats()
         self.device = cfg.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        require_hub_or_cache(cfg.model, field="model")
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(cfg.model)
             self.model = AutoModelForCausalLM.from_pretrained(cfg.model, dtype="auto").to(self.device).eval()
@@ -46,16 +50,16 @@ class HFBackend:
             self.stats["cache_hits"] += len(job.texts)
             rows.extend((job, index) for index in job.missing())
             if not job.missing():
-                log.finish(job.outcome(self.cfg.model))
+                log.finish(job.outcome(self.model_name))
         for start in range(0, len(rows), self.cfg.batch_size):
             batch = rows[start : start + self.cfg.batch_size]
             texts = self._generate([job for job, _ in batch], seed_key=batch[0][0].keys[batch[0][1]])
             self.stats["calls"] += len(batch)
             for (job, index), text in zip(batch, texts):
-                self.cache.put(job.keys[index], self.cfg.model, text)
+                self.cache.put(job.keys[index], self.model_name, text)
                 job.texts[index] = text
                 if not job.missing():
-                    log.finish(job.outcome(self.cfg.model))
+                    log.finish(job.outcome(self.model_name))
         return log.in_order()
 
     def _prompt_text(self, job: CachedRequest) -> str:

@@ -6,12 +6,14 @@ the work lives in msft.py and grpo.py. Imported by tracegen.cli, so nothing heav
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.text import Text
 
+from tracegen.progress import format_seconds
 from tracegen.train.config import GrpoConfig, MsftConfig
 
 train_app = typer.Typer(help="Train on a tracegen dataset: masked SFT, then GRPO with undo-aware rewards.", no_args_is_help=True)
@@ -106,17 +108,41 @@ def grpo(
     _run(train_grpo, GrpoConfig(**{**settings, "undo_init": tuple(undo_init or ())}))
 
 
+TRAIN_INTERRUPTED = "training stopped; checkpoints are kept in --out: rerun the same command with --resume to continue from the newest"
+
+
 def _run(trainer, config) -> None:
     from tracegen.cli import _friendly_errors, console
+
+    eta = StepClock(config.steps)
 
     def show(record: dict) -> None:
         step = record.get("step")
         kind = "eval" if any(key.startswith("eval_") for key in record) else "step"
         fields = "  ".join(f"{key} {_short(value)}" for key, value in record.items() if key != "step")
-        console.print(Text.assemble((f"{kind} {step:>6}", "bold cyan" if kind == "eval" else "bold"), "  ", fields), highlight=False, soft_wrap=True)
+        left = eta.left(step) if kind == "step" else ""
+        console.print(Text.assemble((f"{kind} {step:>6}", "bold cyan" if kind == "eval" else "bold"), "  ", fields, left), highlight=False, soft_wrap=True)
 
-    with _friendly_errors():
+    with _friendly_errors(interrupted=TRAIN_INTERRUPTED):
         trainer(config, printer=show)
+
+
+class StepClock:
+    """The time left, from the pace of the steps this run has made (a resumed run starts counting where it resumed)."""
+
+    def __init__(self, total_steps: int, clock=time.monotonic):
+        self.total, self.clock = total_steps, clock
+        self.first: tuple[int, float] | None = None
+
+    def left(self, step: int) -> str:
+        now = self.clock()
+        if self.first is None:
+            self.first = (step, now)
+            return ""
+        first_step, started = self.first
+        if step <= first_step or step >= self.total:
+            return ""
+        return f"  eta {format_seconds((now - started) / (step - first_step) * (self.total - step))}"
 
 
 def _short(value) -> str:

@@ -9,6 +9,7 @@ written last, so a folder without it is an interrupted save and is ignored) and,
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -86,10 +87,23 @@ def start_run(accelerator, out: Path, settings: dict) -> None:
         (out / "run.json").write_text(json.dumps({**settings, "processes": accelerator.num_processes}, indent=2, default=str) + "\n")
 
 
+class _TiedWeightsNote(logging.Filter):
+    """Drops accelerate's "Removed shared tensor {'lm_head.weight'} while saving" note: with tied embeddings
+    safetensors stores the tensor once, as expected, and loading the state re-ties it (tests/test_resume)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Removed shared tensor" not in record.getMessage()  # accelerate prefixes "[RANK n] "
+
+
 def save_checkpoint(accelerator, out: Path, step: int, batches_seen: int, *, keep: int) -> Path:
     """`checkpoints/step-NNNNNN/`: accelerate's state plus where the loop was; older checkpoints beyond `keep` go."""
     folder = out / CHECKPOINTS / f"step-{step:06d}"
-    accelerator.save_state(str(folder))
+    note, saver = _TiedWeightsNote(), logging.getLogger("accelerate.utils.other")
+    saver.addFilter(note)
+    try:
+        accelerator.save_state(str(folder))
+    finally:
+        saver.removeFilter(note)
     if accelerator.is_main_process:
         (folder / STATE_FILE).write_text(json.dumps({"step": step, "batches_seen": batches_seen}) + "\n")
         for old in checkpoints(out)[:-keep]:
@@ -119,4 +133,4 @@ def save_model(accelerator, model, tok, folder: Path) -> None:
     plain = accelerator.unwrap_model(model)
     plain.save_pretrained(str(folder), is_main_process=accelerator.is_main_process, save_function=accelerator.save, state_dict=accelerator.get_state_dict(model))
     if accelerator.is_main_process:
-        tok.hf.save_pretrained(str(folder))
+        tok.save(folder)  # loadable by every transformers version tracegen claims

@@ -14,6 +14,7 @@ row is which; a batch of unexpected size stops with an error rather than forcing
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 
 import torch
@@ -25,6 +26,8 @@ class PrefixForcing(torch.nn.Module):
     def __init__(self, model, prefixes: Sequence[Sequence[int]]):
         super().__init__()
         self.model = model
+        # hand the KV cache on under the name the model's forward takes (`cache` from transformers 5.2x, else past_key_values)
+        self.cache_argument = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
         self.prefixes = [list(p) for p in prefixes]
         self.cache = None
         self.active: list[int] = []
@@ -34,10 +37,10 @@ class PrefixForcing(torch.nn.Module):
     def config(self):
         return self.model.config
 
-    def forward(self, input_ids=None, past_key_values=None, logits_to_keep=0, **kwargs):
-        out = self.model(input_ids=input_ids, past_key_values=past_key_values, logits_to_keep=logits_to_keep, **kwargs)
-        if past_key_values is not self.cache:  # the prefill of a new decode: logits for step 0
-            self._follow(past_key_values, input_ids.shape[0])
+    def forward(self, input_ids=None, cache=None, logits_to_keep=0, **kwargs):
+        out = self.model(input_ids=input_ids, logits_to_keep=logits_to_keep, **{self.cache_argument: cache}, **kwargs)
+        if cache is not self.cache:  # the prefill of a new decode: logits for step 0
+            self._follow(cache, input_ids.shape[0])
         else:
             self.step += 1
         if input_ids.shape[0] != len(self.active):
