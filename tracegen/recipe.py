@@ -130,6 +130,9 @@ class ExportConfig(_Strict):
     context_mode: Literal["soft", "hard"] = "soft"
     loss: Literal["msft", "naive", "clean"] = "msft"
     format: Literal["parquet", "jsonl"] = "parquet"
+    layout: Literal["packed", "branches"] = Field(
+        "packed", description="packed: one row per trace; branches: hard rows unrolled into plain causal rows (tracegen.export.branches)"
+    )
     rows_per_file: int = Field(100_000, ge=1)
 
     @model_validator(mode="after")
@@ -139,6 +142,8 @@ class ExportConfig(_Strict):
                 "loss 'naive' needs context_mode 'soft': in hard mode every state's label is its last emission, "
                 "which is never a deviation token, so there is no deviation loss to switch on"
             )
+        if self.layout == "branches" and self.context_mode != "hard":
+            raise ValueError("layout 'branches' unrolls hard-mode rows (context_mode 'hard'); soft rows are plain causal rows already")
         if "{question}" not in self.prompt_template:
             raise ValueError("prompt_template must contain '{question}'")
         return self

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from string import Template
 
+from tracegen.export.branches import layout_summary
 from tracegen.export.plots import Plot, write_plots
 from tracegen.export.stats import DatasetStats, Distribution, dataset_stats
 from tracegen.resources import resource_dir
@@ -34,10 +35,10 @@ def write_card(folder: Path, manifest: dict) -> None:
     """Compute the statistics of the parquet files in `folder`, draw the plots, write README.md."""
     stats = dataset_stats(folder, manifest)
     plots = write_plots(folder, stats)
-    (Path(folder) / CARD).write_text(render_card(manifest, stats, plots), encoding="utf-8")
+    (Path(folder) / CARD).write_text(render_card(manifest, stats, plots, layout=layout_summary(folder, manifest)), encoding="utf-8")
 
 
-def render_card(manifest: dict, stats: DatasetStats, plots: list[Plot]) -> str:
+def render_card(manifest: dict, stats: DatasetStats, plots: list[Plot], layout: str = "packed") -> str:
     recipe, tokenizer, splits = manifest["recipe"], manifest["tokenizer"], manifest["splits"]
     deviations = recipe["deviations"]
     template = Template((resource_dir("data_cards") / "default.md").read_text(encoding="utf-8"))
@@ -57,6 +58,7 @@ def render_card(manifest: dict, stats: DatasetStats, plots: list[Plot]) -> str:
         undo_unit=recipe["export"]["undo_unit"],
         context_mode=recipe["export"]["context_mode"],
         loss=recipe["export"]["loss"],
+        layout=layout,
         per_trace=deviations["per_trace"],
         clean_fraction=deviations["clean_fraction"],
         detected_after=deviations["detected_after"],
