@@ -96,6 +96,19 @@ def batch_attention_inputs(
     (all rows or none; padded with -100). Padding keys are masked; a padding query attends to itself
     only, so no attention row is empty (an empty row gives NaN under sdpa). Padding ids are 0.
     """
+    out = padded_columns(rows, pad_to_multiple_of=pad_to_multiple_of)
+    batch, length = out["input_ids"].shape
+    mask = additive(torch.eye(length, dtype=torch.bool).expand(batch, 1, length, length), dtype)
+    for b, row in enumerate(rows):
+        n = len(row["input_ids"])
+        row_mask, row_positions = attention_inputs(row["input_ids"], row.get("position_ids"), row["prune_spans"], row["context_mode"], undo_id=undo_id, dtype=dtype)
+        out["position_ids"][b, :n] = row_positions[0]
+        mask[b, 0, :n, :n] = row_mask[0, 0]
+    return {"input_ids": out["input_ids"], "attention_mask": mask, "position_ids": out["position_ids"], **({"labels": out["labels"]} if "labels" in out else {})}
+
+
+def padded_columns(rows: Sequence[Mapping], *, pad_to_multiple_of: int | None = None) -> dict[str, Tensor]:
+    """input_ids, position_ids (the rows' own, 0 where a row has none) and labels (when every row has them), right-padded with 0 and -100."""
     if not rows:
         raise ValueError("an empty batch")
     with_labels = ["labels" in row for row in rows]
@@ -105,21 +118,18 @@ def batch_attention_inputs(
     if pad_to_multiple_of:
         length = -(-length // pad_to_multiple_of) * pad_to_multiple_of
     batch = len(rows)
-    input_ids = torch.zeros(batch, length, dtype=torch.long)
-    position_ids = torch.zeros(batch, length, dtype=torch.long)
-    mask = additive(torch.eye(length, dtype=torch.bool).expand(batch, 1, length, length), dtype)
-    labels = torch.full((batch, length), IGNORE, dtype=torch.long) if all(with_labels) else None
+    out = {"input_ids": torch.zeros(batch, length, dtype=torch.long), "position_ids": torch.zeros(batch, length, dtype=torch.long)}
+    if all(with_labels):
+        out["labels"] = torch.full((batch, length), IGNORE, dtype=torch.long)
     for b, row in enumerate(rows):
         n = len(row["input_ids"])
-        row_mask, row_positions = attention_inputs(row["input_ids"], row.get("position_ids"), row["prune_spans"], row["context_mode"], undo_id=undo_id, dtype=dtype)
-        input_ids[b, :n] = torch.as_tensor(row["input_ids"], dtype=torch.long)
-        position_ids[b, :n] = row_positions[0]
-        mask[b, 0, :n, :n] = row_mask[0, 0]
-        if labels is not None:
-            labels[b, :n] = torch.as_tensor(row["labels"], dtype=torch.long)
-    out = {"input_ids": input_ids, "attention_mask": mask, "position_ids": position_ids}
-    if labels is not None:
-        out["labels"] = labels
+        out["input_ids"][b, :n] = torch.as_tensor(row["input_ids"], dtype=torch.long)
+        if row.get("position_ids") is not None:
+            if len(row["position_ids"]) != n:
+                raise ValueError(f"{len(row['position_ids'])} position ids for {n} tokens")
+            out["position_ids"][b, :n] = torch.as_tensor(row["position_ids"], dtype=torch.long)
+        if "labels" in out:
+            out["labels"][b, :n] = torch.as_tensor(row["labels"], dtype=torch.long)
     return out
 
 
