@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import Tensor
 
-from tracegen.train.masks import CONTEXT_MODES, padded_columns, undo_run_end
+from tracegen.train.masks import CONTEXT_MODES, padded_columns, prune_groups
 
 BLOCK_SIZE = 128
 
@@ -33,16 +33,11 @@ def erased_at(input_ids: Sequence[int], prune_spans: Sequence[Sequence[int]], co
     if context_mode not in CONTEXT_MODES:
         raise ValueError(f"unknown context mode {context_mode!r} (expected soft or hard)")
     ids = input_ids.tolist() if isinstance(input_ids, Tensor) else list(input_ids)
-    n = len(ids)
-    length = n if length is None else length
+    length = len(ids) if length is None else length
     erased = torch.full((length,), length, dtype=torch.long)
     if context_mode == "soft":
         return erased
-    for span in prune_spans:
-        start, end, undo_at = (int(v) for v in span)
-        if not (0 <= start <= end <= undo_at < n and ids[undo_at] == undo_id):
-            raise ValueError(f"prune span {list(span)} does not fit a sequence of {n} tokens with <UNDO> at its third index")
-        group_end = undo_run_end(ids, undo_at, undo_id)
+    for start, end, undo_at, group_end in prune_groups(ids, prune_spans, undo_id):
         for lo, hi in ((start, end), (undo_at, group_end)):
             erased[lo:hi] = torch.minimum(erased[lo:hi], torch.tensor(group_end))
     return erased

@@ -15,7 +15,7 @@ The trainer, the checker, the tests and the decoder's GRPO scoring all build mas
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import torch
 from torch import Tensor
@@ -43,14 +43,20 @@ def visibility(input_ids: Sequence[int], prune_spans: Sequence[Sequence[int]], c
     visible = torch.ones(n, n, dtype=torch.bool).tril_()
     if context_mode == "soft":
         return visible
+    for start, end, undo_at, group_end in prune_groups(ids, prune_spans, undo_id):
+        visible[group_end:, start:end] = False
+        visible[group_end:, undo_at:group_end] = False
+    return visible
+
+
+def prune_groups(ids: Sequence[int], prune_spans: Sequence[Sequence[int]], undo_id: int) -> Iterator[tuple[int, int, int, int]]:
+    """(start, end, undo_at, group_end) of each span, checked: tokens after group_end see neither [start, end) nor [undo_at, group_end)."""
+    n = len(ids)
     for span in prune_spans:
         start, end, undo_at = (int(v) for v in span)
         if not (0 <= start <= end <= undo_at < n and ids[undo_at] == undo_id):
             raise ValueError(f"prune span {list(span)} does not fit a sequence of {n} tokens with <UNDO> at its third index")
-        group_end = undo_run_end(ids, undo_at, undo_id)
-        visible[group_end:, start:end] = False
-        visible[group_end:, undo_at:group_end] = False
-    return visible
+        yield start, end, undo_at, undo_run_end(ids, undo_at, undo_id)
 
 
 def additive(visible: Tensor, dtype: torch.dtype = torch.float32) -> Tensor:
