@@ -171,3 +171,15 @@ def test_check_names_a_branch_row_that_lost_a_label(tmp_path, gsm8k_small):
 def test_branches_need_hard_mode():
     with pytest.raises(InputError, match="layout 'branches' unrolls hard-mode rows"):
         load_recipe("gsm8k", {"export.layout": "branches"})
+
+
+def test_branch_rows_collate_as_plain_causal_rows_and_tracegen_train_says_it_reads_packed_rows(tmp_path, gsm8k_small):
+    from tracegen.train.data import TraceCollator
+
+    out = build(tmp_path / "out", "--recipe", "gsm8k", "--source", str(gsm8k_small), "--limit", "4", "--layout", "branches", "--set", "deviations.clean_fraction=0")
+    rows = rows_of(out)
+    batch = TraceCollator(json.loads((out / "tracegen.json").read_text())["tokenizer"]["undo_id"])(rows)
+    assert batch["attention_mask"].dim() == 2 and "position_ids" not in batch  # not the packed trace's spans on the branch's tokens
+    assert batch["labels"][0, : len(rows[0]["labels"])].tolist() == rows[0]["labels"]
+    result = runner.invoke(app, ["train", "msft", str(out), "--out", str(tmp_path / "run"), "--model-config", "tiny", "--steps", "1"])
+    assert result.exit_code == 2 and "tracegen train reads packed rows" in result.output

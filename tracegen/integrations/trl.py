@@ -50,12 +50,13 @@ class TraceSFTTrainer(SFTTrainer):
 
     def _set_signature_columns_if_needed(self):
         super()._set_signature_columns_if_needed()
-        self._signature_columns += [column for column in TRAIN_COLUMNS if column not in self._signature_columns]
+        self._signature_columns += [column for column in [*TRAIN_COLUMNS, "branch"] if column not in self._signature_columns]
 
     def _prepare_dataset(self, dataset, processing_class, args, packing, formatting_func, dataset_name):
         dataset = super()._prepare_dataset(dataset, processing_class, args, packing, formatting_func, dataset_name)
-        if "prune_spans" in (dataset.column_names or []):
-            dataset = dataset.map(cut_to_input_ids, desc=f"Cutting the hard columns of {dataset_name} to max_length")
+        columns = dataset.column_names or []
+        if "prune_spans" in columns and "branch" not in columns:
+            dataset = dataset.map(cut_to_input_ids)
         return dataset
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):

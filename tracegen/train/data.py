@@ -142,6 +142,8 @@ class TraceCollator:
                 f"a row has no {missing[0]!r} column: the trainer removed it before the collator ran "
                 "(TRL: use tracegen.integrations.trl.TraceSFTTrainer, or SFTConfig(remove_unused_columns=False))"
             )
+        if "branch" in rows[0]:  # rows of the branches layout: plain causal, whatever their packed trace's mode
+            return self._soft(rows)
         rows = [{key: row[key] for key in TRAIN_COLUMNS if key in row} for row in rows]
         if any(row["context_mode"] == "hard" for row in rows):
             if self.mask == "flex":
