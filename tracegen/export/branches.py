@@ -166,9 +166,14 @@ def unroll(input_ids: Sequence[int], labels: Sequence[int], position_ids: Sequen
             r = r if r is not None else next(iter(free))
             del free[r]
             row_labels[r][-1] = label
-        for r in ending:
-            rows[r].append(row_labels[r][-1])  # one more input, so that the last state's label has its slot
-    return [{"input_ids": tokens, "labels": [IGNORE, *labels_of_row]} for tokens, labels_of_row in zip(rows, row_labels)]
+    branches = []
+    for tokens, labels_of_row in zip(rows, row_labels):
+        # a row ends at its last labelled state, plus one more input, the label, so that it has its slot
+        # (only the applied trace's own row can end unlabelled: when its last state's labels went to other rows)
+        last = max((d for d, label in enumerate(labels_of_row) if label != IGNORE), default=None)
+        if last is not None:
+            branches.append({"input_ids": [*tokens[: last + 1], labels_of_row[last]], "labels": [IGNORE, *labels_of_row[: last + 1]]})
+    return branches
 
 
 def branch_rows(row: Mapping, *, undo_id: int) -> list[dict]:
