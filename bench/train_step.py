@@ -1,27 +1,34 @@
-"""Benchmark: one hard-mode mSFT step (4D mask + position ids) vs one plain causal step, same model, batch and length.
+"""Benchmark: one hard-mode training step per mask kind vs one plain causal step, at given lengths.
 
-Both steps train on the same rows of a hard-mode arith build: the same input_ids and labels,
-padded to the same length. The hard step collates them with tracegen.train.data.TraceCollator
-(the 4D additive mask of masks.py and the exported position ids); the causal step with a 2D
-padding mask, which is what a soft-mode dataset costs. A step is collation + forward + loss +
-backward + AdamW update, as the trainer runs it; the two kinds alternate so that drift in the
-machine hits both. Medians of `--repeats` steps after `--warmup` each.
+For each `--length` N, one hard row of about N tokens is made the way the exporter makes rows
+(random clean tokens, a deviation spliced in every `--every` tokens, each undone by `<UNDO>`:
+tracegen.trace.splice + tracegen.export.columns.token_columns), and one training step (collation
++ forward + loss + backward + AdamW) is timed for:
 
-Prints one JSON object on its last line (`ratio_hard_vs_causal` = hard / causal step time, and
-the same ratio without collation) and writes it to --out (default bench/results/train_step.json).
+- `dense`: TraceCollator's [B, 1, L, L] additive mask (masks.py), sdpa attention;
+- `flex`: TraceCollator(mask="flex"): erased_at + a FlexAttention BlockMask (flex.py), the model
+  loaded with attn_implementation="flex_attention" (transformers compiles the kernel; the first
+  step, compilation included, is reported apart);
+- `causal`: the same tokens with a 2D padding mask and sdpa's causal path (what a soft row costs).
 
-    .venv/bin/python bench/train_step.py [--model-config tiny|small] [--batch-size 16] [--repeats 20]
+Reported per length: mask bytes per row (dense: the float mask; flex: erased_at plus the block
+tables), collation seconds, step seconds (medians of `--repeats` after one warm-up step) and
+hard / causal ratios, for a forward alone and for a training step. FlexAttention has no backward
+on a CPU (torch 2.13), so there `flex` is timed forward only. A dense mask over `--max-dense-mib` is not stepped (its bytes and collation
+still are): on a CPU the [L, L] scores it forces would not fit beside other work. The model is a
+tiny Llama, so attention and the mask dominate.
+
+    .venv/bin/python bench/train_step.py [--length 1024 4096 16384] [--repeats 3] [--max-step-length N] [--out bench/results/train_step.json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
+import platform
+import random
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,30 +37,60 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tracegen.train.data import TraceCollator, open_dataset  # noqa: E402
-from tracegen.train.loop import adamw  # noqa: E402
+from tracegen.export.columns import token_columns  # noqa: E402
+from tracegen.trace import Splice, splice  # noqa: E402
+from tracegen.train.data import TraceCollator  # noqa: E402
 from tracegen.train.loss import label_loss, model_inputs  # noqa: E402
-from tracegen.train.model import build_model  # noqa: E402
+
+VOCAB, UNDO, EOS = 512, 2, 0
+PROMPT = 64
 
 
-def build_dataset(out: Path, rows: int) -> None:
-    command = [sys.executable, str(ROOT / "cli.py"), "build", "--recipe", "arith", "--limit", str(rows), "--context-mode", "hard", "--out", str(out), "--set", "deviations.clean_fraction=0"]
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ | {"HF_HUB_OFFLINE": "1"})
+def hard_row(length: int, every: int, seed: int) -> dict:
+    """A token-unit hard row of about `length` tokens with one 4-8 token deviation every `every` clean tokens."""
+    rng = random.Random(seed)
+    clean_len = length * every // (every + 2 * 6)  # each deviation adds ~6 tokens and ~6 <UNDO>s
+    clean = [rng.randrange(3, VOCAB) for _ in range(clean_len)] + [EOS]
+    splices = []
+    for at in range(every, clean_len, every):
+        first = rng.randrange(3, VOCAB - 1)
+        first += first == clean[at]  # a deviation starts where it differs (DESIGN.md section 3)
+        splices.append(Splice(at, (first, *(rng.randrange(3, VOCAB) for _ in range(rng.randrange(3, 8))))))
+    traced = splice(clean, splices, UNDO, "token")
+    prompt = [rng.randrange(3, VOCAB) for _ in range(PROMPT)]
+    cols = token_columns(prompt, traced.tokens, traced.deviation_spans, traced.prune_spans, undo_id=UNDO, unit="token", mode="hard", loss="msft", delimiters=frozenset())
+    return {**cols, "context_mode": "hard"}
 
 
-def causal_collate(rows: list[dict], length: int) -> dict[str, torch.Tensor]:
-    """The same rows as a plain causal batch of the same padded length (a 2D padding mask)."""
-    input_ids = torch.zeros(len(rows), length, dtype=torch.long)
-    attention_mask = torch.zeros(len(rows), length, dtype=torch.long)
-    labels = torch.full((len(rows), length), -100, dtype=torch.long)
-    for b, row in enumerate(rows):
-        n = len(row["input_ids"])
-        input_ids[b, :n], attention_mask[b, :n], labels[b, :n] = torch.tensor(row["input_ids"]), 1, torch.tensor(row["labels"])
-    return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
+def causal_collate(rows: list[dict]) -> dict[str, torch.Tensor]:
+    return {
+        "input_ids": torch.tensor([row["input_ids"] for row in rows]),
+        "attention_mask": torch.ones(len(rows), len(rows[0]["input_ids"]), dtype=torch.long),
+        "labels": torch.tensor([row["labels"] for row in rows]),
+    }
 
 
-def timed_step(model, optimizer, collate, rows: list[dict]) -> tuple[float, float]:
-    """(seconds of the whole step, seconds of collation)."""
+def mask_bytes(batch: dict, rows: list[dict]) -> int:
+    mask = batch["attention_mask"]
+    if isinstance(mask, torch.Tensor):
+        return mask[0].numel() * mask.element_size()
+    tables = [mask.kv_num_blocks, mask.kv_indices, mask.full_kv_num_blocks, mask.full_kv_indices]
+    per_row = sum(t[0].numel() * t.element_size() for t in tables if t is not None)
+    return per_row + len(rows[0]["input_ids"]) * 8  # + erased_at (int64 per token)
+
+
+def model_for(attention: str):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    config = LlamaConfig(vocab_size=VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=1 << 15)
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(config)
+    model.set_attn_implementation(attention)
+    return model.train()
+
+
+def step(model, optimizer, collate, rows) -> tuple[float, float, dict]:
+    """(step seconds, collation seconds, batch)."""
     started = time.perf_counter()
     batch = collate(rows)
     collated = time.perf_counter()
@@ -61,60 +98,101 @@ def timed_step(model, optimizer, collate, rows: list[dict]) -> tuple[float, floa
     (total / count).backward()
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
-    return time.perf_counter() - started, collated - started
+    return time.perf_counter() - started, collated - started, batch
+
+
+def measure(length: int, args) -> dict:
+    rows = [hard_row(length, args.every, seed) for seed in range(args.batch_size)]
+    n = min(len(row["input_ids"]) for row in rows)
+    rows = [{key: (value[:n] if key in ("input_ids", "labels", "position_ids") else value) for key, value in row.items()} for row in rows]
+    for row in rows:
+        row["prune_spans"] = [s for s in row["prune_spans"] if s[2] < n]
+    kinds = {
+        "causal": ("sdpa", causal_collate),
+        "dense": ("sdpa", TraceCollator(UNDO)),
+        "flex": ("flex_attention", TraceCollator(UNDO, mask="flex")),
+    }
+    result: dict = {"length": n, "undo_groups_per_row": len(rows[0]["prune_spans"])}
+    for kind, (attention, collate) in kinds.items():
+        started = time.perf_counter()
+        batch = collate(rows)
+        result[f"{kind}_collate_seconds"] = round(time.perf_counter() - started, 4)
+        if kind != "causal":
+            result[f"{kind}_mask_bytes_per_row"] = mask_bytes(batch, rows)
+        del batch
+        if kind == "dense" and n * n * 4 > args.max_dense_mib * 2**20:
+            result["dense_step_seconds"] = result["dense_forward_seconds"] = None
+            result["dense_skipped"] = f"the [L, L] mask is {n * n * 4 / 2**20:.0f} MiB (over --max-dense-mib {args.max_dense_mib})"
+            continue
+        model = model_for(attention)
+        result[f"{kind}_forward_seconds"] = forward_seconds(model, collate, rows, args.repeats, result, kind)
+        if kind == "flex" and not torch.cuda.is_available():
+            result["flex_step_seconds"] = None
+            result["flex_step_skipped"] = f"FlexAttention has no backward on the CPU (torch {torch.__version__})"
+            continue
+        if n > args.max_step_length:
+            result[f"{kind}_step_seconds"] = None
+            result[f"{kind}_step_skipped"] = f"longer than --max-step-length {args.max_step_length}"
+            continue
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+        step(model, optimizer, collate, rows)  # warm-up
+        runs = [step(model, optimizer, collate, rows)[:2] for _ in range(args.repeats)]
+        result[f"{kind}_step_seconds"] = round(statistics.median(t for t, _ in runs), 4)
+        print(f"  length {n} {kind}: {result[f'{kind}_forward_seconds']} s/forward, {result[f'{kind}_step_seconds']} s/step", file=sys.stderr, flush=True)
+    for kind in ("dense", "flex"):
+        for what in ("step", "forward"):
+            if result.get(f"{kind}_{what}_seconds"):
+                result[f"ratio_{kind}_vs_causal_{what}"] = round(result[f"{kind}_{what}_seconds"] / result[f"causal_{what}_seconds"], 3)
+    return result
+
+
+def forward_seconds(model, collate, rows, repeats: int, result: dict, kind: str) -> float:
+    """Median seconds of collation + a forward without gradients, after one warm-up (for flex: the compilation, reported apart)."""
+    times = []
+    with torch.no_grad():
+        for i in range(repeats + 1):
+            started = time.perf_counter()
+            model(**model_inputs(collate(rows)))
+            times.append(time.perf_counter() - started)
+    if kind == "flex":
+        result["flex_first_forward_seconds"] = round(times[0], 2)  # transformers compiles the flex kernel
+    return round(statistics.median(times[1:]), 4)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model-config", default="tiny", choices=["tiny", "small"])
-    parser.add_argument("--attention", default="sdpa", choices=["sdpa", "eager"])
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--length", type=int, nargs="+", default=[1024, 4096, 16384])
+    parser.add_argument("--batch-size", type=int, default=1)
+    parser.add_argument("--every", type=int, default=64, help="clean tokens between deviations")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--max-dense-mib", type=int, default=512)
+    parser.add_argument("--max-step-length", type=int, default=1 << 30, help="time only the forward above this length (a CPU steps 16k tokens in minutes)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "train_step.json")
     args = parser.parse_args()
+    rows: list[dict] = []
+    for length in args.length:
+        print(f"length {length}", file=sys.stderr, flush=True)
+        rows.append(measure(length, args))
+        write(args, rows)  # after each length, so a long run keeps what it measured
 
-    with tempfile.TemporaryDirectory() as tmp:
-        build_dataset(Path(tmp) / "hard", args.batch_size)
-        data = open_dataset(str(Path(tmp) / "hard"))
-        rows = [data.rows[i] for i in range(args.batch_size)]
-    model = build_model(data.tok, model_config=args.model_config)
-    model.config._attn_implementation = args.attention
-    model.train()
-    optimizer = adamw(model, lr=1e-4, weight_decay=0.1)
-    hard_collate = TraceCollator(data.tok.undo_id)
-    length = hard_collate(rows)["input_ids"].shape[1]
-    kinds = {"hard": hard_collate, "causal": lambda batch: causal_collate(batch, length)}
-    times: dict[str, list[tuple[float, float]]] = {kind: [] for kind in kinds}
-    for i in range(args.warmup + args.repeats):
-        for kind, collate in kinds.items():
-            measured = timed_step(model, optimizer, collate, rows)
-            if i >= args.warmup:
-                times[kind].append(measured)
 
-    step = {kind: statistics.median(t for t, _ in runs) for kind, runs in times.items()}
-    collation = {kind: statistics.median(c for _, c in runs) for kind, runs in times.items()}
-    model_only = {kind: statistics.median(t - c for t, c in runs) for kind, runs in times.items()}
+def write(args, rows: list[dict]) -> None:
     result = {
         "benchmark": "train_step",
-        "model_config": args.model_config,
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "attention": args.attention,
+        "model": "Llama, hidden 64, 2 layers, 2 heads (1 kv head), vocab 512, fp32",
         "batch_size": args.batch_size,
-        "length": length,
-        "undo_groups": sum(len(row["prune_spans"]) for row in rows),
+        "deviation_every_tokens": args.every,
         "repeats": args.repeats,
-        "hard_step_seconds": round(step["hard"], 4),
-        "causal_step_seconds": round(step["causal"], 4),
-        "hard_collate_seconds": round(collation["hard"], 4),
-        "causal_collate_seconds": round(collation["causal"], 4),
-        "ratio_hard_vs_causal": round(step["hard"] / step["causal"], 3),
-        "ratio_hard_vs_causal_without_collation": round(model_only["hard"] / model_only["causal"], 3),
         "device": "cpu",
+        "cpu": platform.processor() or platform.machine(),
         "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "lengths": rows,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    temporary = args.out.with_name(f".{args.out.name}.tmp")
+    temporary.write_text(json.dumps(result, indent=2) + "\n")
+    temporary.replace(args.out)
     print(json.dumps(result))
 
 

@@ -91,11 +91,12 @@ def test_card_statistics_match_the_rows(built):
 def test_usage_snippets_are_python(built):
     mode, out = built
     blocks = python_blocks((out / "README.md").read_text())
-    assert len(blocks) == 4
+    assert len(blocks) == 5
     for block in blocks:
         ast.parse(block)
     assert 'dataset_kwargs={"skip_prepare_dataset": True}' in blocks[1]
     assert "batch_attention_inputs(rows, undo_id=UNDO_ID)" in blocks[2]
+    assert "TraceSFTTrainer(model=model" in blocks[4]
 
 
 @pytest.mark.parametrize("built", ["hard"], indirect=True)

@@ -1,5 +1,30 @@
-"""tracegen: training traces that teach language models to take back their own mistakes with <UNDO>."""
+"""tracegen: training traces that teach language models to take back their own mistakes with <UNDO>.
+
+The public names below are imported lazily (PEP 562), so `import tracegen` stays cheap: the CLI and
+worker processes do not pay for torch or transformers until a name that needs them is used.
+"""
+
+from importlib import import_module
 
 __version__ = "0.1.0"
 
 UNDO_TOKEN = "<UNDO>"
+
+_LAZY = {
+    "TraceCollator": "tracegen.train.data",
+    "TraceTokenizer": "tracegen.export.tokenizer",
+}
+
+__all__ = ["UNDO_TOKEN", "__version__", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value  # later lookups skip this function
+        return value
+    raise AttributeError(f"module 'tracegen' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

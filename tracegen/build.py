@@ -20,6 +20,7 @@ from pathlib import Path
 
 from tracegen import __version__
 from tracegen.errors import InputError
+from tracegen.export.branches import branch_table, layout_schema
 from tracegen.export.card import contamination_warning, write_card
 from tracegen.export.chunks import CHUNK_PROBLEMS, CHUNKS_DIR, WorkFolder, chunk_count, chunk_name, open_work_folder, read_chunk, write_chunk
 from tracegen.export.tokenizer import TraceTokenizer
@@ -166,10 +167,12 @@ def assemble(
     recipe = Recipe.model_validate(fingerprint["recipe"])
     with staged_output(out, overwrite=overwrite) as staging:
         shutil.copytree(tokenizer_dir, staging / TOKENIZER_DIR)
-        writer = SplitWriter(staging, report.split, rows_per_file=recipe.export.rows_per_file, jsonl=recipe.export.format == "jsonl")
+        branches = recipe.export.layout == "branches"
+        schema = layout_schema(recipe.export.layout)
+        writer = SplitWriter(staging, report.split, rows_per_file=recipe.export.rows_per_file, jsonl=recipe.export.format == "jsonl", schema=schema)
         for path in chunk_files:
-            table, summary = read_chunk(path)
-            writer.add(table)
+            table, summary = read_chunk(path)  # chunks hold packed rows whatever the layout
+            writer.add(branch_table(table, undo_id=fingerprint["tokenizer"]["undo_id"]) if branches else table)
             report.add(summary)
         report.rows = writer.rows
         if report.rows == 0:

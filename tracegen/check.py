@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 
 from tracegen import UNDO_TOKEN
 from tracegen.errors import InputError
+from tracegen.export.branches import BranchError, BranchVerifier, layout_schema
 from tracegen.export.columns import IGNORE
 from tracegen.export.tokenizer import TraceTokenizer, load_saved
 from tracegen.export.writer import DATA_DIR, JSONL_DIR, MANIFEST, SCHEMA, TOKENIZER_DIR
@@ -84,16 +85,20 @@ def check_dataset(out: Path, on_progress: Callable[[int], None] = lambda n: None
             answer_format=recipe_answer_format(manifest["recipe"]),
         )
         _expect_files(out, manifest)
+        branches = BranchVerifier(ctx, lambda packed: check_row(packed, ctx)) if export.get("layout") == "branches" else None
         ids: set[str] = set()
         for split, info in manifest["splits"].items():
             split_rows = 0
             for rel in info["files"]:
-                for row in _rows(out, rel, jsonl=export["format"] == "jsonl"):
+                for row in _rows(out, rel, jsonl=export["format"] == "jsonl", schema=layout_schema(export.get("layout", "packed"))):
                     try:
-                        check_row(row, ctx)
+                        if branches:
+                            branches.add(row)
+                        else:
+                            check_row(row, ctx)
                         _expect(_id_matches(row, manifest["recipe"]["name"]), "id", f"id {row['id']!r} is not recipe:source_id[:variant]")
-                        _expect(row["id"] not in ids, "id", f"id {row['id']!r} appears twice")
-                    except RowError as e:
+                        _expect(row["id"] not in ids or row.get("branch"), "id", f"id {row['id']!r} appears twice")
+                    except (RowError, BranchError) as e:
                         return CheckReport(checked, f"{rel} row {split_rows} (id {row.get('id')}): rule '{e.rule}': {e.detail}")
                     except (KeyError, TypeError, ValueError, IndexError) as e:  # a null, a wrong type, a missing key
                         return CheckReport(checked, f"{rel} row {split_rows}: malformed row ({type(e).__name__}: {e})")
@@ -102,6 +107,11 @@ def check_dataset(out: Path, on_progress: Callable[[int], None] = lambda n: None
                     checked += 1
                     if checked % 512 == 0:
                         on_progress(512)
+            try:
+                if branches:
+                    branches.finish()  # the split's last trace
+            except (RowError, BranchError) as e:
+                return CheckReport(checked, f"split {split}, its last trace: rule '{e.rule}': {e.detail}")
             if split_rows != info["rows"]:
                 return CheckReport(checked, f"split {split}: {split_rows} rows on disk, {MANIFEST} says {info['rows']}")
     except DatasetError as e:
@@ -165,12 +175,12 @@ def _jsonl_twin(rel: str) -> str:
     return f"{JSONL_DIR}/{Path(rel).stem}.jsonl"
 
 
-def _rows(out: Path, rel: str, *, jsonl: bool) -> Iterator[dict]:
+def _rows(out: Path, rel: str, *, jsonl: bool, schema: pa.Schema = SCHEMA) -> Iterator[dict]:
     """Rows of one parquet shard, checked against the schema and, when written, against its JSONL twin."""
     try:
         shard = pq.ParquetFile(out / rel)
-        if not shard.schema_arrow.equals(SCHEMA):
-            raise DatasetError(f"{rel}: schema differs from tracegen's ({_schema_difference(shard.schema_arrow)})")
+        if not shard.schema_arrow.equals(schema):
+            raise DatasetError(f"{rel}: schema differs from tracegen's ({_schema_difference(shard.schema_arrow, schema)})")
         twin = (out / _jsonl_twin(rel)).open(encoding="utf-8") if jsonl else None
         for batch in shard.iter_batches(batch_size=512):
             for row in batch.to_pylist():
@@ -183,13 +193,13 @@ def _rows(out: Path, rel: str, *, jsonl: bool) -> Iterator[dict]:
         raise DatasetError(f"{rel}: unreadable ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
 
 
-def _schema_difference(schema: pa.Schema) -> str:
-    for field in SCHEMA:
+def _schema_difference(schema: pa.Schema, expected: pa.Schema) -> str:
+    for field in expected:
         if field.name not in schema.names:
             return f"no column {field.name!r}"
         if not schema.field(field.name).type.equals(field.type):
             return f"column {field.name!r} is {schema.field(field.name).type}, expected {field.type}"
-    return f"extra columns {sorted(set(schema.names) - set(SCHEMA.names))}"
+    return f"extra columns {sorted(set(schema.names) - set(expected.names))}"
 
 
 def check_row(row: dict, ctx: RowContext) -> None:

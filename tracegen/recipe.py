@@ -144,6 +144,9 @@ class ExportConfig(_Strict):
         False, description="soft mode: also label the state just before each deviation with the correct token (hard mode always does)"
     )
     format: Literal["parquet", "jsonl"] = "parquet"
+    layout: Literal["packed", "branches"] = Field(
+        "packed", description="packed: one row per trace; branches: hard rows unrolled into plain causal rows (tracegen.export.branches)"
+    )
     rows_per_file: int = Field(100_000, ge=1)
 
     @model_validator(mode="after")
@@ -155,6 +158,8 @@ class ExportConfig(_Strict):
             )
         if self.label_before_deviation and self.loss != "msft":
             raise ValueError(f"label_before_deviation needs loss 'msft' (with loss '{self.loss}' no state before a deviation is masked)")
+        if self.layout == "branches" and self.context_mode != "hard":
+            raise ValueError("layout 'branches' unrolls hard-mode rows (context_mode 'hard'); soft rows are plain causal rows already")
         if "{question}" not in self.prompt_template:
             raise ValueError("prompt_template must contain '{question}'")
         return self

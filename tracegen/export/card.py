@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from string import Template
 
+from tracegen.export.branches import layout_summary
 from tracegen.export.plots import Plot, write_plots
 from tracegen.export.stats import DatasetStats, Distribution, dataset_stats
 from tracegen.resources import resource_dir
@@ -26,12 +27,24 @@ LABELS_MEANING = {
     ("clean", "hard"): "the prompt carries no loss; the clean solution does (no deviations: the plain SFT baseline)",
 }
 
+
 def _labels_meaning(export: dict) -> str:
     meaning = LABELS_MEANING[export["loss"], export["context_mode"]]
     if export.get("label_before_deviation") and export["context_mode"] == "soft":
         meaning += "; the state just before each deviation is labelled with the correct token (its input is the deviation's first token)"
     return meaning
 
+
+BRANCHES_SECTION = """
+**This dataset has the `branches` layout.** Each hard-mode trace is unrolled into plain causal rows
+(`branch` 0 is the clean path; one more row per undo group holds the surviving prefix, the deviation
+and the `<UNDO>` it needs): `input_ids` and `labels` train with plain causal attention and arange
+positions, in any trainer, packing included (TRL: `SFTTrainer(model=model, processing_class=tokenizer,
+train_dataset=train, args=SFTConfig(output_dir="undo-sft", packing=True))`, with its own collator). Every state
+of the packed trace is labelled on exactly one row, so the summed loss equals the packed row's under
+the hard mask. The packed trace stays in `packed_input_ids`, `packed_labels`, `packed_position_ids`
+and `prune_spans` (the same on every row of a trace); the text columns are the trace's.
+"""
 
 # The Hub's size_categories, by upper bound on the number of rows.
 SIZE_CATEGORIES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M")]
@@ -41,10 +54,10 @@ def write_card(folder: Path, manifest: dict) -> None:
     """Compute the statistics of the parquet files in `folder`, draw the plots, write README.md."""
     stats = dataset_stats(folder, manifest)
     plots = write_plots(folder, stats)
-    (Path(folder) / CARD).write_text(render_card(manifest, stats, plots), encoding="utf-8")
+    (Path(folder) / CARD).write_text(render_card(manifest, stats, plots, layout=layout_summary(folder, manifest)), encoding="utf-8")
 
 
-def render_card(manifest: dict, stats: DatasetStats, plots: list[Plot]) -> str:
+def render_card(manifest: dict, stats: DatasetStats, plots: list[Plot], layout: str = "packed") -> str:
     recipe, tokenizer, splits = manifest["recipe"], manifest["tokenizer"], manifest["splits"]
     deviations = recipe["deviations"]
     template = Template((resource_dir("data_cards") / "default.md").read_text(encoding="utf-8"))
@@ -65,6 +78,8 @@ def render_card(manifest: dict, stats: DatasetStats, plots: list[Plot]) -> str:
         undo_unit=recipe["export"]["undo_unit"],
         context_mode=recipe["export"]["context_mode"],
         loss=recipe["export"]["loss"],
+        layout=layout,
+        layout_section=BRANCHES_SECTION if recipe["export"].get("layout") == "branches" else "",
         per_trace=deviations["per_trace"],
         clean_fraction=deviations["clean_fraction"],
         detected_after=deviations["detected_after"],

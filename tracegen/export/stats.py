@@ -105,6 +105,8 @@ def dataset_stats(folder: Path, manifest: dict) -> DatasetStats:
 
 def _split_stats(files: list[Path], undo_id: int, *, problems: int) -> SplitStats:
     shards = pl.scan_parquet(files)
+    if "branch" in shards.collect_schema().names():  # the branches layout: a trace is its branch-0 row, with the packed tokens
+        shards = shards.filter(pl.col("branch") == 0).with_columns(input_ids=pl.col("packed_input_ids"))
     rows = shards.select(
         "source_id",
         tokens=pl.col("input_ids").list.len(),

@@ -124,8 +124,8 @@ def staged_output(out: Path, *, overwrite: bool) -> Iterator[Path]:
 class SplitWriter:
     """Rows of one split, as arrow tables -> `data/<split>-NNNNN-of-MMMMM.parquet` (and `jsonl/` when asked)."""
 
-    def __init__(self, root: Path, split: str, *, rows_per_file: int, jsonl: bool):
-        self.root, self.split, self.rows_per_file, self.jsonl = root, split, rows_per_file, jsonl
+    def __init__(self, root: Path, split: str, *, rows_per_file: int, jsonl: bool, schema: pa.Schema = SCHEMA):
+        self.root, self.split, self.rows_per_file, self.jsonl, self.schema = root, split, rows_per_file, jsonl, schema
         self._pending: list[pa.Table] = []
         self._pending_rows = 0
         self._parts: list[Path] = []
@@ -158,7 +158,7 @@ class SplitWriter:
     def close(self) -> list[str]:
         """Name the shards `-NNNNN-of-MMMMM` now that their number is known; return their relative paths."""
         if self._pending_rows or not self._parts:
-            self._write(pa.concat_tables(self._pending) if self._pending else SCHEMA.empty_table())
+            self._write(pa.concat_tables(self._pending) if self._pending else self.schema.empty_table())
         total = len(self._parts)
         names = []
         for index, part in enumerate(self._parts):

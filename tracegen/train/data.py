@@ -24,7 +24,10 @@ from tracegen.errors import InputError
 from tracegen.export.columns import IGNORE
 from tracegen.export.tokenizer import HUB_ID, TraceTokenizer
 from tracegen.export.writer import MANIFEST
+from tracegen.train.flex import flex_batch
 from tracegen.train.masks import batch_attention_inputs
+
+MASK_KINDS = ("dense", "flex")
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -121,16 +124,30 @@ class TraceCollator:
     """Rows (dicts of token columns) -> a right-padded batch of tensors for a causal LM.
 
     Soft batches: input_ids, attention_mask [B, L] (1 = token), labels. Hard batches (any hard
-    row): input_ids, attention_mask [B, 1, L, L] additive in `dtype`, position_ids, labels.
+    row): input_ids, position_ids, labels and, with `mask="dense"` (eager and sdpa attention),
+    attention_mask [B, 1, L, L] additive in `dtype`; with `mask="flex"` (models loaded with
+    `attn_implementation="flex_attention"`), a FlexAttention BlockMask built from each row's
+    `erased_at` vector (tracegen.train.flex): O(L) per row instead of O(L^2).
     Padding ids are 0 and padding labels -100, so padding never reaches the loss.
     """
 
-    def __init__(self, undo_id: int, *, dtype: torch.dtype = torch.float32, pad_to_multiple_of: int | None = None):
-        self.undo_id, self.dtype, self.pad_to_multiple_of = undo_id, dtype, pad_to_multiple_of
+    def __init__(self, undo_id: int, *, dtype: torch.dtype = torch.float32, pad_to_multiple_of: int | None = None, mask: str = "dense"):
+        if mask not in MASK_KINDS:
+            raise ValueError(f"unknown mask kind {mask!r} (expected {' or '.join(MASK_KINDS)})")
+        self.undo_id, self.dtype, self.pad_to_multiple_of, self.mask = undo_id, dtype, pad_to_multiple_of, mask
 
     def __call__(self, rows: Sequence[Mapping]) -> dict[str, Tensor]:
+        if missing := [key for key in ("input_ids", "labels", "context_mode") if key not in rows[0]]:
+            raise KeyError(
+                f"a row has no {missing[0]!r} column: the trainer removed it before the collator ran "
+                "(TRL: use tracegen.integrations.trl.TraceSFTTrainer, or SFTConfig(remove_unused_columns=False))"
+            )
+        if "branch" in rows[0]:  # rows of the branches layout: plain causal, whatever their packed trace's mode
+            return self._soft(rows)
         rows = [{key: row[key] for key in TRAIN_COLUMNS if key in row} for row in rows]
         if any(row["context_mode"] == "hard" for row in rows):
+            if self.mask == "flex":
+                return flex_batch(rows, undo_id=self.undo_id, pad_to_multiple_of=self.pad_to_multiple_of)
             return batch_attention_inputs(rows, undo_id=self.undo_id, pad_to_multiple_of=self.pad_to_multiple_of, dtype=self.dtype)
         return self._soft(rows)
 

@@ -15,7 +15,7 @@ The trainer, the checker, the tests and the decoder's GRPO scoring all build mas
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import torch
 from torch import Tensor
@@ -43,14 +43,20 @@ def visibility(input_ids: Sequence[int], prune_spans: Sequence[Sequence[int]], c
     visible = torch.ones(n, n, dtype=torch.bool).tril_()
     if context_mode == "soft":
         return visible
+    for start, end, undo_at, group_end in prune_groups(ids, prune_spans, undo_id):
+        visible[group_end:, start:end] = False
+        visible[group_end:, undo_at:group_end] = False
+    return visible
+
+
+def prune_groups(ids: Sequence[int], prune_spans: Sequence[Sequence[int]], undo_id: int) -> Iterator[tuple[int, int, int, int]]:
+    """(start, end, undo_at, group_end) of each span, checked: tokens after group_end see neither [start, end) nor [undo_at, group_end)."""
+    n = len(ids)
     for span in prune_spans:
         start, end, undo_at = (int(v) for v in span)
         if not (0 <= start <= end <= undo_at < n and ids[undo_at] == undo_id):
             raise ValueError(f"prune span {list(span)} does not fit a sequence of {n} tokens with <UNDO> at its third index")
-        group_end = undo_run_end(ids, undo_at, undo_id)
-        visible[group_end:, start:end] = False
-        visible[group_end:, undo_at:group_end] = False
-    return visible
+        yield start, end, undo_at, undo_run_end(ids, undo_at, undo_id)
 
 
 def additive(visible: Tensor, dtype: torch.dtype = torch.float32) -> Tensor:
@@ -96,6 +102,19 @@ def batch_attention_inputs(
     (all rows or none; padded with -100). Padding keys are masked; a padding query attends to itself
     only, so no attention row is empty (an empty row gives NaN under sdpa). Padding ids are 0.
     """
+    out = padded_columns(rows, pad_to_multiple_of=pad_to_multiple_of)
+    batch, length = out["input_ids"].shape
+    mask = additive(torch.eye(length, dtype=torch.bool).expand(batch, 1, length, length), dtype)
+    for b, row in enumerate(rows):
+        n = len(row["input_ids"])
+        row_mask, row_positions = attention_inputs(row["input_ids"], row.get("position_ids"), row["prune_spans"], row["context_mode"], undo_id=undo_id, dtype=dtype)
+        out["position_ids"][b, :n] = row_positions[0]
+        mask[b, 0, :n, :n] = row_mask[0, 0]
+    return {"input_ids": out["input_ids"], "attention_mask": mask, "position_ids": out["position_ids"], **({"labels": out["labels"]} if "labels" in out else {})}
+
+
+def padded_columns(rows: Sequence[Mapping], *, pad_to_multiple_of: int | None = None) -> dict[str, Tensor]:
+    """input_ids, position_ids (the rows' own, 0 where a row has none) and labels (when every row has them), right-padded with 0 and -100."""
     if not rows:
         raise ValueError("an empty batch")
     with_labels = ["labels" in row for row in rows]
@@ -105,21 +124,18 @@ def batch_attention_inputs(
     if pad_to_multiple_of:
         length = -(-length // pad_to_multiple_of) * pad_to_multiple_of
     batch = len(rows)
-    input_ids = torch.zeros(batch, length, dtype=torch.long)
-    position_ids = torch.zeros(batch, length, dtype=torch.long)
-    mask = additive(torch.eye(length, dtype=torch.bool).expand(batch, 1, length, length), dtype)
-    labels = torch.full((batch, length), IGNORE, dtype=torch.long) if all(with_labels) else None
+    out = {"input_ids": torch.zeros(batch, length, dtype=torch.long), "position_ids": torch.zeros(batch, length, dtype=torch.long)}
+    if all(with_labels):
+        out["labels"] = torch.full((batch, length), IGNORE, dtype=torch.long)
     for b, row in enumerate(rows):
         n = len(row["input_ids"])
-        row_mask, row_positions = attention_inputs(row["input_ids"], row.get("position_ids"), row["prune_spans"], row["context_mode"], undo_id=undo_id, dtype=dtype)
-        input_ids[b, :n] = torch.as_tensor(row["input_ids"], dtype=torch.long)
-        position_ids[b, :n] = row_positions[0]
-        mask[b, 0, :n, :n] = row_mask[0, 0]
-        if labels is not None:
-            labels[b, :n] = torch.as_tensor(row["labels"], dtype=torch.long)
-    out = {"input_ids": input_ids, "attention_mask": mask, "position_ids": position_ids}
-    if labels is not None:
-        out["labels"] = labels
+        out["input_ids"][b, :n] = torch.as_tensor(row["input_ids"], dtype=torch.long)
+        if row.get("position_ids") is not None:
+            if len(row["position_ids"]) != n:
+                raise ValueError(f"{len(row['position_ids'])} position ids for {n} tokens")
+            out["position_ids"][b, :n] = torch.as_tensor(row["position_ids"], dtype=torch.long)
+        if "labels" in out:
+            out["labels"][b, :n] = torch.as_tensor(row["labels"], dtype=torch.long)
     return out
 
 

@@ -41,6 +41,8 @@ def train_msft(cfg: MsftConfig, printer: Printer | None = None, on_eval: OnEval 
     accelerator = loop.make_accelerator(mixed_precision=cfg.mixed_precision, grad_accum=cfg.grad_accum, seed=cfg.seed)
     out = Path(cfg.out)
     data = open_dataset(cfg.dataset, cfg.split)
+    if data.export.get("layout", "packed") != "packed":
+        raise InputError("has the branches layout (plain causal rows for other trainers); tracegen train reads packed rows: build without --layout branches", file=cfg.dataset, field="dataset")
     train_rows, eval_rows = held_out(data.rows, cfg.eval_rows, cfg.seed)
     model = build_model(data.tok, model=cfg.model, model_config=cfg.model_config, undo_init=cfg.undo_init, seed=cfg.seed)
     collate = TraceCollator(data.tok.undo_id)
