@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tracegen.check import RowContext, RowError, check_row
 from tracegen.export.rows import RowResult, build_row
-from tracegen.export.tokenizer import TraceTokenizer
+from tracegen.export.tokenizer import TraceTokenizer, from_pretrained
 from tracegen.generators.base import Deviation, DeviationPlan
 from tracegen.generators.plan import plan_problem
 from tracegen.generators.rules import draw_detected_after
@@ -74,18 +74,24 @@ Chunk = tuple[int, list[tuple[Problem, list[WeakSolution]]]]  # chunk index, its
 
 
 def _init_worker(recipe_json: str, tokenizer_dir: str, tokenizer_name: str) -> None:
-    from transformers import AutoTokenizer
-
     global _worker
     recipe = Recipe.model_validate_json(recipe_json)
-    tok = TraceTokenizer(AutoTokenizer.from_pretrained(tokenizer_dir), tokenizer_name)
+    tok = TraceTokenizer(from_pretrained(tokenizer_dir), tokenizer_name)
     _worker = (recipe, tok, row_checker(recipe, tok))
+
+
+def chunk_rows(items: list[tuple[Problem, list[WeakSolution]]], recipe: Recipe, tok: TraceTokenizer, checker: RowContext) -> list[RowResult]:
+    """The rows of a chunk's problems, their prompts and solutions encoded in one batch first."""
+    export = recipe.export
+    if not export.chat_template:
+        tok.prefetch(text for problem, _ in items for text in (tok.prompt_text(problem.question, export.prompt_template, False), problem.solution))
+    return [result for problem, solutions in items for result in make_rows(problem, solutions, recipe, tok, checker)]
 
 
 def _work(chunk: Chunk) -> tuple[int, list[RowResult]]:
     recipe, tok, checker = _worker
     index, items = chunk
-    return index, [result for problem, solutions in items for result in make_rows(problem, solutions, recipe, tok, checker)]
+    return index, chunk_rows(items, recipe, tok, checker)
 
 
 def iter_chunk_results(chunks: list[Chunk], recipe: Recipe, tok: TraceTokenizer, tokenizer_dir: Path, num_proc: int) -> Iterator[tuple[int, list[RowResult]]]:
@@ -93,7 +99,7 @@ def iter_chunk_results(chunks: list[Chunk], recipe: Recipe, tok: TraceTokenizer,
     if num_proc <= 1:
         checker = row_checker(recipe, tok)
         for index, items in chunks:
-            yield index, [result for problem, solutions in items for result in make_rows(problem, solutions, recipe, tok, checker)]
+            yield index, chunk_rows(items, recipe, tok, checker)
         return
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(num_proc, initializer=_init_worker, initargs=(recipe.model_dump_json(), str(tokenizer_dir), tok.name)) as pool:
