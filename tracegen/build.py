@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -29,8 +30,12 @@ from tracegen.generators.sampling import collect_weak_solutions
 from tracegen.generators.weak import WeakSolution
 from tracegen.problem import Problem
 from tracegen.problem_rows import iter_chunk_results, summarize
+from tracegen.ray_executor import iter_ray_chunk_results, require_ray
 from tracegen.recipe import WEAK_GENERATOR, Recipe
 from tracegen.sources import load_problems, split_name
+
+
+EXECUTORS = ("local", "ray")
 
 
 @dataclass
@@ -65,9 +70,11 @@ def build(
     recipe: Recipe,
     out: Path,
     *,
-    num_proc: int = 1,
+    num_proc: int | None = 1,
     overwrite: bool = False,
     shard: tuple[int, int] = (0, 1),
+    executor: str = "local",
+    ray_address: str | None = None,
     on_phase: Callable[[str, int], None] = lambda description, total: None,
     on_advance: Callable[[int], None] = lambda n: None,
 ) -> BuildReport:
@@ -77,10 +84,18 @@ def build(
     complete: rerunning a stopped build resumes where it stopped. With `shard=(i, n)` only every
     n-th chunk from the i-th is built, and `out` receives a shard for `merge`. With weak-model
     deviations, the problems' solutions are sampled (or replayed) and verified first; model
-    responses are cached, so resuming repeats no calls.
+    responses are cached, so resuming repeats no calls. `num_proc=None` uses every available CPU
+    core; `executor="ray"` runs the chunks as tasks on the Ray cluster at `ray_address`
+    (tracegen.ray_executor) instead of local processes.
     """
     started = time.perf_counter()
     shard_index, num_shards = shard
+    if executor not in EXECUTORS:
+        raise InputError(f"unknown executor {executor!r} (known: {', '.join(EXECUTORS)})", field="--executor")
+    if executor == "ray":
+        require_ray()
+    elif ray_address is not None:
+        raise InputError("a Ray address needs --executor ray", field="--ray-address")
     if not 0 <= shard_index < num_shards:
         raise InputError(f"shard index {shard_index} is not in 0..{num_shards - 1}", field="--shard-index")
     check_generators(recipe.deviations.generators)
@@ -110,7 +125,12 @@ def build(
         solutions = _weak_solutions(recipe, [p for _, chunk in chunks for p in chunk], report, on_phase, on_advance)
         on_phase(f"building {recipe.name}", sum(len(chunk) for _, chunk in chunks))
         items = [(k, [(p, solutions.get(p.source_id, [])) for p in chunk]) for k, chunk in chunks]
-        for index, results in iter_chunk_results(items, recipe, tok, work.path / TOKENIZER_DIR, num_proc):
+        if executor == "ray":
+            results_by_chunk = iter_ray_chunk_results(items, recipe, work.path / TOKENIZER_DIR, tok.name, address=ray_address)
+        else:
+            processes = min(available_cores() if num_proc is None else num_proc, len(items))
+            results_by_chunk = iter_chunk_results(items, recipe, tok, work.path / TOKENIZER_DIR, processes)
+        for index, results in results_by_chunk:
             rows, summary = summarize(results, problems=len(chunks[todo.index(index)][1]))
             write_chunk(work.chunk_path(index), rows, summary)
             on_advance(summary["problems"])
@@ -121,6 +141,11 @@ def build(
     work.remove()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def available_cores() -> int:
+    """The CPU cores this process may run on (a Slurm or container limit, not the machine's count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _digest(problems: list[Problem]) -> str:
