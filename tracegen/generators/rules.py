@@ -378,14 +378,16 @@ def sensible(new: Fraction, old: Fraction, like: str) -> bool:
     `old` is one; otherwise exact within max(2, places of `like`) decimals (so it is written
     exactly); not absurdly large.
     """
-    if new == old or (old > 0 and new <= 0) or (old == 0 and new < 0):
+    # on numerators and denominators: Fraction's own comparisons are slow, and this runs for every candidate
+    new_n, new_d, old_n, old_d = new.numerator, new.denominator, old.numerator, old.denominator
+    if (new_n == old_n and new_d == old_d) or (old_n > 0 and new_n <= 0) or (old_n == 0 and new_n < 0):
         return False
-    if old.denominator == 1 and new.denominator != 1:
+    if old_d == 1 and new_d != 1:
         return False
     places = decimal_places(new)
     if places is None or places > max(2, _places_of(like)):
         return False
-    return abs(new) <= max(1000, ABSURD_FACTOR * abs(old))
+    return abs(new_n) <= 1000 * new_d or abs(new_n) * old_d <= ABSURD_FACTOR * abs(old_n) * new_d  # |new| <= max(1000, factor * |old|)
 
 
 def _unique(candidates: list[tuple[Fraction, str]]) -> list[tuple[Fraction, str]]:
