@@ -15,8 +15,9 @@ import shutil
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 from tracegen import __version__
@@ -32,7 +33,7 @@ from tracegen.problem import Problem
 from tracegen.problem_rows import iter_chunk_results, summarize
 from tracegen.ray_executor import iter_ray_chunk_results, require_ray
 from tracegen.recipe import WEAK_GENERATOR, Recipe
-from tracegen.sources import load_problems, split_name
+from tracegen.sources import iter_problems, split_name
 
 
 EXECUTORS = ("local", "ray")
@@ -99,9 +100,9 @@ def build(
     if not 0 <= shard_index < num_shards:
         raise InputError(f"shard index {shard_index} is not in 0..{num_shards - 1}", field="--shard-index")
     check_generators(recipe.deviations.generators)
-    problems = load_problems(recipe.source, recipe.limit)
+    count, problems_sha256 = _scan(iter_problems(recipe.source, recipe.limit))  # every problem validated, none kept
     tok = TraceTokenizer.load(recipe.export.tokenizer)
-    tok.require_roundtrip([text for p in problems[:100] for text in (p.question, p.solution)])
+    tok.require_roundtrip([text for p in islice(iter_problems(recipe.source, recipe.limit), 100) for text in (p.question, p.solution)])
     if recipe.export.chat_template:
         tok.prompt_text("", recipe.export.prompt_template, chat=True)  # fail now if there is no template
     check_output_folder(Path(out), overwrite=overwrite)
@@ -112,26 +113,30 @@ def build(
         "recipe": recipe.model_dump(mode="json"),
         "tokenizer": tok.info(tokenizer_sha),
         "split": split_name(recipe.source),
-        "problems": len(problems),
-        "problems_sha256": _digest(problems),
+        "problems": count,
+        "problems_sha256": problems_sha256,
     }
     fingerprint = json.loads(json.dumps(fingerprint, sort_keys=True))  # as a shard stores it, so merged cards list keys alike
-    mine = [k for k in range(chunk_count(len(problems))) if k % num_shards == shard_index]
+    mine = [k for k in range(chunk_count(count)) if k % num_shards == shard_index]
     with open_work_folder(Path(out), fingerprint) as (work, _):
         tok.save(work.path / TOKENIZER_DIR)
         todo = [k for k in mine if k not in work.done()]
-        report = BuildReport(out=Path(out), split=fingerprint["split"], problems=len(problems), resumed_chunks=len(mine) - len(todo))
-        chunks = [(k, problems[k * CHUNK_PROBLEMS : (k + 1) * CHUNK_PROBLEMS]) for k in todo]
-        solutions = _weak_solutions(recipe, [p for _, chunk in chunks for p in chunk], report, on_phase, on_advance)
-        on_phase(f"building {recipe.name}", sum(len(chunk) for _, chunk in chunks))
-        items = [(k, [(p, solutions.get(p.source_id, [])) for p in chunk]) for k, chunk in chunks]
+        report = BuildReport(out=Path(out), split=fingerprint["split"], problems=count, resumed_chunks=len(mine) - len(todo))
+        sizes = {k: min(CHUNK_PROBLEMS, count - k * CHUNK_PROBLEMS) for k in todo}
+        chunks = _chunks(iter_problems(recipe.source, recipe.limit), sizes)
+        solutions: dict[str, list[WeakSolution]] = {}
+        if uses_weak_models(recipe):  # sampling batches requests across problems: these chunks are held in memory
+            chunks = list(chunks)
+            solutions = _weak_solutions(recipe, [p for _, chunk in chunks for p in chunk], report, on_phase, on_advance)
+        on_phase(f"building {recipe.name}", sum(sizes.values()))
+        items = ((k, [(p, solutions.get(p.source_id, [])) for p in chunk]) for k, chunk in chunks)
         if executor == "ray":
             results_by_chunk = iter_ray_chunk_results(items, recipe, work.path / TOKENIZER_DIR, tok.name, address=ray_address)
         else:
-            processes = min(available_cores() if num_proc is None else num_proc, len(items))
+            processes = min(available_cores() if num_proc is None else num_proc, len(todo))
             results_by_chunk = iter_chunk_results(items, recipe, tok, work.path / TOKENIZER_DIR, processes)
         for index, results in results_by_chunk:
-            rows, summary = summarize(results, problems=len(chunks[todo.index(index)][1]))
+            rows, summary = summarize(results, problems=sizes[index])
             write_chunk(work.chunk_path(index), rows, summary)
             on_advance(summary["problems"])
         if num_shards > 1:
@@ -148,11 +153,21 @@ def available_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _digest(problems: list[Problem]) -> str:
-    digest = hashlib.sha256()
+def _scan(problems: Iterable[Problem]) -> tuple[int, str]:
+    """How many problems there are and the sha256 of their content, reading each once."""
+    digest, count = hashlib.sha256(), 0
     for p in problems:
         digest.update(json.dumps([p.source_id, p.question, p.solution, p.answer]).encode())
-    return digest.hexdigest()
+        count += 1
+    return count, digest.hexdigest()
+
+
+def _chunks(problems: Iterator[Problem], sizes: dict[int, int]) -> Iterator[tuple[int, list[Problem]]]:
+    """The chunks named in `sizes` (index -> problems), in index order, read from the problems one chunk at a time."""
+    for k in range(max(sizes, default=-1) + 1):
+        chunk = list(islice(problems, CHUNK_PROBLEMS))
+        if k in sizes:
+            yield k, chunk
 
 
 def _weak_solutions(recipe: Recipe, problems: list[Problem], report: BuildReport, on_phase, on_advance) -> dict[str, list[WeakSolution]]:

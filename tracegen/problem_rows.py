@@ -9,7 +9,8 @@ from __future__ import annotations
 import multiprocessing
 import random
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from itertools import islice
 from pathlib import Path
 
 from tracegen.check import RowContext, RowError, check_row
@@ -69,6 +70,7 @@ def row_checker(recipe: Recipe, tok: TraceTokenizer) -> RowContext:
     return RowContext.of(tok, export.undo_unit, export.context_mode, export.loss, export.chat_template)
 
 
+CHUNKS_IN_FLIGHT_PER_PROCESS = 4
 _worker: tuple[Recipe, TraceTokenizer, RowContext] | None = None
 Chunk = tuple[int, list[tuple[Problem, list[WeakSolution]]]]  # chunk index, its problems with their weak solutions
 
@@ -94,7 +96,7 @@ def _work(chunk: Chunk) -> tuple[int, list[RowResult]]:
     return index, chunk_rows(items, recipe, tok, checker)
 
 
-def iter_chunk_results(chunks: list[Chunk], recipe: Recipe, tok: TraceTokenizer, tokenizer_dir: Path, num_proc: int) -> Iterator[tuple[int, list[RowResult]]]:
+def iter_chunk_results(chunks: Iterable[Chunk], recipe: Recipe, tok: TraceTokenizer, tokenizer_dir: Path, num_proc: int) -> Iterator[tuple[int, list[RowResult]]]:
     """Each chunk's row results, in chunk order, computed in `num_proc` processes."""
     if num_proc <= 1:
         checker = row_checker(recipe, tok)
@@ -103,7 +105,10 @@ def iter_chunk_results(chunks: list[Chunk], recipe: Recipe, tok: TraceTokenizer,
         return
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(num_proc, initializer=_init_worker, initargs=(recipe.model_dump_json(), str(tokenizer_dir), tok.name)) as pool:
-        yield from pool.imap(_work, chunks)
+        pending = iter(chunks)
+        # a few chunks per process at a time: Pool.imap would read every chunk into its queue at once
+        while window := list(islice(pending, CHUNKS_IN_FLIGHT_PER_PROCESS * num_proc)):
+            yield from pool.imap(_work, window)
 
 
 def summarize(results: list[RowResult], problems: int) -> tuple[list[dict], dict]:

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from itertools import islice
 from pathlib import Path
 
 from tracegen.errors import InputError
@@ -68,7 +69,7 @@ def _connect(address: str | None) -> bool:
 
 
 def iter_ray_chunk_results(
-    chunks: list[Chunk],
+    chunks: Iterable[Chunk],
     recipe: Recipe,
     tokenizer_dir: Path,
     tokenizer_name: str,
@@ -85,10 +86,11 @@ def iter_ray_chunk_results(
         files = ray.put({p.name: p.read_bytes() for p in sorted(Path(tokenizer_dir).iterdir()) if p.is_file()})
         recipe_json = recipe.model_dump_json()
         limit = max(1, int(ray.cluster_resources().get("CPU", 1) * TASKS_PER_CPU))
-        waiting = list(reversed(chunks))
-        while waiting or running:
-            while waiting and len(running) < limit:
-                running.append(task.remote(waiting.pop(), recipe_json, files, tokenizer_name))
+        waiting = iter(chunks)
+        while True:
+            running += [task.remote(chunk, recipe_json, files, tokenizer_name) for chunk in islice(waiting, limit - len(running))]
+            if not running:
+                return
             done, running = ray.wait(running, num_returns=1)
             yield ray.get(done[0])
     finally:
