@@ -25,6 +25,7 @@ import cProfile
 import json
 import os
 import pstats
+import resource
 import statistics
 import subprocess
 import sys
@@ -36,13 +37,17 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCE = ROOT.parent / "shared" / "data" / "gsm8k" / "train.jsonl"
 
 
-def time_build(source: Path, out: Path, num_proc: int | None) -> float:
-    """One `tracegen build` in a fresh process; `num_proc=None` leaves --num-proc at its default (every core)."""
+def time_build(source: Path, out: Path, num_proc: int | None) -> tuple[float, float]:
+    """Seconds and CPU seconds (its worker processes included) of one `tracegen build` in a fresh process;
+    `num_proc=None` leaves --num-proc at its default (every core)."""
     command = [sys.executable, str(ROOT / "cli.py"), "build", "--recipe", "gsm8k", "--source", str(source), "--out", str(out), "--overwrite"]
     env = {k: v for k, v in os.environ.items() if k != "TRACEGEN_NUM_PROC"} | {"HF_HUB_OFFLINE": "1"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(command + ([] if num_proc is None else ["--num-proc", str(num_proc)]), check=True, stdout=subprocess.DEVNULL, env=env)
-    return time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return seconds, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 
 
 def self_check_share(source: Path, out: Path) -> float:
@@ -72,7 +77,8 @@ def self_check_share(source: Path, out: Path) -> float:
         problem_rows.check_row = check_row
 
 
-def time_tokenize(problems: list[dict], tokenizer_dir: Path) -> float:
+def time_tokenize(problems: list[dict], tokenizer_dir: Path) -> tuple[float, float]:
+    """Seconds and CPU seconds (the tokenizer's threads included) of the baseline."""
     from datasets import Dataset
     from transformers import AutoTokenizer
 
@@ -81,9 +87,9 @@ def time_tokenize(problems: list[dict], tokenizer_dir: Path) -> float:
     def tokenize(batch: dict) -> dict:
         return tokenizer([q + "\n" + a for q, a in zip(batch["question"], batch["answer"])])
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     Dataset.from_list(problems).map(tokenize, batched=True)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu_started
 
 
 def profile_build(source: Path, out: Path, report: Path) -> None:
@@ -112,11 +118,13 @@ def main() -> None:
     problems = [json.loads(line) for line in args.source.read_text(encoding="utf-8").splitlines() if line.strip()]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out"
-        build_seconds, all_cores_seconds, tokenize_seconds = [], [], []
+        build, all_cores, tokenize = [], [], []
         for _ in range(args.repeats):  # interleaved, so a change in the machine's load touches every side alike
-            build_seconds.append(time_build(args.source, out, 1))
-            all_cores_seconds.append(time_build(args.source, out, None))
-            tokenize_seconds.append(time_tokenize(problems, out / "tokenizer"))
+            build.append(time_build(args.source, out, 1))
+            all_cores.append(time_build(args.source, out, None))
+            tokenize.append(time_tokenize(problems, out / "tokenizer"))
+        build_seconds, all_cores_seconds, tokenize_seconds = ([wall for wall, _ in runs] for runs in (build, all_cores, tokenize))
+        build_cpu, tokenize_cpu = statistics.median(cpu for _, cpu in build), statistics.median(cpu for _, cpu in tokenize)
         rows = json.loads((out / "tracegen.json").read_text())["splits"]["train"]["rows"]
         check_share = self_check_share(args.source, Path(tmp) / "checked")
         if args.profile:
@@ -137,6 +145,9 @@ def main() -> None:
         "tokenize_seconds_all": [round(s, 3) for s in tokenize_seconds],
         "ratio_vs_tokenize": round(build_median / tokenize_median, 2),
         "ratio_vs_tokenize_all_cores": round(all_cores_median / tokenize_median, 2),
+        "build_cpu_seconds": round(build_cpu, 3),
+        "tokenize_cpu_seconds": round(tokenize_cpu, 3),
+        "cpu_ratio_vs_tokenize": round(build_cpu / tokenize_cpu, 2),  # steadier than wall time on a busy machine
         "self_check_share": round(check_share, 3),
         "cpus": len(os.sched_getaffinity(0)),
     }

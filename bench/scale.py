@@ -63,7 +63,7 @@ def main() -> None:
             seconds, rss = run(build_args(size, out))
             rows = rows_of(out)
             results.append({"problems": size, "rows": rows, "seconds": round(seconds, 2), "rows_per_second": round(rows / seconds, 1), "peak_rss_mib": round(rss, 1)})
-            print(json.dumps(results[-1]), file=sys.stderr)
+            print(json.dumps(results[-1]), file=sys.stderr)  # one line per size: a stopped run still tells
             largest = out
         if not args.no_merge:
             shard_dirs = [Path(tmp) / f"shard-{i}" for i in range(args.shards)]
