@@ -6,11 +6,16 @@ baseline, in this process, is what any pipeline pays at least: `datasets.Dataset
 the same problems and a batched `map` with the same fast tokenizer over question + answer.
 Each is timed `--repeats` times; the medians are compared.
 
-Prints one JSON object on its last line (`ratio_vs_tokenize` = build / tokenize) and writes it to
---out (default bench/results/build.json). With --profile, also runs the build once in-process
-under cProfile and writes the top functions next to it, to say where the time goes.
+The build is timed in one process (`ratio_vs_tokenize`) and with `--num-proc` left at its default,
+one process per available core (`ratio_vs_tokenize_all_cores`); the baseline's batched tokenizer
+uses every core too. `self_check_share` is the part of an in-process build spent proving rows
+(tracegen.check.check_row).
 
-    .venv/bin/python bench/build.py [--source PATH] [--repeats 3] [--num-proc 1] [--profile]
+Prints one JSON object on its last line and writes it to --out (default bench/results/build.json).
+With --profile, also runs the build once in-process under cProfile and writes the top functions
+next to it, to say where the time goes.
+
+    .venv/bin/python bench/build.py [--source PATH] [--repeats 3] [--profile]
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import cProfile
 import json
 import os
 import pstats
+import resource
 import statistics
 import subprocess
 import sys
@@ -31,14 +37,48 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCE = ROOT.parent / "shared" / "data" / "gsm8k" / "train.jsonl"
 
 
-def time_build(source: Path, out: Path, num_proc: int) -> float:
-    command = [sys.executable, str(ROOT / "cli.py"), "build", "--recipe", "gsm8k", "--source", str(source), "--out", str(out), "--overwrite", "--num-proc", str(num_proc)]
+def time_build(source: Path, out: Path, num_proc: int | None) -> tuple[float, float]:
+    """Seconds and CPU seconds (its worker processes included) of one `tracegen build` in a fresh process;
+    `num_proc=None` leaves --num-proc at its default (every core)."""
+    command = [sys.executable, str(ROOT / "cli.py"), "build", "--recipe", "gsm8k", "--source", str(source), "--out", str(out), "--overwrite"]
+    env = {k: v for k, v in os.environ.items() if k != "TRACEGEN_NUM_PROC"} | {"HF_HUB_OFFLINE": "1"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=os.environ | {"HF_HUB_OFFLINE": "1"})
-    return time.perf_counter() - started
+    subprocess.run(command + ([] if num_proc is None else ["--num-proc", str(num_proc)]), check=True, stdout=subprocess.DEVNULL, env=env)
+    seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return seconds, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 
 
-def time_tokenize(problems: list[dict], tokenizer_dir: Path) -> float:
+def self_check_share(source: Path, out: Path) -> float:
+    """The fraction of an in-process build's time spent in the self-check of its rows."""
+    sys.path.insert(0, str(ROOT))
+    import tracegen.problem_rows as problem_rows
+    from tracegen.build import build
+    from tracegen.recipe import load_recipe
+
+    spent = 0.0
+    check_row = problem_rows.check_row
+
+    def timed_check(row, ctx):
+        nonlocal spent
+        started = time.perf_counter()
+        try:
+            check_row(row, ctx)
+        finally:
+            spent += time.perf_counter() - started
+
+    problem_rows.check_row = timed_check
+    try:
+        started = time.perf_counter()
+        build(load_recipe("gsm8k", {"source.path": str(source)}), out, overwrite=True)
+        return spent / (time.perf_counter() - started)
+    finally:
+        problem_rows.check_row = check_row
+
+
+def time_tokenize(problems: list[dict], tokenizer_dir: Path) -> tuple[float, float]:
+    """Seconds and CPU seconds (the tokenizer's threads included) of the baseline."""
     from datasets import Dataset
     from transformers import AutoTokenizer
 
@@ -47,9 +87,9 @@ def time_tokenize(problems: list[dict], tokenizer_dir: Path) -> float:
     def tokenize(batch: dict) -> dict:
         return tokenizer([q + "\n" + a for q, a in zip(batch["question"], batch["answer"])])
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     Dataset.from_list(problems).map(tokenize, batched=True)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu_started
 
 
 def profile_build(source: Path, out: Path, report: Path) -> None:
@@ -70,7 +110,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--num-proc", type=int, default=1)
     parser.add_argument("--profile", action="store_true", help="also profile one in-process build with cProfile")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "build.json")
     args = parser.parse_args()
@@ -79,25 +118,38 @@ def main() -> None:
     problems = [json.loads(line) for line in args.source.read_text(encoding="utf-8").splitlines() if line.strip()]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out"
-        build_seconds = [time_build(args.source, out, args.num_proc) for _ in range(args.repeats)]
+        build, all_cores, tokenize = [], [], []
+        for _ in range(args.repeats):  # interleaved, so a change in the machine's load touches every side alike
+            build.append(time_build(args.source, out, 1))
+            all_cores.append(time_build(args.source, out, None))
+            tokenize.append(time_tokenize(problems, out / "tokenizer"))
+        build_seconds, all_cores_seconds, tokenize_seconds = ([wall for wall, _ in runs] for runs in (build, all_cores, tokenize))
+        build_cpu, tokenize_cpu = statistics.median(cpu for _, cpu in build), statistics.median(cpu for _, cpu in tokenize)
         rows = json.loads((out / "tracegen.json").read_text())["splits"]["train"]["rows"]
-        tokenize_seconds = [time_tokenize(problems, out / "tokenizer") for _ in range(args.repeats)]
+        check_share = self_check_share(args.source, Path(tmp) / "checked")
         if args.profile:
             profile_build(args.source, Path(tmp) / "profiled", args.out.with_name(args.out.stem + "_profile.txt"))
 
     build_median, tokenize_median = statistics.median(build_seconds), statistics.median(tokenize_seconds)
+    all_cores_median = statistics.median(all_cores_seconds)
     result = {
         "benchmark": "build",
         "problems": len(problems),
         "rows": rows,
-        "num_proc": args.num_proc,
         "repeats": args.repeats,
         "build_seconds": round(build_median, 3),
         "build_seconds_all": [round(s, 3) for s in build_seconds],
+        "build_all_cores_seconds": round(all_cores_median, 3),
+        "build_all_cores_seconds_all": [round(s, 3) for s in all_cores_seconds],
         "tokenize_seconds": round(tokenize_median, 3),
         "tokenize_seconds_all": [round(s, 3) for s in tokenize_seconds],
         "ratio_vs_tokenize": round(build_median / tokenize_median, 2),
-        "cpus": os.cpu_count(),
+        "ratio_vs_tokenize_all_cores": round(all_cores_median / tokenize_median, 2),
+        "build_cpu_seconds": round(build_cpu, 3),
+        "tokenize_cpu_seconds": round(tokenize_cpu, 3),
+        "cpu_ratio_vs_tokenize": round(build_cpu / tokenize_cpu, 2),  # steadier than wall time on a busy machine
+        "self_check_share": round(check_share, 3),
+        "cpus": len(os.sched_getaffinity(0)),
     }
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result))

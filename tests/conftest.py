@@ -11,6 +11,9 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 # Two xdist workers on two cores: one torch thread each, or tiny-model tests oversubscribe the CPU.
 if "PYTEST_XDIST_WORKER" in os.environ:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+# `tracegen build` defaults to one process per core; the tests' small builds are faster in one process
+# (test_build.py's num_proc test and the Ray tests run several on purpose).
+os.environ.setdefault("TRACEGEN_NUM_PROC", "1")
 # Model responses are cached under this folder; tests never read or fill the user's own cache.
 os.environ["TRACEGEN_CACHE_DIR"] = tempfile.mkdtemp(prefix="tracegen-cache-")
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 from tracegen import __version__
@@ -32,9 +34,13 @@ from tracegen.llm.base import BackendDown
 from tracegen.problem import Problem
 from tracegen.problem_rows import iter_chunk_results, summarize
 from tracegen.public import public_recipe
+from tracegen.ray_executor import iter_ray_chunk_results, require_ray
 from tracegen.recipe import WEAK_GENERATOR, Recipe
-from tracegen.sources import load_problems, split_name
+from tracegen.sources import iter_problems, split_name
 from tracegen.stepsplit import use_step_split
+
+
+EXECUTORS = ("local", "ray")
 
 
 @dataclass
@@ -50,9 +56,8 @@ class BuildReport:
     skipped: list[dict] = field(default_factory=list)  # one entry per row not written, with the reason
     model_calls: dict = field(default_factory=dict)  # the model backend's stats (calls, cache hits, retries...)
     seconds: float = 0.0
-
-    resumed_chunks: int = 0  # chunks a previous, stopped run of the same build had finished
     warnings: list[str] = field(default_factory=list)  # what a user must know before training on it (test-set rows)
+    resumed_chunks: int = 0  # chunks a previous, stopped run of the same build had finished
 
     def add(self, summary: dict) -> None:
         """Count one finished chunk (tracegen.problem_rows.summarize)."""
@@ -70,9 +75,11 @@ def build(
     recipe: Recipe,
     out: Path,
     *,
-    num_proc: int = 1,
+    num_proc: int | None = 1,
     overwrite: bool = False,
     shard: tuple[int, int] = (0, 1),
+    executor: str = "local",
+    ray_address: str | None = None,
     on_phase: Callable[[str, int], None] = lambda description, total: None,
     on_advance: Callable[[int], None] = lambda n: None,
 ) -> BuildReport:
@@ -82,17 +89,28 @@ def build(
     complete: rerunning a stopped build resumes where it stopped. With `shard=(i, n)` only every
     n-th chunk from the i-th is built, and `out` receives a shard for `merge`. With weak-model
     deviations, the problems' solutions are sampled (or replayed) and verified first; model
-    responses are cached, so resuming repeats no calls.
+    responses are cached, so resuming repeats no calls. `num_proc=None` uses every available CPU
+    core; `executor="ray"` runs the chunks as tasks on the Ray cluster at `ray_address`
+    (tracegen.ray_executor) instead of local processes.
     """
     started = time.perf_counter()
     shard_index, num_shards = shard
+    if executor not in EXECUTORS:
+        raise InputError(f"unknown executor {executor!r} (known: {', '.join(EXECUTORS)})", field="--executor")
+    if executor == "ray":
+        require_ray()
+    elif ray_address is not None:
+        raise InputError("a Ray address needs --executor ray", field="--ray-address")
     if not 0 <= shard_index < num_shards:
         raise InputError(f"shard index {shard_index} is not in 0..{num_shards - 1}", field="--shard-index")
     check_generators(recipe.deviations.generators)
-    problems = load_problems(recipe.source, recipe.limit, recipe.steps, recipe.answer)
+    def problems() -> Iterator[Problem]:  # read again each time, never held in memory
+        return iter_problems(recipe.source, recipe.limit, recipe.steps, recipe.answer)
+
+    count, problems_sha256 = _scan(problems())  # every problem validated, none kept
     tok = TraceTokenizer.load(recipe.export.tokenizer)
     use_step_split(tok, recipe.steps.split, recipe.export.undo_unit)
-    tok.require_roundtrip([text for p in problems[:100] for text in (p.question, p.solution)])
+    tok.require_roundtrip([text for p in islice(problems(), 100) for text in (p.question, p.solution)])
     if recipe.export.chat_template:
         tok.prompt_text("", recipe.export.prompt_template, chat=True)  # fail now if there is no template
     check_output_folder(Path(out), overwrite=overwrite)
@@ -103,25 +121,34 @@ def build(
         "recipe": public_recipe(recipe.model_dump(mode="json")),  # no password, key or local path reaches a file
         "tokenizer": tok.info(tokenizer_sha),
         "split": split_name(recipe.source),
-        "problems": len(problems),
-        "problems_sha256": _digest(problems),
+        "problems": count,
+        "problems_sha256": problems_sha256,
     }
     fingerprint = json.loads(json.dumps(fingerprint, sort_keys=True))  # as a shard stores it, so merged cards list keys alike
-    mine = [k for k in range(chunk_count(len(problems))) if k % num_shards == shard_index]
+    mine = [k for k in range(chunk_count(count)) if k % num_shards == shard_index]
     with open_work_folder(Path(out), fingerprint) as (work, _):
         tok.save(work.path / TOKENIZER_DIR)
         todo = [k for k in mine if k not in work.done()]
-        report = BuildReport(out=Path(out), split=fingerprint["split"], problems=len(problems), resumed_chunks=len(mine) - len(todo))
-        chunks = [(k, problems[k * CHUNK_PROBLEMS : (k + 1) * CHUNK_PROBLEMS]) for k in todo]
-        try:
-            solutions = _weak_solutions(recipe, [p for _, chunk in chunks for p in chunk], report, on_phase, on_advance)
-        except BackendDown as down:
-            entries = [{"id": f"{recipe.name}:{o.request.id}", "reason": "weak:backend_error", "detail": o.error} for o in down.failures]
-            raise BackendDown(f"{down}{_failures_listed(work, Path(out), entries)}") from None
-        on_phase(f"building {recipe.name}", sum(len(chunk) for _, chunk in chunks))
-        items = [(k, [(p, solutions.get(p.source_id, [])) for p in chunk]) for k, chunk in chunks]
-        for index, results in iter_chunk_results(items, recipe, tok, work.path / TOKENIZER_DIR, num_proc):
-            rows, summary = summarize(results, problems=len(chunks[todo.index(index)][1]))
+        report = BuildReport(out=Path(out), split=fingerprint["split"], problems=count, resumed_chunks=len(mine) - len(todo))
+        sizes = {k: min(CHUNK_PROBLEMS, count - k * CHUNK_PROBLEMS) for k in todo}
+        chunks = _chunks(problems(), sizes)
+        solutions: dict[str, list[WeakSolution]] = {}
+        if uses_weak_models(recipe):  # sampling batches requests across problems: these chunks are held in memory
+            chunks = list(chunks)
+            try:
+                solutions = _weak_solutions(recipe, [p for _, chunk in chunks for p in chunk], report, on_phase, on_advance)
+            except BackendDown as down:
+                entries = [{"id": f"{recipe.name}:{o.request.id}", "reason": "weak:backend_error", "detail": o.error} for o in down.failures]
+                raise BackendDown(f"{down}{_failures_listed(work, Path(out), entries)}") from None
+        on_phase(f"building {recipe.name}", sum(sizes.values()))
+        items = ((k, [(p, solutions.get(p.source_id, [])) for p in chunk]) for k, chunk in chunks)
+        if executor == "ray":
+            results_by_chunk = iter_ray_chunk_results(items, recipe, work.path / TOKENIZER_DIR, tok.name, address=ray_address)
+        else:
+            processes = min(available_cores() if num_proc is None else num_proc, len(todo))
+            results_by_chunk = iter_chunk_results(items, recipe, tok, work.path / TOKENIZER_DIR, processes)
+        for index, results in results_by_chunk:
+            rows, summary = summarize(results, problems=sizes[index])
             write_chunk(work.chunk_path(index), rows, summary)
             on_advance(summary["problems"])
         if num_shards > 1:
@@ -133,11 +160,26 @@ def build(
     return report
 
 
-def _digest(problems: list[Problem]) -> str:
-    digest = hashlib.sha256()
+def available_cores() -> int:
+    """The CPU cores this process may run on (a Slurm or container limit, not the machine's count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _scan(problems: Iterable[Problem]) -> tuple[int, str]:
+    """How many problems there are and the sha256 of their content, reading each once."""
+    digest, count = hashlib.sha256(), 0
     for p in problems:
         digest.update(json.dumps([p.source_id, p.question, p.solution, p.answer]).encode())
-    return digest.hexdigest()
+        count += 1
+    return count, digest.hexdigest()
+
+
+def _chunks(problems: Iterator[Problem], sizes: dict[int, int]) -> Iterator[tuple[int, list[Problem]]]:
+    """The chunks named in `sizes` (index -> problems), in index order, read from the problems one chunk at a time."""
+    for k in range(max(sizes, default=-1) + 1):
+        chunk = list(islice(problems, CHUNK_PROBLEMS))
+        if k in sizes:
+            yield k, chunk
 
 
 def _weak_solutions(recipe: Recipe, problems: list[Problem], report: BuildReport, on_phase, on_advance) -> dict[str, list[WeakSolution]]:
@@ -182,9 +224,9 @@ def assemble(
         report.files = writer.close()
         write_skipped(staging / SKIPPED, report.skipped)
         manifest = _manifest(fingerprint, report)
-        report.warnings = [warning] if (warning := contamination_warning(manifest)) else []
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         write_card(staging, manifest)
+        report.warnings = [warning] if (warning := contamination_warning(manifest)) else []
 
 
 def _publish_shard(work: WorkFolder, fingerprint: dict, shard: tuple[int, int], chunks: list[int], out: Path, overwrite: bool) -> None:

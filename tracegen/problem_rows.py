@@ -9,12 +9,13 @@ from __future__ import annotations
 import multiprocessing
 import random
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from itertools import islice
 from pathlib import Path
 
 from tracegen.check import RowContext, RowError, check_row
 from tracegen.export.rows import RowResult, build_row
-from tracegen.export.tokenizer import TraceTokenizer
+from tracegen.export.tokenizer import TraceTokenizer, from_pretrained
 from tracegen.generators.base import Deviation, DeviationPlan
 from tracegen.generators.plan import plan_problem
 from tracegen.generators.rules import draw_detected_after
@@ -78,36 +79,51 @@ def row_checker(recipe: Recipe, tok: TraceTokenizer) -> RowContext:
     )
 
 
+CHUNKS_IN_FLIGHT_PER_PROCESS = 4
 _worker: tuple[Recipe, TraceTokenizer, RowContext] | None = None
 Chunk = tuple[int, list[tuple[Problem, list[WeakSolution]]]]  # chunk index, its problems with their weak solutions
 
 
-def _init_worker(recipe_json: str, tokenizer_dir: str, tokenizer_name: str) -> None:
-    from transformers import AutoTokenizer
+def worker_tools(recipe: Recipe, tokenizer_dir: str | Path, tokenizer_name: str) -> tuple[TraceTokenizer, RowContext]:
+    """What a worker process builds rows with: the build's saved tokenizer (with the recipe's step split) and its row checker."""
+    tok = TraceTokenizer(from_pretrained(tokenizer_dir), tokenizer_name)
+    use_step_split(tok, recipe.steps.split, recipe.export.undo_unit)
+    return tok, row_checker(recipe, tok)
 
+
+def _init_worker(recipe_json: str, tokenizer_dir: str, tokenizer_name: str) -> None:
     global _worker
     recipe = Recipe.model_validate_json(recipe_json)
-    tok = TraceTokenizer(AutoTokenizer.from_pretrained(tokenizer_dir), tokenizer_name)
-    use_step_split(tok, recipe.steps.split, recipe.export.undo_unit)
-    _worker = (recipe, tok, row_checker(recipe, tok))
+    _worker = (recipe, *worker_tools(recipe, tokenizer_dir, tokenizer_name))
+
+
+def chunk_rows(items: list[tuple[Problem, list[WeakSolution]]], recipe: Recipe, tok: TraceTokenizer, checker: RowContext) -> list[RowResult]:
+    """The rows of a chunk's problems, their prompts and solutions encoded in one batch first."""
+    export = recipe.export
+    if not export.chat_template:
+        tok.prefetch(text for problem, _ in items for text in (tok.prompt_text(problem.question, export.prompt_template, False), problem.solution))
+    return [result for problem, solutions in items for result in make_rows(problem, solutions, recipe, tok, checker)]
 
 
 def _work(chunk: Chunk) -> tuple[int, list[RowResult]]:
     recipe, tok, checker = _worker
     index, items = chunk
-    return index, [result for problem, solutions in items for result in make_rows(problem, solutions, recipe, tok, checker)]
+    return index, chunk_rows(items, recipe, tok, checker)
 
 
-def iter_chunk_results(chunks: list[Chunk], recipe: Recipe, tok: TraceTokenizer, tokenizer_dir: Path, num_proc: int) -> Iterator[tuple[int, list[RowResult]]]:
+def iter_chunk_results(chunks: Iterable[Chunk], recipe: Recipe, tok: TraceTokenizer, tokenizer_dir: Path, num_proc: int) -> Iterator[tuple[int, list[RowResult]]]:
     """Each chunk's row results, in chunk order, computed in `num_proc` processes."""
     if num_proc <= 1:
         checker = row_checker(recipe, tok)
         for index, items in chunks:
-            yield index, [result for problem, solutions in items for result in make_rows(problem, solutions, recipe, tok, checker)]
+            yield index, chunk_rows(items, recipe, tok, checker)
         return
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(num_proc, initializer=_init_worker, initargs=(recipe.model_dump_json(), str(tokenizer_dir), tok.name)) as pool:
-        yield from pool.imap(_work, chunks)
+        pending = iter(chunks)
+        # a few chunks per process at a time: Pool.imap would read every chunk into its queue at once
+        while window := list(islice(pending, CHUNKS_IN_FLIGHT_PER_PROCESS * num_proc)):
+            yield from pool.imap(_work, window)
 
 
 DUPLICATE_ROW = "duplicate_row"

@@ -23,6 +23,7 @@ import operator
 import re
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 
 FINAL_MARK = "####"
 MAX_EXPRESSION_CHARS = 500
@@ -49,6 +50,7 @@ MAX_NUMBER_CHARS = 100
 """Longer digit runs are not read as numbers (Python refuses to convert > 4300 digits, and no
 math problem needs them)."""
 _PLAIN_DECIMAL = re.compile(r"[0-9]+\.?[0-9]*|\.[0-9]+")
+_CACHE_SIZE = 4096  # a chunk's texts (64 problems, each read by several generators): enough to parse each once, bounded
 _WRITTEN_FRACTION = re.compile(r"([0-9]+)/([0-9]+)")
 _WRITTEN_NUMBER = re.compile(r"(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?|\.[0-9]+")
 
@@ -151,8 +153,16 @@ def evaluate(expr: str) -> Fraction:
         raise UnsafeExpression(f"not a string: {type(expr).__name__}")
     if len(expr) > MAX_EXPRESSION_CHARS:
         raise UnsafeExpression(f"expression longer than {MAX_EXPRESSION_CHARS} characters")
+    return _evaluate_text(expr)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _evaluate_text(expr: str) -> Fraction:
     # Python refuses `07`; GSM8K-like text may write it. `0.07` and `.07` are left alone.
     source = re.sub(r"(?<![0-9.])0+(?=[0-9])", "", expr.strip())
+    simple = _evaluate_simple(source)
+    if simple is not None:
+        return simple
     try:
         tree = ast.parse(source, mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -163,13 +173,46 @@ def evaluate(expr: str) -> Fraction:
         raise UnsafeExpression(f"expression nested too deeply: {expr!r}") from None
 
 
+_SIMPLE_EXPRESSION = re.compile(r"\s*(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:\s*[-+*/]\s*(?:[0-9]+\.?[0-9]*|\.[0-9]+))*\s*")
+_SIMPLE_TOKEN = re.compile(r"[0-9]+\.?[0-9]*|\.[0-9]+|[-+*/]")
+
+
+def _evaluate_simple(source: str) -> Fraction | None:
+    """The value of `48/2+3`-like expressions (numbers and `+ - * /` only), with integers kept as ints.
+
+    Nearly every annotation is one; this gives exactly what the syntax-tree walk gives, many times
+    faster. None for anything else (parentheses, signs, `//`, `**`, `%`, over-long literals).
+    """
+    if not _SIMPLE_EXPRESSION.fullmatch(source):
+        return None
+    tokens = _SIMPLE_TOKEN.findall(source)
+    if any(len(t) > MAX_NUMBER_CHARS for t in tokens[::2]):
+        return None
+    total, term, sign = 0, _literal_value(tokens[0]), 1
+    for op, literal in zip(tokens[1::2], tokens[2::2]):
+        value = _literal_value(literal)
+        if op == "*":
+            term = term * value
+        elif op == "/":
+            term = Fraction(term, value) if type(term) is int and type(value) is int else term / value
+        else:
+            total, term, sign = total + sign * term, value, 1 if op == "+" else -1
+    return Fraction(total + sign * term)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _literal_value(text: str) -> int | Fraction:
+    """A plain decimal literal's exact value: an int when it has no point (cheaper to compute with)."""
+    return int(text) if text.isascii() and text.isdigit() else Fraction(text)
+
+
 def _evaluate_node(node: ast.AST, source: str) -> Fraction:
     if isinstance(node, ast.Constant) and type(node.value) in (int, float):
         # The literal's own text, so `0.1` is exactly 1/10 (a float would not be).
         text = ast.get_source_segment(source, node)
         if text is None or len(text) > MAX_NUMBER_CHARS or not _PLAIN_DECIMAL.fullmatch(text):
             raise UnsafeExpression(f"not a plain decimal number: {text!r}")
-        return Fraction(text)
+        return Fraction(_literal_value(text))
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
         left = _evaluate_node(node.left, source)
         right = _evaluate_node(node.right, source)
@@ -214,6 +257,7 @@ def tokenize_expression(expr: str) -> list[ExprToken] | None:
 # --- numbers as written ----------------------------------------------------------------------
 
 
+@lru_cache(maxsize=_CACHE_SIZE)
 def parse_number(text: str) -> Fraction | None:
     """The value of a number as written in an answer or in text, or None if it is not one.
 
@@ -235,7 +279,7 @@ def parse_number(text: str) -> Fraction | None:
         numerator, denominator = int(fraction.group(1)), int(fraction.group(2))
         value = Fraction(numerator, denominator) if denominator else None
     else:
-        value = Fraction(text.replace(",", "").rstrip(".")) if _WRITTEN_NUMBER.fullmatch(text) else None
+        value = Fraction(_literal_value(text.replace(",", "").rstrip("."))) if _WRITTEN_NUMBER.fullmatch(text) else None
     if value is None:
         return None
     return -value if negative else value
@@ -251,6 +295,11 @@ def numbers_in(text: str) -> list[tuple[int, int, Fraction]]:
     except after a multiplication `x` between digits (`15x2` is 15 and 2); a unit on the right
     (`50kg`, `5pm`) does not stop one. A trailing `.` is punctuation.
     """
+    return list(_numbers_in(text))
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _numbers_in(text: str) -> tuple[tuple[int, int, Fraction], ...]:
     found = []
     for match in _TEXT_NUMBER.finditer(text):
         start, literal = match.start(), match.group()
@@ -258,13 +307,19 @@ def numbers_in(text: str) -> list[tuple[int, int, Fraction]]:
             start, literal = start + 1, literal[1:]
         if len(literal) > MAX_NUMBER_CHARS:
             continue
-        found.append((start, match.end(), Fraction(literal.replace(",", ""))))
-    return found
+        negative = literal.startswith("-")
+        value = Fraction(_literal_value(literal.replace(",", "").lstrip("-")))
+        found.append((start, match.end(), -value if negative else value))
+    return tuple(found)
 
 
 def decimal_places(value: Fraction) -> int | None:
     """Digits after the point needed to write `value` exactly; None if it does not terminate."""
-    denominator = value.denominator
+    return 0 if value.denominator == 1 else _denominator_places(value.denominator)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _denominator_places(denominator: int) -> int | None:
     twos = fives = 0
     while denominator % 2 == 0:
         denominator //= 2
@@ -284,7 +339,8 @@ def format_number(value: Fraction, like: str | None = None) -> str:
     has them; no leading zero when `like` has none (`.5`). Symbols (`$`, `%`) are not copied.
     `parse_number(format_number(v, like)) == v` for every terminating `v`.
     """
-    value = Fraction(value)
+    if type(value) is not Fraction:
+        value = Fraction(value)
     grouped, like_places, bare_point = _style_of(like)
     places = decimal_places(value)
     if places is None:
@@ -292,9 +348,9 @@ def format_number(value: Fraction, like: str | None = None) -> str:
         value = round(value, places)
     elif like_places >= places:
         places = like_places
-    negative = value < 0
-    scaled = abs(value) * 10**places
-    digits = str(int(scaled))
+    negative = value.numerator < 0
+    scaled = abs(value.numerator) * 10**places // value.denominator  # exact: `value` has at most `places` decimals
+    digits = str(scaled)
     whole, fraction = (digits[:-places] or "0", digits[-places:].rjust(places, "0")) if places else (digits, "")
     if grouped:
         whole = f"{int(whole):,}"
@@ -304,6 +360,7 @@ def format_number(value: Fraction, like: str | None = None) -> str:
     return f"-{text}" if negative and scaled != 0 else text
 
 
+@lru_cache(maxsize=_CACHE_SIZE)
 def _style_of(like: str | None) -> tuple[bool, int, bool]:
     """(thousands separators, decimal places, no leading zero) of an example literal."""
     if not like:

@@ -8,7 +8,9 @@ backend (no `clean_up_tokenization_spaces`), so text columns say exactly what th
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
 
@@ -45,19 +47,18 @@ class TraceTokenizer:
         for role in ("eos", "bos", "pad", "unk"):
             if getattr(hf_tokenizer, f"{role}_token_id") == self.undo_id:
                 raise InputError(f"{UNDO_TOKEN} is also the tokenizer's {role} token; it needs a token of its own", file=name, field="tokenizer")
+        self._prefetched: dict[str, tuple[int, ...]] = {}
         self.special_prefix = self._leading_specials()
 
     @classmethod
     def load(cls, name_or_path: str | None) -> TraceTokenizer:
         """The embedded tokenizer (None), a local folder, or a Hub name."""
-        from transformers import AutoTokenizer
-
         source = str(EMBEDDED_TOKENIZER_DIR) if name_or_path is None else name_or_path
         if not Path(source).exists() and not HUB_ID.fullmatch(source):
             raise InputError("no such folder, and not a Hub repo id", file=source, field="tokenizer")
         require_hub_or_cache(source, field="tokenizer")
         try:
-            hf = AutoTokenizer.from_pretrained(source)
+            hf = from_pretrained(source)
         except Exception as e:  # transformers raises OSError, ValueError, HF hub errors...
             first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise InputError(f"cannot load tokenizer: {first_line}", file=source, field="tokenizer") from None
@@ -65,7 +66,20 @@ class TraceTokenizer:
 
     def encode(self, text: str) -> list[int]:
         """Plain text to ids; special-token strings inside it stay ordinary text."""
+        ids = self._prefetched.get(text)
+        if ids is not None:
+            return list(ids)
         return self._text_backend.encode(text, add_special_tokens=False).ids
+
+    def prefetch(self, texts: Iterable[str]) -> None:
+        """Encode `texts` now, in one batch, and answer `encode` of any of them from memory until the next prefetch.
+
+        One batch call costs a fraction of as many single calls (the backend spreads it over
+        threads), and a row's prompt and solution are encoded twice: by the exporter and again by
+        the self-check. Each prefetch replaces the previous one, so memory stays one chunk's worth.
+        """
+        unique = list(dict.fromkeys(texts))
+        self._prefetched = dict(zip(unique, (tuple(e.ids) for e in self._text_backend.encode_batch(unique, add_special_tokens=False))))
 
     def encode_batch(self, texts: list[str]) -> list[list[int]]:
         return [e.ids for e in self._text_backend.encode_batch(texts, add_special_tokens=False)]
@@ -142,12 +156,31 @@ class TraceTokenizer:
         }
 
 
-def load_saved(directory: Path, name: str) -> TraceTokenizer:
-    """The tokenizer a build saved next to its data; `name` is the one its manifest records."""
+def from_pretrained(source: str | Path):
+    """`AutoTokenizer.from_pretrained(source)`, without its import of torch where the folder names the generic fast class.
+
+    AutoTokenizer imports the model configuration machinery (and with it torch, seconds per
+    process); a folder whose tokenizer_config.json names `PreTrainedTokenizerFast` (the embedded
+    tokenizer, and every tokenizer a build saves from it) is loaded by that class directly, which
+    is what AutoTokenizer would do with it.
+    """
+    try:
+        config = json.loads((Path(source) / "tokenizer_config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        config = None
+    if isinstance(config, dict) and config.get("tokenizer_class") == "PreTrainedTokenizerFast":
+        from transformers import PreTrainedTokenizerFast
+
+        return PreTrainedTokenizerFast.from_pretrained(str(source))
     from transformers import AutoTokenizer
 
+    return AutoTokenizer.from_pretrained(str(source))
+
+
+def load_saved(directory: Path, name: str) -> TraceTokenizer:
+    """The tokenizer a build saved next to its data; `name` is the one its manifest records."""
     try:
-        hf = AutoTokenizer.from_pretrained(str(directory))
+        hf = from_pretrained(directory)
     except Exception as e:  # a damaged or incomplete folder
         raise InputError(f"cannot load the saved tokenizer ({type(e).__name__}: {str(e).strip()[:120]})", file=str(directory)) from None
     return TraceTokenizer(hf, name)

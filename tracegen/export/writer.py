@@ -121,14 +121,25 @@ def staged_output(out: Path, *, overwrite: bool) -> Iterator[Path]:
     shutil.rmtree(old, ignore_errors=True)
 
 
+ROW_GROUP_ROWS = 10_000
+"""Rows per parquet row group: a file is written a row group at a time, so a build's memory stays one
+row group's worth however many rows a file gets (a file of at most this many rows is one row group)."""
+
+
 class SplitWriter:
-    """Rows of one split, as arrow tables -> `data/<split>-NNNNN-of-MMMMM.parquet` (and `jsonl/` when asked)."""
+    """Rows of one split, as arrow tables -> `data/<split>-NNNNN-of-MMMMM.parquet` (and `jsonl/` when asked).
+
+    Rows are cut into files of `rows_per_file` and row groups of ROW_GROUP_ROWS wherever they came
+    from, so the bytes do not depend on how the rows arrived (chunks, resumes, shards).
+    """
 
     def __init__(self, root: Path, split: str, *, rows_per_file: int, jsonl: bool, schema: pa.Schema = SCHEMA):
         self.root, self.split, self.rows_per_file, self.jsonl, self.schema = root, split, rows_per_file, jsonl, schema
         self._pending: list[pa.Table] = []
         self._pending_rows = 0
         self._parts: list[Path] = []
+        self._file: pq.ParquetWriter | None = None
+        self._file_rows = 0
         self.rows = 0
         (root / DATA_DIR).mkdir(exist_ok=True)
         if jsonl:
@@ -138,27 +149,42 @@ class SplitWriter:
         self._pending.append(table)
         self._pending_rows += table.num_rows
         self.rows += table.num_rows
-        while self._pending_rows >= self.rows_per_file:
-            pending = pa.concat_tables(self._pending)
-            self._write(pending.slice(0, self.rows_per_file))
-            self._pending = [pending.slice(self.rows_per_file)]
-            self._pending_rows -= self.rows_per_file
+        while self._pending_rows >= self._group_size():
+            self._write_group(self._group_size())
 
-    def _write(self, table: pa.Table) -> None:
-        # one contiguous table: the bytes must not depend on how the rows arrived (chunks, resumes, shards)
-        table = table.combine_chunks()
-        part = self.root / DATA_DIR / f".{self.split}-{len(self._parts):05d}.parquet"
-        pq.write_table(table, part, compression="zstd")
+    def _group_size(self) -> int:
+        return min(ROW_GROUP_ROWS, self.rows_per_file - self._file_rows)
+
+    def _write_group(self, rows: int) -> None:
+        pending = pa.concat_tables(self._pending)
+        # one contiguous table per row group: the bytes must not depend on how the rows arrived
+        group = pending.slice(0, rows).combine_chunks()
+        self._pending = [pending.slice(rows)]
+        self._pending_rows -= rows
+        if self._file is None:
+            self._parts.append(self.root / DATA_DIR / f".{self.split}-{len(self._parts):05d}.parquet")
+            self._file = pq.ParquetWriter(self._parts[-1], group.schema, compression="zstd")
+        self._file.write_table(group)
         if self.jsonl:
-            with (self.root / JSONL_DIR / f".{self.split}-{len(self._parts):05d}.jsonl").open("w", encoding="utf-8") as f:
-                for row in table.to_pylist():
+            with (self.root / JSONL_DIR / f".{self.split}-{len(self._parts) - 1:05d}.jsonl").open("a", encoding="utf-8") as f:
+                for row in group.to_pylist():
                     f.write(json.dumps(row, ensure_ascii=False) + "\n")
-        self._parts.append(part)
+        self._file_rows += rows
+        if self._file_rows == self.rows_per_file:
+            self._close_file()
+
+    def _close_file(self) -> None:
+        self._file.close()
+        self._file, self._file_rows = None, 0
 
     def close(self) -> list[str]:
         """Name the shards `-NNNNN-of-MMMMM` now that their number is known; return their relative paths."""
         if self._pending_rows or not self._parts:
-            self._write(pa.concat_tables(self._pending) if self._pending else self.schema.empty_table())
+            if not self._pending:
+                self._pending = [self.schema.empty_table()]
+            self._write_group(self._pending_rows)
+        if self._file is not None:
+            self._close_file()
         total = len(self._parts)
         names = []
         for index, part in enumerate(self._parts):

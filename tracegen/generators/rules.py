@@ -28,7 +28,7 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
@@ -222,6 +222,26 @@ def _final_literal(step: str) -> tuple[int, int, Fraction] | None:
     return found[0] if found else None
 
 
+class _OperatorStyle(Mapping):
+    """`_operator_style(steps)`, read only when asked: most rewrites change no visible operator,
+    and reading every step of a solution costs more than the rest of planning it."""
+
+    def __init__(self, steps: tuple[str, ...]):
+        self._steps = steps
+
+    def _style(self) -> dict[str, str]:
+        return _operator_style(self._steps)
+
+    def __getitem__(self, op: str) -> str:
+        return self._style()[op]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._style())
+
+    def __len__(self) -> int:
+        return len(self._style())
+
+
 @lru_cache(maxsize=256)
 def _operator_style(steps: tuple[str, ...]) -> dict[str, str]:
     """How this solution writes each operator in its visible expressions (most common symbol); read-only."""
@@ -259,7 +279,7 @@ def _result_edits(step: str, calc: Calc, value: Fraction) -> list[Edit]:
 
 
 def _edit_calc(
-    step: str, calc: Calc, numbers: dict[int, Fraction], operators: dict[int, str], style: dict[str, str]
+    step: str, calc: Calc, numbers: dict[int, Fraction], operators: dict[int, str], style: Mapping[str, str]
 ) -> tuple[list[Edit], Fraction] | None:
     """Rewrite operands (by operand index) and operators (by token index), recompute the result.
 
@@ -291,7 +311,7 @@ def _edit_calc(
 
 
 def _carry_calcs(
-    step: str, calcs: tuple[Calc, ...], changes: dict[Fraction, Fraction], style: dict[str, str]
+    step: str, calcs: tuple[Calc, ...], changes: dict[Fraction, Fraction], style: Mapping[str, str]
 ) -> tuple[list[Edit], dict[Fraction, Fraction]] | None:
     """Replace changed values used as operands, recompute, and let new changes propagate.
 
@@ -315,7 +335,7 @@ def _carry_calcs(
     return edits, changes
 
 
-def carry(step: str, changes: dict[Fraction, Fraction], style: dict[str, str]) -> tuple[str, dict[Fraction, Fraction]] | None:
+def carry(step: str, changes: dict[Fraction, Fraction], style: Mapping[str, str]) -> tuple[str, dict[Fraction, Fraction]] | None:
     """A gold step rewritten to use the changed values (old -> new); a final step's answer too."""
     final = _final_literal(step)
     if final is not None:
@@ -333,7 +353,7 @@ def carry(step: str, changes: dict[Fraction, Fraction], style: dict[str, str]) -
 
 
 def _rewrite(
-    step: str, calcs: tuple[Calc, ...], target: int, edits: list[Edit], new_result: Fraction, style: dict[str, str]
+    step: str, calcs: tuple[Calc, ...], target: int, edits: list[Edit], new_result: Fraction, style: Mapping[str, str]
 ) -> str | None:
     """Apply the edits of calc `target` and carry its new result through the rest of the step."""
     changes = {calcs[target].result: new_result} if new_result != calcs[target].result else {}
@@ -358,14 +378,16 @@ def sensible(new: Fraction, old: Fraction, like: str) -> bool:
     `old` is one; otherwise exact within max(2, places of `like`) decimals (so it is written
     exactly); not absurdly large.
     """
-    if new == old or (old > 0 and new <= 0) or (old == 0 and new < 0):
+    # on numerators and denominators: Fraction's own comparisons are slow, and this runs for every candidate
+    new_n, new_d, old_n, old_d = new.numerator, new.denominator, old.numerator, old.denominator
+    if (new_n == old_n and new_d == old_d) or (old_n > 0 and new_n <= 0) or (old_n == 0 and new_n < 0):
         return False
-    if old.denominator == 1 and new.denominator != 1:
+    if old_d == 1 and new_d != 1:
         return False
     places = decimal_places(new)
     if places is None or places > max(2, _places_of(like)):
         return False
-    return abs(new) <= max(1000, ABSURD_FACTOR * abs(old))
+    return abs(new_n) <= 1000 * new_d or abs(new_n) * old_d <= ABSURD_FACTOR * abs(old_n) * new_d  # |new| <= max(1000, factor * |old|)
 
 
 def _unique(candidates: list[tuple[Fraction, str]]) -> list[tuple[Fraction, str]]:
@@ -491,7 +513,7 @@ def _result_rule(
         return None
     target, new, why = rng.choice(options)
     edits = _result_edits(step, calcs[target], new)
-    text = _rewrite(step, calcs, target, edits, new, _operator_style(tuple(steps)))
+    text = _rewrite(step, calcs, target, edits, new, _OperatorStyle(tuple(steps)))
     return WrongStep(text, why) if text is not None else None
 
 
@@ -524,7 +546,7 @@ def _expression_rule(
     calcs = read_calcs(step)
     if not calcs:
         return None
-    style = _operator_style(tuple(steps))
+    style = _OperatorStyle(tuple(steps))
     good = []
     for target, calc in enumerate(calcs):
         if not calc.editable:
@@ -796,7 +818,7 @@ def _place(
     after, start = draw_placement(steps[index], wrong, len(steps) - 1 - index, generator, config, rng)
     written = [wrong.text]
     changes = value_changes(steps[index], wrong.text)
-    style = _operator_style(tuple(steps))
+    style = _OperatorStyle(tuple(steps))
     for step in steps[index + 1 : index + 1 + after]:
         carried = carry(step, changes, style)
         if carried is None:
