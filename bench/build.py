@@ -54,7 +54,7 @@ def self_check_share(source: Path, out: Path) -> float:
     """The fraction of an in-process build's time spent in the self-check of its rows."""
     sys.path.insert(0, str(ROOT))
     import tracegen.problem_rows as problem_rows
-    from tracegen.build import build
+    from tracegen.pipeline.build import build
     from tracegen.recipe import load_recipe
 
     spent = 0.0
@@ -94,7 +94,7 @@ def time_tokenize(problems: list[dict], tokenizer_dir: Path) -> tuple[float, flo
 
 def profile_build(source: Path, out: Path, report: Path) -> None:
     sys.path.insert(0, str(ROOT))
-    from tracegen.build import build
+    from tracegen.pipeline.build import build
     from tracegen.recipe import load_recipe
 
     recipe = load_recipe("gsm8k", {"source.path": str(source)})

@@ -25,7 +25,8 @@ import openai
 
 from tracegen.llm import prompts
 from tracegen.llm.base import Request
-from tracegen.llm.config import BackendConfig, make_backend
+from tracegen.llm.config import BackendConfig
+from tracegen.llm.factory import make_backend
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "loopback"

@@ -6,7 +6,7 @@
 both sets, so nothing learnt from one problem's labels carries over. Each was labelled by
 reading the question, the gold solution and the numbered solution, before any verifier output on
 it was seen, and never used for tuning: the first line that states something false or
-unjustified, and its kind (tracegen.verifiers.KINDS).
+unjustified, and its kind (tracegen.verifiers.base.KINDS).
 
     .venv/bin/python scripts/draw_heldout_labels.py [--solutions PATH]   # prints the sample, in label order
 """

@@ -2,7 +2,7 @@
 
 Two samples of wrong solutions of data/gsm8k/example_model_solutions.jsonl, each labelled by
 reading the question, the gold solution and the solution: the first line that states something
-false or unjustified, and its kind (tracegen.verifiers.KINDS).
+false or unjustified, and its kind (tracegen.verifiers.base.KINDS).
 
 - tests/data/first_error_labels.jsonl: 80 solutions, 20 per model, drawn with `random.Random(3)`
   (`--draw` prints them again, in the labels' order, with numbered steps). The first 40 labels
@@ -32,7 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tracegen.verifiers import first_errors, get_verifier  # noqa: E402
+from tracegen.verifiers.base import first_errors  # noqa: E402
+from tracegen.verifiers.registry import get_verifier  # noqa: E402
 
 LABELS = ROOT / "tests" / "data" / "first_error_labels.jsonl"
 HELD_OUT_LABELS = ROOT / "tests" / "data" / "first_error_labels_heldout.jsonl"

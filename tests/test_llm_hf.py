@@ -5,7 +5,8 @@ import pytest
 from tracegen.errors import InputError
 from tracegen.export.tokenizer import TraceTokenizer
 from tracegen.llm.base import Request
-from tracegen.llm.config import BackendConfig, make_backend
+from tracegen.llm.config import BackendConfig
+from tracegen.llm.factory import make_backend
 from tracegen.public import public_name
 
 REQUESTS = [Request("a", "Tom has 3 apples and eats one. How many are left?", n=3), Request("b@1", "What is 2 + 2 + 1?", prefix="2 + 2 = 4\n")]

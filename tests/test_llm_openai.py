@@ -8,7 +8,8 @@ import pytest
 from loopback_server import Fault, LoopbackServer
 
 from tracegen.llm.base import BackendDown, Request
-from tracegen.llm.config import BackendConfig, make_backend
+from tracegen.llm.config import BackendConfig
+from tracegen.llm.factory import make_backend
 from tracegen.llm.retry import Backoff
 
 TRANSIENT = [

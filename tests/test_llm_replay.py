@@ -7,7 +7,8 @@ from conftest import GSM8K_DIR
 
 from tracegen.errors import InputError
 from tracegen.llm.base import Request
-from tracegen.llm.config import BackendConfig, make_backend
+from tracegen.llm.config import BackendConfig
+from tracegen.llm.factory import make_backend
 from tracegen.llm.replay import read_replay
 
 SOLUTIONS = GSM8K_DIR / "example_model_solutions.jsonl"

@@ -7,7 +7,7 @@ import pytest
 
 from tracegen.generators.plan import plan_rules
 from tracegen.generators.prose_plan import plan_prose_deviations, prose_verdict
-from tracegen.generators.rules import RULES
+from tracegen.generators.catalog import RULES
 from tracegen.problem import Problem
 from tracegen.prose_math import read_equations
 from tracegen.recipe import DeviationConfig, SourceConfig

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tracegen import ray_executor
-from tracegen.build import build
+from tracegen.pipeline.build import build
 from tracegen.cli import app
 from tracegen.export.chunks import CHUNK_PROBLEMS, work_folder_for
 from tracegen.recipe import load_recipe

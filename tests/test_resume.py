@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tracegen.build import build as run_build
+from tracegen.pipeline.build import build as run_build
 from tracegen.check import check_dataset
 from tracegen.cli import app
 from tracegen.export.chunks import CHUNK_PROBLEMS, work_folder_for

@@ -8,18 +8,13 @@ import pytest
 
 from tracegen.errors import InputError
 from tracegen.generators.base import DeviationPlan
-from tracegen.generators.rules import (
-    RULES,
-    RuleGenerator,
-    WrongStep,
-    carry,
-    divergence,
-    is_wrong,
-    misquotes,
-    plan_deviations,
-    read_calcs,
-    value_changes,
-)
+from tracegen.generators.calcs import read_calcs
+from tracegen.generators.catalog import RULES
+from tracegen.generators.plausible import misquotes
+from tracegen.generators.planner import divergence, plan_deviations
+from tracegen.generators.registry import RuleGenerator, WrongStep
+from tracegen.generators.rewrite import carry
+from tracegen.generators.verify import is_wrong, value_changes
 from tracegen.problem import Problem
 from tracegen.recipe import DeviationConfig
 from tracegen.steps import (

@@ -15,7 +15,8 @@ from tracegen.errors import InputError
 from tracegen.export.tokenizer import TraceTokenizer
 from tracegen.train import loop
 from tracegen.train.config import MsftConfig
-from tracegen.train.data import TraceCollator, held_out, open_dataset
+from tracegen.dataset.load import open_dataset
+from tracegen.train.data import TraceCollator, held_out
 from tracegen.train.evaluate import teacher_forced
 from tracegen.train.loss import label_loss, model_inputs
 from tracegen.train.masks import attention_inputs

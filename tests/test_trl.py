@@ -11,7 +11,7 @@ from transformers import LlamaConfig, LlamaForCausalLM
 from typer.testing import CliRunner
 
 from tracegen.cli import app
-from tracegen.train.data import open_dataset
+from tracegen.dataset.load import open_dataset
 
 trl = pytest.importorskip("trl")
 

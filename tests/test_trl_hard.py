@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from conftest import ROOT
 from tracegen.cli import app
-from tracegen.train.data import TraceCollator, open_dataset
+from tracegen.dataset.load import open_dataset
+from tracegen.train.data import TraceCollator
 
 trl = pytest.importorskip("trl")
 runner = CliRunner()

@@ -7,7 +7,8 @@ from fractions import Fraction
 import pytest
 
 from tracegen.steps import parse_annotations, split_steps
-from tracegen.verifiers import KINDS, Divergence, get_verifier
+from tracegen.verifiers.base import KINDS, Divergence
+from tracegen.verifiers.registry import get_verifier
 from tracegen.verifiers.answers import final_value, line_answer, same_value
 from tracegen.verifiers.calculations import calculations
 from tracegen.verifiers.divergence import first_wrong_step

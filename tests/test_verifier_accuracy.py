@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tracegen.verifiers import KINDS
+from tracegen.verifiers.base import KINDS
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "verifier_accuracy.py"

@@ -6,8 +6,10 @@ import json
 import pytest
 from loopback_server import Fault, LoopbackServer
 
-from tracegen.llm.config import BackendConfig, make_backend
-from tracegen.verifiers import Divergence, first_errors, get_verifier
+from tracegen.llm.config import BackendConfig
+from tracegen.llm.factory import make_backend
+from tracegen.verifiers.base import Divergence, first_errors
+from tracegen.verifiers.registry import get_verifier
 from tracegen.verifiers.critic import critic_prompt, parse_verdict
 from tracegen.verifiers.ensemble import decide
 

@@ -3,7 +3,7 @@
 import pytest
 
 from tracegen.llm.base import Outcome, Request, Sample
-from tracegen.verifiers import get_verifier
+from tracegen.verifiers.registry import get_verifier
 
 QUESTION = "Janet has 16 eggs, eats 3 and bakes with 4. She sells the rest at $2. How much does she make?"
 GOLD = "She sells 16 - 3 - 4 = <<16-3-4=9>>9 eggs.\nShe makes 9 * 2 = $<<9*2=18>>18.\n#### 18"

@@ -5,7 +5,7 @@ side facts that lead nowhere (not errors)."""
 import pytest
 
 from tracegen.steps import split_steps
-from tracegen.verifiers import get_verifier
+from tracegen.verifiers.registry import get_verifier
 from tracegen.verifiers.binding import misbinding
 from tracegen.verifiers.calculations import calculations, stated_numbers
 from tracegen.verifiers.divergence import first_wrong_step

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from tracegen.cli import app
 from tracegen.errors import InputError
-from tracegen.verifiers import get_verifier
+from tracegen.verifiers.registry import get_verifier
 from tracegen.verifiers.scoring import read_labelled, score
 
 FORGETS = "She sells 16 - 3 = <<16-3=13>>13 eggs.\nShe makes 13 * 2 = $<<13*2=26>>26.\nA: 26"  # wrong at 0

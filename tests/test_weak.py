@@ -10,12 +10,13 @@ from typer.testing import CliRunner
 from tracegen.check import check_dataset
 from tracegen.cli import app
 from tracegen.generators.plan import plan_weak
-from tracegen.generators.weak import WeakSolution, aligned_gold_step, weak_deviation
+from tracegen.generators.weak import aligned_gold_step, weak_deviation
+from tracegen.generators.weak_solution import WeakSolution
 from tracegen.verifiers.answers import answer_text
 from tracegen.problem import Problem
 from tracegen.recipe import load_recipe
 from tracegen.steps import split_steps
-from tracegen.verifiers import Divergence
+from tracegen.verifiers.base import Divergence
 
 JANET = Problem(
     source_id="test:1",

@@ -7,7 +7,6 @@ rather than being reproduced by the same code.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,10 +19,11 @@ from tracegen import UNDO_TOKEN
 from tracegen.errors import InputError
 from tracegen.export.branches import BranchError, BranchVerifier, layout_schema
 from tracegen.export.columns import IGNORE
-from tracegen.export.tokenizer import TraceTokenizer, load_saved
-from tracegen.export.writer import DATA_DIR, JSONL_DIR, MANIFEST, SCHEMA, TOKENIZER_DIR
+from tracegen.dataset.load import DatasetError, load_dataset_tokenizer, read_dataset_manifest
+from tracegen.export.tokenizer import TraceTokenizer
+from tracegen.export.writer import DATA_DIR, JSONL_DIR, MANIFEST, SCHEMA
 from tracegen.answer_format import GSM8K, answer_matches
-from tracegen.stepsplit import recipe_answer_format, use_recipe_steps
+from tracegen.stepsplit import recipe_answer_format
 from tracegen.trace import ends_step
 
 
@@ -60,10 +60,6 @@ class RowContext:
     ) -> RowContext:
         delimiters = tok.delimiters if unit == "step" else frozenset()
         return cls(tok, unit, mode, loss, chat, tuple(tok.completion_suffix()), delimiters, label_before_deviation, answer_format)
-
-
-class DatasetError(Exception):
-    """The folder as a whole is broken (manifest, files, schema); one line says what."""
 
 
 def check_dataset(out: Path, on_progress: Callable[[int], None] = lambda n: None) -> CheckReport:
@@ -124,37 +120,6 @@ def _id_matches(row: dict, recipe_name: str) -> bool:
     """`recipe:source_id`, or `recipe:source_id:model:k` for rows made one per weak solution."""
     base = f"{recipe_name}:{row['source_id']}"
     return row["id"] == base or (row["id"].startswith(base + ":") and len(row["id"]) > len(base) + 1)
-
-
-def read_dataset_manifest(out: Path) -> dict:
-    try:
-        manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
-        splits = manifest["splits"]
-        assert isinstance(splits, dict) and splits
-        for info in splits.values():
-            assert isinstance(info["files"], list) and isinstance(info["rows"], int)
-        export = manifest["recipe"]["export"]
-        assert all(key in export for key in ("undo_unit", "context_mode", "loss", "chat_template", "format"))
-        assert isinstance(manifest["recipe"]["name"], str) and isinstance(manifest["tokenizer"]["undo_id"], int)
-    except (ValueError, KeyError, TypeError, AssertionError) as e:
-        raise DatasetError(f"{MANIFEST}: not a valid tracegen manifest ({type(e).__name__}: {e})") from None
-    return manifest
-
-
-def load_dataset_tokenizer(out: Path, manifest: dict) -> TraceTokenizer:
-    tokenizer_json = out / TOKENIZER_DIR / "tokenizer.json"
-    if not tokenizer_json.is_file():
-        raise DatasetError(f"{TOKENIZER_DIR}/tokenizer.json is missing")
-    if hashlib.sha256(tokenizer_json.read_bytes()).hexdigest() != manifest["tokenizer"].get("sha256"):
-        raise DatasetError(f"{TOKENIZER_DIR}/tokenizer.json does not match the sha256 in {MANIFEST}")
-    try:
-        tok = load_saved(out / TOKENIZER_DIR, manifest["tokenizer"]["name"])
-    except InputError as e:
-        raise DatasetError(f"{TOKENIZER_DIR}/: {e.reason}") from None
-    if (tok.undo_id, tok.eos_id) != (manifest["tokenizer"]["undo_id"], manifest["tokenizer"].get("eos_id")):
-        raise DatasetError(f"{MANIFEST}: <UNDO>/EOS ids {manifest['tokenizer']['undo_id']}/{manifest['tokenizer'].get('eos_id')} are not the tokenizer's {tok.undo_id}/{tok.eos_id}")
-    use_recipe_steps(tok, manifest["recipe"])
-    return tok
 
 
 def _expect_files(out: Path, manifest: dict) -> None:

@@ -2,31 +2,25 @@
 
 from __future__ import annotations
 
-import signal
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 import yaml
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
 from tracegen import __version__
 from tracegen.errors import InputError
-from tracegen.llm.base import BackendDown
 from tracegen.progress import LineProgress, format_rate
 from tracegen.resources import resource_dir
+from tracegen.terminal import console, err_console, friendly_errors, say
 from tracegen.train.commands import train_app
 
 app = typer.Typer(help="Build, check, publish, decode and train on traces that teach models to take back their mistakes with <UNDO>.", no_args_is_help=True, add_completion=False)
 app.add_typer(train_app, name="train")  # tracegen train msft|grpo (tracegen/train/commands.py)
-# Logs (stdout not a terminal) get 120 columns, not rich's 80: summary lines with paths and reasons stay whole.
-console = Console(emoji=False, width=None if sys.stdout.isatty() else 120)
-err_console = Console(stderr=True, emoji=False)
 
 
 def _version(value: bool) -> None:
@@ -40,39 +34,7 @@ def _main(version: Annotated[bool, typer.Option("--version", callback=_version, 
     """Build, check, publish, decode and train on traces that teach models to take back their mistakes with <UNDO>."""
 
 
-def _say(label: str, style: str, message: str) -> None:
-    """One line on stderr; `message` comes from data and paths, so it is never read as markup."""
-    err_console.print(Text.assemble((label, style), " ", message), highlight=False, soft_wrap=True)
-
-
-def _stop_on_sigterm(signum, frame) -> None:
-    raise KeyboardInterrupt  # so `kill` cleans up like Ctrl-C does
-
-
-BUILD_INTERRUPTED = "the output folder was not touched (rerun the same build to resume from its finished chunks)"
 RECIPES = sorted(path.stem for path in resource_dir("recipes").glob("*.yaml"))
-
-
-@contextmanager
-def _friendly_errors(interrupted: str = BUILD_INTERRUPTED):
-    """Bad input: one line on stderr and exit 2. Ctrl-C or SIGTERM: `interrupted` and exit 130, nothing half-written."""
-    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    try:
-        yield
-    except InputError as e:
-        _say("error:", "bold red", str(e))
-        raise typer.Exit(2) from None
-    except BackendDown as e:  # the model server is unreachable: stop instead of failing every problem
-        _say("error:", "bold red", str(e))
-        raise typer.Exit(1) from None
-    except OSError as e:  # disk full, permission denied...: the staging folder is already removed
-        _say("error:", "bold red", f"{e.filename}: {e.strerror}" if e.filename and e.strerror else str(e))
-        raise typer.Exit(1) from None
-    except KeyboardInterrupt:
-        _say("interrupted:", "yellow", interrupted)
-        raise typer.Exit(130) from None
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _parse_overrides(pairs: list[str]) -> dict[str, object]:
@@ -131,11 +93,11 @@ def build(
     set_: Annotated[list[str] | None, typer.Option("--set", help="override any recipe value: --set deviations.per_trace=2")] = None,
 ) -> None:
     """Build a dataset of UNDO traces from a recipe."""
-    from tracegen.build import build as run_build
-    from tracegen.build import uses_weak_models
+    from tracegen.pipeline.build import build as run_build
+    from tracegen.pipeline.build import uses_weak_models
     from tracegen.recipe import load_recipe
 
-    with _friendly_errors():
+    with friendly_errors():
         flags = {
             "seed": seed,
             "limit": limit,
@@ -199,7 +161,7 @@ def _print_build_summary(report) -> None:
     table.add_row("seconds", f"{report.seconds:.1f} ({format_rate(report.rows, report.seconds)} rows/s)")
     console.print(table)
     for warning in report.warnings:
-        _say("warning:", "bold yellow", f"this dataset was {warning}")
+        say("warning:", "bold yellow", f"this dataset was {warning}")
 
 
 @app.command()
@@ -209,9 +171,9 @@ def merge(
     overwrite: Annotated[bool, typer.Option(help="replace a non-empty output folder")] = False,
 ) -> None:
     """Join shard builds into one dataset, byte for byte the one a single build makes."""
-    from tracegen.build import merge as run_merge
+    from tracegen.pipeline.build import merge as run_merge
 
-    with _friendly_errors():
+    with friendly_errors():
         report = run_merge(shards, out, overwrite=overwrite)
     _print_build_summary(report)
 
@@ -221,11 +183,11 @@ def check(out: Annotated[Path, typer.Argument(help="a folder written by tracegen
     """Re-derive every invariant of every row; exit 1 naming the first bad row and rule."""
     from tracegen.check import check_dataset
 
-    with _friendly_errors(), _progress() as progress:
+    with friendly_errors(), _progress() as progress:
         task = progress.add_task("checking", total=None)
         report = check_dataset(out, on_progress=lambda n: progress.advance(task, n))
     if report.failure:
-        _say("check failed", "bold red", f"after {report.rows:,} good rows: {report.failure}")
+        say("check failed", "bold red", f"after {report.rows:,} good rows: {report.failure}")
         raise typer.Exit(1)
     console.print(f"[green]ok[/]: {report.rows:,} rows, every invariant holds")
 
@@ -239,7 +201,7 @@ def inspect(
     """Show one row in colour: deviations, <UNDO>, masked and trained tokens."""
     from tracegen.inspect_row import inspect_row
 
-    with _friendly_errors():
+    with friendly_errors():
         inspect_row(out, row, console, show_tokens=tokens)
 
 
@@ -253,7 +215,7 @@ def push(
     """Upload a dataset folder to the Hugging Face Hub as it is (token from HF_TOKEN or `hf auth login`)."""
     from tracegen.export import push as hub
 
-    with _friendly_errors():
+    with friendly_errors():
         with _progress() as progress:
             task = progress.add_task("checking", total=None)
             plan = hub.plan_push(out, repo_id, on_progress=lambda n: progress.advance(task, n))
@@ -270,7 +232,7 @@ def push(
         try:
             url = hub.push(plan, private=private)
         except hub.PushError as e:
-            _say("push failed:", "bold red", str(e))
+            say("push failed:", "bold red", str(e))
             raise typer.Exit(1) from None
     console.print(Text(f"pushed {len(plan.files)} files to {url}"))
 
@@ -288,7 +250,7 @@ def diverge(
     from tracegen.verifiers.diverge import diverge as run_diverge
     from tracegen.verifiers.diverge import load_verifier
 
-    with _friendly_errors():
+    with friendly_errors():
         judge = load_verifier(verifier, critic)
         if labels is not None:
             from tracegen.verifiers.scoring import read_labelled, score, write_score
@@ -335,7 +297,7 @@ def decode(
     from tracegen.export.tokenizer import TraceTokenizer
 
     styles = {"kept": "", "erased": "strike dim", "undo": "bold red"}
-    with _friendly_errors():
+    with friendly_errors():
         if (prompt is None) == (prompts is None):
             raise InputError("give exactly one of --prompt TEXT and --prompts FILE", field="--prompt/--prompts")
         texts = [prompt] if prompt is not None else read_prompts(prompts)
@@ -354,7 +316,7 @@ def decode(
             console.print(trace, highlight=False, soft_wrap=True)
         if out is not None:
             write_jsonl_atomically(out, ({"prompt": text, **result.record()} for text, result in zip(texts, results)))
-            _say("wrote", "green", str(out))
+            say("wrote", "green", str(out))
 
 
 @app.command()
@@ -379,10 +341,10 @@ def validate(
     command += (f" --train-problems {train_problems}" if train_problems else "") + f" --eval-problems {eval_problems}"
     command += "".join(f" --set {pair}" for pair in set_ or [])
     command += (f" --undo-threshold {undo_threshold:g}" if undo_threshold else "") + (f" --ban-after {ban_after}" if ban_after != 2 else "") + ("" if parity else " --no-parity")
-    with _friendly_errors():
+    with friendly_errors():
         config = ValidateConfig(
             recipe=recipe, out=out, budget_minutes=budget_minutes, seeds=seeds, train_problems=train_problems, eval_problems=eval_problems,
             overrides=_parse_overrides(set_ or []), decoding=DecodeSettings(undo_threshold=undo_threshold, ban_after=ban_after), parity=parity, command=command,
         )
-        run_validate(config, say=lambda line: _say("validate:", "cyan", line))
-    _say("wrote", "green", str(out / "results.md"))
+        run_validate(config, say=lambda line: say("validate:", "cyan", line))
+    say("wrote", "green", str(out / "results.md"))

@@ -18,8 +18,9 @@ from tracegen.export.rows import RowResult, build_row
 from tracegen.export.tokenizer import TraceTokenizer, from_pretrained
 from tracegen.generators.base import Deviation, DeviationPlan
 from tracegen.generators.plan import plan_problem
-from tracegen.generators.rules import draw_detected_after
-from tracegen.generators.weak import WeakSolution, weak_deviation
+from tracegen.generators.planner import draw_detected_after
+from tracegen.generators.weak import weak_deviation
+from tracegen.generators.weak_solution import WeakSolution
 from tracegen.problem import Problem
 from tracegen.recipe import Recipe
 from tracegen.stepsplit import use_step_split

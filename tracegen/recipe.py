@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_serializer, model_validator
 
 from tracegen.errors import InputError
+from tracegen.generators.base import WEAK_GENERATOR
 from tracegen.llm.config import BackendConfig
 from tracegen.recipe_data import AnswerConfig, FieldsConfig, StepsConfig, annotation_rules, default_generators, is_gsm8k_shaped
 from tracegen.resources import resource_dir
@@ -28,7 +29,6 @@ class _Strict(BaseModel):
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 SPLIT_PATTERN = r"^\w+$"  # what the Hugging Face Hub accepts as a split name
-WEAK_GENERATOR = "weak"
 
 
 class SourceConfig(_Strict):
@@ -267,7 +267,7 @@ def load_recipe(name_or_path: str, overrides: dict[str, object] | None = None) -
         if any(field == k or field.startswith(k + ".") for k in overrides):  # the error is inside an overridden value
             raise InputError(_pydantic_reason(err), file="command line", field=field) from None
         raise InputError(_pydantic_reason(err), file=str(path), line=_line_of(node, loc), field=field) from None
-    from tracegen.generators.rules import check_generators  # the registry imports this module
+    from tracegen.generators.catalog import check_generators  # loads every rule: only when a recipe is checked
 
     try:
         check_generators(recipe.deviations.generators)

@@ -14,10 +14,12 @@ from collections.abc import Sequence
 
 from tracegen.generators.base import DeviationPlan
 from tracegen.generators.prose_plan import plan_prose_deviations, uses_prose_rules
-from tracegen.generators.rules import draw_detected_after, plan_deviations
-from tracegen.generators.weak import WeakSolution, weak_deviation
+from tracegen.generators.planner import draw_detected_after, plan_deviations
+from tracegen.generators.weak import weak_deviation
+from tracegen.generators.weak_solution import WeakSolution
 from tracegen.problem import Problem
-from tracegen.recipe import WEAK_GENERATOR, DeviationConfig
+from tracegen.generators.base import WEAK_GENERATOR
+from tracegen.recipe import DeviationConfig
 
 
 def plan_weak(problem: Problem, solutions: Sequence[WeakSolution], config: DeviationConfig, rng: random.Random) -> DeviationPlan:

@@ -24,7 +24,8 @@ from collections.abc import Callable
 from fractions import Fraction
 
 from tracegen.answer_format import answer_span
-from tracegen.generators.rules import WrongStep, misquotes, rule, sensible, slips
+from tracegen.generators.plausible import misquotes, sensible, slips
+from tracegen.generators.registry import WrongStep, rule
 from tracegen.problem import Problem
 from tracegen.prose_math import carry_values, numbers_outside_equations, read_equations, rewrite_numbers, splice_text, write_like
 from tracegen.steps import numbers_in, parse_number

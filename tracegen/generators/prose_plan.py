@@ -14,10 +14,13 @@ from collections import Counter
 from fractions import Fraction
 
 from tracegen.generators.base import Deviation, DeviationPlan
-from tracegen.generators.rules import RULES, RuleGenerator, WrongStep, draw_placement, first_verified, plan_at_steps
+from tracegen.generators.catalog import RULES
+from tracegen.generators.planner import draw_placement, first_verified, plan_at_steps
+from tracegen.generators.registry import RuleGenerator, WrongStep
 from tracegen.problem import Problem
 from tracegen.prose_math import carry_values, numbers_outside_equations, read_equations
-from tracegen.recipe import WEAK_GENERATOR, DeviationConfig
+from tracegen.generators.base import WEAK_GENERATOR
+from tracegen.recipe import DeviationConfig
 from tracegen.recipe_data import PROSE_PREFIX
 from tracegen.stepsplit import split_with_separators
 

@@ -12,16 +12,17 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from tracegen.generators.rules import step_weights
+from tracegen.generators.planner import step_weights
 from tracegen.errors import InputError
-from tracegen.generators.weak import WeakSolution
+from tracegen.generators.weak_solution import WeakSolution
 from tracegen.generators.weak_generic import generic_verdict, is_generic
-from tracegen.llm.config import make_backend
+from tracegen.llm.factory import make_backend
 from tracegen.llm.base import Backend, Outcome, Request
 from tracegen.problem import Problem
 from tracegen.recipe import DeviationConfig
 from tracegen.stepsplit import split_with_separators
-from tracegen.verifiers import Divergence, Verifier, first_errors, get_verifier
+from tracegen.verifiers.base import Divergence, Verifier, first_errors
+from tracegen.verifiers.registry import get_verifier
 from tracegen.verifiers.answers import answer_text
 
 

@@ -15,8 +15,8 @@ from fractions import Fraction
 from tracegen import UNDO_TOKEN
 from tracegen.answer_format import extract_answer
 from tracegen.generators.base import Deviation
-from tracegen.generators.rules import divergence as parting_point
-from tracegen.generators.weak import MAX_DEVIATION_CHARS, WeakSolution
+from tracegen.generators.planner import divergence as parting_point
+from tracegen.generators.weak_solution import MAX_DEVIATION_CHARS, WeakSolution
 from tracegen.llm.base import Sample
 from tracegen.problem import Problem
 from tracegen.prose_math import numbers_outside_equations, read_equations

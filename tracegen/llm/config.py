@@ -7,7 +7,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from tracegen.llm.base import Backend
 from tracegen.public import public_url
 
 OPENAI_DEFAULT_URL = "https://api.openai.com/v1"  # what the openai package calls when neither base_url nor $OPENAI_BASE_URL is set
@@ -73,20 +72,3 @@ class BackendConfig(BaseModel):
             "seed": self.seed,
         }
 
-
-def make_backend(cfg: BackendConfig) -> Backend:
-    """The configured backend; heavy imports (openai, torch) happen only for the kind chosen."""
-    if cfg.kind == "replay":
-        from tracegen.llm.generic_replay import replay_backend
-
-        return replay_backend(cfg.replay, models=cfg.models)
-    from tracegen.llm.cache import ResponseCache
-
-    cache = ResponseCache.open(cfg.cache)
-    if cfg.kind == "openai":
-        from tracegen.llm.openai_backend import OpenAIBackend
-
-        return OpenAIBackend(cfg, cache)
-    from tracegen.llm.hf_backend import HFBackend
-
-    return HFBackend(cfg, cache)

@@ -1,7 +1,7 @@
 """`tracegen train msft|grpo`: parse the options into a config, run the trainer, print each metrics record.
 
 Thin on purpose: every option is a field of tracegen.train.config (same name, same default), and
-the work lives in msft.py and grpo.py. Imported by tracegen.cli, so nothing heavy loads here.
+the work lives in msft.py and grpo.py. Imported by tracegen.cli, so nothing heavy loads here; the error handling is tracegen.terminal's.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ TRAIN_INTERRUPTED = "training stopped; checkpoints are kept in --out: rerun the 
 
 
 def _run(trainer, config) -> None:
-    from tracegen.cli import _friendly_errors, console
+    from tracegen.terminal import console, friendly_errors
 
     eta = StepClock(config.steps)
 
@@ -123,7 +123,7 @@ def _run(trainer, config) -> None:
         left = eta.left(step) if kind == "step" else ""
         console.print(Text.assemble((f"{kind} {step:>6}", "bold cyan" if kind == "eval" else "bold"), "  ", fields, left), highlight=False, soft_wrap=True)
 
-    with _friendly_errors(interrupted=TRAIN_INTERRUPTED):
+    with friendly_errors(interrupted=TRAIN_INTERRUPTED):
         trainer(config, printer=show)
 
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 import torch
 
 from tracegen.export.columns import IGNORE
-from tracegen.train.data import TraceDataset
+from tracegen.dataset.load import TraceDataset
 from tracegen.train.loss import label_loss, model_inputs
 from tracegen.train.rewards import answer_matches
 

@@ -31,7 +31,8 @@ from torch import Tensor
 from tracegen.errors import InputError
 from tracegen.train import loop
 from tracegen.train.config import GrpoConfig
-from tracegen.train.data import TraceDataset, held_out, open_dataset
+from tracegen.dataset.load import TraceDataset, open_dataset
+from tracegen.train.data import held_out
 from tracegen.train.evaluate import decoded
 from tracegen.train.masks import CONTEXT_MODES, batch_attention_inputs, trace_columns
 from tracegen.train.metrics import MetricsLog, Printer

@@ -15,7 +15,7 @@ import torch
 
 from tracegen.errors import InputError
 from tracegen.export.tokenizer import TraceTokenizer
-from tracegen.train.data import first_line
+from tracegen.errors import first_line
 
 MODEL_CONFIGS: dict[str, dict] = {
     # ~0.9M parameters: trains on arith on 2 CPU cores in a couple of minutes

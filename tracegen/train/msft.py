@@ -22,7 +22,8 @@ import torch
 from tracegen.errors import InputError
 from tracegen.train import loop
 from tracegen.train.config import MsftConfig
-from tracegen.train.data import TRAIN_COLUMNS, TraceCollator, TraceDataset, held_out, open_dataset
+from tracegen.dataset.load import TraceDataset, open_dataset
+from tracegen.train.data import TRAIN_COLUMNS, TraceCollator, held_out
 from tracegen.train.evaluate import decoded, teacher_forced
 from tracegen.train.loss import label_loss, labelled_tokens, model_inputs
 from tracegen.train.metrics import MetricsLog, Printer

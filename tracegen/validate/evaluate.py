@@ -26,7 +26,7 @@ import torch
 
 from tracegen.decoding import decode
 from tracegen.decoding.rowstate import DEFAULT_BAN_AFTER
-from tracegen.train.data import TraceDataset
+from tracegen.dataset.load import TraceDataset
 from tracegen.train.rewards import answer_matches
 from tracegen.validate.forcing import PrefixForcing
 from tracegen.validate.metrics import Problem, SolutionStats, solution_stats

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tracegen.train.data import TraceCollator, TraceDataset
+from tracegen.dataset.load import TraceDataset
+
+from tracegen.train.data import TraceCollator
 from tracegen.train.evaluate import teacher_forced
 from tracegen.validate.plan import CHECKS_PER_BUDGET, PARITY_CAP
 

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import torch
 
-from tracegen.build import build
+from tracegen.pipeline.build import build
 from tracegen.errors import InputError
 from tracegen.export.columns import IGNORE
 from tracegen.train.config import MsftConfig
-from tracegen.train.data import TraceDataset, open_dataset
+from tracegen.dataset.load import TraceDataset, open_dataset
 from tracegen.train.metrics import read_metrics
 from tracegen.train.model import build_model
 from tracegen.train.msft import train_msft

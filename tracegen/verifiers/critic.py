@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tracegen.llm.base import Request
-from tracegen.verifiers import Divergence
+from tracegen.verifiers.base import Divergence
 from tracegen.verifiers.answers import WrongSolution, final_value
 from tracegen.verifiers.calculations import plain
 

@@ -19,11 +19,13 @@ from pydantic import ValidationError
 
 from tracegen.atomic import write_jsonl_atomically
 from tracegen.errors import InputError
-from tracegen.llm.config import BackendConfig, make_backend
+from tracegen.llm.config import BackendConfig
+from tracegen.llm.factory import make_backend
 from tracegen.llm.replay import read_replay
 from tracegen.problem import Problem
 from tracegen.sources.gsm8k import read_gsm8k_jsonl
-from tracegen.verifiers import Verifier, first_errors, get_verifier
+from tracegen.verifiers.base import Verifier, first_errors
+from tracegen.verifiers.registry import get_verifier
 
 
 @dataclass

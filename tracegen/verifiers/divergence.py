@@ -22,7 +22,7 @@ writes outside them are values it *states*. Walking the steps in order, the firs
    `wrong_operation` when the gold chain combines the same two values with another operator,
    else `misread`.
 When no step is wrong but the answer is, the error is the conclusion (`wrong_final`).
-Kinds are defined in tracegen.verifiers.KINDS. Measured against hand labels by
+Kinds are defined in tracegen.verifiers.base.KINDS. Measured against hand labels by
 scripts/verifier_accuracy.py and `tracegen diverge --labels`.
 """
 
@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from fractions import Fraction
 
 from tracegen.steps import split_steps
-from tracegen.verifiers import Divergence
+from tracegen.verifiers.base import Divergence
 from tracegen.verifiers.answers import WrongSolution, final_line_index, final_value, same_value
 from tracegen.verifiers.binding import misbinding
 from tracegen.verifiers.calculations import Calculation, calculations, plain, stated_numbers

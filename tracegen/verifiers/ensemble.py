@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from tracegen.verifiers import Divergence
+from tracegen.verifiers.base import Divergence
 from tracegen.verifiers.critic import CriticVerifier
 from tracegen.verifiers.divergence import DivergenceVerifier
 from tracegen.verifiers.rollout import RolloutVerifier

@@ -7,7 +7,7 @@ wrong that
 2. computes with a number nothing justifies (`unsupported_value`): not in the question, not in the
    gold solution, not stated by an earlier step of its own.
 When no step is, the error is where it concludes (`wrong_final`): the step stating its final answer,
-else its last step. Kinds as in tracegen.verifiers.KINDS.
+else its last step. Kinds as in tracegen.verifiers.base.KINDS.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from tracegen.problem import Problem
 from tracegen.prose_math import numbers_outside_equations, read_equations
 from tracegen.steps import numbers_in
 from tracegen.stepsplit import split_solution
-from tracegen.verifiers import Divergence
+from tracegen.verifiers.base import Divergence
 
 
 def is_right(problem: Problem, solution: str) -> bool:

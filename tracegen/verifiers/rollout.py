@@ -15,7 +15,7 @@ reaches the gold answer the wrong answer is the conclusion's fault (`wrong_final
 from __future__ import annotations
 
 from tracegen.llm.base import Request
-from tracegen.verifiers import Divergence
+from tracegen.verifiers.base import Divergence
 from tracegen.verifiers.answers import WrongSolution, final_value, same_value
 from tracegen.verifiers.calculations import plain
 

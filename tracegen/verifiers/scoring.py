@@ -28,7 +28,7 @@ from tracegen.errors import InputError
 from tracegen.llm.replay import read_replay
 from tracegen.sources.gsm8k import read_gsm8k_jsonl
 from tracegen.sources.jsonl import read_jsonl_objects, require_str
-from tracegen.verifiers import Verifier, first_errors
+from tracegen.verifiers.base import Verifier, first_errors
 from tracegen.verifiers.answers import WrongSolution
 
 

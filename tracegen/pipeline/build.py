@@ -27,15 +27,16 @@ from tracegen.export.card import contamination_warning, write_card
 from tracegen.export.chunks import CHUNK_PROBLEMS, CHUNKS_DIR, WorkFolder, chunk_count, chunk_name, open_work_folder, read_chunk, write_chunk
 from tracegen.export.tokenizer import TraceTokenizer
 from tracegen.export.writer import MANIFEST, SHARD_MANIFEST, SKIPPED, TOKENIZER_DIR, SplitWriter, check_output_folder, staged_output, write_skipped
-from tracegen.generators.rules import check_generators
+from tracegen.generators.catalog import check_generators
 from tracegen.generators.sampling import collect_weak_solutions
-from tracegen.generators.weak import WeakSolution
+from tracegen.generators.weak_solution import WeakSolution
 from tracegen.llm.base import BackendDown
 from tracegen.problem import Problem
 from tracegen.problem_rows import iter_chunk_results, summarize
 from tracegen.public import public_recipe
 from tracegen.ray_executor import iter_ray_chunk_results, require_ray
-from tracegen.recipe import WEAK_GENERATOR, Recipe
+from tracegen.generators.base import WEAK_GENERATOR
+from tracegen.recipe import Recipe
 from tracegen.sources import iter_problems, split_name
 from tracegen.stepsplit import use_step_split
 
