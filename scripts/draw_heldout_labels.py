@@ -26,7 +26,8 @@ SEED, PER_MODEL = 15, 15
 
 
 def draw(rows: list[dict], first_sample: list[dict]) -> list[tuple[int, str]]:
-    """(line, model) of the held-out sample, in label order: per model 15 wrong solutions of unlabelled problems, then shuffled."""
+    """(line, model) of the held-out sample, in label order: per model 15 wrong solutions of unlabelled problems, then
+    shuffled."""
     taken = {label["line"] for label in first_sample}
     rng = random.Random(SEED)
     picked = []

@@ -45,7 +45,11 @@ def digests(recipe: str, root: Path) -> dict[str, str]:
     result = CliRunner().invoke(app, build_args(recipe, root))
     assert result.exit_code == 0, result.output
     out = root / recipe
-    return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(out.rglob("*"))
+        if p.is_file()
+    }
 
 
 GOLDEN: dict[str, dict[str, str]] = {

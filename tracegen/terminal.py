@@ -11,11 +11,14 @@ import sys
 from contextlib import contextmanager
 
 import typer
+import yaml
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.text import Text
 
 from tracegen.errors import InputError
 from tracegen.llm.base import BackendDown
+from tracegen.progress import LineProgress
 
 # Logs (stdout not a terminal) get 120 columns, not rich's 80: summary lines with paths and reasons stay whole.
 console = Console(emoji=False, width=None if sys.stdout.isatty() else 120)
@@ -36,7 +39,8 @@ BUILD_INTERRUPTED = "the output folder was not touched (rerun the same build to 
 
 @contextmanager
 def friendly_errors(interrupted: str = BUILD_INTERRUPTED):
-    """Bad input: one line on stderr and exit 2. Ctrl-C or SIGTERM: `interrupted` and exit 130, nothing half-written."""
+    """Bad input: one line on stderr and exit 2. Ctrl-C or SIGTERM: `interrupted` and exit 130, nothing
+    half-written."""
     previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         yield
@@ -54,3 +58,35 @@ def friendly_errors(interrupted: str = BUILD_INTERRUPTED):
         raise typer.Exit(130) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, object]:
+    """`--set KEY=VALUE` pairs as recipe overrides, each value read as YAML."""
+    overrides = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InputError(f"expected KEY=VALUE, got {pair!r}", field="--set")
+        try:
+            overrides[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError as e:
+            raise InputError(
+                f"value is not valid YAML ({getattr(e, 'problem', None) or type(e).__name__})", field=f"--set {key}"
+            ) from None
+    return overrides
+
+
+def progress_bar() -> Progress | LineProgress:
+    """A live bar on a terminal; plain progress lines when stderr is a log (CI, nohup), so long runs are never
+    silent."""
+    if not err_console.is_terminal:
+        return LineProgress(sys.stderr)
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=False,
+    )

@@ -53,7 +53,10 @@ def load_dataset_tokenizer(out: Path, manifest: dict) -> TraceTokenizer:
     except InputError as e:
         raise DatasetError(f"{TOKENIZER_DIR}/: {e.reason}") from None
     if (tok.undo_id, tok.eos_id) != (manifest["tokenizer"]["undo_id"], manifest["tokenizer"].get("eos_id")):
-        raise DatasetError(f"{MANIFEST}: <UNDO>/EOS ids {manifest['tokenizer']['undo_id']}/{manifest['tokenizer'].get('eos_id')} are not the tokenizer's {tok.undo_id}/{tok.eos_id}")
+        raise DatasetError(
+            f"{MANIFEST}: <UNDO>/EOS ids {manifest['tokenizer']['undo_id']}/{manifest['tokenizer'].get('eos_id')} "
+            f"are not the tokenizer's {tok.undo_id}/{tok.eos_id}"
+        )
     use_recipe_steps(tok, manifest["recipe"])
     return tok
 
@@ -88,7 +91,11 @@ class TraceDataset:
         """The prompt's tokens, as the build framed them (the leading part of `input_ids`)."""
         ids = self.tok.prompt_ids(row["prompt"], self.export["chat_template"])
         if list(row["input_ids"][: len(ids)]) != ids:
-            raise InputError(f"row {row['id']!r}: its prompt does not tokenize to the start of its input_ids", file=str(self.root), field="prompt")
+            raise InputError(
+                f"row {row['id']!r}: its prompt does not tokenize to the start of its input_ids",
+                file=str(self.root),
+                field="prompt",
+            )
         return ids
 
 

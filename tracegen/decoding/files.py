@@ -15,13 +15,15 @@ def read_prompts(path: Path) -> list[str]:
 
 
 def load_model(name_or_path: str, device: str | None = None):
-    """A transformers causal LM in eval mode, from a local folder or a Hub name, on `device` (default: cuda when there is one)."""
+    """A transformers causal LM in eval mode, from a local folder or a Hub name, on `device` (default: cuda when there
+    is one)."""
     import torch
     from transformers import AutoModelForCausalLM
 
     if (Path(name_or_path) / "tracegen.json").is_file():
         raise InputError(
-            "is a dataset folder written by tracegen build, not a model: train one on it (tracegen train msft DATASET --out RUN) "
+            "is a dataset folder written by tracegen build, not a model: train one on it (tracegen train msft "
+            "DATASET --out RUN) "
             "and decode with --model RUN/model",
             file=name_or_path,
             field="--model",

@@ -10,14 +10,26 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
-from tracegen.steps import FINAL_MARK, MAX_NUMBER_CHARS, Annotation, ExprToken, format_number, numbers_in, parse_annotations, parse_number, tokenize_expression
+from tracegen.steps import (
+    FINAL_MARK,
+    MAX_NUMBER_CHARS,
+    Annotation,
+    ExprToken,
+    format_number,
+    numbers_in,
+    parse_annotations,
+    parse_number,
+    tokenize_expression,
+)
 
 Span = tuple[int, int]
 # How operators are written in visible expressions, and what they mean.
 _SHOWN_OPERATORS = {"+": "+", "-": "-", "−": "-", "–": "-", "*": "*", "x": "*", "X": "*", "×": "*", "/": "/", "÷": "/"}
 _SHOWN_EQUALS = re.compile(r"=\s*[$€£]?\s*$")
 _DECORATION = "$€£%()"
-_SHOWN_RESULT = re.compile(r"-?(?:[0-9]{1,3}(?:,[0-9]{3})+(?![0-9])|[0-9]+)(?:\.[0-9]+)?(?:st|nd|rd|th)?(?![0-9])|-?\.[0-9]+")
+_SHOWN_RESULT = re.compile(
+    r"-?(?:[0-9]{1,3}(?:,[0-9]{3})+(?![0-9])|[0-9]+)(?:\.[0-9]+)?(?:st|nd|rd|th)?(?![0-9])|-?\.[0-9]+"
+)
 
 
 @dataclass(frozen=True)

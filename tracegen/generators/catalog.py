@@ -18,7 +18,9 @@ def check_generators(weights: dict[str, float]) -> None:
     known = [*RULES, WEAK_GENERATOR]
     unknown = [name for name in weights if name not in known]
     if unknown:
-        raise InputError(f"unknown generator '{unknown[0]}' (known: {', '.join(sorted(known))})", field="deviations.generators")
+        raise InputError(
+            f"unknown generator '{unknown[0]}' (known: {', '.join(sorted(known))})", field="deviations.generators"
+        )
 
 
 def resolve_rules(weights: dict[str, float]) -> list[tuple[RuleGenerator, float]]:

@@ -9,8 +9,8 @@ from collections import Counter
 from collections.abc import Callable
 
 from tracegen.generators.base import Deviation, DeviationPlan
-from tracegen.generators.catalog import resolve_rules
 from tracegen.generators.calcs import OperatorStyle
+from tracegen.generators.catalog import resolve_rules
 from tracegen.generators.registry import RuleGenerator, WrongStep
 from tracegen.generators.rewrite import carry
 from tracegen.generators.verify import is_wrong, value_changes
@@ -33,9 +33,18 @@ def _token_char(text: str, i: int) -> bool:
 def divergence(gold: str, wrong: str) -> int:
     """Where `wrong` leaves `gold`, moved back to the start of the word or number it falls in."""
     i = next((k for k, (a, b) in enumerate(zip(gold, wrong)) if a != b), min(len(gold), len(wrong)))
-    while i > 0 and (_token_char(gold, i) or _token_char(wrong, i)) and (_token_char(gold, i - 1) or _token_char(wrong, i - 1)):
+    while (
+        i > 0
+        and (_token_char(gold, i) or _token_char(wrong, i))
+        and (_token_char(gold, i - 1) or _token_char(wrong, i - 1))
+    ):
         i -= 1
-    if i > 0 and gold[i - 1] == "-" and wrong[i : i + 1].isdigit() and not (i > 1 and (gold[i - 2].isalnum() or gold[i - 2] == ")")):
+    if (
+        i > 0
+        and gold[i - 1] == "-"
+        and wrong[i : i + 1].isdigit()
+        and not (i > 1 and (gold[i - 2].isalnum() or gold[i - 2] == ")"))
+    ):
         i -= 1  # a sign belongs to its number
     return i
 
@@ -76,13 +85,26 @@ def plan_deviations(problem: Problem, config: DeviationConfig, rng: random.Rando
     steps = split_steps(problem.solution)
 
     def deviation_at(index: int, dropped: Counter) -> Deviation | None:
-        make, place = (lambda generator: generator.generate(problem, steps, index, rng)), (lambda generator, wrong: _place(steps, index, generator, wrong, config, rng))
-        return first_verified(generators, rng, dropped, make=make, verified=lambda wrong: is_wrong(steps[index], wrong.text), place=place, unverified="accidentally_correct")
+        make, place = (
+            (lambda generator: generator.generate(problem, steps, index, rng)),
+            (lambda generator, wrong: _place(steps, index, generator, wrong, config, rng)),
+        )
+        return first_verified(
+            generators,
+            rng,
+            dropped,
+            make=make,
+            verified=lambda wrong: is_wrong(steps[index], wrong.text),
+            place=place,
+            unverified="accidentally_correct",
+        )
 
     return plan_at_steps(len(steps), config, rng, deviation_at)
 
 
-def plan_at_steps(count: int, config: DeviationConfig, rng: random.Random, deviation_at: Callable[[int, Counter], Deviation | None]) -> DeviationPlan:
+def plan_at_steps(
+    count: int, config: DeviationConfig, rng: random.Random, deviation_at: Callable[[int, Counter], Deviation | None]
+) -> DeviationPlan:
     """Up to `config.per_trace` deviations at distinct steps of `count`, drawn by `config.position`;
     `deviation_at(index, dropped)` gives one at a step, or None (counting why in `dropped`)."""
     plan = DeviationPlan()
@@ -128,7 +150,14 @@ def first_verified(
     return None
 
 
-def draw_placement(gold: str, wrong: WrongStep, steps_after: int, generator: RuleGenerator, config: DeviationConfig, rng: random.Random) -> tuple[int, int]:
+def draw_placement(
+    gold: str,
+    wrong: WrongStep,
+    steps_after: int,
+    generator: RuleGenerator,
+    config: DeviationConfig,
+    rng: random.Random,
+) -> tuple[int, int]:
     """(steps the wrong value is carried, where in the step the deviation starts), drawn by the recipe."""
     wanted = draw_detected_after(config, rng)
     after = min(wanted, steps_after) if generator.carries else 0
@@ -137,7 +166,12 @@ def draw_placement(gold: str, wrong: WrongStep, steps_after: int, generator: Rul
 
 
 def _place(
-    steps: list[str], index: int, generator: RuleGenerator, wrong: WrongStep, config: DeviationConfig, rng: random.Random
+    steps: list[str],
+    index: int,
+    generator: RuleGenerator,
+    wrong: WrongStep,
+    config: DeviationConfig,
+    rng: random.Random,
 ) -> Deviation | None:
     """The deviation's start in the step and its text, the wrong value carried k steps on."""
     after, start = draw_placement(steps[index], wrong, len(steps) - 1 - index, generator, config, rng)

@@ -32,7 +32,9 @@ def sensible(new: Fraction, old: Fraction, like: str) -> bool:
     places = decimal_places(new)
     if places is None or places > max(2, _places_of(like)):
         return False
-    return abs(new_n) <= 1000 * new_d or abs(new_n) * old_d <= ABSURD_FACTOR * abs(old_n) * new_d  # |new| <= max(1000, factor * |old|)
+    return (
+        abs(new_n) <= 1000 * new_d or abs(new_n) * old_d <= ABSURD_FACTOR * abs(old_n) * new_d
+    )  # |new| <= max(1000, factor * |old|)
 
 
 def unique_values(candidates: list[tuple[Fraction, str]]) -> list[tuple[Fraction, str]]:

@@ -90,7 +90,9 @@ def _carry_calcs(
     return edits, changes
 
 
-def carry(step: str, changes: dict[Fraction, Fraction], style: Mapping[str, str]) -> tuple[str, dict[Fraction, Fraction]] | None:
+def carry(
+    step: str, changes: dict[Fraction, Fraction], style: Mapping[str, str]
+) -> tuple[str, dict[Fraction, Fraction]] | None:
     """A gold step rewritten to use the changed values (old -> new); a final step's answer too."""
     final = final_literal(step)
     if final is not None:

@@ -39,7 +39,9 @@ from tracegen.steps import format_number, numbers_in, parse_annotations, parse_n
 _ARITHMETIC = "+-*/"
 
 
-def _final_wrong(step: str, rng: random.Random, candidates: Callable[[str, Fraction], list[tuple[Fraction, str]]]) -> WrongStep | None:
+def _final_wrong(
+    step: str, rng: random.Random, candidates: Callable[[str, Fraction], list[tuple[Fraction, str]]]
+) -> WrongStep | None:
     """A final `#### x` step with x replaced by one of `candidates(literal, value)`."""
     literal = final_literal(step)
     if literal is None:
@@ -188,7 +190,11 @@ def skip_ahead(problem: Problem, steps: list[str], index: int, rng: random.Rando
     gold = step_value(steps[index])
     if gold is None:
         return None
-    later = [j for j in range(index + 1, len(steps)) if parse_annotations(steps[j]) and step_value(steps[j]) not in (None, gold)]
+    later = [
+        j
+        for j in range(index + 1, len(steps))
+        if parse_annotations(steps[j]) and step_value(steps[j]) not in (None, gold)
+    ]
     if not later:
         return None
     j = rng.choices(later, weights=[1 / (j - index) for j in later])[0]

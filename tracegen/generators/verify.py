@@ -24,7 +24,9 @@ def is_wrong(gold: str, wrong: str) -> bool:
     if any((a.expr, a.result) not in gold_texts and not annotation_holds(a) for a in wrong_annotations):
         return True
     if len(gold_annotations) == len(wrong_annotations):
-        return any(parse_number(g.result) != parse_number(w.result) for g, w in zip(gold_annotations, wrong_annotations))
+        return any(
+            parse_number(g.result) != parse_number(w.result) for g, w in zip(gold_annotations, wrong_annotations)
+        )
     return False
 
 

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 from tracegen import UNDO_TOKEN
 from tracegen.generators.base import Deviation
+from tracegen.generators.planner import divergence as parting_point
 from tracegen.generators.weak_generic import generic_weak_deviation, is_generic
 from tracegen.generators.weak_solution import MAX_DEVIATION_CHARS, WeakSolution
-from tracegen.generators.planner import divergence as parting_point
 from tracegen.problem import Problem
 from tracegen.steps import FINAL_MARK, numbers_in, parse_annotations, parse_number, split_steps, step_value
 from tracegen.verifiers.answers import answer_text
+
 
 def _values(lines: list[str]) -> set:
     """Every number the lines state or compute."""

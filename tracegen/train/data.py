@@ -45,7 +45,14 @@ class TraceCollator:
     Padding ids are 0 and padding labels -100, so padding never reaches the loss.
     """
 
-    def __init__(self, undo_id: int, *, dtype: torch.dtype = torch.float32, pad_to_multiple_of: int | None = None, mask: str = "dense"):
+    def __init__(
+        self,
+        undo_id: int,
+        *,
+        dtype: torch.dtype = torch.float32,
+        pad_to_multiple_of: int | None = None,
+        mask: str = "dense",
+    ):
         if mask not in MASK_KINDS:
             raise ValueError(f"unknown mask kind {mask!r} (expected {' or '.join(MASK_KINDS)})")
         self.undo_id, self.dtype, self.pad_to_multiple_of, self.mask = undo_id, dtype, pad_to_multiple_of, mask
@@ -62,7 +69,9 @@ class TraceCollator:
         if any(row["context_mode"] == "hard" for row in rows):
             if self.mask == "flex":
                 return flex_batch(rows, undo_id=self.undo_id, pad_to_multiple_of=self.pad_to_multiple_of)
-            return batch_attention_inputs(rows, undo_id=self.undo_id, pad_to_multiple_of=self.pad_to_multiple_of, dtype=self.dtype)
+            return batch_attention_inputs(
+                rows, undo_id=self.undo_id, pad_to_multiple_of=self.pad_to_multiple_of, dtype=self.dtype
+            )
         return self._soft(rows)
 
     def _soft(self, rows: Sequence[Mapping]) -> dict[str, Tensor]:

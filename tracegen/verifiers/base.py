@@ -54,4 +54,3 @@ def first_errors(verifier: Verifier, items: Sequence[tuple[str, str, str]]) -> l
     if batch is not None:
         return batch(items)
     return [verifier.first_error(*item) for item in items]
-

@@ -31,7 +31,12 @@ def _ensemble(**options) -> Verifier:
     return EnsembleVerifier(**options)
 
 
-VERIFIERS: dict[str, Callable[..., Verifier]] = {"divergence": _divergence, "rollout": _rollout, "critic": _critic, "ensemble": _ensemble}
+VERIFIERS: dict[str, Callable[..., Verifier]] = {
+    "divergence": _divergence,
+    "rollout": _rollout,
+    "critic": _critic,
+    "ensemble": _ensemble,
+}
 NEEDS_BACKEND = ("rollout", "critic", "ensemble")
 
 
