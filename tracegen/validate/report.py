@@ -1,9 +1,8 @@
-"""The results of a validation run: mean and spread over seeds, the claims checked with numbers, and three files.
+"""The results of a validation run: mean and spread over seeds, and results.md (tracegen.validate.results
+writes it with results.json and results.png; tracegen.validate.verdicts judges the claims).
 
-`results.json` (everything, per seed too), `results.md` (the table and the claims), `results.png`
-(the main rates per variant, error bars = standard deviation over seeds). Claims are judged by fixed
-rules stated next to each verdict, never tuned to the outcome: a difference counts only when it is
-larger than the two variants' seed spreads added together.
+Claims are judged by fixed rules stated next to each verdict, never tuned to the outcome: a difference
+counts only when it is larger than the two variants' seed spreads added together.
 """
 
 from __future__ import annotations
