@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 
-from tracegen.errors import InputError
+from tracegen.errors import InputError, first_line
 from tracegen.export.rows import RowResult
 from tracegen.problem_rows import Chunk, chunk_rows, worker_tools
 from tracegen.recipe import Recipe
@@ -65,8 +65,7 @@ def _connect(address: str | None) -> bool:
     try:
         ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
     except (ConnectionError, ValueError, RuntimeError) as e:
-        first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise InputError(f"cannot connect to the Ray cluster: {first_line}", field="--ray-address") from None
+        raise InputError(f"cannot connect to the Ray cluster: {first_line(e)}", field="--ray-address") from None
     return True
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from tokenizers import Tokenizer
 
 from tracegen import UNDO_TOKEN
-from tracegen.errors import InputError
+from tracegen.errors import InputError, first_line
 from tracegen.export.embedded import EMBEDDED_TOKENIZER_DIR
 from tracegen.export.portable import save_portable
 from tracegen.hub import require_hub_or_cache
@@ -68,8 +68,7 @@ class TraceTokenizer:
         try:
             hf = from_pretrained(source)
         except Exception as e:  # transformers raises OSError, ValueError, HF hub errors...
-            first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise InputError(f"cannot load tokenizer: {first_line}", file=source, field="tokenizer") from None
+            raise InputError(f"cannot load tokenizer: {first_line(e)}", file=source, field="tokenizer") from None
         return cls(hf, EMBEDDED_NAME if name_or_path is None else name_or_path)
 
     def encode(self, text: str) -> list[int]:

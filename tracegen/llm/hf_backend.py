@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tracegen.errors import InputError
+from tracegen.errors import InputError, first_line
 from tracegen.hub import require_hub_or_cache
 from tracegen.llm import prompts
 from tracegen.llm.base import OnOutcome, Outcome, OutcomeLog, Request, check_requests, new_stats
@@ -33,8 +33,7 @@ class HFBackend:
             self.tokenizer = AutoTokenizer.from_pretrained(cfg.model)
             self.model = AutoModelForCausalLM.from_pretrained(cfg.model, dtype="auto").to(self.device).eval()
         except (OSError, ValueError) as e:
-            first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise InputError(f"cannot load model: {first_line}", file=cfg.model, field="model") from None
+            raise InputError(f"cannot load model: {first_line(e)}", file=cfg.model, field="model") from None
         self.tokenizer.padding_side = "left"  # generation continues from the right edge
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token

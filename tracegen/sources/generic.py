@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from tracegen.answer_format import BOXED, GSM8K, LAST_NUMBER, extract_answer, same_answer
-from tracegen.errors import InputError
+from tracegen.errors import InputError, first_line
 from tracegen.problem import Problem
 from tracegen.recipe import SourceConfig
 from tracegen.recipe_data import AnswerConfig, FieldsConfig, StepsConfig
@@ -149,8 +149,8 @@ def _table_records(cfg: SourceConfig, fmt: str, split: str) -> tuple[str, list[s
     try:
         rows = load_dataset(location, config, split=cfg.split)
     except Exception as e:  # offline, unknown repo, unknown split...
-        first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise InputError(
-            f"cannot load the dataset ({first_line}); pass --source PATH to a local JSONL or Parquet file", file=name
+            f"cannot load the dataset ({first_line(e)}); pass --source PATH to a local JSONL or Parquet file",
+            file=name,
         ) from None
     return name, list(rows.column_names), enumerate(rows, start=1)

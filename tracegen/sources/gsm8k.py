@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from tracegen.errors import InputError
+from tracegen.errors import InputError, first_line
 from tracegen.problem import Problem
 from tracegen.sources.jsonl import read_jsonl_objects, require_str
 from tracegen.steps import UnsafeExpression, evaluate, final_answer, parse_annotations, parse_number
@@ -50,9 +50,9 @@ def read_gsm8k_hub(hub_id: str, config: str, split: str) -> Iterator[Problem]:
     try:
         rows: Iterable[dict] = load_dataset(hub_id, config, split=split)
     except Exception as e:  # offline, unknown repo, unknown split...
-        first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise InputError(
-            f"cannot load from the Hub ({first_line}); pass --source PATH to a local JSONL file", file=f"hf://{hub_id}"
+            f"cannot load from the Hub ({first_line(e)}); pass --source PATH to a local JSONL file",
+            file=f"hf://{hub_id}",
         ) from None
     for index, record in enumerate(rows):
         yield problem_from_record(
