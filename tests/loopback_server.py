@@ -56,9 +56,8 @@ def prompt_of(body: dict) -> str:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
-    request_queue_size = (
-        1024  # the default listen backlog (5) drops connections under concurrency: clients see timeouts
-    )
+    # the default listen backlog (5) drops connections under concurrency: clients see timeouts
+    request_queue_size = 1024
 
     def handle_error(self, request, client_address) -> None:
         """A client that hangs up (a build stopping, cancelled calls) is normal here: no traceback on stderr."""

@@ -23,9 +23,8 @@ class Sample:
     model: str  # who wrote it: the model name (openai, hf) or the solution key (replay)
     text: str  # the whole solution (prefix "") or the continuation after the prefix
     index: int  # sample index 0..n-1 (replay: position among the file's models)
-    correct: bool | None = (
-        None  # a verdict the source states (generic replay's is_correct); None: the verifier decides
-    )
+    # a verdict the source states (generic replay's is_correct); None: the verifier decides
+    correct: bool | None = None
 
 
 @dataclass

@@ -9,9 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tracegen.public import public_url
 
-OPENAI_DEFAULT_URL = (
-    "https://api.openai.com/v1"  # what the openai package calls when neither base_url nor $OPENAI_BASE_URL is set
-)
+# what the openai package calls when neither base_url nor $OPENAI_BASE_URL is set
+OPENAI_DEFAULT_URL = "https://api.openai.com/v1"
 
 
 class BackendConfig(BaseModel):
