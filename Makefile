@@ -3,7 +3,7 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup test test-only slow demo demo-math clean
+.PHONY: setup test test-only lint slow demo demo-math clean
 
 setup: $(BIN)/tracegen
 
@@ -18,6 +18,10 @@ test: setup test-only
 
 test-only:
 	$(BIN)/python -m pytest -q -n 2
+
+lint:  # ruff's rules and format as configured in pyproject.toml; fix with: ruff check --fix . && ruff format .
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 slow: setup  # exit code 5 means no slow tests exist yet
 	$(BIN)/python -m pytest -q -m slow || [ $$? -eq 5 ]

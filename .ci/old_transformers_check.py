@@ -1,6 +1,7 @@
 """Run with the OLDEST transformers tracegen claims (pyproject), on what .ci/compat_fixture.py wrote with the
 current one: the build's tokenizer and the model folder load, encode alike, keep <UNDO> special, and the
-model computes the same logits. Needs only transformers and torch (not tracegen). Usage: python .ci/old_transformers_check.py FOLDER"""
+model computes the same logits. Needs only transformers and torch (not tracegen). Usage: python
+.ci/old_transformers_check.py FOLDER"""
 
 import json
 import sys
@@ -22,5 +23,7 @@ for name in ("dataset/tokenizer", "model"):
 model = AutoModelForCausalLM.from_pretrained(folder / "model").eval()
 with torch.no_grad():
     logits = model(torch.tensor([expected["ids"]])).logits[0, -1]
-assert torch.allclose(logits, torch.tensor(expected["last_logits"]), atol=1e-4), "the model folder computes other logits"
+assert torch.allclose(logits, torch.tensor(expected["last_logits"]), atol=1e-4), (
+    "the model folder computes other logits"
+)
 print(f"ok: transformers {transformers.__version__} loads the tokenizer and the model folder tracegen saved")

@@ -9,7 +9,7 @@ Each is timed `--repeats` times; the medians are compared.
 The build is timed in one process (`ratio_vs_tokenize`) and with `--num-proc` left at its default,
 one process per available core (`ratio_vs_tokenize_all_cores`); the baseline's batched tokenizer
 uses every core too. `self_check_share` is the part of an in-process build spent proving rows
-(tracegen.check.check_row).
+(tracegen.check_rows.check_row).
 
 Prints one JSON object on its last line and writes it to --out (default bench/results/build.json).
 With --profile, also runs the build once in-process under cProfile and writes the top functions
@@ -40,11 +40,27 @@ DEFAULT_SOURCE = ROOT.parent / "shared" / "data" / "gsm8k" / "train.jsonl"
 def time_build(source: Path, out: Path, num_proc: int | None) -> tuple[float, float]:
     """Seconds and CPU seconds (its worker processes included) of one `tracegen build` in a fresh process;
     `num_proc=None` leaves --num-proc at its default (every core)."""
-    command = [sys.executable, str(ROOT / "cli.py"), "build", "--recipe", "gsm8k", "--source", str(source), "--out", str(out), "--overwrite"]
+    command = [
+        sys.executable,
+        str(ROOT / "cli.py"),
+        "build",
+        "--recipe",
+        "gsm8k",
+        "--source",
+        str(source),
+        "--out",
+        str(out),
+        "--overwrite",
+    ]
     env = {k: v for k, v in os.environ.items() if k != "TRACEGEN_NUM_PROC"} | {"HF_HUB_OFFLINE": "1"}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    subprocess.run(command + ([] if num_proc is None else ["--num-proc", str(num_proc)]), check=True, stdout=subprocess.DEVNULL, env=env)
+    subprocess.run(
+        command + ([] if num_proc is None else ["--num-proc", str(num_proc)]),
+        check=True,
+        stdout=subprocess.DEVNULL,
+        env=env,
+    )
     seconds = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return seconds, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
@@ -54,7 +70,7 @@ def self_check_share(source: Path, out: Path) -> float:
     """The fraction of an in-process build's time spent in the self-check of its rows."""
     sys.path.insert(0, str(ROOT))
     import tracegen.problem_rows as problem_rows
-    from tracegen.build import build
+    from tracegen.pipeline.build import build
     from tracegen.recipe import load_recipe
 
     spent = 0.0
@@ -94,7 +110,7 @@ def time_tokenize(problems: list[dict], tokenizer_dir: Path) -> tuple[float, flo
 
 def profile_build(source: Path, out: Path, report: Path) -> None:
     sys.path.insert(0, str(ROOT))
-    from tracegen.build import build
+    from tracegen.pipeline.build import build
     from tracegen.recipe import load_recipe
 
     recipe = load_recipe("gsm8k", {"source.path": str(source)})
@@ -123,8 +139,13 @@ def main() -> None:
             build.append(time_build(args.source, out, 1))
             all_cores.append(time_build(args.source, out, None))
             tokenize.append(time_tokenize(problems, out / "tokenizer"))
-        build_seconds, all_cores_seconds, tokenize_seconds = ([wall for wall, _ in runs] for runs in (build, all_cores, tokenize))
-        build_cpu, tokenize_cpu = statistics.median(cpu for _, cpu in build), statistics.median(cpu for _, cpu in tokenize)
+        build_seconds, all_cores_seconds, tokenize_seconds = (
+            [wall for wall, _ in runs] for runs in (build, all_cores, tokenize)
+        )
+        build_cpu, tokenize_cpu = (
+            statistics.median(cpu for _, cpu in build),
+            statistics.median(cpu for _, cpu in tokenize),
+        )
         rows = json.loads((out / "tracegen.json").read_text())["splits"]["train"]["rows"]
         check_share = self_check_share(args.source, Path(tmp) / "checked")
         if args.profile:

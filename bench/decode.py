@@ -35,7 +35,14 @@ UNDO_EVERY = 8
 
 
 def tiny_llama(tok: TraceTokenizer) -> LlamaForCausalLM:
-    config = LlamaConfig(vocab_size=len(tok.hf), hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2)
+    config = LlamaConfig(
+        vocab_size=len(tok.hf),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+    )
     torch.manual_seed(0)
     model = LlamaForCausalLM(config).eval()
     head = torch.nn.Linear(config.hidden_size, config.vocab_size, bias=True)
@@ -60,7 +67,14 @@ def timed(run) -> tuple[float, object]:
 
 def bench_batch(model, tok, batch: int, repeats: int) -> dict:
     prompts = torch.randint(3, len(tok.hf), (batch, PROMPT_LEN), generator=torch.Generator().manual_seed(batch))
-    run_generate = lambda: model.generate(prompts, attention_mask=torch.ones_like(prompts), max_new_tokens=NEW_TOKENS, do_sample=False, eos_token_id=tok.eos_id, pad_token_id=1)  # noqa: E731
+    run_generate = lambda: model.generate(
+        prompts,
+        attention_mask=torch.ones_like(prompts),
+        max_new_tokens=NEW_TOKENS,
+        do_sample=False,
+        eos_token_id=tok.eos_id,
+        pad_token_id=1,
+    )  # noqa: E731
     run_decoder = lambda: decode(model, tok, prompts.tolist(), max_new_tokens=NEW_TOKENS)  # noqa: E731
     run_undoing = lambda: decode(model, tok, prompts.tolist(), max_new_tokens=NEW_TOKENS, force_undo=staggered_undos)  # noqa: E731
     for run in (run_generate, run_decoder, run_undoing):  # warm up
@@ -77,7 +91,9 @@ def bench_batch(model, tok, batch: int, repeats: int) -> dict:
                     plain = out
                 else:
                     undoing = out
-    assert all(len(row) == NEW_TOKENS for row in generated) and all(len(r.trace_ids) == NEW_TOKENS for r in plain + undoing)
+    assert all(len(row) == NEW_TOKENS for row in generated) and all(
+        len(r.trace_ids) == NEW_TOKENS for r in plain + undoing
+    )
     median = {name: statistics.median(values) for name, values in times.items()}
     undos = sum(r.undos for r in undoing)
     extra = sum(r.forward_passes - len(r.ids) - r.erased for r in undoing)
@@ -89,7 +105,9 @@ def bench_batch(model, tok, batch: int, repeats: int) -> dict:
         "erased": sum(r.erased for r in undoing),
         "forward_steps_per_undo": extra / undos,
         "undo_throughput_vs_no_undo": median["decoder"] / median["decoder_undo"],
-        "host_overhead_per_undo_in_steps": (median["decoder_undo"] - median["decoder"]) / (median["decoder"] / NEW_TOKENS) / undos,
+        "host_overhead_per_undo_in_steps": (median["decoder_undo"] - median["decoder"])
+        / (median["decoder"] / NEW_TOKENS)
+        / undos,
     }
 
 
@@ -105,7 +123,11 @@ def main() -> None:
     model = tiny_llama(tok)
     per_batch = {str(b): bench_batch(model, tok, b, args.repeats) for b in BATCHES}
     for b, row in per_batch.items():
-        print(f"batch {b:>2}: " + ", ".join(f"{name} {rate:,.0f} tok/s" for name, rate in row["tokens_per_s"].items()) + f"; ratio {row['ratio_vs_generate']:.2f}")
+        print(
+            f"batch {b:>2}: "
+            + ", ".join(f"{name} {rate:,.0f} tok/s" for name, rate in row["tokens_per_s"].items())
+            + f"; ratio {row['ratio_vs_generate']:.2f}"
+        )
     result = {
         "bench": "decode",
         "model": "LlamaForCausalLM hidden 64, 2 layers, vocab 4096, fp32",

@@ -36,7 +36,9 @@ RUN = (
 
 def extract(ref: str, into: Path) -> Path:
     """The `tracegen/` package of `ref`, written under `into`."""
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "tracegen"], capture_output=True, check=True).stdout
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", ref, "tracegen"], capture_output=True, check=True
+    ).stdout
     with tarfile.open(fileobj=BytesIO(archive)) as tar:
         tar.extractall(into, filter="data")
     return into
@@ -44,8 +46,17 @@ def extract(ref: str, into: Path) -> Path:
 
 def timed(tree: Path, out: Path) -> tuple[float, int, int]:
     env = os.environ | {"PYTHONPATH": str(tree)}
-    command = [sys.executable, "-c", RUN, str(DATA / "test.jsonl"), str(DATA / "example_model_solutions.jsonl"), str(out)]
-    done = subprocess.run(command, env=env, cwd=tree, capture_output=True, text=True, check=True)  # `-c` puts the working folder first on sys.path
+    command = [
+        sys.executable,
+        "-c",
+        RUN,
+        str(DATA / "test.jsonl"),
+        str(DATA / "example_model_solutions.jsonl"),
+        str(out),
+    ]
+    done = subprocess.run(
+        command, env=env, cwd=tree, capture_output=True, text=True, check=True
+    )  # `-c` puts the working folder first on sys.path
     seconds, solutions, wrong = done.stdout.split()
     return float(seconds), int(solutions), int(wrong)
 

@@ -44,13 +44,26 @@ def rows_of(out: Path) -> int:
 
 
 def build_args(size: int, out: Path, *extra: str) -> list[str]:
-    return ["build", "--recipe", "arith", "--set", f"source.num_problems={size}", "--out", str(out), "--num-proc", "1", *extra]
+    return [
+        "build",
+        "--recipe",
+        "arith",
+        "--set",
+        f"source.num_problems={size}",
+        "--out",
+        str(out),
+        "--num-proc",
+        "1",
+        *extra,
+    ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="20000,100000,300000", help="comma-separated problem counts")
-    parser.add_argument("--shards", type=int, default=2, help="shard builds of the largest size, joined by tracegen merge")
+    parser.add_argument(
+        "--shards", type=int, default=2, help="shard builds of the largest size, joined by tracegen merge"
+    )
     parser.add_argument("--no-merge", action="store_true", help="skip the shard builds and the merge")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "scale.json")
     args = parser.parse_args()
@@ -62,16 +75,41 @@ def main() -> None:
             out = Path(tmp) / f"arith-{size}"
             seconds, rss = run(build_args(size, out))
             rows = rows_of(out)
-            results.append({"problems": size, "rows": rows, "seconds": round(seconds, 2), "rows_per_second": round(rows / seconds, 1), "peak_rss_mib": round(rss, 1)})
+            results.append(
+                {
+                    "problems": size,
+                    "rows": rows,
+                    "seconds": round(seconds, 2),
+                    "rows_per_second": round(rows / seconds, 1),
+                    "peak_rss_mib": round(rss, 1),
+                }
+            )
             print(json.dumps(results[-1]), file=sys.stderr)  # one line per size: a stopped run still tells
             largest = out
         if not args.no_merge:
             shard_dirs = [Path(tmp) / f"shard-{i}" for i in range(args.shards)]
-            shard_rss = [run(build_args(sizes[-1], shard, "--num-shards", str(args.shards), "--shard-index", str(i)))[1] for i, shard in enumerate(shard_dirs)]
+            shard_rss = [
+                run(build_args(sizes[-1], shard, "--num-shards", str(args.shards), "--shard-index", str(i)))[1]
+                for i, shard in enumerate(shard_dirs)
+            ]
             merged = Path(tmp) / "merged"
             seconds, rss = run(["merge", *map(str, shard_dirs), "--out", str(merged)])
-            same = all((merged / f).read_bytes() == (largest / f).read_bytes() for f in ["tracegen.json", "README.md", *json.loads((largest / "tracegen.json").read_text())["splits"]["train"]["files"]])
-            merge = {"problems": sizes[-1], "shards": args.shards, "seconds": round(seconds, 2), "peak_rss_mib": round(rss, 1), "shard_build_peak_rss_mib": [round(r, 1) for r in shard_rss], "same_bytes_as_one_build": same}
+            same = all(
+                (merged / f).read_bytes() == (largest / f).read_bytes()
+                for f in [
+                    "tracegen.json",
+                    "README.md",
+                    *json.loads((largest / "tracegen.json").read_text())["splits"]["train"]["files"],
+                ]
+            )
+            merge = {
+                "problems": sizes[-1],
+                "shards": args.shards,
+                "seconds": round(seconds, 2),
+                "peak_rss_mib": round(rss, 1),
+                "shard_build_peak_rss_mib": [round(r, 1) for r in shard_rss],
+                "same_bytes_as_one_build": same,
+            }
 
     speeds = [r["rows_per_second"] for r in results]
     result = {

@@ -14,11 +14,13 @@ tracegen.trace.splice + tracegen.export.columns.token_columns), and one training
 Reported per length: mask bytes per row (dense: the float mask; flex: erased_at plus the block
 tables), collation seconds, step seconds (medians of `--repeats` after one warm-up step) and
 hard / causal ratios, for a forward alone and for a training step. FlexAttention has no backward
-on a CPU (torch 2.13), so there `flex` is timed forward only. A dense mask over `--max-dense-mib` is not stepped (its bytes and collation
+on a CPU (torch 2.13), so there `flex` is timed forward only. A dense mask over `--max-dense-mib` is not stepped (its
+bytes and collation
 still are): on a CPU the [L, L] scores it forces would not fit beside other work. The model is a
 tiny Llama, so attention and the mask dominate.
 
-    .venv/bin/python bench/train_step.py [--length 1024 4096 16384] [--repeats 3] [--max-step-length N] [--out bench/results/train_step.json]
+    .venv/bin/python bench/train_step.py [--length 1024 4096 16384] [--repeats 3] [--max-step-length N] [--out
+    bench/results/train_step.json]
 """
 
 from __future__ import annotations
@@ -58,7 +60,17 @@ def hard_row(length: int, every: int, seed: int) -> dict:
         splices.append(Splice(at, (first, *(rng.randrange(3, VOCAB) for _ in range(rng.randrange(3, 8))))))
     traced = splice(clean, splices, UNDO, "token")
     prompt = [rng.randrange(3, VOCAB) for _ in range(PROMPT)]
-    cols = token_columns(prompt, traced.tokens, traced.deviation_spans, traced.prune_spans, undo_id=UNDO, unit="token", mode="hard", loss="msft", delimiters=frozenset())
+    cols = token_columns(
+        prompt,
+        traced.tokens,
+        traced.deviation_spans,
+        traced.prune_spans,
+        undo_id=UNDO,
+        unit="token",
+        mode="hard",
+        loss="msft",
+        delimiters=frozenset(),
+    )
     return {**cols, "context_mode": "hard"}
 
 
@@ -82,7 +94,15 @@ def mask_bytes(batch: dict, rows: list[dict]) -> int:
 def model_for(attention: str):
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    config = LlamaConfig(vocab_size=VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=1 << 15)
+    config = LlamaConfig(
+        vocab_size=VOCAB,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=1 << 15,
+    )
     torch.manual_seed(0)
     model = LlamaForCausalLM(config)
     model.set_attn_implementation(attention)
@@ -104,7 +124,10 @@ def step(model, optimizer, collate, rows) -> tuple[float, float, dict]:
 def measure(length: int, args) -> dict:
     rows = [hard_row(length, args.every, seed) for seed in range(args.batch_size)]
     n = min(len(row["input_ids"]) for row in rows)
-    rows = [{key: (value[:n] if key in ("input_ids", "labels", "position_ids") else value) for key, value in row.items()} for row in rows]
+    rows = [
+        {key: (value[:n] if key in ("input_ids", "labels", "position_ids") else value) for key, value in row.items()}
+        for row in rows
+    ]
     for row in rows:
         row["prune_spans"] = [s for s in row["prune_spans"] if s[2] < n]
     kinds = {
@@ -122,7 +145,9 @@ def measure(length: int, args) -> dict:
         del batch
         if kind == "dense" and n * n * 4 > args.max_dense_mib * 2**20:
             result["dense_step_seconds"] = result["dense_forward_seconds"] = None
-            result["dense_skipped"] = f"the [L, L] mask is {n * n * 4 / 2**20:.0f} MiB (over --max-dense-mib {args.max_dense_mib})"
+            result["dense_skipped"] = (
+                f"the [L, L] mask is {n * n * 4 / 2**20:.0f} MiB (over --max-dense-mib {args.max_dense_mib})"
+            )
             continue
         model = model_for(attention)
         result[f"{kind}_forward_seconds"] = forward_seconds(model, collate, rows, args.repeats, result, kind)
@@ -138,19 +163,27 @@ def measure(length: int, args) -> dict:
         step(model, optimizer, collate, rows)  # warm-up
         runs = [step(model, optimizer, collate, rows)[:2] for _ in range(args.repeats)]
         result[f"{kind}_step_seconds"] = round(statistics.median(t for t, _ in runs), 4)
-        print(f"  length {n} {kind}: {result[f'{kind}_forward_seconds']} s/forward, {result[f'{kind}_step_seconds']} s/step", file=sys.stderr, flush=True)
+        print(
+            f"  length {n} {kind}: {result[f'{kind}_forward_seconds']} s/forward, {result[f'{kind}_step_seconds']} "
+            "s/step",
+            file=sys.stderr,
+            flush=True,
+        )
     for kind in ("dense", "flex"):
         for what in ("step", "forward"):
             if result.get(f"{kind}_{what}_seconds"):
-                result[f"ratio_{kind}_vs_causal_{what}"] = round(result[f"{kind}_{what}_seconds"] / result[f"causal_{what}_seconds"], 3)
+                result[f"ratio_{kind}_vs_causal_{what}"] = round(
+                    result[f"{kind}_{what}_seconds"] / result[f"causal_{what}_seconds"], 3
+                )
     return result
 
 
 def forward_seconds(model, collate, rows, repeats: int, result: dict, kind: str) -> float:
-    """Median seconds of collation + a forward without gradients, after one warm-up (for flex: the compilation, reported apart)."""
+    """Median seconds of collation + a forward without gradients, after one warm-up (for flex: the compilation,
+    reported apart)."""
     times = []
     with torch.no_grad():
-        for i in range(repeats + 1):
+        for _ in range(repeats + 1):
             started = time.perf_counter()
             model(**model_inputs(collate(rows)))
             times.append(time.perf_counter() - started)
@@ -166,7 +199,12 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=64, help="clean tokens between deviations")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--max-dense-mib", type=int, default=512)
-    parser.add_argument("--max-step-length", type=int, default=1 << 30, help="time only the forward above this length (a CPU steps 16k tokens in minutes)")
+    parser.add_argument(
+        "--max-step-length",
+        type=int,
+        default=1 << 30,
+        help="time only the forward above this length (a CPU steps 16k tokens in minutes)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "train_step.json")
     args = parser.parse_args()
     rows: list[dict] = []

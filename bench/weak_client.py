@@ -25,7 +25,8 @@ import openai
 
 from tracegen.llm import prompts
 from tracegen.llm.base import Request
-from tracegen.llm.config import BackendConfig, make_backend
+from tracegen.llm.config import BackendConfig
+from tracegen.llm.factory import make_backend
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "loopback"
@@ -47,7 +48,13 @@ class Timed:
 
 
 def run_tracegen(base_url: str, requests: list[Request], concurrency: int, cache_dir: Path) -> Timed:
-    cfg = BackendConfig(kind="openai", model=MODEL, base_url=base_url, concurrency=concurrency, cache=str(cache_dir / f"{time.monotonic_ns()}.jsonl"))
+    cfg = BackendConfig(
+        kind="openai",
+        model=MODEL,
+        base_url=base_url,
+        concurrency=concurrency,
+        cache=str(cache_dir / f"{time.monotonic_ns()}.jsonl"),
+    )
     backend = make_backend(cfg)
     with Timed() as timed:
         outcomes = backend.run(requests)
@@ -63,7 +70,12 @@ async def _bare(base_url: str, requests: list[Request], concurrency: int) -> int
         async def one(request: Request) -> int:
             async with semaphore:
                 response = await client.chat.completions.create(
-                    model=MODEL, n=1, temperature=cfg.temperature, top_p=cfg.top_p, max_tokens=cfg.max_tokens, seed=cfg.seed,
+                    model=MODEL,
+                    n=1,
+                    temperature=cfg.temperature,
+                    top_p=cfg.top_p,
+                    max_tokens=cfg.max_tokens,
+                    seed=cfg.seed,
                     **prompts.render(request, cfg.endpoint, cfg.prefill),
                 )
                 return len(response.choices)
@@ -86,7 +98,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "weak_client.json")
     args = parser.parse_args()
 
-    server = subprocess.Popen([sys.executable, str(ROOT / "tests" / "loopback_server.py")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "tests" / "loopback_server.py")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         base_url = server.stdout.readline().strip()
         requests = requests_for(args.requests)

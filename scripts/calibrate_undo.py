@@ -28,9 +28,20 @@ from tracegen.train.model import build_model
 from tracegen.train.msft import train_msft
 from tracegen.validate import plan, report
 from tracegen.validate.evaluate import BAN_POLICIES, DecodeSettings, evaluate
+from tracegen.validate.results import json_ready
 from tracegen.validate.run import ValidateConfig, build_dataset, token_counts, train_config
 
-SHOWN = ("accuracy", "recovery_rate", "undo_after_forced", "spontaneous_deviation_rate", "undo_precision", "undo_recall", "undos_per_solution", "undo_cap_rate", "kept_after_false_undo")
+SHOWN = (
+    "accuracy",
+    "recovery_rate",
+    "undo_after_forced",
+    "spontaneous_deviation_rate",
+    "undo_precision",
+    "undo_recall",
+    "undos_per_solution",
+    "undo_cap_rate",
+    "kept_after_false_undo",
+)
 BAN_KEYS = tuple(f"kept_after_false_undo_ban_after_{n}" for n in BAN_POLICIES)
 
 
@@ -56,7 +67,10 @@ def main(argv: list[str]) -> None:
     held_out = build_dataset(plan.held_out_recipe(args.recipe, args.eval_problems), work / "held-out")
     fractions = [float(f) for f in args.fractions.split(",")]
     datasets = {
-        (fraction, variant.name): build_dataset(plan.train_recipe(args.recipe, variant, problems, {"deviations.clean_fraction": fraction}), work / f"data-{fraction:g}-{variant.name}")
+        (fraction, variant.name): build_dataset(
+            plan.train_recipe(args.recipe, variant, problems, {"deviations.clean_fraction": fraction}),
+            work / f"data-{fraction:g}-{variant.name}",
+        )
         for fraction in fractions
         for variant in variants
     }
@@ -67,20 +81,47 @@ def main(argv: list[str]) -> None:
                 data = datasets[fraction, variant.name]
                 steps = max(1, round(args.tokens / (token_counts(data)[0] * cfg.batch_size)))
                 folder = work / f"run-{fraction:g}-{variant.name}-seed{seed}"
-                train_msft(train_config(data, folder, steps=steps, seed=seed, model_config="tiny", precision="no", cfg=cfg))
+                train_msft(
+                    train_config(data, folder, steps=steps, seed=seed, model_config="tiny", precision="no", cfg=cfg)
+                )
                 model = build_model(data.tok, model=str(folder / "model")).eval()
                 for threshold in thresholds:
-                    metrics = evaluate(model, held_out, mode=variant.context_mode, undo_unit=variant.undo_unit, settings=DecodeSettings(undo_threshold=threshold))
-                    runs.append({"clean_fraction": fraction, "variant": variant.name, "seed": seed, "threshold": threshold, "steps": steps, "metrics": metrics})
-                    print(f"clean_fraction {fraction:g} {variant.label} seed {seed} threshold {threshold:g}: accuracy {metrics['accuracy']:.1%}, recovery {metrics['recovery_rate']:.1%}", flush=True)
+                    metrics = evaluate(
+                        model,
+                        held_out,
+                        mode=variant.context_mode,
+                        undo_unit=variant.undo_unit,
+                        settings=DecodeSettings(undo_threshold=threshold),
+                    )
+                    runs.append(
+                        {
+                            "clean_fraction": fraction,
+                            "variant": variant.name,
+                            "seed": seed,
+                            "threshold": threshold,
+                            "steps": steps,
+                            "metrics": metrics,
+                        }
+                    )
+                    print(
+                        f"clean_fraction {fraction:g} {variant.label} seed {seed} threshold {threshold:g}: accuracy "
+                        f"{metrics['accuracy']:.1%}, recovery {metrics['recovery_rate']:.1%}",
+                        flush=True,
+                    )
                 write(args, argv, runs, started, {v.name: v.label for v in variants})
 
 
 def write(args, argv: list[str], runs: list[dict], started: float, labels: dict[str, str]) -> None:
     """results.json and results.md as they stand (after every run: an interrupted sweep keeps what it measured)."""
     command = "scripts/calibrate_undo.py " + " ".join(shlex.quote(a) for a in argv)
-    results = {"command": command, "tokens_per_run": args.tokens, "seeds": args.seeds, "wall_seconds": time.perf_counter() - started, "runs": runs}
-    (args.out / "results.json").write_text(json.dumps(report._json_ready(results), indent=2) + "\n")
+    results = {
+        "command": command,
+        "tokens_per_run": args.tokens,
+        "seeds": args.seeds,
+        "wall_seconds": time.perf_counter() - started,
+        "runs": runs,
+    }
+    (args.out / "results.json").write_text(json.dumps(json_ready(results), indent=2) + "\n")
     (args.out / "results.md").write_text(markdown(results, labels))
 
 
@@ -89,18 +130,29 @@ def markdown(results: dict, labels: dict[str, str]) -> str:
     for run in results["runs"]:
         groups.setdefault((run["variant"], run["clean_fraction"], run["threshold"]), []).append(run["metrics"])
     titles = {key: label for key, label, _ in report.METRICS}
-    head = "| variant | clean_fraction | undo threshold | " + " | ".join(titles[k] for k in SHOWN) + " | " + " | ".join(f"kept, ban after {n or 'never'}" for n in BAN_POLICIES) + " |"
+    head = (
+        "| variant | clean_fraction | undo threshold | "
+        + " | ".join(titles[k] for k in SHOWN)
+        + " | "
+        + " | ".join(f"kept, ban after {n or 'never'}" for n in BAN_POLICIES)
+        + " |"
+    )
     lines = [
         "# Undo calibration: clean_fraction, undo threshold, ban policy",
         "",
         f"Command: `{results['command']}`  ",
-        f"{results['tokens_per_run']:,} training tokens per run, seeds 0-{results['seeds'] - 1} ({len({r['seed'] for r in results['runs']})} done), wall time {results['wall_seconds'] / 60:.1f} min. Mean ± sd over seeds, in % except undos per solution.",
+        f"{results['tokens_per_run']:,} training tokens per run, seeds 0-{results['seeds'] - 1} "
+        f"({len({r['seed'] for r in results['runs']})} done), wall time {results['wall_seconds'] / 60:.1f} min. Mean "
+        "± sd over seeds, in % except undos per solution.",
         "",
         head,
         "|---|---|---|" + "---|" * (len(SHOWN) + len(BAN_KEYS)),
     ]
     for (variant, fraction, threshold), metrics in groups.items():
-        cells = [report.show(report.spread([m.get(k, float("nan")) for m in metrics]), k != "undos_per_solution") for k in SHOWN + BAN_KEYS]
+        cells = [
+            report.show(report.spread([m.get(k, float("nan")) for m in metrics]), k != "undos_per_solution")
+            for k in SHOWN + BAN_KEYS
+        ]
         lines.append(f"| {labels[variant]} | {fraction:g} | {threshold:g} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

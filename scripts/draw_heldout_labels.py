@@ -6,7 +6,7 @@
 both sets, so nothing learnt from one problem's labels carries over. Each was labelled by
 reading the question, the gold solution and the numbered solution, before any verifier output on
 it was seen, and never used for tuning: the first line that states something false or
-unjustified, and its kind (tracegen.verifiers.KINDS).
+unjustified, and its kind (tracegen.verifiers.base.KINDS).
 
     .venv/bin/python scripts/draw_heldout_labels.py [--solutions PATH]   # prints the sample, in label order
 """
@@ -26,7 +26,8 @@ SEED, PER_MODEL = 15, 15
 
 
 def draw(rows: list[dict], first_sample: list[dict]) -> list[tuple[int, str]]:
-    """(line, model) of the held-out sample, in label order: per model 15 wrong solutions of unlabelled problems, then shuffled."""
+    """(line, model) of the held-out sample, in label order: per model 15 wrong solutions of unlabelled problems, then
+    shuffled."""
     taken = {label["line"] for label in first_sample}
     rng = random.Random(SEED)
     picked = []

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from tracegen.check import load_dataset_tokenizer, read_dataset_manifest, seen_contexts
+from tracegen.check_rows import seen_contexts
+from tracegen.dataset.load import load_dataset_tokenizer, read_dataset_manifest
 from tracegen.export.columns import IGNORE
 from tracegen.trace import replay
 
@@ -40,7 +41,9 @@ def audit(out: Path) -> dict:
             for dev in row["deviations"]:
                 start = dev["token_start"] - p
                 counts["deviations"] += 1
-                counts["shared_prefix_deviations"] += run.depth[start] < len(clean) and completion[start] == clean[run.depth[start]]
+                counts["shared_prefix_deviations"] += (
+                    run.depth[start] < len(clean) and completion[start] == clean[run.depth[start]]
+                )
             if row["context_mode"] == "hard":
                 contexts = seen_contexts(ids, row["position_ids"], row["prune_spans"], tok.undo_id)
                 labels_of, positions_of = defaultdict(set), defaultdict(int)
@@ -48,7 +51,9 @@ def audit(out: Path) -> dict:
                     if labels[q + 1] != IGNORE:
                         labels_of[contexts[q]].add(labels[q + 1])
                         positions_of[contexts[q]] += 1
-                counts["contradictory_labels"] += sum(positions_of[c] for c, seen in labels_of.items() if len(seen) > 1)
+                counts["contradictory_labels"] += sum(
+                    positions_of[c] for c, seen in labels_of.items() if len(seen) > 1
+                )
     return dict(counts)
 
 

@@ -230,13 +230,15 @@ def _texts_sha256(texts: list[str]) -> str:
     return hashlib.sha256(json.dumps(texts, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
-def make_readme(args: argparse.Namespace, gsm8k_path: Path, n_gsm8k: int, arith_texts: list[str], arith_note: str | None) -> str:
+def make_readme(
+    args: argparse.Namespace, gsm8k_path: Path, n_gsm8k: int, arith_texts: list[str], arith_note: str | None
+) -> str:
     # The arithmetic generator is code that may change: its texts' hash tells whether a rerun of the
     # script should reproduce these files byte for byte.
     n_arith = len(arith_texts)
     arith = (
         f"- {n_arith} texts from `tracegen.sources.arith.generate_arith({args.arith_problems}, "
-        f"seed={args.seed}, split=\"train\")` (texts sha256 `{_texts_sha256(arith_texts)[:16]}`)\n"
+        f'seed={args.seed}, split="train")` (texts sha256 `{_texts_sha256(arith_texts)[:16]}`)\n'
         if n_arith
         else f"- no arithmetic problems ({arith_note or 'disabled with --no-arith'})\n"
     )
@@ -255,16 +257,27 @@ def make_readme(args: argparse.Namespace, gsm8k_path: Path, n_gsm8k: int, arith_
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--gsm8k", type=Path, default=DEFAULT_GSM8K,
-                   help="GSM8K train.jsonl (relative paths are relative to the repo root)")
+    p.add_argument(
+        "--gsm8k",
+        type=Path,
+        default=DEFAULT_GSM8K,
+        help="GSM8K train.jsonl (relative paths are relative to the repo root)",
+    )
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
     p.add_argument("--vocab-size", type=int, default=4096)
-    p.add_argument("--arith-problems", type=int, default=2000,
-                   help="synthetic arithmetic problems to add when tracegen.sources.arith is available")
+    p.add_argument(
+        "--arith-problems",
+        type=int,
+        default=2000,
+        help="synthetic arithmetic problems to add when tracegen.sources.arith is available",
+    )
     p.add_argument("--no-arith", action="store_true", help="train on GSM8K only")
     p.add_argument("--seed", type=int, default=0, help="seed of the arithmetic problems")
-    p.add_argument("--check-determinism", action="store_true",
-                   help="train a second time and assert that tokenizer.json is byte-identical")
+    p.add_argument(
+        "--check-determinism",
+        action="store_true",
+        help="train a second time and assert that tokenizer.json is byte-identical",
+    )
     args = p.parse_args(argv)
 
     gsm8k_path = args.gsm8k if args.gsm8k.is_absolute() else REPO_ROOT / args.gsm8k
@@ -289,8 +302,11 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.check_determinism:
         with tempfile.TemporaryDirectory() as tmp:
-            save(train(texts, args.vocab_size), Path(tmp),
-                 make_readme(args, gsm8k_path, n_gsm8k, arith_texts, arith_note))
+            save(
+                train(texts, args.vocab_size),
+                Path(tmp),
+                make_readme(args, gsm8k_path, n_gsm8k, arith_texts, arith_note),
+            )
             for f in sorted(Path(tmp).iterdir()):
                 if f.read_bytes() != (out / f.name).read_bytes():
                     print(f"NOT deterministic: a second run wrote a different {f.name}", file=sys.stderr)

@@ -2,7 +2,7 @@
 
 Two samples of wrong solutions of data/gsm8k/example_model_solutions.jsonl, each labelled by
 reading the question, the gold solution and the solution: the first line that states something
-false or unjustified, and its kind (tracegen.verifiers.KINDS).
+false or unjustified, and its kind (tracegen.verifiers.base.KINDS).
 
 - tests/data/first_error_labels.jsonl: 80 solutions, 20 per model, drawn with `random.Random(3)`
   (`--draw` prints them again, in the labels' order, with numbered steps). The first 40 labels
@@ -32,7 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tracegen.verifiers import first_errors, get_verifier  # noqa: E402
+from tracegen.verifiers.base import first_errors  # noqa: E402
+from tracegen.verifiers.registry import get_verifier  # noqa: E402
 
 LABELS = ROOT / "tests" / "data" / "first_error_labels.jsonl"
 HELD_OUT_LABELS = ROOT / "tests" / "data" / "first_error_labels_heldout.jsonl"
@@ -42,7 +43,8 @@ SEED, PER_MODEL, DEV = 3, 20, 40
 
 
 def draw(rows: list[dict]) -> list[tuple[int, str]]:
-    """(line, model) of the sample, in label order: per model 20 wrong solutions, 10 to each half, each half shuffled."""
+    """(line, model) of the sample, in label order: per model 20 wrong solutions, 10 to each half, each half
+    shuffled."""
     rng = random.Random(SEED)
     dev, held_out = [], []
     for model in MODELS:
@@ -82,20 +84,33 @@ def score(labels: list[dict], predictions: list) -> dict:
         "exact": round(exact / n, 4),
         "within_one": round(near / n, 4),
         "kind": round(kind / n, 4),
-        "by_kind": {k: {"labels": c, "exact": round(e / c, 4), "within_one": round(w / c, 4)} for k, (c, e, w) in sorted(by_kind.items())},
+        "by_kind": {
+            k: {"labels": c, "exact": round(e / c, 4), "within_one": round(w / c, 4)}
+            for k, (c, e, w) in sorted(by_kind.items())
+        },
         "always_step0_exact": round(step0 / n, 4),
         "always_step0_within_one": round(step0_near / n, 4),
     }
 
 
 def predict(verifier, rows: list[dict], labels: list[dict], name: str, show: bool) -> list:
-    items = [(rows[label["line"]]["question"], rows[label["line"]]["ground_truth"], rows[label["line"]][label["model"]]["solution"]) for label in labels]
+    items = [
+        (
+            rows[label["line"]]["question"],
+            rows[label["line"]]["ground_truth"],
+            rows[label["line"]][label["model"]]["solution"],
+        )
+        for label in labels
+    ]
     predictions = first_errors(verifier, items)
     for number, (label, found) in enumerate(zip(labels, predictions)):
         if found is None:
             raise SystemExit(f"{name} label {number}: line {label['line']} {label['model']} is a correct solution")
         if show and (found.step_index, found.kind) != (label["first_error_step"], label["kind"]):
-            print(f"{name} #{number} labelled step {label['first_error_step']} {label['kind']}, got {found.step_index} {found.kind}: {found.reason}")
+            print(
+                f"{name} #{number} labelled step {label['first_error_step']} {label['kind']}, got {found.step_index} "
+                f"{found.kind}: {found.reason}"
+            )
     return predictions
 
 
@@ -107,7 +122,9 @@ def main() -> None:
     parser.add_argument("--solutions", type=Path, default=SOLUTIONS)
     parser.add_argument("--verifier", default="divergence")
     parser.add_argument("--show", action="store_true", help="print each disagreement")
-    parser.add_argument("--draw", action="store_true", help="print the first sample to label (with numbered steps) and exit")
+    parser.add_argument(
+        "--draw", action="store_true", help="print the first sample to label (with numbered steps) and exit"
+    )
     parser.add_argument("--out", type=Path, help="also write the JSON result here")
     args = parser.parse_args()
 
@@ -121,7 +138,11 @@ def main() -> None:
     if "first" in sets:
         labels = [json.loads(line) for line in args.labels.open(encoding="utf-8") if line.strip()]
         predictions = predict(verifier, rows, labels, "first", args.show)
-        result |= {"dev": score(labels[:DEV], predictions[:DEV]), "held_out": score(labels[DEV:], predictions[DEV:]), "all": score(labels, predictions)}
+        result |= {
+            "dev": score(labels[:DEV], predictions[:DEV]),
+            "held_out": score(labels[DEV:], predictions[DEV:]),
+            "all": score(labels, predictions),
+        }
     if "new" in sets:
         labels = [json.loads(line) for line in args.held_out_labels.open(encoding="utf-8") if line.strip()]
         result["new_held_out"] = score(labels, predict(verifier, rows, labels, "new", args.show))

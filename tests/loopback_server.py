@@ -31,7 +31,8 @@ class Fault:
     """One injected fault.
 
     kind: "429"/"503" (with a Retry-After header of `retry_after` seconds, or retry-after-ms when
-    `in_ms`), "500", "400", "401", "404" (with a JSON error message), "stall" (send nothing until the server closes or `stall_s` passes),
+    `in_ms`), "500", "400", "401", "404" (with a JSON error message), "stall" (send nothing until the server closes or
+    `stall_s` passes),
     "malformed" (status 200, a body that is not JSON), "no_choices" (200, JSON without choices),
     "drop" (close the connection without a response).
     """
@@ -55,7 +56,8 @@ def prompt_of(body: dict) -> str:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
-    request_queue_size = 1024  # the default listen backlog (5) drops connections under concurrency: clients see timeouts
+    # the default listen backlog (5) drops connections under concurrency: clients see timeouts
+    request_queue_size = 1024
 
     def handle_error(self, request, client_address) -> None:
         """A client that hangs up (a build stopping, cancelled calls) is normal here: no traceback on stderr."""
@@ -82,7 +84,9 @@ class LoopbackServer:
         self.bodies: list[dict] = []
         self.authorizations: set[str] = set()  # Authorization headers seen, to check a key was sent
         self._httpd = _Server(("127.0.0.1", 0), _handler_for(self))
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.02,), name="loopback-openai", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, args=(0.02,), name="loopback-openai", daemon=True
+        )
 
     @property
     def base_url(self) -> str:
@@ -122,14 +126,27 @@ class LoopbackServer:
         texts = [self.reply(prompt, index) for index in range(count)]
         if path.endswith("/chat/completions"):
             choices = [
-                {"index": i, "message": {"role": "assistant", "content": text}, "finish_reason": "stop", "logprobs": None}
+                {
+                    "index": i,
+                    "message": {"role": "assistant", "content": text},
+                    "finish_reason": "stop",
+                    "logprobs": None,
+                }
                 for i, text in enumerate(texts)
             ]
             kind = "chat.completion"
         else:
-            choices = [{"index": i, "text": text, "finish_reason": "stop", "logprobs": None} for i, text in enumerate(texts)]
+            choices = [
+                {"index": i, "text": text, "finish_reason": "stop", "logprobs": None} for i, text in enumerate(texts)
+            ]
             kind = "text_completion"
-        return {"id": "cmpl-loopback", "object": kind, "created": 0, "model": body.get("model", "loopback"), "choices": choices}
+        return {
+            "id": "cmpl-loopback",
+            "object": kind,
+            "created": 0,
+            "model": body.get("model", "loopback"),
+            "choices": choices,
+        }
 
 
 def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
@@ -140,7 +157,9 @@ def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
             pass
 
         def do_POST(self) -> None:
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))  # always: keep-alive needs the body consumed
+            raw = self.rfile.read(
+                int(self.headers.get("Content-Length") or 0)
+            )  # always: keep-alive needs the body consumed
             if self.path not in ("/v1/chat/completions", "/v1/completions"):
                 with server._lock:
                     server.requests[self.path] += 1  # counted: a wrong base URL costs requests too
@@ -157,7 +176,11 @@ def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
             if fault.kind in ("429", "503"):
                 headers = {}
                 if fault.retry_after is not None:
-                    headers = {"retry-after-ms": str(round(fault.retry_after * 1000))} if fault.in_ms else {"Retry-After": str(fault.retry_after)}
+                    headers = (
+                        {"retry-after-ms": str(round(fault.retry_after * 1000))}
+                        if fault.in_ms
+                        else {"Retry-After": str(fault.retry_after)}
+                    )
                 self._send(int(fault.kind), {"error": {"message": "slow down", "type": "rate_limit"}}, headers)
             elif fault.kind in ("500", "400", "401", "404"):
                 self._send(int(fault.kind), {"error": {"message": f"injected {fault.kind}", "type": "injected"}})
@@ -174,7 +197,9 @@ def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
         def _send(self, status: int, payload: dict, headers: dict[str, str] | None = None) -> None:
             self._send_raw(status, json.dumps(payload).encode(), "application/json", headers)
 
-        def _send_raw(self, status: int, data: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+        def _send_raw(
+            self, status: int, data: bytes, content_type: str, headers: dict[str, str] | None = None
+        ) -> None:
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)

@@ -2,7 +2,14 @@
 
 import pytest
 
-from tracegen.answer_format import answer_matches, answer_span, check_format, extract_answer, normalize_answer, same_answer
+from tracegen.answer_format import (
+    answer_matches,
+    answer_span,
+    check_format,
+    extract_answer,
+    normalize_answer,
+    same_answer,
+)
 
 
 @pytest.mark.parametrize(
@@ -28,7 +35,9 @@ def test_equal_answers_normalise_alike(a, b):
     assert same_answer(a, b), (normalize_answer(a), normalize_answer(b))
 
 
-@pytest.mark.parametrize(("a", "b"), [("3/2", "2/3"), ("1,000", "100"), (r"36\pi", "36"), ("0.33", r"\frac{1}{3}"), ("(1,2)", "(2,1)")])
+@pytest.mark.parametrize(
+    ("a", "b"), [("3/2", "2/3"), ("1,000", "100"), (r"36\pi", "36"), ("0.33", r"\frac{1}{3}"), ("(1,2)", "(2,1)")]
+)
 def test_different_answers_stay_different(a, b):
     assert not same_answer(a, b)
 
@@ -59,7 +68,10 @@ def test_gsm8k_answers_still_compare_exactly():
     assert answer_matches("no box: the answer came from a column", "5", "boxed")
 
 
-@pytest.mark.parametrize(("fmt", "message"), [("(a)(b)", "exactly one group"), ("(", "not a regular expression"), ("no groups", "exactly one group")])
+@pytest.mark.parametrize(
+    ("fmt", "message"),
+    [("(a)(b)", "exactly one group"), ("(", "not a regular expression"), ("no groups", "exactly one group")],
+)
 def test_bad_formats_are_refused(fmt, message):
     with pytest.raises(ValueError, match=message):
         check_format(fmt)

@@ -45,7 +45,7 @@ def _check(problem: Problem, *, min_steps: int, max_steps: int, max_number: int)
     assert all(1 <= n <= max_number for n in stated), where
     results: list[int] = []
     for line in steps:
-        (shown, expr, value, visible), = ANNOTATION.findall(line)
+        ((shown, expr, value, visible),) = ANNOTATION.findall(line)
         assert shown == expr, where  # the visible calculation is the annotated one
         assert _evaluate(expr) == int(value) == int(visible), where
         operands = [int(n) for n in re.findall(r"\d+", expr)]

@@ -17,7 +17,9 @@ GOOD = {"question": "Tom has 2 apples and buys 3. How many?", "answer": "He has 
 
 
 def tracegen(*args, cwd: Path):
-    return subprocess.run([sys.executable, str(ROOT / "cli.py"), *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=120)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=120
+    )
 
 
 def jsonl(*rows) -> bytes:
@@ -62,7 +64,9 @@ def test_bad_input_corpus(tmp_path, monkeypatch, name, case):
 
 def test_every_corpus_file_has_a_case():
     listed = {case.get("file", name) for name, case in CASES.items()}
-    on_disk = {f"{folder.name}/{entry.name}" for folder in CORPUS.iterdir() if folder.is_dir() for entry in folder.iterdir()}
+    on_disk = {
+        f"{folder.name}/{entry.name}" for folder in CORPUS.iterdir() if folder.is_dir() for entry in folder.iterdir()
+    }
     assert on_disk == listed
 
 
@@ -94,11 +98,16 @@ def test_bad_flags(tmp_path, args, what):
 
 
 def test_hub_source_offline_says_what_to_do(tmp_path):
-    result = tracegen("build", "--recipe", "gsm8k", "--out", tmp_path / "out", cwd=tmp_path)  # HF_HUB_OFFLINE=1 (conftest)
+    result = tracegen(
+        "build", "--recipe", "gsm8k", "--out", tmp_path / "out", cwd=tmp_path
+    )  # HF_HUB_OFFLINE=1 (conftest)
     assert_one_line_error(result, "hf://openai/gsm8k", "pass --source PATH", tmp_path)
 
 
-@pytest.mark.parametrize("code", ["__import__('os').system('touch {marker}')", "(lambda: open('{marker}', 'w'))()", "9**9**9**9", "().__class__"])
+@pytest.mark.parametrize(
+    "code",
+    ["__import__('os').system('touch {marker}')", "(lambda: open('{marker}', 'w'))()", "9**9**9**9", "().__class__"],
+)
 def test_code_in_a_calculator_annotation_is_refused_and_never_runs(tmp_path, code):
     marker = tmp_path / "pwned"
     evil = f"x = <<{code.format(marker=marker)}=0>>0\n#### 0"

@@ -23,7 +23,9 @@ def build_and_check(out: Path, *args) -> dict:
     checked = run("check", out)
     assert checked.exit_code == 0, checked.output
     manifest = json.loads((out / "tracegen.json").read_text())
-    assert not [reason for reason in manifest["dropped"] if reason.startswith("failed_check")], manifest["dropped"]  # the self-check dropped nothing
+    assert not [reason for reason in manifest["dropped"] if reason.startswith("failed_check")], manifest[
+        "dropped"
+    ]  # the self-check dropped nothing
     return manifest
 
 
@@ -69,14 +71,39 @@ def test_gsm8k_variants_pass_check(tmp_path, gsm8k_small, flags):
 @pytest.mark.parametrize("unit_mode", [("token", "soft"), ("step", "hard")])
 def test_foreign_tokenizers_pass_check(tmp_path, gsm8k_small, foreign_tokenizers, name, unit_mode):
     unit, mode = unit_mode
-    manifest = build_and_check(tmp_path / "out", "--recipe", "gsm8k", "--source", gsm8k_small, "--tokenizer", foreign_tokenizers[name], "--undo-unit", unit, "--context-mode", mode)
+    manifest = build_and_check(
+        tmp_path / "out",
+        "--recipe",
+        "gsm8k",
+        "--source",
+        gsm8k_small,
+        "--tokenizer",
+        foreign_tokenizers[name],
+        "--undo-unit",
+        unit,
+        "--context-mode",
+        mode,
+    )
     assert manifest["splits"]["train"]["rows"] >= 290
     assert manifest["tokenizer"]["name"] == public_name(str(foreign_tokenizers[name]))
     assert manifest["tokenizer"]["name"].startswith(f"{name}@")  # a folder by name and hash, never its path
 
 
 def test_foreign_chat_template_with_special_tokens(tmp_path, gsm8k_small, foreign_tokenizers):
-    manifest = build_and_check(tmp_path / "out", "--recipe", "gsm8k", "--source", gsm8k_small, "--limit", "30", "--tokenizer", foreign_tokenizers["qwen"], "--chat-template", "--undo-unit", "step")
+    manifest = build_and_check(
+        tmp_path / "out",
+        "--recipe",
+        "gsm8k",
+        "--source",
+        gsm8k_small,
+        "--limit",
+        "30",
+        "--tokenizer",
+        foreign_tokenizers["qwen"],
+        "--chat-template",
+        "--undo-unit",
+        "step",
+    )
     row = rows(tmp_path / "out")[0]
     assert row["prompt"].startswith("<|im_start|>user\n")
     im_start = 1  # special tokens in the rendered template are tokenized as special tokens
@@ -84,7 +111,17 @@ def test_foreign_chat_template_with_special_tokens(tmp_path, gsm8k_small, foreig
 
 
 def test_tokenizer_that_does_not_round_trip_is_refused(tmp_path, gsm8k_small, foreign_tokenizers):
-    result = run("build", "--recipe", "gsm8k", "--source", gsm8k_small, "--out", tmp_path / "out", "--tokenizer", foreign_tokenizers["bert"])
+    result = run(
+        "build",
+        "--recipe",
+        "gsm8k",
+        "--source",
+        gsm8k_small,
+        "--out",
+        tmp_path / "out",
+        "--tokenizer",
+        foreign_tokenizers["bert"],
+    )
     assert result.exit_code == 2
     assert "does not round-trip" in result.output
     assert not (tmp_path / "out").exists()
@@ -97,7 +134,11 @@ def test_arith_recipe_works_offline(tmp_path):
 
 def test_same_recipe_and_seed_give_identical_bytes(tmp_path, gsm8k_small):
     def digest(out: Path) -> dict[str, str]:
-        return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.rglob("*")) if p.is_file()}
+        return {
+            str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(out.rglob("*"))
+            if p.is_file()
+        }
 
     build_and_check(tmp_path / "a", "--recipe", "gsm8k", "--source", gsm8k_small, "--format", "jsonl")
     build_and_check(tmp_path / "b", "--recipe", "gsm8k", "--source", gsm8k_small, "--format", "jsonl")
@@ -110,7 +151,9 @@ def test_same_recipe_and_seed_give_identical_bytes(tmp_path, gsm8k_small):
 
 def test_num_proc_gives_the_same_bytes(tmp_path, gsm8k_small):
     build_and_check(tmp_path / "one", "--recipe", "gsm8k", "--source", gsm8k_small, "--limit", "150")
-    build_and_check(tmp_path / "two", "--recipe", "gsm8k", "--source", gsm8k_small, "--limit", "150", "--num-proc", "2")
+    build_and_check(
+        tmp_path / "two", "--recipe", "gsm8k", "--source", gsm8k_small, "--limit", "150", "--num-proc", "2"
+    )
     name = "data/train-00000-of-00001.parquet"
     assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
 
@@ -121,7 +164,21 @@ def test_output_loads_with_datasets(tmp_path, gsm8k_small):
     build_and_check(tmp_path / "out", "--recipe", "gsm8k", "--source", gsm8k_small, "--limit", "50")
     ds = load_dataset(str(tmp_path / "out"), split="train")
     assert len(ds) == 50
-    assert set(ds.column_names) >= {"id", "source_id", "prompt", "clean_completion", "trace", "answer", "deviations", "input_ids", "labels", "position_ids", "prune_spans", "undo_unit", "context_mode"}
+    assert set(ds.column_names) >= {
+        "id",
+        "source_id",
+        "prompt",
+        "clean_completion",
+        "trace",
+        "answer",
+        "deviations",
+        "input_ids",
+        "labels",
+        "position_ids",
+        "prune_spans",
+        "undo_unit",
+        "context_mode",
+    }
     card = (tmp_path / "out" / "README.md").read_text()
     assert card.startswith("---\n") and "configs:" in card and "<UNDO>" in card
 
@@ -138,7 +195,17 @@ def test_existing_output_is_kept_without_overwrite(tmp_path, gsm8k_small):
 
 
 def test_inspect_shows_undo(tmp_path, gsm8k_small):
-    build_and_check(tmp_path / "out", "--recipe", "gsm8k", "--source", gsm8k_small, "--limit", "20", "--set", "deviations.clean_fraction=0")
+    build_and_check(
+        tmp_path / "out",
+        "--recipe",
+        "gsm8k",
+        "--source",
+        gsm8k_small,
+        "--limit",
+        "20",
+        "--set",
+        "deviations.clean_fraction=0",
+    )
     result = run("inspect", tmp_path / "out", "--row", "3", "--tokens")
     assert result.exit_code == 0, result.output
     assert "<UNDO>" in result.output and "deviations" in result.output
@@ -159,13 +226,22 @@ def test_chat_template_prompt(tmp_path, gsm8k_small):
 
 def test_literal_special_token_text_in_a_problem_stays_text(tmp_path):
     source = tmp_path / "train.jsonl"
-    source.write_text(json.dumps({"question": "Say <|endoftext|> and <UNDO> twice. What is 2+2?", "answer": "2+2=<<2+2=4>>4\n#### 4"}) + "\n")
-    manifest = build_and_check(tmp_path / "out", "--recipe", "gsm8k", "--source", source, "--set", "deviations.clean_fraction=0")
+    source.write_text(
+        json.dumps(
+            {"question": "Say <|endoftext|> and <UNDO> twice. What is 2+2?", "answer": "2+2=<<2+2=4>>4\n#### 4"}
+        )
+        + "\n"
+    )
+    manifest = build_and_check(
+        tmp_path / "out", "--recipe", "gsm8k", "--source", source, "--set", "deviations.clean_fraction=0"
+    )
     row = rows(tmp_path / "out")[0]
     assert row["input_ids"].count(manifest["tokenizer"]["undo_id"]) == sum(d["undo_count"] for d in row["deviations"])
 
 
 def test_byte_order_mark_is_accepted(tmp_path):
     source = tmp_path / "train.jsonl"
-    source.write_bytes(b"\xef\xbb\xbf" + json.dumps({"question": "What is 2+3?", "answer": "2+3=<<2+3=5>>5\n#### 5"}).encode() + b"\n")
+    source.write_bytes(
+        b"\xef\xbb\xbf" + json.dumps({"question": "What is 2+3?", "answer": "2+3=<<2+3=5>>5\n#### 5"}).encode() + b"\n"
+    )
     build_and_check(tmp_path / "out", "--recipe", "gsm8k", "--source", source)

@@ -27,7 +27,18 @@ IMAGE_LINK = re.compile(r"!\[[^\]]*\]\(([^)]+)\)")
 @pytest.fixture(scope="module", params=sorted(MODES))
 def built(request, tmp_path_factory, gsm8k_small) -> tuple[str, Path]:
     out = tmp_path_factory.mktemp(request.param) / "out"
-    args = ["build", "--recipe", "gsm8k", "--source", str(gsm8k_small), "--out", str(out), "--limit", "60", *MODES[request.param]]
+    args = [
+        "build",
+        "--recipe",
+        "gsm8k",
+        "--source",
+        str(gsm8k_small),
+        "--out",
+        str(out),
+        "--limit",
+        "60",
+        *MODES[request.param],
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     return request.param, out
@@ -101,7 +112,8 @@ def test_usage_snippets_are_python(built):
 
 @pytest.mark.parametrize("built", ["hard"], indirect=True)
 def test_the_hand_built_mask_of_the_card_hides_exactly_what_was_undone(built, tmp_path):
-    """The card's no-dependency snippet: each token sees as many tokens as its position id says (the surviving prefix)."""
+    """The card's no-dependency snippet: each token sees as many tokens as its position id says (the surviving
+    prefix)."""
     mode, out = built
     snippet = tmp_path / "card_snippet.py"
     snippet.write_text(python_blocks((out / "README.md").read_text())[3])
@@ -148,7 +160,10 @@ def test_card_tables_escape_kinds_from_data(built, tmp_path):
     assert "| kind | train | test |" in card
     assert "| `weak:org/model\\|v2 $x$` | 2 | 0 |" in card
     assert "| tokens per deviation | test | - | - | - | - | - | - |" in card
-    assert "| candidate mistakes a verifier found not wrong (rejected) | 1 | 25.0% of 4 (rejected + deviations written) |" in card
+    assert (
+        "| candidate mistakes a verifier found not wrong (rejected) | 1 | 25.0% of 4 (rejected + deviations written) |"
+        in card
+    )
     DatasetCard(card)  # the front matter still parses
 
 
@@ -176,15 +191,48 @@ def test_plots_are_byte_identical_whatever_the_user_style(tmp_path):
 
 
 def test_stats_read_any_kind_string_from_the_parquet(tmp_path):
-    from tracegen.export.writer import SCHEMA
-
     import pyarrow as pa
 
-    deviation = {"kind": "weak:Qwen/Qwen2.5-0.5B", "step_index": 0, "char_start": 0, "char_end": 3, "token_start": 4, "token_end": 7, "undo_count": 3, "detected_after": 0, "reason": "r"}
-    base = {"prompt": "p", "clean_completion": "c", "trace": "t", "answer": "1", "labels": [], "position_ids": [], "undo_unit": "token", "context_mode": "soft"}
+    from tracegen.export.writer import SCHEMA
+
+    deviation = {
+        "kind": "weak:Qwen/Qwen2.5-0.5B",
+        "step_index": 0,
+        "char_start": 0,
+        "char_end": 3,
+        "token_start": 4,
+        "token_end": 7,
+        "undo_count": 3,
+        "detected_after": 0,
+        "reason": "r",
+    }
+    base = {
+        "prompt": "p",
+        "clean_completion": "c",
+        "trace": "t",
+        "answer": "1",
+        "labels": [],
+        "position_ids": [],
+        "undo_unit": "token",
+        "context_mode": "soft",
+    }
     table = [
-        base | {"id": "r:train:1", "source_id": "train:1", "deviations": [deviation], "input_ids": [5, 5, 5, 5, 6, 6, 6, 2, 2, 2, 7], "prune_spans": [[4, 7, 7]]},
-        base | {"id": "r:train:1:b", "source_id": "train:1", "deviations": [deviation | {"kind": "digit_swap", "token_end": 5}], "input_ids": [5, 6, 2, 7], "prune_spans": [[4, 5, 5]]},
+        base
+        | {
+            "id": "r:train:1",
+            "source_id": "train:1",
+            "deviations": [deviation],
+            "input_ids": [5, 5, 5, 5, 6, 6, 6, 2, 2, 2, 7],
+            "prune_spans": [[4, 7, 7]],
+        },
+        base
+        | {
+            "id": "r:train:1:b",
+            "source_id": "train:1",
+            "deviations": [deviation | {"kind": "digit_swap", "token_end": 5}],
+            "input_ids": [5, 6, 2, 7],
+            "prune_spans": [[4, 5, 5]],
+        },
         base | {"id": "r:train:2", "source_id": "train:2", "deviations": [], "input_ids": [5, 7], "prune_spans": []},
     ]
     (tmp_path / "data").mkdir()
@@ -211,4 +259,11 @@ def test_distribution_summary():
 
 
 def test_size_categories():
-    assert [size_category(n) for n in (0, 999, 1_000, 7_473, 250_000, 20_000_000)] == ["n<1K", "n<1K", "1K<n<10K", "1K<n<10K", "100K<n<1M", "n>10M"]
+    assert [size_category(n) for n in (0, 999, 1_000, 7_473, 250_000, 20_000_000)] == [
+        "n<1K",
+        "n<1K",
+        "1K<n<10K",
+        "1K<n<10K",
+        "100K<n<1M",
+        "n>10M",
+    ]

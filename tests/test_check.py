@@ -16,7 +16,24 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, gsm8k_small) -> Path:
     out = tmp_path_factory.mktemp("built") / "out"
-    result = runner.invoke(app, ["build", "--recipe", "gsm8k", "--source", str(gsm8k_small), "--out", str(out), "--limit", "40", "--context-mode", "hard", "--set", "deviations.clean_fraction=0"])
+    result = runner.invoke(
+        app,
+        [
+            "build",
+            "--recipe",
+            "gsm8k",
+            "--source",
+            str(gsm8k_small),
+            "--out",
+            str(out),
+            "--limit",
+            "40",
+            "--context-mode",
+            "hard",
+            "--set",
+            "deviations.clean_fraction=0",
+        ],
+    )
     assert result.exit_code == 0, result.output
     return out
 
@@ -56,7 +73,13 @@ def _swap_token(row):
 
 @pytest.mark.parametrize(
     "change,rule",
-    [(_drop_one_undo, "applied_trace"), (_flip_label, "labels"), (_shift_position, "position_ids"), (_widen_span, "prune_spans"), (_swap_token, "applied_trace")],
+    [
+        (_drop_one_undo, "applied_trace"),
+        (_flip_label, "labels"),
+        (_shift_position, "position_ids"),
+        (_widen_span, "prune_spans"),
+        (_swap_token, "applied_trace"),
+    ],
 )
 def test_check_names_row_and_rule(built, tmp_path, change, rule):
     assert runner.invoke(app, ["check", str(built)]).exit_code == 0
@@ -66,25 +89,51 @@ def test_check_names_row_and_rule(built, tmp_path, change, rule):
 
 
 def test_check_names_both_positions_of_a_state_with_two_labels(tmp_path, gsm8k_small):
-    """A step undo re-emits the correct start of a step: those positions are states seen before; labelling one differently is caught."""
-    from tracegen.check import seen_contexts
+    """A step undo re-emits the correct start of a step: those positions are states seen before; labelling one
+    differently is caught."""
+    from tracegen.check_rows import seen_contexts
 
     out = tmp_path / "step"
-    args = ["build", "--recipe", "gsm8k", "--source", str(gsm8k_small), "--out", str(out), "--limit", "20", "--context-mode", "hard", "--undo-unit", "step"]
+    args = [
+        "build",
+        "--recipe",
+        "gsm8k",
+        "--source",
+        str(gsm8k_small),
+        "--out",
+        str(out),
+        "--limit",
+        "20",
+        "--context-mode",
+        "hard",
+        "--undo-unit",
+        "step",
+    ]
     assert runner.invoke(app, [*args, "--set", "deviations.clean_fraction=0"]).exit_code == 0
     assert runner.invoke(app, ["check", str(out)]).exit_code == 0
     path = next((out / "data").glob("*.parquet"))
     rows = pq.read_table(path).to_pylist()
     twin = None  # (a labelled position, an unlabelled position that sees the same context)
-    for index, row in enumerate(rows):
+    for index, row in enumerate(rows):  # noqa: B007 (the row found is used after the loop)
         if not row["prune_spans"]:
             continue
         undo_id = row["input_ids"][row["prune_spans"][0][2]]
         by_context = {}
-        for q, context in enumerate(seen_contexts(row["input_ids"], row["position_ids"], row["prune_spans"], undo_id)[:-1]):
+        for q, context in enumerate(
+            seen_contexts(row["input_ids"], row["position_ids"], row["prune_spans"], undo_id)[:-1]
+        ):
             by_context.setdefault(context, []).append(q)
         labels = row["labels"]
-        twin = next(((a, b) for qs in by_context.values() for a in qs for b in qs if labels[a + 1] != -100 and labels[b + 1] == -100), None)
+        twin = next(
+            (
+                (a, b)
+                for qs in by_context.values()
+                for a in qs
+                for b in qs
+                if labels[a + 1] != -100 and labels[b + 1] == -100
+            ),
+            None,
+        )
         if twin is not None:
             break
     assert twin is not None, "some step undo re-emits the correct start of a step"
@@ -93,7 +142,11 @@ def test_check_names_both_positions_of_a_state_with_two_labels(tmp_path, gsm8k_s
     pq.write_table(pa.Table.from_pylist(rows, schema=pq.read_schema(path)), path)
     result = runner.invoke(app, ["check", str(out)])
     assert result.exit_code == 1
-    assert f"row {index}" in result.output and "'one_label_per_state'" in result.output and f"positions {min(twin)} and {max(twin)}" in result.output
+    assert (
+        f"row {index}" in result.output
+        and "'one_label_per_state'" in result.output
+        and f"positions {min(twin)} and {max(twin)}" in result.output
+    )
 
 
 def test_check_on_a_folder_that_is_not_a_dataset(tmp_path):
@@ -114,7 +167,10 @@ def test_check_catches_broken_files(built, tmp_path):
 
     out, shard = fresh("int32")
     table = pq.read_table(shard)
-    pq.write_table(table.set_column(table.schema.get_field_index("labels"), "labels", table["labels"].cast(pa.list_(pa.int32()))), shard)
+    pq.write_table(
+        table.set_column(table.schema.get_field_index("labels"), "labels", table["labels"].cast(pa.list_(pa.int32()))),
+        shard,
+    )
     result = runner.invoke(app, ["check", str(out)])
     assert result.exit_code == 1 and "schema differs" in result.output and "'labels'" in result.output
 
@@ -131,7 +187,22 @@ def test_check_catches_broken_files(built, tmp_path):
 
 def test_check_compares_jsonl_with_parquet(tmp_path, gsm8k_small):
     out = tmp_path / "out"
-    result = runner.invoke(app, ["build", "--recipe", "gsm8k", "--source", str(gsm8k_small), "--out", str(out), "--limit", "10", "--format", "jsonl"])
+    result = runner.invoke(
+        app,
+        [
+            "build",
+            "--recipe",
+            "gsm8k",
+            "--source",
+            str(gsm8k_small),
+            "--out",
+            str(out),
+            "--limit",
+            "10",
+            "--format",
+            "jsonl",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert runner.invoke(app, ["check", str(out)]).exit_code == 0
     twin = next((out / "jsonl").glob("*.jsonl"))

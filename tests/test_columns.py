@@ -10,7 +10,17 @@ P_ID, D1, D2, C1, C2 = 10, 21, 22, 31, 32
 
 def columns(prompt, clean, splices, *, unit="token", mode="soft", loss="msft"):
     t = splice(clean, splices, UNDO, unit, frozenset({NL}))
-    return t, token_columns(prompt, t.tokens, t.deviation_spans, t.prune_spans, undo_id=UNDO, unit=unit, mode=mode, loss=loss, delimiters=frozenset({NL}))
+    return t, token_columns(
+        prompt,
+        t.tokens,
+        t.deviation_spans,
+        t.prune_spans,
+        undo_id=UNDO,
+        unit=unit,
+        mode=mode,
+        loss=loss,
+        delimiters=frozenset({NL}),
+    )
 
 
 def test_design_worked_example_hard_token_unit():
@@ -55,12 +65,34 @@ def test_step_unit_hard_labels_last_emission_and_masks_deviation_states():
 
 def test_soft_label_before_deviation_teaches_the_correct_token_at_that_state():
     t = splice([C1, C2], [Splice(0, (D1, D2))], UNDO, "token")
-    cols = token_columns([7, P_ID], t.tokens, t.deviation_spans, t.prune_spans, undo_id=UNDO, unit="token", mode="soft", loss="msft", delimiters=frozenset(), label_before_deviation=True)
+    cols = token_columns(
+        [7, P_ID],
+        t.tokens,
+        t.deviation_spans,
+        t.prune_spans,
+        undo_id=UNDO,
+        unit="token",
+        mode="soft",
+        loss="msft",
+        delimiters=frozenset(),
+        label_before_deviation=True,
+    )
     # the state at p (labels[2], whose input is D1) is labelled with the correct token C1
     assert cols["labels"] == [IGNORE, IGNORE, C1, IGNORE, UNDO, UNDO, C1, C2]
 
 
 def test_step_unit_soft_label_before_deviation_uses_the_clean_token_at_that_depth():
     t = splice([C1, C2, NL, C1], [Splice(1, (D1, NL))], UNDO, "step", frozenset({NL}))
-    cols = token_columns([P_ID], t.tokens, t.deviation_spans, t.prune_spans, undo_id=UNDO, unit="step", mode="soft", loss="msft", delimiters=frozenset({NL}), label_before_deviation=True)
+    cols = token_columns(
+        [P_ID],
+        t.tokens,
+        t.deviation_spans,
+        t.prune_spans,
+        undo_id=UNDO,
+        unit="step",
+        mode="soft",
+        loss="msft",
+        delimiters=frozenset({NL}),
+        label_before_deviation=True,
+    )
     assert cols["labels"] == [IGNORE, C1, C2, IGNORE, UNDO, C1, C2, NL, C1]

@@ -23,7 +23,14 @@ def test_without_undos_greedy_decoding_is_what_generate_gives(model, tok, mode):
     result = decode(model, tok, [PROMPT], mode=mode, max_new_tokens=24)[0]
     assert tok.undo_id not in result.trace_ids, "this tiny model does not undo by itself"
     prompt = torch.tensor([tok.prompt_ids(PROMPT, chat=False)])
-    generated = model.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=24, do_sample=False, eos_token_id=tok.eos_id, pad_token_id=1)
+    generated = model.generate(
+        prompt,
+        attention_mask=torch.ones_like(prompt),
+        max_new_tokens=24,
+        do_sample=False,
+        eos_token_id=tok.eos_id,
+        pad_token_id=1,
+    )
     expected = generated[0, prompt.shape[1] :].tolist()
     expected = expected[: expected.index(tok.eos_id) + 1] if tok.eos_id in expected else expected
     assert result.trace_ids == result.ids == expected
@@ -31,7 +38,10 @@ def test_without_undos_greedy_decoding_is_what_generate_gives(model, tok, mode):
 
 
 def test_a_transformers_tokenizer_works_as_well_as_a_trace_tokenizer(model, tok):
-    assert decode(model, tok.hf, [PROMPT], max_new_tokens=8)[0].trace_ids == decode(model, tok, [PROMPT], max_new_tokens=8)[0].trace_ids
+    assert (
+        decode(model, tok.hf, [PROMPT], max_new_tokens=8)[0].trace_ids
+        == decode(model, tok, [PROMPT], max_new_tokens=8)[0].trace_ids
+    )
 
 
 def test_a_hard_undo_returns_to_the_state_and_with_ban_after_1_forbids_the_token_it_undid(model, tok):
@@ -68,7 +78,14 @@ def test_undo_with_nothing_to_pop_is_a_no_op(model, tok):
 
 
 def test_the_undo_cap_ends_the_row(model, tok):
-    result = decode(model, tok, [PROMPT], max_new_tokens=20, max_undos=3, force_undo=lambda rows, step: torch.full(rows.shape, step >= 2, dtype=torch.bool))[0]
+    result = decode(
+        model,
+        tok,
+        [PROMPT],
+        max_new_tokens=20,
+        max_undos=3,
+        force_undo=lambda rows, step: torch.full(rows.shape, step >= 2, dtype=torch.bool),
+    )[0]
     assert result.finished == "undo_cap"
     assert result.trace_ids[2:] == [tok.undo_id] * 3 and result.ids == []
     assert result.forward_passes == 6, "the refused <UNDO> was chosen by a forward too"
@@ -82,7 +99,14 @@ def test_eos_ends_a_row_and_is_not_in_the_text(model, tok):
 
 def test_rows_that_end_early_leave_the_batch_without_disturbing_the_others(model, tok):
     long_alone = decode(model, tok, ["Hi"], max_new_tokens=12, force_undo=undo_at(5))[0]
-    batch = decode(model, tok, [PROMPT, "Hi"], max_new_tokens=12, max_undos=0, force_undo=lambda rows, step: (rows == 0) & (step == 1) | (rows == 1) & (step == 5))
+    batch = decode(
+        model,
+        tok,
+        [PROMPT, "Hi"],
+        max_new_tokens=12,
+        max_undos=0,
+        force_undo=lambda rows, step: (rows == 0) & (step == 1) | (rows == 1) & (step == 5),
+    )
     assert batch[0].finished == "undo_cap" and len(batch[0].trace_ids) == 1
     assert batch[1].finished == "undo_cap" and batch[1].trace_ids == long_alone.trace_ids[:5]
 
@@ -92,8 +116,14 @@ def test_sampling_is_reproducible_with_a_seed_and_top_k_1_is_greedy(model, tok):
     assert [r.trace_ids for r in sample(1)] == [r.trace_ids for r in sample(1)]
     assert [r.trace_ids for r in sample(1)] != [r.trace_ids for r in sample(2)]
     greedy = decode(model, tok, [PROMPT], max_new_tokens=16)[0]
-    assert decode(model, tok, [PROMPT], max_new_tokens=16, temperature=0.7, top_k=1, seed=3)[0].trace_ids == greedy.trace_ids
-    assert decode(model, tok, [PROMPT], max_new_tokens=16, temperature=0.7, top_p=1e-6, seed=3)[0].trace_ids == greedy.trace_ids
+    assert (
+        decode(model, tok, [PROMPT], max_new_tokens=16, temperature=0.7, top_k=1, seed=3)[0].trace_ids
+        == greedy.trace_ids
+    )
+    assert (
+        decode(model, tok, [PROMPT], max_new_tokens=16, temperature=0.7, top_p=1e-6, seed=3)[0].trace_ids
+        == greedy.trace_ids
+    )
 
 
 def test_one_row_trims_its_cache_physically(model, tok):
@@ -141,7 +171,16 @@ def test_bad_arguments_are_refused(model, tok, kwargs, message):
 
 
 def test_an_empty_prompt_and_a_model_without_room_for_undo_are_refused(tok):
-    small = LlamaForCausalLM(LlamaConfig(vocab_size=2, hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1)).eval()
+    small = LlamaForCausalLM(
+        LlamaConfig(
+            vocab_size=2,
+            hidden_size=16,
+            intermediate_size=32,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            num_key_value_heads=1,
+        )
+    ).eval()
     with pytest.raises(ValueError, match="at least one token"):
         decode(small, tok, [[]])
     with pytest.raises(ValueError, match="no room for <UNDO>"):

@@ -53,14 +53,27 @@ def test_the_default_ban_policy_is_the_measured_one(model, tok):
 
 def test_undo_threshold_masks_undo_where_it_is_not_probable_enough(model, tok):
     biased = UndoBias(model, tok.undo_id, 30.0)  # <UNDO> far above every other token
-    p_undo = biased(input_ids=torch.tensor([tok.prompt_ids(PROMPT, chat=False)])).logits[0, -1].softmax(-1)[tok.undo_id].item()
+    p_undo = (
+        biased(input_ids=torch.tensor([tok.prompt_ids(PROMPT, chat=False)]))
+        .logits[0, -1]
+        .softmax(-1)[tok.undo_id]
+        .item()
+    )
     assert p_undo > 0.99
     plain = decode(model, tok, [PROMPT], max_new_tokens=8)[0]
     eager = decode(biased, tok, [PROMPT], max_new_tokens=8, max_undos=100)[0]
     assert set(eager.trace_ids) == {tok.undo_id}, "without a threshold the biased model only undoes"
-    assert decode(biased, tok, [PROMPT], max_new_tokens=8, max_undos=100, undo_threshold=0.5)[0].trace_ids == eager.trace_ids
+    assert (
+        decode(biased, tok, [PROMPT], max_new_tokens=8, max_undos=100, undo_threshold=0.5)[0].trace_ids
+        == eager.trace_ids
+    )
     unsure = UndoBias(model, tok.undo_id, 8.0)
-    p_unsure = decode(unsure, tok, [PROMPT], forced=[plain.trace_ids], return_logits=True)[0].logits.softmax(-1)[:, tok.undo_id].max().item()
+    p_unsure = (
+        decode(unsure, tok, [PROMPT], forced=[plain.trace_ids], return_logits=True)[0]
+        .logits.softmax(-1)[:, tok.undo_id]
+        .max()
+        .item()
+    )
     assert decode(unsure, tok, [PROMPT], max_new_tokens=8)[0].undos > 0, "the bias makes <UNDO> the greedy choice"
     calibrated = decode(unsure, tok, [PROMPT], max_new_tokens=8, undo_threshold=min(0.999, p_unsure + 1e-3))[0]
     assert calibrated.trace_ids == plain.trace_ids, "below the threshold <UNDO> gives way to the best other token"

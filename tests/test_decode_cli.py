@@ -20,7 +20,14 @@ def model_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("model")
     tok = TraceTokenizer.load(None)
     torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=len(tok.hf), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2)
+    config = LlamaConfig(
+        vocab_size=len(tok.hf),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+    )
     LlamaForCausalLM(config).save_pretrained(folder)
     tok.save(folder)
     return folder
@@ -30,12 +37,28 @@ def test_decode_prints_each_trace_and_writes_what_the_api_returns(model_dir, tmp
     prompts = tmp_path / "prompts.jsonl"
     prompts.write_text("".join(json.dumps({"prompt": p}) + "\n" for p in PROMPTS))
     out = tmp_path / "out" / "decoded.jsonl"
-    args = ["decode", "--model", str(model_dir), "--prompts", str(prompts), "--max-new-tokens", "12", "--undo-unit", "step", "--batch-size", "1", "--out", str(out)]
+    args = [
+        "decode",
+        "--model",
+        str(model_dir),
+        "--prompts",
+        str(prompts),
+        "--max-new-tokens",
+        "12",
+        "--undo-unit",
+        "step",
+        "--batch-size",
+        "1",
+        "--out",
+        str(out),
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in out.read_text().splitlines()]
     tok = TraceTokenizer.load(str(model_dir))
-    expected = decode(LlamaForCausalLM.from_pretrained(model_dir).eval(), tok, PROMPTS, undo_unit="step", max_new_tokens=12)
+    expected = decode(
+        LlamaForCausalLM.from_pretrained(model_dir).eval(), tok, PROMPTS, undo_unit="step", max_new_tokens=12
+    )
     assert [r["prompt"] for r in records] == PROMPTS
     assert [{k: v for k, v in r.items() if k != "prompt"} for r in records] == [e.record() for e in expected]
     assert "[1] length: 0 undos" in result.output and expected[1].trace_text in result.output

@@ -33,7 +33,14 @@ def tok():
 
 @pytest.fixture(scope="module", params=["eager", "sdpa"])
 def model(request, tok):
-    config = LlamaConfig(vocab_size=len(tok.hf), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2)
+    config = LlamaConfig(
+        vocab_size=len(tok.hf),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+    )
     torch.manual_seed(0)
     llama = LlamaForCausalLM(config).eval()
     llama.config._attn_implementation = request.param
@@ -44,7 +51,19 @@ def model(request, tok):
 def exported(request, tmp_path_factory, tok):
     """(undo unit, rows with their prompt length) of a hard-mode arith build where every row has a deviation."""
     out = tmp_path_factory.mktemp("exact") / "out"
-    args = ["build", "--recipe", "arith", "--out", str(out), "--limit", "4", "--undo-unit", request.param, "--context-mode", "hard"]
+    args = [
+        "build",
+        "--recipe",
+        "arith",
+        "--out",
+        str(out),
+        "--limit",
+        "4",
+        "--undo-unit",
+        request.param,
+        "--context-mode",
+        "hard",
+    ]
     args += ["--set", "deviations.clean_fraction=0", "--set", "deviations.per_trace=2"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
@@ -58,7 +77,8 @@ def exported(request, tmp_path_factory, tok):
 
 
 def forced_decode(model, tok, rows, unit, mode="hard"):
-    """Teacher-force all rows in one batch (prompts of different lengths: left padding, rows ending at different steps)."""
+    """Teacher-force all rows in one batch (prompts of different lengths: left padding, rows ending at different
+    steps)."""
     prompts = [row["input_ids"][: row["prompt_len"]] for row in rows]
     traces = [row["input_ids"][row["prompt_len"] :] for row in rows]
     return decode(model, tok, prompts, mode=mode, undo_unit=unit, forced=traces, return_logits=True)
@@ -83,15 +103,25 @@ def test_exact_teacher_forced_decoder_equals_fresh_forward_over_the_survivors(mo
         assert result.trace_ids == completion and result.finished == "eos"
         assert result.ids == [completion[i] for i in replay(completion, tok.undo_id, unit, delimiters).survivors]
         assert result.forward_passes == len(completion)
-        stacks = [tuple(completion[i] for i in replay(completion[:j], tok.undo_id, unit, delimiters).survivors) for j in range(len(completion) + 1)]
-        # every stack is a prefix of one held just before a run of <UNDO> (or at the end): one fresh forward each serves all steps
-        longest = [stacks[j] for j in range(len(completion) + 1) if j == len(completion) or completion[j] == tok.undo_id and (j == 0 or completion[j - 1] != tok.undo_id)]
+        stacks = [
+            tuple(completion[i] for i in replay(completion[:j], tok.undo_id, unit, delimiters).survivors)
+            for j in range(len(completion) + 1)
+        ]
+        # every stack is a prefix of one held just before a run of <UNDO> (or at the end): one fresh forward each
+        # serves all steps
+        longest = [
+            stacks[j]
+            for j in range(len(completion) + 1)
+            if j == len(completion) or completion[j] == tok.undo_id and (j == 0 or completion[j - 1] != tok.undo_id)
+        ]
         fresh = {stack: fresh_logits(model, row["input_ids"][:p] + list(stack)) for stack in longest}
         for j, stack in enumerate(stacks[:-1]):
             holder = next(m for m in longest if m[: len(stack)] == stack)
             assert (result.logits[j] - fresh[holder][p - 1 + len(stack)]).abs().max().item() <= TOLERANCE, f"step {j}"
         # the log-probs the decoder reports are those of its logits
-        assert result.logprobs == pytest.approx(result.logits.log_softmax(-1).gather(1, torch.tensor(completion)[:, None]).squeeze(1).tolist(), abs=1e-5)
+        assert result.logprobs == pytest.approx(
+            result.logits.log_softmax(-1).gather(1, torch.tensor(completion)[:, None]).squeeze(1).tolist(), abs=1e-5
+        )
 
 
 def test_exact_packed_forward_with_the_hard_mask_equals_the_decoder_at_every_state(model, tok, exported, hard_forced):
@@ -99,7 +129,9 @@ def test_exact_packed_forward_with_the_hard_mask_equals_the_decoder_at_every_sta
     delimiters = tok.delimiters if unit == "step" else frozenset()
     for row, result in zip(rows, hard_forced):
         p, ids = row["prompt_len"], row["input_ids"]
-        mask, positions = attention_inputs(ids, row["position_ids"], row["prune_spans"], row["context_mode"], undo_id=tok.undo_id)
+        mask, positions = attention_inputs(
+            ids, row["position_ids"], row["prune_spans"], row["context_mode"], undo_id=tok.undo_id
+        )
         with torch.no_grad():
             packed = model(input_ids=torch.tensor([ids]), attention_mask=mask, position_ids=positions).logits[0]
         states = [p + parent for parent in replay(ids[p:], tok.undo_id, unit, delimiters).parent]
@@ -114,9 +146,17 @@ def test_trace_columns_of_an_exported_trace_are_its_exported_columns(tok, export
     unit, rows = exported
     for row in rows:
         p = row["prompt_len"]
-        cols = trace_columns(row["input_ids"][:p], row["input_ids"][p:], undo_id=tok.undo_id, unit=unit, delimiters=tok.delimiters if unit == "step" else frozenset())
+        cols = trace_columns(
+            row["input_ids"][:p],
+            row["input_ids"][p:],
+            undo_id=tok.undo_id,
+            unit=unit,
+            delimiters=tok.delimiters if unit == "step" else frozenset(),
+        )
         assert cols["position_ids"] == row["position_ids"] and cols["prune_spans"] == row["prune_spans"]
-        last_emission = {state: row["input_ids"][p + j] for j, state in enumerate(cols["emitted_from"])}  # later emissions overwrite
+        last_emission = {
+            state: row["input_ids"][p + j] for j, state in enumerate(cols["emitted_from"])
+        }  # later emissions overwrite
         for i, label in enumerate(row["labels"]):
             if label != -100:
                 assert label == last_emission[i - 1], "a state is taught the last token the trace emits from it"
@@ -150,11 +190,18 @@ def forced_undos(rows: torch.Tensor, step: int) -> torch.Tensor:
 def test_exact_batch_rows_undo_independently(model, tok, monkeypatch, mode, unit, compact):
     if compact:
         monkeypatch.setattr(slots, "MIN_HOLES", 1)  # compact at every chance
-    prompts = ["Question: 3 apples and 4 more?\nAnswer:\n", "Hi", "Question: what is 12 times 3?\nAnswer:\n", "Count:\n1\n2\n"]
+    prompts = [
+        "Question: 3 apples and 4 more?\nAnswer:\n",
+        "Hi",
+        "Question: what is 12 times 3?\nAnswer:\n",
+        "Count:\n1\n2\n",
+    ]
     kwargs = dict(mode=mode, undo_unit=unit, max_new_tokens=28, return_logits=True)
     batched = decode(model, tok, prompts, force_undo=forced_undos, **kwargs)
     for r, prompt in enumerate(prompts):
-        alone = decode(model, tok, [prompt], force_undo=lambda rows, step, r=r: torch.tensor([step in UNDO_PATTERNS[r]]), **kwargs)[0]
+        alone = decode(
+            model, tok, [prompt], force_undo=lambda rows, step, r=r: torch.tensor([step in UNDO_PATTERNS[r]]), **kwargs
+        )[0]
         assert batched[r].trace_ids == alone.trace_ids
         assert batched[r].undos == len(UNDO_PATTERNS[r] & set(range(len(alone.trace_ids))))
         assert (batched[r].logits - alone.logits).abs().max().item() <= TOLERANCE

@@ -120,7 +120,14 @@ def test_round_trip_hypothesis(tok, text):
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.sampled_from(["\n", " ", "  ", "\t", "<<", ">>", "=", "$", "#### ", "12", "3.5", "x", "é", "😀", UNDO_TOKEN]), max_size=40))
+@given(
+    st.lists(
+        st.sampled_from(
+            ["\n", " ", "  ", "\t", "<<", ">>", "=", "$", "#### ", "12", "3.5", "x", "é", "😀", UNDO_TOKEN]
+        ),
+        max_size=40,
+    )
+)
 def test_round_trip_hypothesis_gsm8k_alphabet(tok, parts):
     text = "".join(parts)
     assert tok.decode(tok.encode(text)) == text
@@ -134,12 +141,15 @@ def test_round_trip_gsm8k_train(tok):
     decoded = tok.batch_decode(ids)
     bad = [t for t, d in zip(texts, decoded, strict=True) if t != d]
     assert not bad, bad[:3]
-    answers = ids[len(rows):]
+    answers = ids[len(rows) :]
     assert 100 < sum(map(len, answers)) / len(answers) < 160  # about 127 tokens per solution
 
 
 def test_chat_template_is_plain_text(tok):
-    messages = [{"role": "user", "content": "What is 2+3?"}, {"role": "assistant", "content": "2+3 = <<2+3=5>>5\n#### 5"}]
+    messages = [
+        {"role": "user", "content": "What is 2+3?"},
+        {"role": "assistant", "content": "2+3 = <<2+3=5>>5\n#### 5"},
+    ]
     text = tok.apply_chat_template(messages[:1], tokenize=False, add_generation_prompt=True)
     assert text == "<|user|>\nWhat is 2+3?\n<|assistant|>\n"
     full = tok.apply_chat_template(messages, tokenize=False)
@@ -156,7 +166,9 @@ def test_training_script_is_deterministic(tmp_path):
         out = tmp_path / name
         subprocess.run(
             [sys.executable, str(SCRIPT), "--gsm8k", str(GSM8K_TRAIN), "--no-arith", "--out", str(out)],
-            check=True, capture_output=True, cwd=REPO_ROOT,
+            check=True,
+            capture_output=True,
+            cwd=REPO_ROOT,
         )
         outs.append(out)
     for f in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):

@@ -1,4 +1,5 @@
-"""The O(L) hard mask: `erased_at` and the FlexAttention BlockMask give exactly the dense mask of tracegen.train.masks."""
+"""The O(L) hard mask: `erased_at` and the FlexAttention BlockMask give exactly the dense mask of
+tracegen.train.masks."""
 
 import json
 
@@ -21,7 +22,8 @@ completions = st.lists(st.sampled_from([UNDO, UNDO, 3, 4, 5, NEWLINE]), max_size
 
 
 def materialised(mask, length: int) -> torch.Tensor:
-    """[B, L, L] bool that a BlockMask means: full blocks all visible, partial blocks by mask_mod, the others nothing."""
+    """[B, L, L] bool that a BlockMask means: full blocks all visible, partial blocks by mask_mod, the others
+    nothing."""
     batch = mask.kv_num_blocks.shape[0]
     size = mask.BLOCK_SIZE[0]
     out = torch.zeros(batch, length, length, dtype=torch.bool)
@@ -38,7 +40,13 @@ def materialised(mask, length: int) -> torch.Tensor:
 
 
 @settings(max_examples=200, deadline=None)
-@given(prompt_len=st.integers(1, 6), completion=completions, unit=st.sampled_from(["token", "step"]), padding=st.integers(0, 9), block=st.sampled_from([1, 4, 8]))
+@given(
+    prompt_len=st.integers(1, 6),
+    completion=completions,
+    unit=st.sampled_from(["token", "step"]),
+    padding=st.integers(0, 9),
+    block=st.sampled_from([1, 4, 8]),
+)
 def test_erased_at_and_the_block_mask_are_the_hard_mask(prompt_len, completion, unit, padding, block):
     cols = trace_columns([7] * prompt_len, completion, undo_id=UNDO, unit=unit, delimiters=frozenset({NEWLINE}))
     ids, spans = cols["input_ids"], cols["prune_spans"]
@@ -64,16 +72,25 @@ def test_flex_attention_with_the_block_mask_equals_dense_attention(unit):
     rows = []
     for seed in range(3):
         generator = torch.Generator().manual_seed(seed)
-        completion = torch.tensor([UNDO, 3, 4, 5, NEWLINE, 3, 4])[torch.randint(0, 7, (150 + 40 * seed,), generator=generator)].tolist()
+        completion = torch.tensor([UNDO, 3, 4, 5, NEWLINE, 3, 4])[
+            torch.randint(0, 7, (150 + 40 * seed,), generator=generator)
+        ].tolist()
         rows.append(trace_columns([7] * 5, completion, undo_id=UNDO, unit=unit, delimiters=frozenset({NEWLINE})))
     length = max(len(row["input_ids"]) for row in rows)
-    erased = torch.stack([erased_at(row["input_ids"], row["prune_spans"], "hard", undo_id=UNDO, length=length) for row in rows])
+    erased = torch.stack(
+        [erased_at(row["input_ids"], row["prune_spans"], "hard", undo_id=UNDO, length=length) for row in rows]
+    )
     query, key, value = (torch.randn(len(rows), 2, length, 16, dtype=torch.float32) for _ in range(3))
     flexed = flex_attention(query, key, value, block_mask=block_mask(erased, block_size=32))
-    dense = torch.nn.functional.scaled_dot_product_attention(query, key, value, attn_mask=visible_from_erased_at(erased)[:, None])
+    dense = torch.nn.functional.scaled_dot_product_attention(
+        query, key, value, attn_mask=visible_from_erased_at(erased)[:, None]
+    )
     for b, row in enumerate(rows):
         n = len(row["input_ids"])
-        assert torch.equal(visible_from_erased_at(erased[b])[:n, :n], visibility(row["input_ids"], row["prune_spans"], "hard", undo_id=UNDO))
+        assert torch.equal(
+            visible_from_erased_at(erased[b])[:n, :n],
+            visibility(row["input_ids"], row["prune_spans"], "hard", undo_id=UNDO),
+        )
         assert (flexed[b, :, :n] - dense[b, :, :n]).abs().max().item() <= 1e-6
 
 
@@ -82,7 +99,19 @@ def hard_rows(tmp_path_factory, gsm8k_small):
     rows, undo_id, vocab = [], None, None
     for unit in ("token", "step"):
         out = tmp_path_factory.mktemp(unit) / "out"
-        args = ["build", "--recipe", "gsm8k", "--source", str(gsm8k_small), "--out", str(out), "--limit", "3", "--undo-unit", unit]
+        args = [
+            "build",
+            "--recipe",
+            "gsm8k",
+            "--source",
+            str(gsm8k_small),
+            "--out",
+            str(out),
+            "--limit",
+            "3",
+            "--undo-unit",
+            unit,
+        ]
         args += ["--context-mode", "hard", "--set", "deviations.clean_fraction=0", "--set", "deviations.per_trace=2"]
         assert CliRunner().invoke(app, args).exit_code == 0
         tokenizer = json.loads((out / "tracegen.json").read_text())["tokenizer"]
@@ -94,12 +123,21 @@ def hard_rows(tmp_path_factory, gsm8k_small):
 def test_a_flex_attention_model_on_the_collators_block_mask_equals_the_dense_mask(hard_rows):
     """fp32, token and step undo rows in one padded batch (one compilation of transformers' flex kernel on the CPU)."""
     rows, undo_id, vocab = hard_rows
-    config = LlamaConfig(vocab_size=vocab, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2)
+    config = LlamaConfig(
+        vocab_size=vocab,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+    )
     torch.manual_seed(0)
     model = LlamaForCausalLM(config).eval()
     dense_batch = TraceCollator(undo_id, pad_to_multiple_of=128)(rows)
     flex_batch = TraceCollator(undo_id, pad_to_multiple_of=128, mask="flex")(rows)
-    assert torch.equal(dense_batch["position_ids"], flex_batch["position_ids"]) and torch.equal(dense_batch["labels"], flex_batch["labels"])
+    assert torch.equal(dense_batch["position_ids"], flex_batch["position_ids"]) and torch.equal(
+        dense_batch["labels"], flex_batch["labels"]
+    )
     with torch.no_grad():
         model.set_attn_implementation("eager")
         dense = model(**{k: v for k, v in dense_batch.items() if k != "labels"}).logits

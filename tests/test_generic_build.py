@@ -5,11 +5,10 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from conftest import ROOT
 from typer.testing import CliRunner
 
 from tracegen.cli import app
-
-from conftest import ROOT
 
 SAMPLE = ROOT / "data" / "math-sample"
 runner = CliRunner()
@@ -50,7 +49,9 @@ def rows(out: Path) -> list[dict]:
 @pytest.mark.parametrize(("unit", "mode"), [("token", "soft"), ("token", "hard"), ("step", "soft"), ("step", "hard")])
 def test_renamed_math_columns_build_and_check(renamed, tmp_path, unit, mode):
     source, recipe = renamed
-    manifest = build(tmp_path / "out", "--recipe", recipe, "--source", source, "--undo-unit", unit, "--context-mode", mode)
+    manifest = build(
+        tmp_path / "out", "--recipe", recipe, "--source", source, "--undo-unit", unit, "--context-mode", mode
+    )
     built = rows(tmp_path / "out")
     assert len(built) == 52 and built[0]["id"] == "mymath:train:p0"
     assert sum(bool(r["deviations"]) for r in built) >= 0.75 * len(built)
@@ -78,7 +79,17 @@ def test_weak_solutions_replayed_in_the_generic_format(tmp_path):
         "deviations: {generators: {weak: 1.0}, weak: {backend: {kind: replay}, one_row_per_solution: true}}\n"
     )
     replay = SAMPLE / "model_solutions.jsonl"
-    manifest = build(tmp_path / "out", "--recipe", recipe, "--source", SAMPLE / "train.jsonl", "--replay", replay, "--undo-unit", "step")
+    manifest = build(
+        tmp_path / "out",
+        "--recipe",
+        recipe,
+        "--source",
+        SAMPLE / "train.jsonl",
+        "--replay",
+        replay,
+        "--undo-unit",
+        "step",
+    )
     built = rows(tmp_path / "out")
     marked_correct = sum(json.loads(line).get("is_correct") is True for line in replay.read_text().splitlines())
     assert manifest["dropped"]["weak:correct_solution"] >= marked_correct

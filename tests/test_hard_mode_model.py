@@ -23,7 +23,16 @@ from tracegen.train.masks import attention_inputs, undo_run_end
 def hard_rows(request, tmp_path_factory, gsm8k_small):
     out = tmp_path_factory.mktemp("hard") / "out"
     args = ["build", "--recipe", "gsm8k", "--source", str(gsm8k_small), "--out", str(out), "--limit", "12"]
-    args += ["--undo-unit", request.param, "--context-mode", "hard", "--set", "deviations.clean_fraction=0", "--set", "deviations.per_trace=2"]
+    args += [
+        "--undo-unit",
+        request.param,
+        "--context-mode",
+        "hard",
+        "--set",
+        "deviations.clean_fraction=0",
+        "--set",
+        "deviations.per_trace=2",
+    ]
     assert CliRunner().invoke(app, args).exit_code == 0
     manifest = json.loads((out / "tracegen.json").read_text())
     return pq.read_table(next((out / "data").glob("*.parquet"))).to_pylist(), manifest["tokenizer"]
@@ -33,7 +42,14 @@ def hard_rows(request, tmp_path_factory, gsm8k_small):
 def test_surviving_states_equal_the_clean_sequence(hard_rows, attention):
     rows, tokenizer = hard_rows
     undo_id = tokenizer["undo_id"]
-    config = LlamaConfig(vocab_size=tokenizer["vocab_size"], hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2)
+    config = LlamaConfig(
+        vocab_size=tokenizer["vocab_size"],
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+    )
     torch.manual_seed(0)
     model = LlamaForCausalLM(config).eval()
     model.config._attn_implementation = attention

@@ -17,7 +17,18 @@ def test_interrupted_build_leaves_no_output(tmp_path, gsm8k_train, sig):
     out.mkdir()
     (out / "previous.txt").write_text("an earlier build")
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "cli.py"), "build", "--recipe", "gsm8k", "--source", str(gsm8k_train), "--out", str(out), "--overwrite"],
+        [
+            sys.executable,
+            str(ROOT / "cli.py"),
+            "build",
+            "--recipe",
+            "gsm8k",
+            "--source",
+            str(gsm8k_train),
+            "--out",
+            str(out),
+            "--overwrite",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -30,6 +41,9 @@ def test_interrupted_build_leaves_no_output(tmp_path, gsm8k_train, sig):
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.tracegen-work", "out"]  # finished chunks are kept to resume
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".out.tracegen-work",
+        "out",
+    ]  # finished chunks are kept to resume
     assert sorted(p.name for p in out.iterdir()) == ["previous.txt"]
     assert (out / "previous.txt").read_text() == "an earlier build"

@@ -63,8 +63,16 @@ def test_no_password_key_or_local_path_reaches_a_file_and_push_guards_the_rest(t
     card = tmp_path / "out" / "README.md"
     card.write_text(card.read_text() + f"\nserved by http://bob:{PASSWORD}@10.0.0.1/v1\n")
     refused = runner.invoke(app, ["push", str(tmp_path / "out"), "--repo-id", "me/weak", "--dry-run"])
-    assert refused.exit_code == 2 and "README.md" in refused.output and "a URL with a user name or password" in refused.output
-    assert PASSWORD not in refused.output and "Traceback" not in refused.output and len(refused.output.strip().splitlines()) == 1
+    assert (
+        refused.exit_code == 2
+        and "README.md" in refused.output
+        and "a URL with a user name or password" in refused.output
+    )
+    assert (
+        PASSWORD not in refused.output
+        and "Traceback" not in refused.output
+        and len(refused.output.strip().splitlines()) == 1
+    )
 
 
 def test_push_finds_a_token_deep_in_the_parquet_strings(tmp_path):
@@ -72,7 +80,9 @@ def test_push_finds_a_token_deep_in_the_parquet_strings(tmp_path):
 
     from tracegen.export.push import _secret_in_parquet
 
-    table = pa.table({"id": ["a", "b"], "deviations": [[{"reason": "fine"}], [{"reason": "token hf_" + "A1b2C3d4" * 4}]]})
+    table = pa.table(
+        {"id": ["a", "b"], "deviations": [[{"reason": "fine"}], [{"reason": "token hf_" + "A1b2C3d4" * 4}]]}
+    )
     pq.write_table(table, tmp_path / "x.parquet")
     assert _secret_in_parquet(tmp_path / "x.parquet") == "a Hugging Face token (hf_...)"
     pq.write_table(table.slice(0, 1), tmp_path / "y.parquet")
@@ -81,21 +91,32 @@ def test_push_finds_a_token_deep_in_the_parquet_strings(tmp_path):
 
 @pytest.mark.parametrize(
     ("fault", "status", "flag"),
-    [(None, "HTTP 404", "--base-url"), (Fault("401"), "HTTP 401", "$OPENAI_API_KEY"), (Fault("404"), "HTTP 404", "--model")],
+    [
+        (None, "HTTP 404", "--base-url"),
+        (Fault("401"), "HTTP 401", "$OPENAI_API_KEY"),
+        (Fault("404"), "HTTP 404", "--model"),
+    ],
     ids=["no-v1", "bad-key", "unknown-model"],
 )
-def test_a_server_that_refuses_everything_stops_the_build_within_16_requests(tmp_path, weak_files, fault, status, flag):
+def test_a_server_that_refuses_everything_stops_the_build_within_16_requests(
+    tmp_path, weak_files, fault, status, flag
+):
     gold, solutions, _ = weak_files
     poison = {"": fault} if fault else {}  # every prompt contains ""
     with LoopbackServer(reply=replying_with(solutions), poison=poison) as server:
         url = server.base_url.removesuffix("/v1") if fault is None else server.base_url
-        args = build_args(gold, url, tmp_path / "out", tmp_path / "c.jsonl") + ["--set", "deviations.weak.backend.concurrency=64"]
+        args = build_args(gold, url, tmp_path / "out", tmp_path / "c.jsonl") + [
+            "--set",
+            "deviations.weak.backend.concurrency=64",
+        ]
         result = runner.invoke(app, args)
         assert 0 < server.total_requests <= 16
     assert result.exit_code == 1 and "Traceback" not in result.output
     [line] = [line for line in result.output.splitlines() if line.startswith("error:")]
     assert status in line and flag in line
-    assert ("no route /chat/completions" if fault is None else f"injected {fault.kind}") in line  # the server's own words
+    assert (
+        "no route /chat/completions" if fault is None else f"injected {fault.kind}"
+    ) in line  # the server's own words
     assert not (tmp_path / "out").exists()
     listed = tmp_path / ".out.tracegen-work" / "skipped.jsonl"
     assert str(listed.relative_to(tmp_path)) in line.replace(str(tmp_path) + "/", "")
@@ -106,7 +127,10 @@ def test_a_server_that_refuses_everything_stops_the_build_within_16_requests(tmp
 def test_the_cache_answers_only_for_its_own_server_and_refresh_asks_again(tmp_path, weak_files):
     gold, solutions, _ = weak_files
     cache = tmp_path / "c.jsonl"
-    with LoopbackServer(reply=replying_with(solutions)) as first, LoopbackServer(reply=replying_with(solutions)) as second:
+    with (
+        LoopbackServer(reply=replying_with(solutions)) as first,
+        LoopbackServer(reply=replying_with(solutions)) as second,
+    ):
         assert runner.invoke(app, build_args(gold, first.base_url, tmp_path / "a", cache)).exit_code == 0
         asked = first.total_requests
         assert runner.invoke(app, build_args(gold, first.base_url, tmp_path / "b", cache)).exit_code == 0
@@ -123,14 +147,29 @@ def test_identical_rows_are_written_once_and_counted(tmp_path, weak_files):
     gold, solutions, _ = weak_files
     alike = {question: texts[:1] for question, texts in solutions.items()}  # every sample the same solution
     with LoopbackServer(reply=replying_with(alike)) as server:
-        args = build_args(gold, server.base_url, tmp_path / "out", tmp_path / "c.jsonl") + ["--set", "deviations.weak.one_row_per_solution=true", "--set", "deviations.generators={weak: 1.0}"]
+        args = build_args(gold, server.base_url, tmp_path / "out", tmp_path / "c.jsonl") + [
+            "--set",
+            "deviations.weak.one_row_per_solution=true",
+            "--set",
+            "deviations.generators={weak: 1.0}",
+        ]
         result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    rows = [row for path in sorted((tmp_path / "out" / "data").glob("*.parquet")) for row in pq.read_table(path).to_pylist()]
+    rows = [
+        row
+        for path in sorted((tmp_path / "out" / "data").glob("*.parquet"))
+        for row in pq.read_table(path).to_pylist()
+    ]
     assert rows and len({tuple(row["input_ids"]) for row in rows}) == len(rows)
     manifest = json.loads((tmp_path / "out" / "tracegen.json").read_text())
     duplicates = manifest["dropped"]["duplicate_row"]
     assert duplicates == len(rows) * (SAMPLES - 1)
     skipped = [json.loads(line) for line in (tmp_path / "out" / "skipped.jsonl").read_text().splitlines()]
-    assert sum(entry["reason"] == "duplicate_row" and entry["detail"].startswith("same input_ids as ") for entry in skipped) == duplicates
+    assert (
+        sum(
+            entry["reason"] == "duplicate_row" and entry["detail"].startswith("same input_ids as ")
+            for entry in skipped
+        )
+        == duplicates
+    )
     assert manifest["splits"]["test"]["rows"] + len(skipped) == PROBLEMS * SAMPLES

@@ -23,7 +23,9 @@ def test_records_survive_reopening_and_keys_separate_what_changes_the_text(tmp_p
     cache.close()
     reopened = ResponseCache(path)
     assert (reopened.get(key(0)), reopened.get(key(1)), len(reopened)) == ("first", "second ✓", 2)
-    assert len({key(0), key(1), key(0, temperature=0.2), key(0, seed=1), key(0, server="http://10.0.0.2:8000/v1")}) == 5
+    assert (
+        len({key(0), key(1), key(0, temperature=0.2), key(0, seed=1), key(0, server="http://10.0.0.2:8000/v1")}) == 5
+    )
     assert key(0) == key(0, **dict(reversed(list(SAMPLING.items()))))  # order-free
 
 
@@ -62,14 +64,21 @@ def test_chat_prompts_whole_and_prefix():
     assert [m["role"] for m in whole["messages"]] == ["system", "user"] and "#### " in whole["messages"][0]["content"]
     assert not prompts.continues_message(whole)
     prefilled = prompts.render(Request("a", "How many?", prefix="2 + 2 = 4\n"), "chat", prefill=True)
-    assert prefilled["messages"][-1] == {"role": "assistant", "content": "2 + 2 = 4\n"} and prompts.continues_message(prefilled)
+    assert prefilled["messages"][-1] == {"role": "assistant", "content": "2 + 2 = 4\n"} and prompts.continues_message(
+        prefilled
+    )
     quoted = prompts.render(Request("a", "How many?", prefix="2 + 2 = 4\n"), "chat", prefill=False)
     assert quoted["messages"][-1]["role"] == "user" and "2 + 2 = 4" in quoted["messages"][-1]["content"]
 
 
 def test_completion_prompts_and_cleaning():
-    assert prompts.render(Request("a", "How many?"), "completions", prefill=True) == {"prompt": "Question: How many?\nAnswer:", "stop": ["\nQuestion:"]}
-    assert prompts.render(Request("a", "How many?", prefix="2 + 2 = 4\n"), "completions", prefill=True)["prompt"].endswith("Answer: 2 + 2 = 4\n")
+    assert prompts.render(Request("a", "How many?"), "completions", prefill=True) == {
+        "prompt": "Question: How many?\nAnswer:",
+        "stop": ["\nQuestion:"],
+    }
+    assert prompts.render(Request("a", "How many?", prefix="2 + 2 = 4\n"), "completions", prefill=True)[
+        "prompt"
+    ].endswith("Answer: 2 + 2 = 4\n")
     assert prompts.clean(Request("a", "q"), " 4 + 4 = 8\n#### 8\n") == "4 + 4 = 8\n#### 8"
     continued = Request("a", "q", prefix="2 + 2 = 4\n")
     assert prompts.clean(continued, "4 + 4 = 8\n#### 8\n") == "4 + 4 = 8\n#### 8"
@@ -91,10 +100,16 @@ def test_config_rejects_what_cannot_work():
 def test_the_key_names_the_server_without_its_credentials(monkeypatch):
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     plain = BackendConfig(kind="openai", model="m", base_url="http://host:8000/v1")
-    assert BackendConfig(kind="openai", model="m", base_url="http://user:pw@host:8000/v1/?key=x").server() == plain.server() == "http://host:8000/v1"
+    assert (
+        BackendConfig(kind="openai", model="m", base_url="http://user:pw@host:8000/v1/?key=x").server()
+        == plain.server()
+        == "http://host:8000/v1"
+    )
     assert BackendConfig(kind="openai", model="m").server() == "https://api.openai.com/v1"
     monkeypatch.setenv("OPENAI_BASE_URL", "http://other:9000/v1")
-    assert BackendConfig(kind="openai", model="m").server() == "http://other:9000/v1"  # where the openai package sends it
+    assert (
+        BackendConfig(kind="openai", model="m").server() == "http://other:9000/v1"
+    )  # where the openai package sends it
     assert BackendConfig(kind="hf", model="m").server() is None
     refreshing = BackendConfig(kind="openai", model="m", refresh_cache=True)
     assert "refresh_cache" not in refreshing.model_dump() and "refresh_cache" not in refreshing.model_dump_json()

@@ -5,10 +5,14 @@ import pytest
 from tracegen.errors import InputError
 from tracegen.export.tokenizer import TraceTokenizer
 from tracegen.llm.base import Request
-from tracegen.llm.config import BackendConfig, make_backend
+from tracegen.llm.config import BackendConfig
+from tracegen.llm.factory import make_backend
 from tracegen.public import public_name
 
-REQUESTS = [Request("a", "Tom has 3 apples and eats one. How many are left?", n=3), Request("b@1", "What is 2 + 2 + 1?", prefix="2 + 2 = 4\n")]
+REQUESTS = [
+    Request("a", "Tom has 3 apples and eats one. How many are left?", n=3),
+    Request("b@1", "What is 2 + 2 + 1?", prefix="2 + 2 = 4\n"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -19,8 +23,15 @@ def tiny_model(tmp_path_factory):
     tokenizer = TraceTokenizer.load(None).hf
     folder = tmp_path_factory.mktemp("tiny-llama")
     config = LlamaConfig(
-        hidden_size=32, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, intermediate_size=64,
-        vocab_size=len(tokenizer), eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, bos_token_id=None,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        intermediate_size=64,
+        vocab_size=len(tokenizer),
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=None,
     )
     torch.manual_seed(0)
     LlamaForCausalLM(config).save_pretrained(folder)
@@ -29,7 +40,9 @@ def tiny_model(tmp_path_factory):
 
 
 def backend(model, cache, **overrides):
-    settings = dict(kind="hf", model=str(model), endpoint="completions", max_tokens=8, batch_size=2, device="cpu", cache=str(cache))
+    settings = dict(
+        kind="hf", model=str(model), endpoint="completions", max_tokens=8, batch_size=2, device="cpu", cache=str(cache)
+    )
     return make_backend(BackendConfig(**(settings | overrides)))
 
 
@@ -41,7 +54,9 @@ def test_batched_sampling_is_seeded_and_cached(tiny_model, tmp_path):
     first = backend(tiny_model, tmp_path / "one.jsonl")
     outcomes = first.run(REQUESTS)
     assert [[s.index for s in o.samples] for o in outcomes] == [[0, 1, 2], [0]]
-    assert all(s.model == public_name(str(tiny_model)) and s.text for o in outcomes for s in o.samples)  # never the local path
+    assert all(
+        s.model == public_name(str(tiny_model)) and s.text for o in outcomes for s in o.samples
+    )  # never the local path
     assert outcomes[0].samples[0].model.startswith(f"{tiny_model.name}@")
     assert len(set(texts(outcomes)[0])) == 3  # sampled, not greedy
     assert first.stats["calls"] == 4

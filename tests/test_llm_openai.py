@@ -8,7 +8,8 @@ import pytest
 from loopback_server import Fault, LoopbackServer
 
 from tracegen.llm.base import BackendDown, Request
-from tracegen.llm.config import BackendConfig, make_backend
+from tracegen.llm.config import BackendConfig
+from tracegen.llm.factory import make_backend
 from tracegen.llm.retry import Backoff
 
 TRANSIENT = [
@@ -29,8 +30,14 @@ def answer(prompt: str, index: int) -> str:
 
 def config(server: LoopbackServer, tmp_path, **overrides) -> BackendConfig:
     settings = dict(
-        kind="openai", model="weak-1", base_url=server.base_url, timeout_s=1.0, backoff_base_s=0.01,
-        max_retries=len(TRANSIENT), concurrency=8, cache=str(tmp_path / "responses.jsonl"),
+        kind="openai",
+        model="weak-1",
+        base_url=server.base_url,
+        timeout_s=1.0,
+        backoff_base_s=0.01,
+        max_retries=len(TRANSIENT),
+        concurrency=8,
+        cache=str(tmp_path / "responses.jsonl"),
     )
     return BackendConfig(**(settings | overrides))
 
@@ -140,8 +147,13 @@ def test_server_down_opens_the_breaker_without_calling_for_every_item(tmp_path):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     cfg = BackendConfig(
-        kind="openai", model="weak-1", base_url=f"http://127.0.0.1:{port}/v1", breaker_failures=3,
-        concurrency=2, backoff_base_s=0.01, cache=str(tmp_path / "responses.jsonl"),
+        kind="openai",
+        model="weak-1",
+        base_url=f"http://127.0.0.1:{port}/v1",
+        breaker_failures=3,
+        concurrency=2,
+        backoff_base_s=0.01,
+        cache=str(tmp_path / "responses.jsonl"),
     )
     backend = make_backend(cfg)
     with pytest.raises(BackendDown) as down:

@@ -7,7 +7,8 @@ from conftest import GSM8K_DIR
 
 from tracegen.errors import InputError
 from tracegen.llm.base import Request
-from tracegen.llm.config import BackendConfig, make_backend
+from tracegen.llm.config import BackendConfig
+from tracegen.llm.factory import make_backend
 from tracegen.llm.replay import read_replay
 
 SOLUTIONS = GSM8K_DIR / "example_model_solutions.jsonl"
@@ -35,7 +36,11 @@ def test_backend_answers_by_question_with_every_chosen_model(solutions_file):
     first = next(read_replay(solutions_file))
     backend = make_backend(BackendConfig(replay=str(solutions_file), models=["175b_verification", "6b_finetuning"]))
     hit, missing, prefixed = backend.run(
-        [Request("test:1", f"  {first.question}\n"), Request("other", "Not a GSM8K question?"), Request("test:1@step1", first.question, prefix="x\n")]
+        [
+            Request("test:1", f"  {first.question}\n"),
+            Request("other", "Not a GSM8K question?"),
+            Request("test:1@step1", first.question, prefix="x\n"),
+        ]
     )
     assert [(s.model, s.index) for s in hit.samples] == [("6b_finetuning", 0), ("175b_verification", 3)]
     assert hit.samples[0].text == first.solutions["6b_finetuning"] and hit.error is None
@@ -53,7 +58,10 @@ def test_unknown_model_key_is_bad_input(solutions_file):
     ("line", "expected"),
     [
         ('{"ground_truth": "x", "m": {"solution": "a"}}', "2: field 'question': missing"),
-        ('{"question": "q?", "m": {"is_correct": true, "solution": 7}}', "2: field 'm.solution': expected a string, got a number"),
+        (
+            '{"question": "q?", "m": {"is_correct": true, "solution": 7}}',
+            "2: field 'm.solution': expected a string, got a number",
+        ),
         ('{"question": "q?", "m": {"solution": "  "}}', "2: field 'm.solution': empty"),
         ('{"question": "q?", "ground_truth": "a"}', "2: no model solutions"),
         ('{"question": "q?", "m": {"solution": "a"', "2: not valid JSON"),

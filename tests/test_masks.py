@@ -37,16 +37,30 @@ def test_every_token_sees_exactly_the_prompt_and_the_stack_it_was_pushed_on(prom
     n = len(cols["input_ids"])
     for cut in range(prompt_len, n):
         shorter = trace_columns(prompt, completion[: cut - prompt_len], undo_id=UNDO, unit=unit, delimiters=DELIMITERS)
-        assert torch.equal(visibility(shorter["input_ids"], shorter["prune_spans"], "hard", undo_id=UNDO), visible[:cut, :cut])
+        assert torch.equal(
+            visibility(shorter["input_ids"], shorter["prune_spans"], "hard", undo_id=UNDO), visible[:cut, :cut]
+        )
 
 
 def test_worked_example_of_the_design():
     """DESIGN.md section 4, token unit: p d1 d2 U U c1 c2 after a one-token prompt."""
     prompt, clean, deviation = [7], [8, 11, 12], (20, 21)  # p=8 is the first completion token, then c1 c2
     traced = splice(clean, [Splice(1, deviation)], UNDO, "token")
-    cols = token_columns(prompt, traced.tokens, traced.deviation_spans, traced.prune_spans, undo_id=UNDO, unit="token", mode="hard", loss="msft", delimiters=frozenset())
+    cols = token_columns(
+        prompt,
+        traced.tokens,
+        traced.deviation_spans,
+        traced.prune_spans,
+        undo_id=UNDO,
+        unit="token",
+        mode="hard",
+        loss="msft",
+        delimiters=frozenset(),
+    )
     assert cols["input_ids"] == [7, 8, 20, 21, UNDO, UNDO, 11, 12]
-    mask, positions = attention_inputs(cols["input_ids"], cols["position_ids"], cols["prune_spans"], "hard", undo_id=UNDO)
+    mask, positions = attention_inputs(
+        cols["input_ids"], cols["position_ids"], cols["prune_spans"], "hard", undo_id=UNDO
+    )
     assert mask.dtype == torch.float32 and mask.shape == (1, 1, 8, 8)
     assert set(mask[0, 0].unique().tolist()) == {0.0, MIN}
     sees = lambda i: (mask[0, 0, i] == 0).nonzero().flatten().tolist()  # noqa: E731
@@ -86,22 +100,43 @@ def test_no_op_undo_at_the_completion_start_is_hidden_like_the_decoder_hides_it(
 @pytest.mark.parametrize("attention", ["eager", "sdpa"])
 def test_a_padded_batch_gives_each_row_its_own_logits_and_no_nan(attention):
     rows = [
-        {**trace_columns([7, 9], [8, 20, UNDO, 11, 12], undo_id=UNDO, unit="token", delimiters=frozenset()), "labels": [-100, -100, 20, UNDO, -100, 12, -100]},
-        {**trace_columns([7], [8, 11], undo_id=UNDO, unit="token", delimiters=frozenset(), context_mode="soft"), "labels": [-100, 8, 11]},
+        {
+            **trace_columns([7, 9], [8, 20, UNDO, 11, 12], undo_id=UNDO, unit="token", delimiters=frozenset()),
+            "labels": [-100, -100, 20, UNDO, -100, 12, -100],
+        },
+        {
+            **trace_columns([7], [8, 11], undo_id=UNDO, unit="token", delimiters=frozenset(), context_mode="soft"),
+            "labels": [-100, 8, 11],
+        },
     ]
     batch = batch_attention_inputs(rows, undo_id=UNDO, pad_to_multiple_of=4)
     assert batch["input_ids"].shape == batch["position_ids"].shape == batch["labels"].shape == (2, 8)
     assert batch["attention_mask"].shape == (2, 1, 8, 8)
     assert batch["labels"][1].tolist() == [-100, 8, 11] + [-100] * 5
     torch.manual_seed(0)
-    model = LlamaForCausalLM(LlamaConfig(vocab_size=32, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2)).eval()
+    model = LlamaForCausalLM(
+        LlamaConfig(
+            vocab_size=32,
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+        )
+    ).eval()
     model.config._attn_implementation = attention
     with torch.no_grad():
-        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], position_ids=batch["position_ids"]).logits
+        logits = model(
+            input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], position_ids=batch["position_ids"]
+        ).logits
         assert not logits.isnan().any()
         for b, row in enumerate(rows):
-            mask, positions = attention_inputs(row["input_ids"], row["position_ids"], row["prune_spans"], row["context_mode"], undo_id=UNDO)
-            alone = model(input_ids=torch.tensor([row["input_ids"]]), attention_mask=mask, position_ids=positions).logits[0]
+            mask, positions = attention_inputs(
+                row["input_ids"], row["position_ids"], row["prune_spans"], row["context_mode"], undo_id=UNDO
+            )
+            alone = model(
+                input_ids=torch.tensor([row["input_ids"]]), attention_mask=mask, position_ids=positions
+            ).logits[0]
             assert (logits[b, : len(row["input_ids"])] - alone).abs().max().item() <= 1e-5
 
 

@@ -28,7 +28,20 @@ def _weak_replay_build(tmp_path, source_name: str):
     with (GSM8K_DIR / "test.jsonl").open() as src:
         gold.write_text("".join(line for _, line in zip(range(6), src)))
     replay = GSM8K_DIR / "example_model_solutions.jsonl"
-    return runner.invoke(app, ["build", "--recipe", "gsm8k-weak", "--source", str(gold), "--replay", str(replay), "--out", str(tmp_path / "out")])
+    return runner.invoke(
+        app,
+        [
+            "build",
+            "--recipe",
+            "gsm8k-weak",
+            "--source",
+            str(gold),
+            "--replay",
+            str(replay),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+    )
 
 
 def test_rows_from_a_test_split_are_called_so_in_the_card_and_the_summary(tmp_path):
@@ -44,7 +57,10 @@ def test_rows_from_a_train_file_carry_no_test_set_warning(tmp_path):
     result = _weak_replay_build(tmp_path, "train.jsonl")  # the gsm8k-weak recipe no longer forces split "test"
     assert result.exit_code == 0, result.output
     assert "Warning: test-set rows" not in (tmp_path / "out" / "README.md").read_text()
-    assert "warning:" not in result.output and "train" in json.loads((tmp_path / "out" / "tracegen.json").read_text())["splits"]
+    assert (
+        "warning:" not in result.output
+        and "train" in json.loads((tmp_path / "out" / "tracegen.json").read_text())["splits"]
+    )
 
 
 def test_readme_load_dataset_examples_name_the_split_their_build_writes():
@@ -171,7 +187,15 @@ def test_a_checkpoint_of_tied_embeddings_saves_without_a_shared_tensor_note(tmp_
     from tracegen.train.loop import make_accelerator, save_checkpoint
 
     accelerator = make_accelerator(mixed_precision="no", seed=0)
-    config = LlamaConfig(vocab_size=len(tok.hf), hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1, tie_word_embeddings=True)
+    config = LlamaConfig(
+        vocab_size=len(tok.hf),
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        tie_word_embeddings=True,
+    )
     accelerator.prepare(LlamaForCausalLM(config))
     with caplog.at_level("WARNING"):
         folder = save_checkpoint(accelerator, tmp_path, step=1, batches_seen=1, keep=2)

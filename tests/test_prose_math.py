@@ -4,11 +4,10 @@ import json
 from fractions import Fraction
 
 import pytest
+from conftest import ROOT
 
 from tracegen.prose_math import carry_values, numbers_outside_equations, read_equations, rewrite_numbers
 from tracegen.stepsplit import split_solution
-
-from conftest import ROOT
 
 SAMPLE = ROOT / "data" / "math-sample" / "train.jsonl"
 
@@ -58,7 +57,10 @@ def test_rewriting_an_operand_recomputes_and_rewrites_the_results():
     new, old, result = rewrite_numbers(text, 0, 0, {1: Fraction(9)})
     assert (old, result) == (19, 21)
     assert new == r"The sum is $12 + 9 = 21$ cm, so twice it is $2 \cdot 19 = 38$."
-    assert carry_values(r"so twice it is $2 \cdot 19 = 38$, that is $\boxed{38}$.", {Fraction(19): Fraction(21)}) == r"so twice it is $2 \cdot 21 = 42$, that is $\boxed{42}$."
+    assert (
+        carry_values(r"so twice it is $2 \cdot 19 = 38$, that is $\boxed{38}$.", {Fraction(19): Fraction(21)})
+        == r"so twice it is $2 \cdot 21 = 42$, that is $\boxed{42}$."
+    )
 
 
 def test_numbers_outside_equations_skip_words_and_equations():

@@ -4,18 +4,17 @@ import random
 from collections import Counter
 
 import pytest
+from conftest import ROOT
 
+from tracegen.generators.catalog import RULES
 from tracegen.generators.plan import plan_rules
 from tracegen.generators.prose_plan import plan_prose_deviations, prose_verdict
-from tracegen.generators.rules import RULES
 from tracegen.problem import Problem
 from tracegen.prose_math import read_equations
 from tracegen.recipe import DeviationConfig, SourceConfig
 from tracegen.recipe_data import PROSE_GENERATORS, AnswerConfig, FieldsConfig, StepsConfig
 from tracegen.sources.generic import read_generic
 from tracegen.stepsplit import split_with_separators
-
-from conftest import ROOT
 
 SAMPLE = ROOT / "data" / "math-sample" / "train.jsonl"
 
@@ -29,7 +28,8 @@ def problems() -> list[Problem]:
 PROBLEM = Problem(
     "t:1",
     "A rectangle has length 12 cm and width 7 cm. What is its perimeter?",
-    "The sum of the length and width is $12 + 7 = 19$ cm.\n\nSo the perimeter is $2 \\cdot 19 = \\boxed{38}$ centimeters.",
+    "The sum of the length and width is $12 + 7 = 19$ cm.\n\nSo the perimeter is $2 \\cdot 19 = \\boxed{38}$ "
+    "centimeters.",
     "38",
     "paragraph",
     "boxed",
@@ -69,10 +69,21 @@ def test_a_wrong_operand_keeps_the_equation_true_and_changes_the_value():
 
 
 def test_the_final_answer_is_a_target_where_no_equation_gives_it():
-    problem = Problem("t:3", "What is 6 times 6?", "We get $6 \\cdot 6 = 36$.\n\nSo there are $\\boxed{36}$ ways.", "36", "paragraph", "boxed")
+    problem = Problem(
+        "t:3",
+        "What is 6 times 6?",
+        "We get $6 \\cdot 6 = 36$.\n\nSo there are $\\boxed{36}$ ways.",
+        "36",
+        "paragraph",
+        "boxed",
+    )
     steps, _ = split_with_separators(problem.solution, "paragraph")
     wrong = RULES["prose_digit_swap"].make(problem, steps, 1, random.Random(0))
-    assert wrong is not None and wrong.text == "So there are $\\boxed{63}$ ways." and wrong.reason.startswith("final answer")
+    assert (
+        wrong is not None
+        and wrong.text == "So there are $\\boxed{63}$ ways."
+        and wrong.reason.startswith("final answer")
+    )
 
 
 def test_plans_place_deviations_with_paragraph_separators(problems):
@@ -86,7 +97,10 @@ def test_plans_place_deviations_with_paragraph_separators(problems):
             kinds[dev.kind] += 1
             last = dev.step_index + dev.detected_after
             assert dev.text.endswith(separators[last]) if last < len(steps) - 1 else not dev.text.endswith("\n")
-            assert steps[dev.step_index][: dev.start_in_step] + dev.text != problem.solution[len("".join(s + p for s, p in zip(steps[: dev.step_index], separators))) :]
+            assert (
+                steps[dev.step_index][: dev.start_in_step] + dev.text
+                != problem.solution[len("".join(s + p for s, p in zip(steps[: dev.step_index], separators))) :]
+            )
     assert placed >= 0.8 * len(problems)
     assert len(kinds) == len(PROSE_GENERATORS)
 

@@ -16,7 +16,9 @@ TOKEN = "hf_tracegen_test_secret_token"
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory, gsm8k_small) -> Path:
     out = tmp_path_factory.mktemp("push") / "out"
-    result = CliRunner().invoke(app, ["build", "--recipe", "gsm8k", "--source", str(gsm8k_small), "--out", str(out), "--limit", "20"])
+    result = CliRunner().invoke(
+        app, ["build", "--recipe", "gsm8k", "--source", str(gsm8k_small), "--out", str(out), "--limit", "20"]
+    )
     assert result.exit_code == 0, result.output
     return out
 
@@ -61,7 +63,13 @@ def run(*args):
 def test_dry_run_lists_files_and_checks_the_card_offline(folder, hub):
     result = run("push", folder, "--repo-id", "me/undo-data", "--dry-run")
     assert result.exit_code == 0, result.output
-    for path in ("README.md", "tracegen.json", "data/train-00000-of-00001.parquet", "plots/row_tokens.png", "tokenizer/tokenizer.json"):
+    for path in (
+        "README.md",
+        "tracegen.json",
+        "data/train-00000-of-00001.parquet",
+        "plots/row_tokens.png",
+        "tokenizer/tokenizer.json",
+    ):
         assert path in result.output
     size = (folder / "data" / "train-00000-of-00001.parquet").stat().st_size
     assert f"{size:,}" in result.output
@@ -75,7 +83,11 @@ def test_push_creates_the_repo_and_uploads_the_folder_with_the_token_from_the_en
     (_, _, init), (_, create_args, create), (_, _, upload) = hub.calls
     assert init == {"token": TOKEN}
     assert create_args == ("me/undo-data",) and create == {"repo_type": "dataset", "private": True, "exist_ok": True}
-    assert upload["repo_id"] == "me/undo-data" and upload["repo_type"] == "dataset" and Path(upload["folder_path"]) == folder
+    assert (
+        upload["repo_id"] == "me/undo-data"
+        and upload["repo_type"] == "dataset"
+        and Path(upload["folder_path"]) == folder
+    )
     assert set(upload["delete_patterns"]) == {"data/*", "jsonl/*", "tokenizer/*", "plots/*"}
     assert "https://huggingface.co/datasets/me/undo-data" in result.output
     assert TOKEN not in result.output and TOKEN not in result.stderr
@@ -95,10 +107,15 @@ def test_no_token_is_one_line_and_nothing_is_sent(folder, hub, monkeypatch):
 
 
 def test_a_hub_failure_is_one_line_without_the_token(folder, hub):
-    hub.fail_with = OfflineModeIsEnabled(f"Cannot reach https://huggingface.co/api/repos/create: offline\nmore detail {TOKEN}")
+    hub.fail_with = OfflineModeIsEnabled(
+        f"Cannot reach https://huggingface.co/api/repos/create: offline\nmore detail {TOKEN}"
+    )
     result = run("push", folder, "--repo-id", "me/undo-data")
     assert result.exit_code == 1
-    assert result.stderr.strip() == "push failed: OfflineModeIsEnabled: Cannot reach https://huggingface.co/api/repos/create: offline"
+    assert (
+        result.stderr.strip()
+        == "push failed: OfflineModeIsEnabled: Cannot reach https://huggingface.co/api/repos/create: offline"
+    )
 
 
 def test_a_folder_that_check_rejects_is_not_pushed(folder, hub):
@@ -116,7 +133,11 @@ def test_a_folder_that_check_rejects_is_not_pushed(folder, hub):
         (lambda card: card.replace("license: mit\n", "license: [mit\n"), "README.md:3:", "does not parse"),
         (lambda card: card.replace("---\n", "", 1), "README.md:1:", "no YAML front matter"),
         (lambda card: card.replace("- undo\n", ""), "README.md:", "field 'tags': tag 'undo' is missing"),
-        (lambda card: card.replace("data/train-*.parquet", "data/validation-*.parquet"), "README.md:", "field 'configs'"),
+        (
+            lambda card: card.replace("data/train-*.parquet", "data/validation-*.parquet"),
+            "README.md:",
+            "field 'configs'",
+        ),
         (lambda card: card.replace("plots/row_tokens.png", "plots/missing.png"), "README.md:", "plots/missing.png"),
         (lambda card: card.replace("license: mit\n", ""), "README.md:", "field 'license': missing"),
     ],

@@ -12,9 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from tracegen import ray_executor
-from tracegen.build import build
 from tracegen.cli import app
 from tracegen.export.chunks import CHUNK_PROBLEMS, work_folder_for
+from tracegen.pipeline.build import build
 from tracegen.recipe import load_recipe
 
 ray = pytest.importorskip("ray")
@@ -23,7 +23,14 @@ PROBLEMS = 3 * CHUNK_PROBLEMS
 
 @pytest.fixture(scope="module")
 def cluster():
-    ray.init(address="local", num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False, configure_logging=False)
+    ray.init(
+        address="local",
+        num_cpus=2,
+        include_dashboard=False,
+        _node_ip_address="127.0.0.1",
+        log_to_driver=False,
+        configure_logging=False,
+    )
     yield
     ray.shutdown()
 
@@ -40,12 +47,18 @@ def recipe():
 
 
 def digest(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_ray_build_writes_the_bytes_of_a_local_build(cluster, reference, tmp_path):
     out = tmp_path / "out"
-    result = CliRunner().invoke(app, ["build", "--recipe", "arith", "--limit", str(PROBLEMS), "--out", str(out), "--executor", "ray"])
+    result = CliRunner().invoke(
+        app, ["build", "--recipe", "arith", "--limit", str(PROBLEMS), "--out", str(out), "--executor", "ray"]
+    )
     assert result.exit_code == 0, result.output
     assert digest(out) == reference
 
@@ -96,5 +109,8 @@ def test_chunks_of_a_stopped_build_are_reused_by_the_other_executor(cluster, ref
 
 
 def test_a_ray_address_needs_the_ray_executor(tmp_path):
-    result = CliRunner().invoke(app, ["build", "--recipe", "arith", "--limit", "8", "--out", str(tmp_path / "o"), "--ray-address", "127.0.0.1:1"])
+    result = CliRunner().invoke(
+        app,
+        ["build", "--recipe", "arith", "--limit", "8", "--out", str(tmp_path / "o"), "--ray-address", "127.0.0.1:1"],
+    )
     assert result.exit_code == 2 and "--ray-address" in result.output and not (tmp_path / "o").exists()

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tracegen.build import build as run_build
 from tracegen.check import check_dataset
 from tracegen.cli import app
 from tracegen.export.chunks import CHUNK_PROBLEMS, work_folder_for
+from tracegen.pipeline.build import build as run_build
 from tracegen.recipe import load_recipe
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,7 +22,11 @@ runner = CliRunner()
 
 
 def digest(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def build(out: Path, source: Path, *extra: str) -> None:
@@ -52,7 +56,17 @@ def test_sigkilled_build_resumes_to_the_same_bytes(tmp_path, gsm8k_train):
     with gsm8k_train.open() as src:
         source.write_text("".join(line for _, line in zip(range(12 * CHUNK_PROBLEMS), src)))
     out = tmp_path / "out"
-    command = [sys.executable, str(ROOT / "cli.py"), "build", "--recipe", "gsm8k", "--source", str(source), "--out", str(out)]
+    command = [
+        sys.executable,
+        str(ROOT / "cli.py"),
+        "build",
+        "--recipe",
+        "gsm8k",
+        "--source",
+        str(source),
+        "--out",
+        str(out),
+    ]
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     while len(chunk_files(out)) < chunks_before_kill and proc.poll() is None:
@@ -103,7 +117,9 @@ def test_interrupted_build_resumes_whatever_a_kill_left_behind(tmp_path, gsm8k_s
     if leftover == "torn_chunk":
         (work / "chunks" / f".chunk-{finished:06d}.parquet.tmp").write_bytes(b"PAR1 half a chunk")
     elif leftover == "dead_staging":
-        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout.strip()
+        dead = subprocess.run(
+            [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+        ).stdout.strip()
         (tmp_path / f".out.partial-{dead}" / "data").mkdir(parents=True)
         (tmp_path / f".out.partial-{dead}" / "data" / "train-00000-of-00001.parquet").write_bytes(b"half")
     elif leftover == "torn_fingerprint":

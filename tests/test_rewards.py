@@ -1,4 +1,5 @@
-"""GRPO rewards: correct answers by value, a price per <UNDO>, a penalty for no answer, the verifier's process score."""
+"""GRPO rewards: correct answers by value, a price per <UNDO>, a penalty for no answer, the verifier's process
+score."""
 
 import pytest
 import torch

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tracegen.check import RowContext, check_row
+from tracegen.check_rows import RowContext, check_row
 from tracegen.export.rows import build_row
 from tracegen.export.tokenizer import TraceTokenizer
 from tracegen.generators.base import Deviation
@@ -23,7 +23,10 @@ TEXT = st.lists(st.sampled_from(PIECES), min_size=1, max_size=20).map("".join)
 
 @pytest.fixture(scope="module")
 def tokenizers(foreign_tokenizers):
-    return {"embedded": TraceTokenizer.load(None), **{n: TraceTokenizer.load(str(p)) for n, p in foreign_tokenizers.items() if n != "bert"}}
+    return {
+        "embedded": TraceTokenizer.load(None),
+        **{n: TraceTokenizer.load(str(p)) for n, p in foreign_tokenizers.items() if n != "bert"},
+    }
 
 
 @st.composite
@@ -39,7 +42,12 @@ def deviations(draw):
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(case=deviations(), unit=st.sampled_from(["token", "step"]), mode=st.sampled_from(["soft", "hard"]), name=st.sampled_from(["embedded", "gpt2", "qwen", "llama"]))
+@given(
+    case=deviations(),
+    unit=st.sampled_from(["token", "step"]),
+    mode=st.sampled_from(["soft", "hard"]),
+    name=st.sampled_from(["embedded", "gpt2", "qwen", "llama"]),
+)
 def test_built_rows_pass_every_check(tokenizers, case, unit, mode, name):
     problem, devs = case
     tok = tokenizers[name]

@@ -8,18 +8,13 @@ import pytest
 
 from tracegen.errors import InputError
 from tracegen.generators.base import DeviationPlan
-from tracegen.generators.rules import (
-    RULES,
-    RuleGenerator,
-    WrongStep,
-    carry,
-    divergence,
-    is_wrong,
-    misquotes,
-    plan_deviations,
-    read_calcs,
-    value_changes,
-)
+from tracegen.generators.calcs import read_calcs
+from tracegen.generators.catalog import RULES
+from tracegen.generators.planner import divergence, plan_deviations
+from tracegen.generators.plausible import misquotes
+from tracegen.generators.registry import RuleGenerator, WrongStep
+from tracegen.generators.rewrite import carry
+from tracegen.generators.verify import is_wrong, value_changes
 from tracegen.problem import Problem
 from tracegen.recipe import DeviationConfig
 from tracegen.steps import (
@@ -50,7 +45,10 @@ def train_problems() -> list[Problem]:
     if not TRAIN.exists():
         pytest.skip(f"GSM8K train split not found at {TRAIN}")
     rows = [json.loads(line) for line in TRAIN.read_text(encoding="utf-8").splitlines()[:2000]]
-    return [Problem(f"train:{i}", r["question"], r["answer"], r["answer"].rsplit("#### ", 1)[-1]) for i, r in enumerate(rows)]
+    return [
+        Problem(f"train:{i}", r["question"], r["answer"], r["answer"].rsplit("#### ", 1)[-1])
+        for i, r in enumerate(rows)
+    ]
 
 
 def wrong_steps(problems: list[Problem], kind: str, seed: int = 0):
@@ -98,8 +96,12 @@ def test_arith_slip_writes_a_false_annotation(train_problems):
         gold_annotations, wrong_annotations = parse_annotations(gold), parse_annotations(wrong.text)
         assert [a.expr for a in gold_annotations] == [a.expr for a in wrong_annotations]
         assert not all(annotation_holds(a) for a in wrong_annotations)
-        assert gold[: gold_annotations[0].start] == wrong.text[: wrong_annotations[0].start]  # shown expression untouched
-        assert step_value(wrong.text) > 0 and step_value(wrong.text).denominator == 1 or step_value(gold).denominator != 1
+        assert (
+            gold[: gold_annotations[0].start] == wrong.text[: wrong_annotations[0].start]
+        )  # shown expression untouched
+        assert (
+            step_value(wrong.text) > 0 and step_value(wrong.text).denominator == 1 or step_value(gold).denominator != 1
+        )
         count += 1
     assert count > 300
 
@@ -264,7 +266,11 @@ def test_no_applicable_step_is_counted():
 
 def test_unknown_generator_is_named():
     config = DeviationConfig(generators={"arith_slip": 1.0, "typo_maker": 1.0})
-    with pytest.raises(InputError, match="typo_maker.*arith_slip, copy_error, digit_swap, prose_copy_error, .*, skip_ahead, weak, wrong_operand, wrong_operator"):
+    with pytest.raises(
+        InputError,
+        match="typo_maker.*arith_slip, copy_error, digit_swap, prose_copy_error, .*, skip_ahead, weak, "
+        "wrong_operand, wrong_operator",
+    ):
         plan_deviations(NATALIA, config, random.Random(0))
 
 
@@ -294,7 +300,9 @@ def test_position_biases(train_problems):
     means = {}
     for position in ("early", "uniform", "late"):
         config = DeviationConfig(generators={"arith_slip": 1.0}, position=position)
-        chosen = [plan_deviations(problem, config, random.Random(seed)).deviations[0].step_index for seed in range(300)]
+        chosen = [
+            plan_deviations(problem, config, random.Random(seed)).deviations[0].step_index for seed in range(300)
+        ]
         means[position] = sum(chosen) / len(chosen)
     assert means["early"] + 0.5 < means["uniform"] < means["late"] - 0.5
 

@@ -1,4 +1,5 @@
-"""Problem sources: the Hub path (with datasets.load_dataset stubbed: tests never reach the network) and split names."""
+"""Problem sources: the Hub path (with datasets.load_dataset stubbed: tests never reach the network) and split
+names."""
 
 import datasets
 import pytest

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracegen.check import RowError, check_one_label_per_state, seen_contexts
+from tracegen.check_rows import RowError, check_one_label_per_state, seen_contexts
 from tracegen.export.columns import IGNORE, token_columns
 from tracegen.trace import Splice, differing_splice, replay, splice
 from tracegen.train.masks import visibility
@@ -38,7 +38,15 @@ def exported(clean, splices, unit, mode, label_before=False):
     delimiters = frozenset({NL})
     t = splice(clean, kept, UNDO, unit, delimiters)
     cols = token_columns(
-        PROMPT, t.tokens, t.deviation_spans, t.prune_spans, undo_id=UNDO, unit=unit, mode=mode, loss="msft", delimiters=delimiters,
+        PROMPT,
+        t.tokens,
+        t.deviation_spans,
+        t.prune_spans,
+        undo_id=UNDO,
+        unit=unit,
+        mode=mode,
+        loss="msft",
+        delimiters=delimiters,
         label_before_deviation=label_before,
     )
     return t, cols
@@ -69,7 +77,8 @@ def mask_contexts(ids, positions, spans, mode):
 @settings(max_examples=200, deadline=None)
 @given(case=traces(), unit=st.sampled_from(["token", "step"]))
 def test_hard_states_match_the_mask_and_clean_states_get_the_clean_token(case, unit):
-    """The checker's state ids are the trainer mask's contexts; a state the clean completion passes through is labelled with the clean next token."""
+    """The checker's state ids are the trainer mask's contexts; a state the clean completion passes through is labelled
+    with the clean next token."""
     clean, splices = case
     _, cols = exported(clean, splices, unit, "hard")
     ids, labels, positions = cols["input_ids"], cols["labels"], cols["position_ids"]

@@ -193,7 +193,14 @@ def test_format_number(value, like, text):
 
 def test_numbers_in():
     text = "Natalia sold 48/2 = <<48/2=24>>24 clips in May."
-    assert [(text[s:e], v) for s, e, v in numbers_in(text)] == [("48", 48), ("2", 2), ("48", 48), ("2", 2), ("24", 24), ("24", 24)]
+    assert [(text[s:e], v) for s, e, v in numbers_in(text)] == [
+        ("48", 48),
+        ("2", 2),
+        ("48", 48),
+        ("2", 2),
+        ("24", 24),
+        ("24", 24),
+    ]
     found = [(t[s:e], v) for t in ["It costs $1,250.50, or 50% off -7 .5 kg"] for s, e, v in numbers_in(t)]
     assert found == [("1,250.50", Fraction(2501, 2)), ("50", 50), ("-7", -7), (".5", Fraction(1, 2))]
     assert [v for _, _, v in numbers_in("48-24 71+-3 (-17) x=-4")] == [48, 24, 71, -3, -17, -4]
@@ -280,6 +287,8 @@ def test_visible_results_follow_annotations(train_rows):
         for step in split_steps(row["answer"]):
             for annotation in parse_annotations(step):
                 shown = re.match(r"-?[0-9.,]*[0-9](st|nd|rd|th)?", step[annotation.end :])
-                assert shown and parse_number(shown.group().removesuffix(shown.group(1) or "")) == parse_number(annotation.result)
+                assert shown and parse_number(shown.group().removesuffix(shown.group(1) or "")) == parse_number(
+                    annotation.result
+                )
                 ordinals += shown.group(1) is not None
     assert ordinals == 8

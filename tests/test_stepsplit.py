@@ -20,7 +20,10 @@ def test_steps_and_separators_rebuild_the_text(text, split):
 
 def test_paragraphs_keep_single_newlines_inside():
     text = "Factoring,\n$$x = 1$$\n\nSo $x = 1$.\n\n\nDone."
-    assert split_with_separators(text, "paragraph") == (["Factoring,\n$$x = 1$$", "So $x = 1$.", "Done."], ["\n\n", "\n\n\n"])
+    assert split_with_separators(text, "paragraph") == (
+        ["Factoring,\n$$x = 1$$", "So $x = 1$.", "Done."],
+        ["\n\n", "\n\n\n"],
+    )
 
 
 def test_blank_line_delimiters_end_a_step_whole_or_cut_in_two():
@@ -43,7 +46,10 @@ def test_the_embedded_tokenizer_finds_paragraph_steps():
     use_step_split(tok, "paragraph", "step")
     text = "First $1 + 1 = 2$.\nStill first.\n\nSecond $2 + 2 = 4$.\n\nThird."
     clean = tok.encode(text)
-    assert tok.decode(clean[: step_start(clean, len(clean), tok.delimiters)]) == "First $1 + 1 = 2$.\nStill first.\n\nSecond $2 + 2 = 4$.\n\n"
+    assert (
+        tok.decode(clean[: step_start(clean, len(clean), tok.delimiters)])
+        == "First $1 + 1 = 2$.\nStill first.\n\nSecond $2 + 2 = 4$.\n\n"
+    )
     at = len(tok.encode("First $1 + 1 = 2$.\nStill first.\n\nSecond $2 + 2"))
     wrong = tuple(tok.encode(" = 5$.\n\n"))
     spliced = splice(clean, [Splice(at, wrong)], tok.undo_id, "step", tok.delimiters)

@@ -1,4 +1,5 @@
-"""The masked-SFT trainer: batches, the loss, `<UNDO>` in the vocabulary, checkpoints and the CLI (tiny models, seconds)."""
+"""The masked-SFT trainer: batches, the loss, `<UNDO>` in the vocabulary, checkpoints and the CLI (tiny models,
+seconds)."""
 
 import json
 import shutil
@@ -10,12 +11,13 @@ from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
 from typer.testing import CliRunner
 
 from tracegen.cli import app
+from tracegen.dataset.load import open_dataset
 from tracegen.decoding import decode
 from tracegen.errors import InputError
 from tracegen.export.tokenizer import TraceTokenizer
 from tracegen.train import loop
 from tracegen.train.config import MsftConfig
-from tracegen.train.data import TraceCollator, held_out, open_dataset
+from tracegen.train.data import TraceCollator, held_out
 from tracegen.train.evaluate import teacher_forced
 from tracegen.train.loss import label_loss, model_inputs
 from tracegen.train.masks import attention_inputs
@@ -23,7 +25,17 @@ from tracegen.train.metrics import read_metrics
 from tracegen.train.model import add_undo_token, build_model
 from tracegen.train.msft import train_msft
 
-FAST = dict(eval_rows=2, eval_decode=1, batch_size=2, log_every=1, eval_every=2, save_every=2, max_new_tokens=4, lr=3e-3, warmup_steps=1)
+FAST = dict(
+    eval_rows=2,
+    eval_decode=1,
+    batch_size=2,
+    log_every=1,
+    eval_every=2,
+    save_every=2,
+    max_new_tokens=4,
+    lr=3e-3,
+    warmup_steps=1,
+)
 
 
 def build(out, *args):
@@ -36,7 +48,16 @@ def build(out, *args):
 def builds(tmp_path_factory) -> dict[str, str]:
     """Arith builds per context mode, two deviations in every row; step undos, so hard mode relabels states."""
     root = tmp_path_factory.mktemp("train")
-    options = ["--limit", "24", "--undo-unit", "step", "--set", "deviations.clean_fraction=0", "--set", "deviations.per_trace=2"]
+    options = [
+        "--limit",
+        "24",
+        "--undo-unit",
+        "step",
+        "--set",
+        "deviations.clean_fraction=0",
+        "--set",
+        "deviations.per_trace=2",
+    ]
     return {mode: str(build(root / mode, "--context-mode", mode, *options)) for mode in ("soft", "hard")}
 
 
@@ -48,7 +69,14 @@ def dataset(request, builds) -> str:
 @pytest.fixture(scope="module")
 def tiny_llama():
     tok = TraceTokenizer.load(None)
-    config = LlamaConfig(vocab_size=len(tok.hf), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2)
+    config = LlamaConfig(
+        vocab_size=len(tok.hf),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+    )
     torch.manual_seed(0)
     return LlamaForCausalLM(config).eval()
 
@@ -71,8 +99,16 @@ def test_a_padded_batch_loses_exactly_the_sum_of_its_rows(dataset, tiny_llama):
         batched, count = label_loss(tiny_llama(**model_inputs(batch)).logits, batch["labels"])
         alone_sum, alone_count = 0.0, 0
         for row in rows:
-            mask, positions = attention_inputs(row["input_ids"], row["position_ids"], row["prune_spans"], row["context_mode"], undo_id=data.tok.undo_id)
-            logits = tiny_llama(input_ids=torch.tensor([row["input_ids"]]), attention_mask=mask, position_ids=positions).logits
+            mask, positions = attention_inputs(
+                row["input_ids"],
+                row["position_ids"],
+                row["prune_spans"],
+                row["context_mode"],
+                undo_id=data.tok.undo_id,
+            )
+            logits = tiny_llama(
+                input_ids=torch.tensor([row["input_ids"]]), attention_mask=mask, position_ids=positions
+            ).logits
             total, n = label_loss(logits, torch.tensor([row["labels"]]))
             alone_sum, alone_count = alone_sum + total.item(), alone_count + n
     assert count == alone_count == sum(sum(label != -100 for label in row["labels"][1:]) for row in rows)
@@ -103,7 +139,15 @@ def test_undo_joins_a_pretrained_vocabulary_as_the_mean_of_named_words(tmp_path,
     tok = TraceTokenizer.load(str(foreign_tokenizers["gpt2"]))
     base = len(tok.hf) - 1
     assert tok.undo_id == base, "the gpt2-like tokenizer had no <UNDO>: it is the new last id"
-    config = LlamaConfig(vocab_size=base, hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=False)
+    config = LlamaConfig(
+        vocab_size=base,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        tie_word_embeddings=False,
+    )
     LlamaForCausalLM(config).save_pretrained(tmp_path / "pretrained")
     model = build_model(tok, model=str(tmp_path / "pretrained"), undo_init=("undo", "delete"))
     embeddings, head = model.get_input_embeddings().weight, model.get_output_embeddings().weight
@@ -121,14 +165,23 @@ def test_undo_joins_a_pretrained_vocabulary_as_the_mean_of_named_words(tmp_path,
 
 def test_undo_defaults_to_the_mean_of_all_embeddings(tmp_path, foreign_tokenizers):
     tok = TraceTokenizer.load(str(foreign_tokenizers["gpt2"]))
-    config = LlamaConfig(vocab_size=len(tok.hf) - 1, hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=4, num_key_value_heads=2)
+    config = LlamaConfig(
+        vocab_size=len(tok.hf) - 1,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+    )
     model = LlamaForCausalLM(config)
     assert add_undo_token(model, tok) is True
     embeddings = model.get_input_embeddings().weight
     assert torch.allclose(embeddings[tok.undo_id], embeddings[: tok.undo_id].mean(0), atol=1e-6)
 
 
-def test_training_lowers_the_loss_and_a_resumed_run_ends_where_an_uninterrupted_one_does(builds, tiny_llama_folder, tmp_path):
+def test_training_lowers_the_loss_and_a_resumed_run_ends_where_an_uninterrupted_one_does(
+    builds, tiny_llama_folder, tmp_path
+):
     settings = dict(dataset=builds["hard"], model=tiny_llama_folder, steps=4, **FAST)
     straight = tmp_path / "straight"
     final = train_msft(MsftConfig(out=straight, **settings))
@@ -154,7 +207,21 @@ def test_training_lowers_the_loss_and_a_resumed_run_ends_where_an_uninterrupted_
 
 def test_cli_trains_and_the_model_decodes(builds, tmp_path):
     out = tmp_path / "run"
-    args = ["train", "msft", builds["soft"], "--out", str(out), "--model-config", "tiny", "--steps", "2", "--batch-size", "2", "--eval-rows", "2"]
+    args = [
+        "train",
+        "msft",
+        builds["soft"],
+        "--out",
+        str(out),
+        "--model-config",
+        "tiny",
+        "--steps",
+        "2",
+        "--batch-size",
+        "2",
+        "--eval-rows",
+        "2",
+    ]
     args += ["--eval-decode", "1", "--eval-every", "2", "--max-new-tokens", "4"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
@@ -179,7 +246,21 @@ def test_cli_trains_and_the_model_decodes(builds, tmp_path):
     ],
 )
 def test_cli_bad_settings_are_one_line_and_exit_2(builds, tmp_path, args, expected):
-    result = CliRunner().invoke(app, ["train", "msft", builds["hard"], "--out", str(tmp_path / "run"), "--model-config", "tiny", "--eval-rows", "4", *args])
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "msft",
+            builds["hard"],
+            "--out",
+            str(tmp_path / "run"),
+            "--model-config",
+            "tiny",
+            "--eval-rows",
+            "4",
+            *args,
+        ],
+    )
     assert result.exit_code == 2, result.output
     assert expected in result.output
 
@@ -188,12 +269,16 @@ def test_cli_refuses_a_folder_with_another_run(builds, tmp_path):
     out = tmp_path / "run"
     out.mkdir()
     (out / "metrics.jsonl").write_text("{}\n")
-    result = CliRunner().invoke(app, ["train", "msft", builds["hard"], "--out", str(out), "--model-config", "tiny", "--eval-rows", "4"])
+    result = CliRunner().invoke(
+        app, ["train", "msft", builds["hard"], "--out", str(out), "--model-config", "tiny", "--eval-rows", "4"]
+    )
     assert result.exit_code == 2 and "pass --resume" in result.output
 
 
 def test_cli_names_a_folder_that_is_no_dataset(tmp_path):
-    result = CliRunner().invoke(app, ["train", "msft", str(tmp_path), "--out", str(tmp_path / "run"), "--model-config", "tiny"])
+    result = CliRunner().invoke(
+        app, ["train", "msft", str(tmp_path), "--out", str(tmp_path / "run"), "--model-config", "tiny"]
+    )
     assert result.exit_code == 2 and "not a tracegen dataset folder" in result.output
 
 
@@ -224,8 +309,17 @@ def test_the_forced_deviation_probe_reads_the_state_right_after_each_mistake(dat
         return teacher_forced(model, rows, collate, undo_id=undo, step_ends=data.tok.delimiters, batch_size=4)
 
     perfect = probe(Oracle(rows, vocab))
-    assert (perfect["undo_after_deviation"], perfect["undo_false_alarm"], perfect["undo_false_alarm_at_step_end"]) == (1.0, 0.0, 0.0)
-    assert probe(Oracle(rows, vocab, always=undo)) | {"eval_loss": 0} == {"eval_loss": 0, "undo_after_deviation": 1.0, "undo_false_alarm": 1.0, "undo_false_alarm_at_step_end": 1.0}
+    assert (perfect["undo_after_deviation"], perfect["undo_false_alarm"], perfect["undo_false_alarm_at_step_end"]) == (
+        1.0,
+        0.0,
+        0.0,
+    )
+    assert probe(Oracle(rows, vocab, always=undo)) | {"eval_loss": 0} == {
+        "eval_loss": 0,
+        "undo_after_deviation": 1.0,
+        "undo_false_alarm": 1.0,
+        "undo_false_alarm_at_step_end": 1.0,
+    }
     never = probe(Oracle(rows, vocab, always=data.tok.eos_id))
     assert (never["undo_after_deviation"], never["undo_false_alarm"]) == (0.0, 0.0)
     assert perfect["eval_loss"] < never["eval_loss"]
@@ -248,7 +342,9 @@ def test_neither_a_folder_nor_a_hub_id_is_bad_input(tmp_path):
 
 def test_every_labelled_token_of_a_step_weighs_the_same_however_the_step_is_cut(builds, tiny_llama_folder, tmp_path):
     """One batch of 4 rows, or 2 micro-batches of 2 rows (of different label counts): the same update."""
-    settings = dict(dataset=builds["hard"], model=tiny_llama_folder, steps=2, **{**FAST, "eval_decode": 0, "save_every": 2})
+    settings = dict(
+        dataset=builds["hard"], model=tiny_llama_folder, steps=2, **{**FAST, "eval_decode": 0, "save_every": 2}
+    )
     train_msft(MsftConfig(out=tmp_path / "whole", **{**settings, "batch_size": 4}))
     train_msft(MsftConfig(out=tmp_path / "accumulated", **{**settings, "batch_size": 2, "grad_accum": 2}))
     a = AutoModelForCausalLM.from_pretrained(tmp_path / "whole" / "model").state_dict()
@@ -270,12 +366,17 @@ def test_cli_options_are_the_config_fields_with_their_defaults(command, config):
     parameters = inspect.signature(getattr(commands, command)).parameters
     assert list(parameters) == list(fields)
     for name, parameter in parameters.items():
-        if parameter.default is not inspect.Parameter.empty and name != "undo_init":  # a list option; the config keeps a tuple
+        if (
+            parameter.default is not inspect.Parameter.empty and name != "undo_init"
+        ):  # a list option; the config keeps a tuple
             assert parameter.default == fields[name], name
 
 
-def test_the_schedule_holds_its_minimum_after_schedule_steps_and_on_eval_can_stop_a_run(builds, tiny_llama_folder, tmp_path):
-    """What `tracegen validate` needs to train on to parity: the equal-budget run's schedule, then the final LR, stopped by a callback."""
+def test_the_schedule_holds_its_minimum_after_schedule_steps_and_on_eval_can_stop_a_run(
+    builds, tiny_llama_folder, tmp_path
+):
+    """What `tracegen validate` needs to train on to parity: the equal-budget run's schedule, then the final LR,
+    stopped by a callback."""
     seen = []
 
     def stop_at_6(model, step, metrics):
@@ -284,8 +385,21 @@ def test_the_schedule_holds_its_minimum_after_schedule_steps_and_on_eval_can_sto
 
     out = tmp_path / "run"
     settings = dict(FAST, eval_every=2, save_every=100)
-    train_msft(MsftConfig(dataset=builds["soft"], out=out, model=tiny_llama_folder, steps=20, schedule_steps=4, min_lr_ratio=0.1, **settings), on_eval=stop_at_6)
+    train_msft(
+        MsftConfig(
+            dataset=builds["soft"],
+            out=out,
+            model=tiny_llama_folder,
+            steps=20,
+            schedule_steps=4,
+            min_lr_ratio=0.1,
+            **settings,
+        ),
+        on_eval=stop_at_6,
+    )
     assert seen == [(2, False, True), (4, False, True), (6, False, True)]
     lrs = {r["step"]: r["lr"] for r in read_metrics(out) if "lr" in r}
-    assert max(lrs) == 6 and lrs[4] == pytest.approx(lrs[5]) == pytest.approx(lrs[6]) == pytest.approx(0.1 * FAST["lr"])
+    assert max(lrs) == 6 and lrs[4] == pytest.approx(lrs[5]) == pytest.approx(lrs[6]) == pytest.approx(
+        0.1 * FAST["lr"]
+    )
     assert [p.name for p in loop.checkpoints(out)] == ["step-000006"] and (out / "model").is_dir()

@@ -43,7 +43,8 @@ def tiny_fixed_answer_model(folder: Path) -> Path:
     solution, eos = tok.convert_tokens_to_ids(WRONG_SOLUTION), tok.eos_token_id
     config = LlamaConfig(
         vocab_size=len(tok), hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
-        num_key_value_heads=1, bos_token_id=eos, eos_token_id=eos, pad_token_id=tok.pad_token_id, tie_word_embeddings=False,
+        num_key_value_heads=1, bos_token_id=eos, eos_token_id=eos, pad_token_id=tok.pad_token_id,
+        tie_word_embeddings=False,
     )  # fmt: skip
     model = LlamaForCausalLM(config)
     with torch.no_grad():
@@ -122,7 +123,8 @@ def test_a_build_samples_from_transformers_serve_and_reruns_from_the_cache(tmp_p
     def build(out: str):
         return runner.invoke(app, [
             "build", "--recipe", "gsm8k-weak", "--source", str(gold), "--out", str(tmp_path / out),
-            "--backend", "openai", "--base-url", base_url.replace("http://", f"http://alice:{PASSWORD}@"), "--model", str(model),
+            "--backend", "openai", "--base-url", base_url.replace("http://", f"http://alice:{PASSWORD}@"),
+            "--model", str(model),
             "--set", "deviations.weak.samples=2", "--set", "deviations.weak.backend.max_tokens=8",
             "--set", f"deviations.weak.backend.cache={cache}", "--set", "deviations.weak.backend.concurrency=2",
         ])  # fmt: skip
@@ -130,15 +132,26 @@ def test_a_build_samples_from_transformers_serve_and_reruns_from_the_cache(tmp_p
     first = build("first")
     assert first.exit_code == 0, first.output
     assert check_dataset(tmp_path / "first").failure is None
-    rows = [row for path in sorted((tmp_path / "first" / "data").glob("*.parquet")) for row in pq.read_table(path).to_pylist()]
-    assert len(rows) == PROBLEMS  # one per problem: the second sample is the same greedy answer, dropped as a duplicate
+    rows = [
+        row
+        for path in sorted((tmp_path / "first" / "data").glob("*.parquet"))
+        for row in pq.read_table(path).to_pylist()
+    ]
+    assert (
+        len(rows) == PROBLEMS
+    )  # one per problem: the second sample is the same greedy answer, dropped as a duplicate
     assert all(row["deviations"][0]["weak_solution"] == WRONG_SOLUTION for row in rows)
     assert all(row["deviations"][0]["kind"].startswith("weak:tiny-served@") for row in rows)
 
     again = build("second")
     assert again.exit_code == 0, again.output
     assert "calls 0," in again.output and f"cache_hits {2 * PROBLEMS}" in again.output
-    for name in ("tracegen.json", "README.md", "skipped.jsonl", *(f"data/{p.name}" for p in (tmp_path / "first" / "data").iterdir())):
+    for name in (
+        "tracegen.json",
+        "README.md",
+        "skipped.jsonl",
+        *(f"data/{p.name}" for p in (tmp_path / "first" / "data").iterdir()),
+    ):
         assert (tmp_path / "first" / name).read_bytes() == (tmp_path / "second" / name).read_bytes(), name
 
     written = every_text(tmp_path / "first") + every_text(cache.parent)

@@ -11,28 +11,42 @@ from transformers import LlamaConfig, LlamaForCausalLM
 from typer.testing import CliRunner
 
 from tracegen.cli import app
-from tracegen.train.data import open_dataset
+from tracegen.dataset.load import open_dataset
 
 trl = pytest.importorskip("trl")
 
 
 def test_sft_trainer_trains_on_the_labels_column_as_exported(tmp_path):
     out = tmp_path / "soft"
-    result = CliRunner().invoke(app, ["build", "--recipe", "arith", "--limit", "12", "--out", str(out), "--set", "deviations.clean_fraction=0"])
+    result = CliRunner().invoke(
+        app, ["build", "--recipe", "arith", "--limit", "12", "--out", str(out), "--set", "deviations.clean_fraction=0"]
+    )
     assert result.exit_code == 0, result.output
     data = open_dataset(str(out))
     rows = data.rows  # every column of the export: TRL keeps input_ids and labels, drops the rest
     expected = {tuple(row["input_ids"]): row["labels"] for row in rows}
-    assert all(any(label == -100 for label in labels[len(data.prompt_ids(row)) :]) for row, labels in zip(rows, expected.values())), "every row has masked deviation tokens"
+    assert all(
+        any(label == -100 for label in labels[len(data.prompt_ids(row)) :])
+        for row, labels in zip(rows, expected.values())
+    ), "every row has masked deviation tokens"
 
     received: list[dict[str, torch.Tensor]] = []
 
     class Recording(trl.SFTTrainer):
         def compute_loss(self, model, inputs, *args, **kwargs):
-            received.append({key: inputs[key].detach().cpu().clone() for key in ("input_ids", "labels", "attention_mask")})
+            received.append(
+                {key: inputs[key].detach().cpu().clone() for key in ("input_ids", "labels", "attention_mask")}
+            )
             return super().compute_loss(model, inputs, *args, **kwargs)
 
-    config = LlamaConfig(vocab_size=len(data.tok.hf), hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=4, num_key_value_heads=2)
+    config = LlamaConfig(
+        vocab_size=len(data.tok.hf),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+    )
     torch.manual_seed(0)
     args = trl.SFTConfig(
         output_dir=str(tmp_path / "trl"),

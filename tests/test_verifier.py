@@ -7,11 +7,12 @@ from fractions import Fraction
 import pytest
 
 from tracegen.steps import parse_annotations, split_steps
-from tracegen.verifiers import KINDS, Divergence, get_verifier
 from tracegen.verifiers.answers import final_value, line_answer, same_value
+from tracegen.verifiers.base import KINDS, Divergence
 from tracegen.verifiers.calculations import calculations
 from tracegen.verifiers.divergence import first_wrong_step
 from tracegen.verifiers.expressions import Expression
+from tracegen.verifiers.registry import get_verifier
 from tracegen.verifiers.values import question_values
 
 EGGS = (
@@ -19,7 +20,10 @@ EGGS = (
     "friends every day with four. She sells the remainder at the farmers' market daily for $2 per fresh duck egg. "
     "How much in dollars does she make every day at the farmers' market?"
 )
-EGGS_GOLD = "Janet sells 16 - 3 - 4 = <<16-3-4=9>>9 duck eggs a day.\nShe makes 9 * 2 = $<<9*2=18>>18 every day at the farmer’s market.\n#### 18"
+EGGS_GOLD = (
+    "Janet sells 16 - 3 - 4 = <<16-3-4=9>>9 duck eggs a day.\nShe makes 9 * 2 = $<<9*2=18>>18 every day at "
+    "the farmer’s market.\n#### 18"
+)
 
 
 def first_error(solution: str, question: str = EGGS, gold: str = EGGS_GOLD) -> Divergence | None:
@@ -33,7 +37,8 @@ def first_error(solution: str, question: str = EGGS, gold: str = EGGS_GOLD) -> D
         EGGS_GOLD.replace("#### 18", "A: 18"),
         EGGS_GOLD.replace("#### 18", "The answer is $18."),
         # another path: what is used first, then the remainder
-        "She uses 3 + 4 = <<3+4=7>>7 eggs.\nShe sells 16 - 7 = <<16-7=9>>9 eggs.\nSo she makes 2 * 9 = $<<2*9=18.0>>18.00.\nA: 18",
+        "She uses 3 + 4 = <<3+4=7>>7 eggs.\nShe sells 16 - 7 = <<16-7=9>>9 eggs.\nSo she makes 2 * 9 = "
+        "$<<2*9=18.0>>18.00.\nA: 18",
     ],
 )
 def test_a_correct_solution_has_no_first_error_and_no_false_alarm(solution):
@@ -46,23 +51,64 @@ def test_a_correct_solution_has_no_first_error_and_no_false_alarm(solution):
     "solution, step, kind, words",
     [
         # the annotation is false
-        ("Janet sells 16 - 3 - 4 = <<16-3-4=8>>8 eggs.\nShe makes 8 * 2 = $<<8*2=16>>16.\nA: 16", 0, "false_annotation", "is 9, not 8"),
+        (
+            "Janet sells 16 - 3 - 4 = <<16-3-4=8>>8 eggs.\nShe makes 8 * 2 = $<<8*2=16>>16.\nA: 16",
+            0,
+            "false_annotation",
+            "is 9, not 8",
+        ),
         # the number written after it is not its result
-        ("Janet sells 16 - 3 - 4 = <<16-3-4=9>>9 eggs.\nShe makes 9 * 2 = $<<9*2=18>>16.\nA: 16", 1, "false_annotation", "writes 16"),
+        (
+            "Janet sells 16 - 3 - 4 = <<16-3-4=9>>9 eggs.\nShe makes 9 * 2 = $<<9*2=18>>16.\nA: 16",
+            1,
+            "false_annotation",
+            "writes 16",
+        ),
         # a plain equation of the text is false
-        ("Janet sells 16 - 3 - 4 = 8 eggs.\nShe makes 8 * 2 = $<<8*2=16>>16.\nA: 16", 0, "false_annotation", "is 9, not 8"),
+        (
+            "Janet sells 16 - 3 - 4 = 8 eggs.\nShe makes 8 * 2 = $<<8*2=16>>16.\nA: 16",
+            0,
+            "false_annotation",
+            "is 9, not 8",
+        ),
         # 5 eggs for breakfast: the question never says 5
-        ("She eats 5 and bakes 4, so she sells 16 - 5 - 4 = <<16-5-4=7>>7.\nShe makes 7 * 2 = $<<7*2=14>>14.\nA: 14", 0, "unsupported_value", "uses 5"),
+        (
+            "She eats 5 and bakes 4, so she sells 16 - 5 - 4 = <<16-5-4=7>>7.\nShe makes 7 * 2 = $<<7*2=14>>14.\nA: "
+            "14",
+            0,
+            "unsupported_value",
+            "uses 5",
+        ),
         # forgets the muffins: 13 is only a partial result of the gold chain (16-3-4), never completed
-        ("She sells 16 - 3 = <<16-3=13>>13 eggs.\nShe makes 13 * 2 = $<<13*2=26>>26 every day.\nA: 26", 0, "misread", "no later step completes it"),
+        (
+            "She sells 16 - 3 = <<16-3=13>>13 eggs.\nShe makes 13 * 2 = $<<13*2=26>>26 every day.\nA: 26",
+            0,
+            "misread",
+            "no later step completes it",
+        ),
         # right values, wrong operation: the gold chain multiplies 9 and 2
-        ("Janet sells 16 - 3 - 4 = <<16-3-4=9>>9 eggs.\nShe makes 9 / 2 = $<<9/2=4.5>>4.5.\nA: 4.5", 1, "wrong_operation", "computes 9 * 2"),
+        (
+            "Janet sells 16 - 3 - 4 = <<16-3-4=9>>9 eggs.\nShe makes 9 / 2 = $<<9/2=4.5>>4.5.\nA: 4.5",
+            1,
+            "wrong_operation",
+            "computes 9 * 2",
+        ),
         # stops early: every step is right, the answer is an intermediate quantity
         ("Janet sells 16 - 3 - 4 = <<16-3-4=9>>9 duck eggs a day.\nA: 9", 0, "wrong_final", "concludes with 9"),
         # answers a value no step computes
-        ("Janet sells 16 - 3 - 4 = <<16-3-4=9>>9 eggs.\nShe makes 9 * 2 = $<<9*2=18>>18.\nA: 20", 2, "wrong_final", "answers 20"),
+        (
+            "Janet sells 16 - 3 - 4 = <<16-3-4=9>>9 eggs.\nShe makes 9 * 2 = $<<9*2=18>>18.\nA: 20",
+            2,
+            "wrong_final",
+            "answers 20",
+        ),
         # no final answer at all
-        ("Janet sells 16 - 3 - 4 = <<16-3-4=9>>9 eggs.\nShe makes 9 * 2 = $<<9*2=18>>18.", 1, "wrong_final", "no numeric final answer"),
+        (
+            "Janet sells 16 - 3 - 4 = <<16-3-4=9>>9 eggs.\nShe makes 9 * 2 = $<<9*2=18>>18.",
+            1,
+            "wrong_final",
+            "no numeric final answer",
+        ),
     ],
 )
 def test_each_kind_of_first_error(solution, step, kind, words):
@@ -73,19 +119,25 @@ def test_each_kind_of_first_error(solution, step, kind, words):
 
 
 def test_an_error_is_found_before_an_earlier_step_would_be_blamed_for_the_answer():
-    solution = "She eats 3 + 4 = <<3+4=7>>7 eggs.\nShe sells 16 - 7 = <<16-7=9>>9.\nShe makes 9 * 3 = $<<9*3=27>>27.\nA: 27"
+    solution = (
+        "She eats 3 + 4 = <<3+4=7>>7 eggs.\nShe sells 16 - 7 = <<16-7=9>>9.\nShe makes 9 * 3 = $<<9*3=27>>27.\nA: 27"
+    )
     found = first_error(solution)
     assert (found.step_index, found.kind) == (2, "misread")
 
 
 def test_gold_prefix_text_and_step_indices_count_every_line():
     """Indices are into solution.split("\\n"): blank lines and text-only lines count."""
-    solution = "Let us see.\n\nShe sells 16 - 3 = <<16-3=13>>13 eggs.\nShe makes 13 * 2 = $<<13*2=26>>26 every day.\nA: 26"
+    solution = (
+        "Let us see.\n\nShe sells 16 - 3 = <<16-3=13>>13 eggs.\nShe makes 13 * 2 = $<<13*2=26>>26 every day.\nA: 26"
+    )
     assert first_error(solution).step_index == 2
 
 
 def test_question_numbers_in_words_percentages_and_units_are_known():
-    values = question_values("Lisa sold three and a half boxes, half a dozen pens at 25% off for twenty-five days in May.")
+    values = question_values(
+        "Lisa sold three and a half boxes, half a dozen pens at 25% off for twenty-five days in May."
+    )
     for value in (3.5, 6, 25, 0.25, 0.75, 1.25, 12, 7, 24, 31, Fraction(1, 2)):
         assert Fraction(value) in values, value
     assert Fraction(28) not in question_values("You may go home.")  # `may` is no month
@@ -114,7 +166,13 @@ def test_calculations_read_annotations_shown_results_and_text_equations():
     (prose,) = calculations("He has 66 fish * 1/3 = 22 fish")
     assert (prose.operands, prose.result, prose.error()) == ((66, 1, 3), 22, None)
     # not equations: algebra, mixed numbers, a chain
-    for step in ("2s + 30 = 110", "3x + 4 = 28", "5x+12=341", "3 1/2 - 2 = 1 1/2 hours", "14 * 1/2 = 14 / 2 = <<14/2=7>>7"):
+    for step in (
+        "2s + 30 = 110",
+        "3x + 4 = 28",
+        "5x+12=341",
+        "3 1/2 - 2 = 1 1/2 hours",
+        "14 * 1/2 = 14 / 2 = <<14/2=7>>7",
+    ):
         assert len(calculations(step)) == len(parse_annotations(step)), step
 
 
@@ -135,7 +193,10 @@ def _clean_gold_problems(count: int) -> list[dict]:
     with path.open() as f:
         for line in f:
             row = json.loads(line)
-            if parse_annotations(row["answer"]) and first_wrong_step(row["question"], row["answer"], split_steps(row["answer"])[:-1]) is None:
+            if (
+                parse_annotations(row["answer"])
+                and first_wrong_step(row["question"], row["answer"], split_steps(row["answer"])[:-1]) is None
+            ):
                 problems.append(row)
             if len(problems) == count:
                 break
@@ -147,7 +208,11 @@ def test_gold_solutions_reformatted_are_correct():
     for row in _clean_gold_problems(150):
         gold = row["answer"]
         answer = gold.rsplit("#### ", 1)[1]
-        for solution in (gold, gold.replace("#### ", "A: "), gold.replace(f"#### {answer}", f"The answer is {answer}.")):
+        for solution in (
+            gold,
+            gold.replace("#### ", "A: "),
+            gold.replace(f"#### {answer}", f"The answer is {answer}."),
+        ):
             assert verifier.first_error(row["question"], gold, solution) is None, solution
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tracegen.verifiers import KINDS
+from tracegen.verifiers.base import KINDS
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "verifier_accuracy.py"
@@ -36,7 +36,12 @@ def solutions():
 
 
 def test_beats_always_step_zero_by_a_clear_margin(solutions):
-    done = subprocess.run([sys.executable, str(SCRIPT), "--solutions", str(solutions), "--sets", "first"], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--solutions", str(solutions), "--sets", "first"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["all"]["labels"] == 80 and result["dev"]["labels"] == result["held_out"]["labels"] == 40
     assert result["all"]["exact"] >= result["all"]["always_step0_exact"] + MARGIN, result["all"]

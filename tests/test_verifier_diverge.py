@@ -28,7 +28,11 @@ def files(tmp_path):
                 "question": "  " + QUESTION.replace(" ", "  ") + "\n",  # whitespace does not matter
                 "ground_truth": "ignored",
                 "good": {"is_correct": True, "solution": "She sells 9 eggs: 16 - 3 - 4 = <<16-3-4=9>>9.\nA: 18"},
-                "bad": {"is_correct": False, "solution": "She has 16 eggs.\nShe sells 16 - 3 = <<16-3=13>>13.\nShe makes 13 * 2 = <<13*2=26>>26.\nA: 26"},
+                "bad": {
+                    "is_correct": False,
+                    "solution": "She has 16 eggs.\nShe sells 16 - 3 = <<16-3=13>>13.\nShe makes 13 * 2 = "
+                    "<<13*2=26>>26.\nA: 26",
+                },
             },
             {"question": "A question nobody asked?", "bad": {"solution": "A: 1"}},
         ],
@@ -79,7 +83,12 @@ def test_real_solutions_wrong_exactly_when_the_data_says_so(tmp_path):
     replay = write_jsonl(tmp_path / "solutions.jsonl", records)
     out = tmp_path / "labels.jsonl"
     report = diverge(source, replay, out)
-    flagged_wrong = {(line, model) for line, record in enumerate(records) for model, value in record.items() if isinstance(value, dict) and not value["is_correct"]}
+    flagged_wrong = {
+        (line, model)
+        for line, record in enumerate(records)
+        for model, value in record.items()
+        if isinstance(value, dict) and not value["is_correct"]
+    }
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert {(row["line"], row["model"]) for row in rows} == flagged_wrong
     assert report.solutions == 600 and report.unmatched == []

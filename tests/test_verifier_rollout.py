@@ -3,7 +3,7 @@
 import pytest
 
 from tracegen.llm.base import Outcome, Request, Sample
-from tracegen.verifiers import get_verifier
+from tracegen.verifiers.registry import get_verifier
 
 QUESTION = "Janet has 16 eggs, eats 3 and bakes with 4. She sells the rest at $2. How much does she make?"
 GOLD = "She sells 16 - 3 - 4 = <<16-3-4=9>>9 eggs.\nShe makes 9 * 2 = $<<9*2=18>>18.\n#### 18"
@@ -39,14 +39,20 @@ def test_first_step_after_which_no_continuation_reaches_the_gold_answer():
     assert (found.step_index, found.kind) == (1, "dead_end")
     assert "none of 3 continuations" in found.reason
     # one request per step before the final line, each with its prefix of whole lines
-    assert [r.prefix for r in backend.requests] == ["She has 16 eggs.\n", "She has 16 eggs.\nShe sells 16 - 3 = <<16-3=13>>13 eggs.\n", "\n".join(WRONG.split("\n")[:3]) + "\n"]
+    assert [r.prefix for r in backend.requests] == [
+        "She has 16 eggs.\n",
+        "She has 16 eggs.\nShe sells 16 - 3 = <<16-3=13>>13 eggs.\n",
+        "\n".join(WRONG.split("\n")[:3]) + "\n",
+    ]
     assert {(r.question, r.n) for r in backend.requests} == {(QUESTION, 3)}
     assert len({r.id for r in backend.requests}) == 3
 
 
 def test_a_correct_solution_needs_no_rollouts():
     backend = FakeBackend(good_steps=0)
-    assert get_verifier("rollout", backend=backend, m=2).first_error(QUESTION, GOLD, GOLD.replace("####", "A:")) is None
+    assert (
+        get_verifier("rollout", backend=backend, m=2).first_error(QUESTION, GOLD, GOLD.replace("####", "A:")) is None
+    )
     assert backend.requests == []
 
 
@@ -56,7 +62,9 @@ def test_when_every_prefix_still_reaches_gold_the_conclusion_is_wrong():
 
 
 def test_a_failed_request_does_not_blame_its_step():
-    found = get_verifier("rollout", backend=FakeBackend(good_steps=0, failing=frozenset({0})), m=2).first_error(QUESTION, GOLD, WRONG)
+    found = get_verifier("rollout", backend=FakeBackend(good_steps=0, failing=frozenset({0})), m=2).first_error(
+        QUESTION, GOLD, WRONG
+    )
     assert (found.step_index, found.kind) == (1, "dead_end")
 
 

@@ -5,19 +5,37 @@ side facts that lead nowhere (not errors)."""
 import pytest
 
 from tracegen.steps import split_steps
-from tracegen.verifiers import get_verifier
 from tracegen.verifiers.binding import misbinding
 from tracegen.verifiers.calculations import calculations, stated_numbers
 from tracegen.verifiers.divergence import first_wrong_step
+from tracegen.verifiers.registry import get_verifier
 
-APPLES = "Tom picks 12 apples and shares them equally among his 3 friends. Each friend eats 2 of them. How many apples does each friend have left?"
+APPLES = (
+    "Tom picks 12 apples and shares them equally among his 3 friends. Each friend eats 2 of them. How many "
+    "apples does each friend have left?"
+)
 APPLES_GOLD = "Each friend gets 12 / 3 = <<12/3=4>>4 apples.\nEach has 4 - 2 = <<4-2=2>>2 apples left.\n#### 2"
-EGGS = "Lamar finds 5 eggs. Stacy finds twice as many as Lamar. Charlie finds 2 less than Stacy. How many eggs do the three find?"
-EGGS_GOLD = "Stacy finds 5 * 2 = <<5*2=10>>10 eggs.\nCharlie finds 10 - 2 = <<10-2=8>>8 eggs.\nThey find 5 + 10 + 8 = <<5+10+8=23>>23 eggs.\n#### 23"
-FARM = "A farm has 20 cows and 8 horses, twice as many of each as the farm next door. How many animals does the farm next door have?"
-FARM_GOLD = "Next door has 20 / 2 = <<20/2=10>>10 cows.\nNext door has 8 / 2 = <<8/2=4>>4 horses.\nNext door has 10 + 4 = <<10+4=14>>14 animals.\n#### 14"
+EGGS = (
+    "Lamar finds 5 eggs. Stacy finds twice as many as Lamar. Charlie finds 2 less than Stacy. How many eggs do "
+    "the three find?"
+)
+EGGS_GOLD = (
+    "Stacy finds 5 * 2 = <<5*2=10>>10 eggs.\nCharlie finds 10 - 2 = <<10-2=8>>8 eggs.\nThey find 5 + 10 + 8 "
+    "= <<5+10+8=23>>23 eggs.\n#### 23"
+)
+FARM = (
+    "A farm has 20 cows and 8 horses, twice as many of each as the farm next door. How many animals does the "
+    "farm next door have?"
+)
+FARM_GOLD = (
+    "Next door has 20 / 2 = <<20/2=10>>10 cows.\nNext door has 8 / 2 = <<8/2=4>>4 horses.\nNext door has 10 "
+    "+ 4 = <<10+4=14>>14 animals.\n#### 14"
+)
 BAKERY = "A bakery bakes 30 loaves of bread every day. How many loaves does it bake in 2 weeks?"
-BAKERY_GOLD = "It bakes 30 * 7 = <<30*7=210>>210 loaves a week.\nIn 2 weeks it bakes 210 * 2 = <<210*2=420>>420 loaves.\n#### 420"
+BAKERY_GOLD = (
+    "It bakes 30 * 7 = <<30*7=210>>210 loaves a week.\nIn 2 weeks it bakes 210 * 2 = <<210*2=420>>420 "
+    "loaves.\n#### 420"
+)
 AGES = "Sam is 5 years old and his dad is 6 times as old. How old will his dad be in 4 years?"
 AGES_GOLD = "His dad is 5 * 6 = <<5*6=30>>30 years old.\nIn 4 years he will be 30 + 4 = <<30+4=34>>34.\n#### 34"
 
@@ -41,37 +59,64 @@ def test_prose_arithmetic_is_read_with_its_units(step, arithmetic, result):
     assert (calc.operands, calc.result, calc.error()) == (arithmetic, result, None)
 
 
-@pytest.mark.parametrize("step", ["2s + 30 = 110", "Becca: x + 12 = 78", "The cost is 2 dollars and she buys 3 = 6", "3 1/2 = 3.5", "half of 12 apples / 3 = 2"])
+@pytest.mark.parametrize(
+    "step",
+    [
+        "2s + 30 = 110",
+        "Becca: x + 12 = 78",
+        "The cost is 2 dollars and she buys 3 = 6",
+        "3 1/2 = 3.5",
+        "half of 12 apples / 3 = 2",
+    ],
+)
 def test_algebra_verbs_and_mixed_numbers_are_not_prose_arithmetic(step):
     assert calculations(step) == ()
 
 
 def test_false_prose_arithmetic_is_the_first_error():
-    found = first_error(APPLES, APPLES_GOLD, "Each friend gets 12 apples / 3 = 5 apples.\nEach has 5 - 2 = <<5-2=3>>3 left.\nA: 3")
+    found = first_error(
+        APPLES, APPLES_GOLD, "Each friend gets 12 apples / 3 = 5 apples.\nEach has 5 - 2 = <<5-2=3>>3 left.\nA: 3"
+    )
     assert (found.step_index, found.kind) == (0, "false_annotation") and "is 4, not 5" in found.reason
 
 
 def test_a_wrong_value_introduced_in_prose_is_blamed_where_it_is_introduced_not_where_it_is_used():
-    found = first_error(APPLES, APPLES_GOLD, "Each friend gets 12 apples - 3 = 9 apples.\nEach has 9 - 2 = <<9-2=7>>7 apples left.\nA: 7")
-    assert (found.step_index, found.kind) == (0, "wrong_operation") and "12 - 3 where the gold solution computes 12 / 3" in found.reason
+    found = first_error(
+        APPLES,
+        APPLES_GOLD,
+        "Each friend gets 12 apples - 3 = 9 apples.\nEach has 9 - 2 = <<9-2=7>>7 apples left.\nA: 7",
+    )
+    assert (found.step_index, found.kind) == (
+        0,
+        "wrong_operation",
+    ) and "12 - 3 where the gold solution computes 12 / 3" in found.reason
 
 
 def test_a_value_stated_with_no_equation_is_blamed_where_it_appears():
     solution = "Stacy finds 10 eggs and Charlie finds 9 eggs.\nThey find 5 + 10 + 9 = <<5+10+9=24>>24 eggs.\nA: 24"
     assert stated_numbers(split_steps(solution)[0]) == (10, 9)
     found = first_error(EGGS, EGGS_GOLD, solution)
-    assert (found.step_index, found.kind) == (0, "unsupported_value") and "states 9 with no calculation" in found.reason
+    assert (found.step_index, found.kind) == (
+        0,
+        "unsupported_value",
+    ) and "states 9 with no calculation" in found.reason
 
 
 def test_stated_values_that_are_right_or_lead_nowhere_are_no_error():
     # 10 and 8 are the gold's; the 30 children of the aside are never used again
-    solution = "Stacy finds 10 eggs and Charlie finds 8 eggs.\nThere are 30 children in the park.\nThey find 5 + 10 + 8 = <<5+10+8=23>>23 eggs."
+    solution = (
+        "Stacy finds 10 eggs and Charlie finds 8 eggs.\nThere are 30 children in the park.\nThey find 5 + 10 "
+        "+ 8 = <<5+10+8=23>>23 eggs."
+    )
     assert first_wrong_step(EGGS, EGGS_GOLD, split_steps(solution)) is None
     assert stated_numbers("Let S be the sheep and G = 3S geese.") == ()  # algebra states no values
 
 
 def test_a_side_fact_off_the_gold_chain_that_nothing_uses_is_no_error():
-    solution = "Next door has 20 / 2 = <<20/2=10>>10 cows and 8 / 2 = <<8/2=4>>4 horses.\nThat is 20 * 4 = <<20*4=80>>80 legs of cows here, by the way.\nNext door has 10 + 4 = <<10+4=14>>14 animals."
+    solution = (
+        "Next door has 20 / 2 = <<20/2=10>>10 cows and 8 / 2 = <<8/2=4>>4 horses.\nThat is 20 * 4 = "
+        "<<20*4=80>>80 legs of cows here, by the way.\nNext door has 10 + 4 = <<10+4=14>>14 animals."
+    )
     assert first_wrong_step(FARM, FARM_GOLD, split_steps(solution)) is None
 
 
@@ -79,11 +124,28 @@ def test_a_side_fact_off_the_gold_chain_that_nothing_uses_is_no_error():
     "question, gold, solution, words",
     [
         # the right number given to the wrong animal
-        (FARM, FARM_GOLD, "Next door has 20 / 2 = <<20/2=10>>10 horses.\nSo it has 10 + 20 = <<10+20=30>>30 animals.\nA: 30", "10 horse, where the gold solution has 10 cow"),
+        (
+            FARM,
+            FARM_GOLD,
+            "Next door has 20 / 2 = <<20/2=10>>10 horses.\nSo it has 10 + 20 = <<10+20=30>>30 animals.\nA: 30",
+            "10 horse, where the gold solution has 10 cow",
+        ),
         # the right number for the wrong period
-        (BAKERY, BAKERY_GOLD, "It bakes 30 * 7 = <<30*7=210>>210 loaves a day.\nIn 2 weeks it bakes 210 * 14 = <<210*14=2940>>2940.\nA: 2940", "210 per day, where the gold solution has 210 per week"),
+        (
+            BAKERY,
+            BAKERY_GOLD,
+            "It bakes 30 * 7 = <<30*7=210>>210 loaves a day.\nIn 2 weeks it bakes 210 * 14 = "
+            "<<210*14=2940>>2940.\nA: 2940",
+            "210 per day, where the gold solution has 210 per week",
+        ),
         # the right number used as a multiplier
-        (AGES, AGES_GOLD, "His dad is 5 * 6 = <<5*6=30>>30 times as old as Sam.\nSo he is 30 * 5 = <<30*5=150>>150, and 154 in 4 years.\nA: 154", "30 is a multiplier"),
+        (
+            AGES,
+            AGES_GOLD,
+            "His dad is 5 * 6 = <<5*6=30>>30 times as old as Sam.\nSo he is 30 * 5 = <<30*5=150>>150, and 154 in 4 "
+            "years.\nA: 154",
+            "30 is a multiplier",
+        ),
     ],
 )
 def test_a_gold_value_bound_to_another_quantity_is_a_misread(question, gold, solution, words):
@@ -98,16 +160,32 @@ def test_the_same_binding_in_other_words_is_no_misbinding():
     assert misbinding(AGES, AGES_GOLD, "Dad: 5 * 6 = <<5*6=30>>30 years.", 30) is None
 
 
-BIKE = "Tim wants a $300 bike. He has saved $50. He earns $100 mowing lawns and $60 washing cars. How much more money does he need?"
-BIKE_GOLD = "He still needs 300 - 50 = <<300-50=250>>250 dollars.\nAfter his jobs he needs 250 - 100 - 60 = <<250-100-60=90>>90 dollars.\n#### 90"
+BIKE = (
+    "Tim wants a $300 bike. He has saved $50. He earns $100 mowing lawns and $60 washing cars. How much more "
+    "money does he need?"
+)
+BIKE_GOLD = (
+    "He still needs 300 - 50 = <<300-50=250>>250 dollars.\nAfter his jobs he needs 250 - 100 - 60 = "
+    "<<250-100-60=90>>90 dollars.\n#### 90"
+)
 SPENT = "Ann spends $8 on Monday, $16 on Tuesday and $64 on Wednesday. She had $100. How much does she have left?"
-SPENT_GOLD = "She spends 8 + 16 + 64 = <<8+16+64=88>>88 dollars.\nShe has 100 - 88 = <<100-88=12>>12 dollars left.\n#### 12"
+SPENT_GOLD = (
+    "She spends 8 + 16 + 64 = <<8+16+64=88>>88 dollars.\nShe has 100 - 88 = <<100-88=12>>12 dollars left.\n#### 12"
+)
 
 
 def test_what_a_chain_takes_away_in_all_is_a_whole_quantity_but_a_partial_total_is_not():
     # 100 + 60: what he earns in all (the gold deducts both); the error is forgetting his savings
-    found = first_error(BIKE, BIKE_GOLD, "He earns 100 + 60 = <<100+60=160>>160 dollars.\nHe needs 300 - 160 = <<300-160=140>>140 dollars.\nA: 140")
+    found = first_error(
+        BIKE,
+        BIKE_GOLD,
+        "He earns 100 + 60 = <<100+60=160>>160 dollars.\nHe needs 300 - 160 = <<300-160=140>>140 dollars.\nA: 140",
+    )
     assert (found.step_index, found.kind) == (1, "misread")
     # 8 + 16: the total without Wednesday, never completed
-    found = first_error(SPENT, SPENT_GOLD, "Monday and Tuesday cost 8 + 16 = <<8+16=24>>24 dollars.\nShe has 100 - 24 = <<100-24=76>>76 left.\nA: 76")
+    found = first_error(
+        SPENT,
+        SPENT_GOLD,
+        "Monday and Tuesday cost 8 + 16 = <<8+16=24>>24 dollars.\nShe has 100 - 24 = <<100-24=76>>76 left.\nA: 76",
+    )
     assert (found.step_index, found.kind) == (0, "misread") and "no later step completes it" in found.reason

@@ -1,4 +1,5 @@
-"""Weak-model deviations: placing a real model's first wrong step in the gold solution, and builds from a replay file."""
+"""Weak-model deviations: placing a real model's first wrong step in the gold solution, and builds from a replay
+file."""
 
 import json
 import random
@@ -10,24 +11,28 @@ from typer.testing import CliRunner
 from tracegen.check import check_dataset
 from tracegen.cli import app
 from tracegen.generators.plan import plan_weak
-from tracegen.generators.weak import WeakSolution, aligned_gold_step, weak_deviation
-from tracegen.verifiers.answers import answer_text
+from tracegen.generators.weak import aligned_gold_step, weak_deviation
+from tracegen.generators.weak_solution import WeakSolution
 from tracegen.problem import Problem
 from tracegen.recipe import load_recipe
 from tracegen.steps import split_steps
-from tracegen.verifiers import Divergence
+from tracegen.verifiers.answers import answer_text
+from tracegen.verifiers.base import Divergence
 
 JANET = Problem(
     source_id="test:1",
-    question="Janet's ducks lay 16 eggs per day. She eats three for breakfast every morning and bakes muffins for her friends "
+    question="Janet's ducks lay 16 eggs per day. She eats three for breakfast every morning and bakes muffins for "
+    "her friends "
     "every day with four. She sells the remainder at the farmers' market daily for $2 per fresh duck egg. "
     "How much in dollars does she make every day at the farmers' market?",
-    solution="Janet sells 16 - 3 - 4 = <<16-3-4=9>>9 duck eggs a day.\nShe makes 9 * 2 = $<<9*2=18>>18 every day at the farmer's market.\n#### 18",
+    solution="Janet sells 16 - 3 - 4 = <<16-3-4=9>>9 duck eggs a day.\nShe makes 9 * 2 = $<<9*2=18>>18 every day at "
+    "the farmer's market.\n#### 18",
     answer="18",
 )
 # Real: 6b_finetuning's solution to this problem (example_model_solutions.jsonl, line 0).
 JANET_WEAK = (
-    "Janet eats 3 ducks eggs for breakfast every morning and she sells the rest so she has 16 - 3 = <<16-3=13>>13 ducks eggs left\n"
+    "Janet eats 3 ducks eggs for breakfast every morning and she sells the rest so she has 16 - 3 = <<16-3=13>>13 "
+    "ducks eggs left\n"
     "She has 13 ducks eggs and she sells 2 each day so she makes 13 * 2 = $<<13*2=26>>26\n"
     "A: 26"
 )
@@ -40,7 +45,14 @@ def solution(text: str, step: int, model: str = "m", kind: str = "misread") -> W
 
 @pytest.mark.parametrize(
     ("line", "answer"),
-    [("#### 18", "18"), ("A: 26", "26"), ("The answer is 1,200.", "1,200"), ("So the final answer is: $5", "$5"), ("She makes 18", None), ("A:", None)],
+    [
+        ("#### 18", "18"),
+        ("A: 26", "26"),
+        ("The answer is 1,200.", "1,200"),
+        ("So the final answer is: $5", "$5"),
+        ("She makes 18", None),
+        ("A:", None),
+    ],
 )
 def test_answer_text(line, answer):
     assert answer_text(line) == answer
@@ -68,18 +80,24 @@ def test_weak_deviation_places_the_real_wrong_step_where_the_gold_prefix_ends():
 def test_weak_deviation_carries_the_models_next_steps_and_writes_its_final_line_in_gold_form():
     deviation = weak_deviation(JANET, solution(JANET_WEAK, 1), detected_after=5)
     assert deviation.step_index == 0  # 13 is no gold value, so the weak prefix shows none of the gold chain
-    assert deviation.text.endswith("$<<13*2=26>>26\n#### 26\n")  # placed before the gold's last step: a newline follows
+    assert deviation.text.endswith(
+        "$<<13*2=26>>26\n#### 26\n"
+    )  # placed before the gold's last step: a newline follows
     assert deviation.detected_after == 1
 
 
 def test_lines_that_leave_the_gold_path_before_the_error_stay_with_it():
     deviation = weak_deviation(JANET, solution(JANET_WEAK, 1), detected_after=0)
     first, wrong = JANET_WEAK.split("\n")[:2]
-    assert deviation.text == f"{first}\n{wrong}\n"[deviation.start_in_step :]  # 13 is no gold value: its line comes along
+    assert (
+        deviation.text == f"{first}\n{wrong}\n"[deviation.start_in_step :]
+    )  # 13 is no gold value: its line comes along
     assert deviation.detected_after == 0
     on_path = "Janet sells 16 - 3 - 4 = <<16-3-4=9>>9 eggs.\nShe makes 9 * 3 = <<9*3=27>>27\nA: 27"
     deviation = weak_deviation(JANET, solution(on_path, 1), detected_after=0)
-    assert deviation.step_index == 1 and deviation.text.endswith("<<9*3=27>>27\n")  # 9 is gold: the deviation starts after it
+    assert deviation.step_index == 1 and deviation.text.endswith(
+        "<<9*3=27>>27\n"
+    )  # 9 is gold: the deviation starts after it
 
 
 def test_weak_final_line_replacing_the_gold_final_line_ends_without_newline():
@@ -131,7 +149,9 @@ def read_rows(out):
 def test_gsm8k_weak_build_turns_every_wrong_solution_into_a_trace_or_a_listed_skip(tmp_path, replay_pair):
     gold, replay = replay_pair
     out = tmp_path / "out"
-    result = runner.invoke(app, ["build", "--recipe", "gsm8k-weak", "--source", str(gold), "--replay", str(replay), "--out", str(out)])
+    result = runner.invoke(
+        app, ["build", "--recipe", "gsm8k-weak", "--source", str(gold), "--replay", str(replay), "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     assert check_dataset(out).failure is None
     rows = read_rows(out)
@@ -144,7 +164,9 @@ def test_gsm8k_weak_build_turns_every_wrong_solution_into_a_trace_or_a_listed_sk
         model = deviation["kind"].removeprefix("weak:")
         assert row["id"].startswith(f"gsm8k-weak:{row['source_id']}:{model}:")
         assert deviation["weak_solution"] and deviation["reason"]
-        assert row["trace"][deviation["char_start"] : deviation["char_end"]] in deviation["weak_solution"].replace("A: ", "#### ")
+        assert row["trace"][deviation["char_start"] : deviation["char_end"]] in deviation["weak_solution"].replace(
+            "A: ", "#### "
+        )
     reasons = {s["reason"] for s in skipped}
     assert "weak:correct_solution" in reasons
     manifest = json.loads((out / "tracegen.json").read_text())
@@ -154,7 +176,9 @@ def test_gsm8k_weak_build_turns_every_wrong_solution_into_a_trace_or_a_listed_sk
 def test_mixed_recipe_draws_rule_and_weak_deviations(tmp_path, replay_pair):
     gold, replay = replay_pair
     out = tmp_path / "out"
-    result = runner.invoke(app, ["build", "--recipe", "gsm8k-mixed", "--source", str(gold), "--replay", str(replay), "--out", str(out)])
+    result = runner.invoke(
+        app, ["build", "--recipe", "gsm8k-mixed", "--source", str(gold), "--replay", str(replay), "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     assert check_dataset(out).failure is None
     kinds = {d["kind"] for row in read_rows(out) for d in row["deviations"]}
@@ -163,7 +187,10 @@ def test_mixed_recipe_draws_rule_and_weak_deviations(tmp_path, replay_pair):
 
 def test_replay_with_a_recipe_without_weak_deviations_is_refused(tmp_path, replay_pair):
     gold, replay = replay_pair
-    result = runner.invoke(app, ["build", "--recipe", "gsm8k", "--source", str(gold), "--replay", str(replay), "--out", str(tmp_path / "o")])
+    result = runner.invoke(
+        app,
+        ["build", "--recipe", "gsm8k", "--source", str(gold), "--replay", str(replay), "--out", str(tmp_path / "o")],
+    )
     assert result.exit_code == 2
     assert "draws no weak-model deviations" in result.output
     assert not (tmp_path / "o").exists()
@@ -177,7 +204,20 @@ def test_broken_replay_file_names_file_line_and_field(tmp_path, replay_pair):
     lines[2] = json.dumps(record)
     broken = tmp_path / "solutions.jsonl"
     broken.write_text("\n".join(lines) + "\n")
-    result = runner.invoke(app, ["build", "--recipe", "gsm8k-weak", "--source", str(gold), "--replay", str(broken), "--out", str(tmp_path / "o")])
+    result = runner.invoke(
+        app,
+        [
+            "build",
+            "--recipe",
+            "gsm8k-weak",
+            "--source",
+            str(gold),
+            "--replay",
+            str(broken),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
     assert result.exit_code == 2
     assert f"{broken}:3" in result.output and "6b_finetuning.solution" in result.output
     assert not (tmp_path / "o").exists()

@@ -10,7 +10,8 @@ from tracegen.recipe import DeviationConfig
 PROBLEM = Problem(
     "train:1",
     "A rectangle has length $12$ cm and width $7$ cm. What is its perimeter?",
-    "The perimeter is twice the sum of the sides.\n\nThe sum is $12 + 7 = 19$ cm.\n\nSo the perimeter is $2 \\cdot 19 = \\boxed{38}$.",
+    "The perimeter is twice the sum of the sides.\n\nThe sum is $12 + 7 = 19$ cm.\n\nSo the perimeter is $2 \\cdot "
+    "19 = \\boxed{38}$.",
     "38",
     "paragraph",
     "boxed",
@@ -28,7 +29,10 @@ def test_the_stated_verdict_wins_and_the_answer_format_decides_otherwise():
 
 
 def test_a_wrong_paragraph_replaces_the_gold_one_with_a_blank_line_after_it():
-    wrong = "The perimeter is twice the sum.\n\nThe sum is $12 + 7 = 20$ cm.\n\nSo the perimeter is $2 \\cdot 20 = \\boxed{40}$."
+    wrong = (
+        "The perimeter is twice the sum.\n\nThe sum is $12 + 7 = 20$ cm.\n\nSo the perimeter is $2 \\cdot 20 = "
+        "\\boxed{40}$."
+    )
     verdict = generic_verdict(PROBLEM, Sample("m", wrong, 0), wrong, "m:0")
     deviation = weak_deviation(PROBLEM, verdict, detected_after=0)
     assert deviation.step_index == 1 and deviation.text.endswith("20$ cm.\n\n")
@@ -39,8 +43,16 @@ def test_a_wrong_paragraph_replaces_the_gold_one_with_a_blank_line_after_it():
 
 def test_prefix_mode_gives_whole_paragraphs_and_blames_no_gold_step():
     prefixes = {gold_prefix(PROBLEM, DeviationConfig(), seed) for seed in range(30)}
-    assert prefixes == {"", "The perimeter is twice the sum of the sides.\n\n", "The perimeter is twice the sum of the sides.\n\nThe sum is $12 + 7 = 19$ cm.\n\n"}
-    prefix = "The perimeter is twice the sum of the sides.\n\nThe sum is $12 + 7 = 20$ cm.\n\n"  # a (hypothetically) wrong gold step
+    assert prefixes == {
+        "",
+        "The perimeter is twice the sum of the sides.\n\n",
+        "The perimeter is twice the sum of the sides.\n\nThe sum is $12 + 7 = 19$ cm.\n\n",
+    }
+    # a (hypothetically) wrong gold step
+    prefix = "The perimeter is twice the sum of the sides.\n\nThe sum is $12 + 7 = 20$ cm.\n\n"
     text = prefix + "So the perimeter is $2 \\cdot 20 = \\boxed{40}$."
-    assert generic_verdict(PROBLEM, Sample("m", text[len(prefix) :], 0), text, "m:0", prefix).skip == "weak:error_in_gold_prefix"
+    assert (
+        generic_verdict(PROBLEM, Sample("m", text[len(prefix) :], 0), text, "m:0", prefix).skip
+        == "weak:error_in_gold_prefix"
+    )
     assert generic_verdict(PROBLEM, Sample("m", "", 0), prefix, "m:0", prefix).skip == "weak:empty_sample"

@@ -58,7 +58,14 @@ def build_args(gold, base_url, out, cache):
 
 def test_build_survives_a_faulty_server_lists_every_failure_and_reruns_from_cache(tmp_path, weak_files):
     gold, solutions, questions = weak_files
-    script = [Fault("429", retry_after=0.05), Fault("500"), Fault("malformed"), Fault("drop"), Fault("stall", stall_s=2), Fault("503", retry_after=0.05, in_ms=True)]
+    script = [
+        Fault("429", retry_after=0.05),
+        Fault("500"),
+        Fault("malformed"),
+        Fault("drop"),
+        Fault("stall", stall_s=2),
+        Fault("503", retry_after=0.05, in_ms=True),
+    ]
     refused = questions[3]
     cache = tmp_path / "responses.jsonl"
     with LoopbackServer(reply=replying_with(solutions), script=script, poison={refused[:60]: Fault("400")}) as server:
@@ -88,7 +95,11 @@ def test_unreachable_server_stops_the_build_with_one_line_and_writes_nothing(tmp
     gold, _, _ = weak_files
     with LoopbackServer(reply=lambda prompt, index: "") as server:
         base_url = server.base_url
-    result = runner.invoke(app, build_args(gold, base_url, tmp_path / "out", tmp_path / "c.jsonl") + ["--set", "deviations.weak.backend.breaker_failures=3"])
+    result = runner.invoke(
+        app,
+        build_args(gold, base_url, tmp_path / "out", tmp_path / "c.jsonl")
+        + ["--set", "deviations.weak.backend.breaker_failures=3"],
+    )
     assert result.exit_code == 1
     assert "error:" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
@@ -101,15 +112,24 @@ def test_prefix_mode_places_the_models_step_where_the_gold_prefix_stops(tmp_path
     from tracegen.sources import load_problems
 
     gold, _, _ = weak_files
-    with LoopbackServer(reply=lambda prompt, index: f"So the answer is {700001 + index}.\n#### {700001 + index}") as server:
-        args = build_args(gold, server.base_url, tmp_path / "out", tmp_path / "cache.jsonl") + ["--set", "deviations.weak.mode=prefix"]
+    with LoopbackServer(
+        reply=lambda prompt, index: f"So the answer is {700001 + index}.\n#### {700001 + index}"
+    ) as server:
+        args = build_args(gold, server.base_url, tmp_path / "out", tmp_path / "cache.jsonl") + [
+            "--set",
+            "deviations.weak.mode=prefix",
+        ]
         result = runner.invoke(app, args)
         assert result.exit_code == 0, result.output
         prompts = [json.dumps(body) for body in server.bodies]
     assert check_dataset(tmp_path / "out").failure is None
     recipe = load_recipe("gsm8k-weak", {"source.path": str(gold), "deviations.weak.backend.replay": "unused"})
     problems = {p.source_id: p for p in load_problems(recipe.source)}
-    rows = [row for path in sorted((tmp_path / "out" / "data").glob("*.parquet")) for row in pq.read_table(path).to_pylist()]
+    rows = [
+        row
+        for path in sorted((tmp_path / "out" / "data").glob("*.parquet"))
+        for row in pq.read_table(path).to_pylist()
+    ]
     assert len(rows) == PROBLEMS * SAMPLES
     for row in rows:
         prefix = gold_prefix(problems[row["source_id"]], recipe.deviations, recipe.seed)

@@ -1,4 +1,5 @@
-"""The split writer streams: files of rows_per_file rows, written a row group at a time, the same bytes however the rows arrive."""
+"""The split writer streams: files of rows_per_file rows, written a row group at a time, the same bytes however the
+rows arrive."""
 
 import hashlib
 import json
@@ -12,9 +13,21 @@ from tracegen.export.writer import SCHEMA, SplitWriter
 
 def rows(n: int) -> list[dict]:
     return [
-        {"id": f"r:{i}", "source_id": str(i), "prompt": "p", "clean_completion": "c", "trace": "t", "answer": "1", "deviations": [],
-         "input_ids": list(range(i % 5 + 1)), "labels": [-100] * (i % 5 + 1), "position_ids": list(range(i % 5 + 1)), "prune_spans": [],
-         "undo_unit": "token", "context_mode": "soft"}
+        {
+            "id": f"r:{i}",
+            "source_id": str(i),
+            "prompt": "p",
+            "clean_completion": "c",
+            "trace": "t",
+            "answer": "1",
+            "deviations": [],
+            "input_ids": list(range(i % 5 + 1)),
+            "labels": [-100] * (i % 5 + 1),
+            "position_ids": list(range(i % 5 + 1)),
+            "prune_spans": [],
+            "undo_unit": "token",
+            "context_mode": "soft",
+        }
         for i in range(n)
     ]
 
@@ -26,7 +39,11 @@ def write(root, tables: list[list[dict]]) -> dict[str, str]:
         split.add(pa.Table.from_pylist(part, schema=SCHEMA))
     names = split.close()
     assert names == [f"data/train-0000{i}-of-00003.parquet" for i in range(3)]
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_row_groups_and_files_do_not_depend_on_how_rows_arrive(tmp_path, monkeypatch):

@@ -11,7 +11,11 @@ __version__ = "0.1.0"
 UNDO_TOKEN = "<UNDO>"
 
 _LAZY = {
-    "TraceCollator": "tracegen.train.data",
+    "build": "tracegen.pipeline.build",  # build(recipe, out, ...) -> BuildReport
+    "decode": "tracegen.decoding",  # the KV-trimming <UNDO> decoder
+    "load_recipe": "tracegen.recipe",  # a built-in recipe name or a YAML path, with dotted overrides
+    "open_dataset": "tracegen.dataset.load",  # a built folder or Hub id -> rows, manifest, tokenizer
+    "TraceCollator": "tracegen.train.data",  # needs torch
     "TraceTokenizer": "tracegen.export.tokenizer",
 }
 

@@ -28,7 +28,9 @@ _NUMBER = re.compile(r"([-+]?)((?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?|
 _FRACTION = re.compile(r"([-+]?)\\[dt]?frac\{([-+]?[0-9.]+)\}\{([-+]?[0-9.]+)\}")
 _SHORT_FRACTION = re.compile(r"\\[dt]?frac([0-9])([0-9])")
 _TEXT_COMMAND = re.compile(r"\\(?:text|textbf|mathrm|mbox|textnormal)\s*\{([^{}]*)\}")
-_DROPPED = re.compile(r"\\left|\\right|\\[,;:! ]|\\quad|\\qquad|\\displaystyle|\^\s*\{?\\circ\}?|\\circ|\\%|%|\\\$|\$|\\\(|\\\)")
+_DROPPED = re.compile(
+    r"\\left|\\right|\\[,;:! ]|\\quad|\\qquad|\\displaystyle|\^\s*\{?\\circ\}?|\\circ|\\%|%|\\\$|\$|\\\(|\\\)"
+)
 _ASSIGNMENT = re.compile(r"^[a-zA-Z]\s*=\s*(?=\S)")
 _UNIT_WORDS = re.compile(r"^(?P<number>[^a-zA-Z\\]+?)\s*(?:[a-zA-Z]+\.?(?:\s+[a-zA-Z]+\.?)*)$")
 
@@ -40,7 +42,9 @@ def check_format(fmt: str) -> None:
     try:
         pattern = re.compile(fmt)
     except re.error as e:
-        raise ValueError(f"not a named format ({', '.join(NAMED_FORMATS)}) and not a regular expression: {e}") from None
+        raise ValueError(
+            f"not a named format ({', '.join(NAMED_FORMATS)}) and not a regular expression: {e}"
+        ) from None
     if pattern.groups != 1:
         raise ValueError(f"a regex answer format needs exactly one group (the answer), this one has {pattern.groups}")
 

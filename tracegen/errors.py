@@ -18,3 +18,9 @@ class InputError(Exception):
             where = f"{self.file}:{self.line}: " if self.line is not None else f"{self.file}: "
         what = f"field '{self.field}': " if self.field else ""
         return f"{where}{what}{self.reason}"
+
+
+def first_line(error: Exception) -> str:
+    """An exception as one line (Hub and transformers errors run to paragraphs)."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

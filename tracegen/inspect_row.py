@@ -21,7 +21,6 @@ from tracegen.export.columns import IGNORE
 from tracegen.export.tokenizer import TraceTokenizer, load_saved
 from tracegen.export.writer import MANIFEST, TOKENIZER_DIR
 
-
 STYLES = {
     "prompt": "dim",
     "deviation": "bold red strike",
@@ -87,14 +86,29 @@ def render_row(row: dict, tok: TraceTokenizer, chat: bool, show_tokens: bool) ->
     if row["deviations"]:
         table = Table("kind", "step", "tokens", "undos", "detected after", "reason", title="deviations")
         for dev in row["deviations"]:
-            cells = [dev["kind"], str(dev["step_index"]), f"[{dev['token_start']}, {dev['token_end']})", str(dev["undo_count"]), str(dev["detected_after"]), dev["reason"]]
+            cells = [
+                dev["kind"],
+                str(dev["step_index"]),
+                f"[{dev['token_start']}, {dev['token_end']})",
+                str(dev["undo_count"]),
+                str(dev["detected_after"]),
+                dev["reason"],
+            ]
             table.add_row(*(Text(_printable(cell)) for cell in cells))
         parts.append(table)
     if show_tokens:
         table = Table("i", "token", "id", "label", "position", title="tokens")
-        for i, (token_id, label, pos, role) in enumerate(zip(row["input_ids"], row["labels"], row["position_ids"], roles)):
+        for i, (token_id, label, pos, role) in enumerate(
+            zip(row["input_ids"], row["labels"], row["position_ids"], roles)
+        ):
             label_text = "" if label == IGNORE else repr(tok.decode([label]))
-            table.add_row(str(i), Text(repr(tok.decode([token_id])), style=STYLES[role]), str(token_id), Text(label_text), str(pos))
+            table.add_row(
+                str(i),
+                Text(repr(tok.decode([token_id])), style=STYLES[role]),
+                str(token_id),
+                Text(label_text),
+                str(pos),
+            )
         parts.append(table)
     return Group(*parts)
 

@@ -13,19 +13,22 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 
-from tracegen.check import RowContext, RowError, check_row
+from tracegen.check_rows import RowContext, RowError, check_row
 from tracegen.export.rows import RowResult, build_row
 from tracegen.export.tokenizer import TraceTokenizer, from_pretrained
 from tracegen.generators.base import Deviation, DeviationPlan
 from tracegen.generators.plan import plan_problem
-from tracegen.generators.rules import draw_detected_after
-from tracegen.generators.weak import WeakSolution, weak_deviation
+from tracegen.generators.planner import draw_detected_after
+from tracegen.generators.weak import weak_deviation
+from tracegen.generators.weak_solution import WeakSolution
 from tracegen.problem import Problem
 from tracegen.recipe import Recipe
 from tracegen.stepsplit import use_step_split
 
 
-def make_rows(problem: Problem, solutions: list[WeakSolution], recipe: Recipe, tok: TraceTokenizer, checker: RowContext) -> list[RowResult]:
+def make_rows(
+    problem: Problem, solutions: list[WeakSolution], recipe: Recipe, tok: TraceTokenizer, checker: RowContext
+) -> list[RowResult]:
     """The rows of one problem: one, or with `weak.one_row_per_solution` one per weak solution."""
     row_id = f"{recipe.name}:{problem.source_id}"
     devs = recipe.deviations
@@ -33,7 +36,15 @@ def make_rows(problem: Problem, solutions: list[WeakSolution], recipe: Recipe, t
         rng = random.Random(f"{recipe.seed}:{problem.source_id}")
         detected_after = [draw_detected_after(devs, rng) for _ in solutions]
         return [
-            _weak_row(problem, solution, after, recipe, tok, checker, f"{row_id}:{solution.variant}" if solution.variant else row_id)
+            _weak_row(
+                problem,
+                solution,
+                after,
+                recipe,
+                tok,
+                checker,
+                f"{row_id}:{solution.variant}" if solution.variant else row_id,
+            )
             for solution, after in zip(solutions, detected_after)
         ]
     rng = random.Random(f"{recipe.seed}:{problem.source_id}")
@@ -45,17 +56,34 @@ def make_rows(problem: Problem, solutions: list[WeakSolution], recipe: Recipe, t
     return [result]
 
 
-def _weak_row(problem: Problem, solution: WeakSolution, detected_after: int, recipe: Recipe, tok: TraceTokenizer, checker: RowContext, row_id: str) -> RowResult:
+def _weak_row(
+    problem: Problem,
+    solution: WeakSolution,
+    detected_after: int,
+    recipe: Recipe,
+    tok: TraceTokenizer,
+    checker: RowContext,
+    row_id: str,
+) -> RowResult:
     deviation = weak_deviation(problem, solution, detected_after)
     if isinstance(deviation, str):
         return RowResult(row=None, row_id=row_id, note=solution.note).skip(deviation)
     result = proven_row(problem, [deviation], recipe, tok, checker, row_id)
-    if result.row is not None and not result.row["deviations"]:  # why placement failed: tokenizer_boundary, deviation_prefix_of_clean, ...
+    if (
+        result.row is not None and not result.row["deviations"]
+    ):  # why placement failed: tokenizer_boundary, deviation_prefix_of_clean, ...
         result.skip(f"weak:{next(iter(result.dropped), 'deviation_not_placed')}")
     return result
 
 
-def proven_row(problem: Problem, deviations: list[Deviation], recipe: Recipe, tok: TraceTokenizer, checker: RowContext, row_id: str) -> RowResult:
+def proven_row(
+    problem: Problem,
+    deviations: list[Deviation],
+    recipe: Recipe,
+    tok: TraceTokenizer,
+    checker: RowContext,
+    row_id: str,
+) -> RowResult:
     """One row, proven before it is kept: a row breaking an invariant is dropped and counted, never written."""
     result = build_row(problem, deviations, tok, recipe.export, row_id=row_id)
     if result.row is not None:
@@ -85,7 +113,8 @@ Chunk = tuple[int, list[tuple[Problem, list[WeakSolution]]]]  # chunk index, its
 
 
 def worker_tools(recipe: Recipe, tokenizer_dir: str | Path, tokenizer_name: str) -> tuple[TraceTokenizer, RowContext]:
-    """What a worker process builds rows with: the build's saved tokenizer (with the recipe's step split) and its row checker."""
+    """What a worker process builds rows with: the build's saved tokenizer (with the recipe's step split) and its row
+    checker."""
     tok = TraceTokenizer(from_pretrained(tokenizer_dir), tokenizer_name)
     use_step_split(tok, recipe.steps.split, recipe.export.undo_unit)
     return tok, row_checker(recipe, tok)
@@ -97,11 +126,17 @@ def _init_worker(recipe_json: str, tokenizer_dir: str, tokenizer_name: str) -> N
     _worker = (recipe, *worker_tools(recipe, tokenizer_dir, tokenizer_name))
 
 
-def chunk_rows(items: list[tuple[Problem, list[WeakSolution]]], recipe: Recipe, tok: TraceTokenizer, checker: RowContext) -> list[RowResult]:
+def chunk_rows(
+    items: list[tuple[Problem, list[WeakSolution]]], recipe: Recipe, tok: TraceTokenizer, checker: RowContext
+) -> list[RowResult]:
     """The rows of a chunk's problems, their prompts and solutions encoded in one batch first."""
     export = recipe.export
     if not export.chat_template:
-        tok.prefetch(text for problem, _ in items for text in (tok.prompt_text(problem.question, export.prompt_template, False), problem.solution))
+        tok.prefetch(
+            text
+            for problem, _ in items
+            for text in (tok.prompt_text(problem.question, export.prompt_template, False), problem.solution)
+        )
     return [result for problem, solutions in items for result in make_rows(problem, solutions, recipe, tok, checker)]
 
 
@@ -111,7 +146,9 @@ def _work(chunk: Chunk) -> tuple[int, list[RowResult]]:
     return index, chunk_rows(items, recipe, tok, checker)
 
 
-def iter_chunk_results(chunks: Iterable[Chunk], recipe: Recipe, tok: TraceTokenizer, tokenizer_dir: Path, num_proc: int) -> Iterator[tuple[int, list[RowResult]]]:
+def iter_chunk_results(
+    chunks: Iterable[Chunk], recipe: Recipe, tok: TraceTokenizer, tokenizer_dir: Path, num_proc: int
+) -> Iterator[tuple[int, list[RowResult]]]:
     """Each chunk's row results, in chunk order, computed in `num_proc` processes."""
     if num_proc <= 1:
         checker = row_checker(recipe, tok)
@@ -119,7 +156,9 @@ def iter_chunk_results(chunks: Iterable[Chunk], recipe: Recipe, tok: TraceTokeni
             yield index, chunk_rows(items, recipe, tok, checker)
         return
     ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(num_proc, initializer=_init_worker, initargs=(recipe.model_dump_json(), str(tokenizer_dir), tok.name)) as pool:
+    with ctx.Pool(
+        num_proc, initializer=_init_worker, initargs=(recipe.model_dump_json(), str(tokenizer_dir), tok.name)
+    ) as pool:
         pending = iter(chunks)
         # a few chunks per process at a time: Pool.imap would read every chunk into its queue at once
         while window := list(islice(pending, CHUNKS_IN_FLIGHT_PER_PROCESS * num_proc)):
@@ -149,7 +188,8 @@ def drop_duplicate_rows(results: list[RowResult]) -> None:
 
 
 def summarize(results: list[RowResult], problems: int) -> tuple[list[dict], dict]:
-    """A chunk's rows, and what the manifest needs to know of it (counts, and every row not written with its reason)."""
+    """A chunk's rows, and what the manifest needs to know of it (counts, and every row not written with its
+    reason)."""
     drop_duplicate_rows(results)
     rows, deviations, dropped, skipped = [], Counter(), Counter(), []
     for result in results:

@@ -37,7 +37,18 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE | re.DOTALL,
 )
-_OPERATOR = {"+": "+", "-": "-", "−": "-", "*": "*", "\\cdot": "*", "\\times": "*", "×": "*", "/": "/", "\\div": "/", "÷": "/"}
+_OPERATOR = {
+    "+": "+",
+    "-": "-",
+    "−": "-",
+    "*": "*",
+    "\\cdot": "*",
+    "\\times": "*",
+    "×": "*",
+    "/": "/",
+    "\\div": "/",
+    "÷": "/",
+}
 _MATH_OPEN = {"$", "\\(", "\\["}
 _GLUE = re.compile(r"[A-Za-z0-9_'!\]\)}^]|\\[A-Za-z]+")
 
@@ -137,8 +148,14 @@ def _equation(text: str, tokens: list[_Tok], run: list[int]) -> Equation:
         value = None
         if _free_left(text, tokens, first, k == 0) and _free_right(text, tokens[last].end):
             value = _Parser([tokens[i] for i in side if tokens[i].kind != "skip"]).parse()
-        numbers = tuple(((tokens[i].start, tokens[i].end), _value_of(tokens[i].text)) for i in side if tokens[i].kind == "num")
-        literal = numbers[0][0] if value is not None and len(numbers) == 1 and value == numbers[0][1] and not _has_operator(tokens, side) else None
+        numbers = tuple(
+            ((tokens[i].start, tokens[i].end), _value_of(tokens[i].text)) for i in side if tokens[i].kind == "num"
+        )
+        literal = (
+            numbers[0][0]
+            if value is not None and len(numbers) == 1 and value == numbers[0][1] and not _has_operator(tokens, side)
+            else None
+        )
         terms.append(Term(span, value, literal, numbers))
     return Equation(tuple(terms))
 
@@ -277,7 +294,9 @@ def write_like(value: Fraction, like: str) -> str:
     return format_number(value, like)
 
 
-def rewrite_numbers(text: str, equation: int, term: int, numbers: dict[int, Fraction]) -> tuple[str, Fraction, Fraction] | None:
+def rewrite_numbers(
+    text: str, equation: int, term: int, numbers: dict[int, Fraction]
+) -> tuple[str, Fraction, Fraction] | None:
     """Replace numbers (by index in the term) of term `term` of equation `equation`, recompute the term,
     and write its new value into the literal terms after it.
 
@@ -292,7 +311,11 @@ def rewrite_numbers(text: str, equation: int, term: int, numbers: dict[int, Frac
     new = equations[equation].terms[term].value
     if new is None:
         return None
-    result_edits = [(*t.literal, write_like(new, changed[slice(*t.literal)])) for t in equations[equation].terms[term + 1 :] if t.literal is not None]
+    result_edits = [
+        (*t.literal, write_like(new, changed[slice(*t.literal)]))
+        for t in equations[equation].terms[term + 1 :]
+        if t.literal is not None
+    ]
     return splice_text(changed, result_edits), target.value, new
 
 
@@ -315,5 +338,9 @@ def carry_values(text: str, changes: dict[Fraction, Fraction]) -> str | None:
         text, old, new = rewritten
         if old != new:
             changes[old] = new
-    edits = [(*span, write_like(changes[v], text[slice(*span)])) for span, v in numbers_outside_equations(text) if v in changes]
+    edits = [
+        (*span, write_like(changes[v], text[slice(*span)]))
+        for span, v in numbers_outside_equations(text)
+        if v in changes
+    ]
     return splice_text(text, edits)

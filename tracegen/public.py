@@ -23,7 +23,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 # userinfo in a URL, OpenAI-style keys, Hugging Face tokens
 SECRET_PATTERNS = {
-    "a URL with a user name or password": re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@\"'<>]*:[^/\s@\"'<>]*@", re.IGNORECASE),
+    "a URL with a user name or password": re.compile(
+        r"\b[a-z][a-z0-9+.-]*://[^/\s:@\"'<>]*:[^/\s@\"'<>]*@", re.IGNORECASE
+    ),
     "an API key (sk-...)": re.compile(r"\bsk-[A-Za-z0-9_-]{16,}"),
     "a Hugging Face token (hf_...)": re.compile(r"\bhf_[A-Za-z0-9]{20,}"),
 }
@@ -47,7 +49,8 @@ def public_url(url: str) -> str:
 
 
 def public_name(name: str) -> str:
-    """A model or tokenizer as it may be recorded: a local folder by name + config hash, a URL cleaned, else as given."""
+    """A model or tokenizer as it may be recorded: a local folder by name + config hash, a URL cleaned, else as
+    given."""
     if _URL.fullmatch(name):
         return public_url(name)
     path = Path(name).expanduser()
@@ -70,7 +73,12 @@ def public_recipe(recipe: dict) -> dict:
     if isinstance(export.get("tokenizer"), str):
         export["tokenizer"] = public_name(export["tokenizer"])
     backend = ((recipe.get("deviations") or {}).get("weak") or {}).get("backend") or {}
-    for key, public in (("base_url", public_url), ("model", public_name), ("replay", public_path), ("cache", public_path)):
+    for key, public in (
+        ("base_url", public_url),
+        ("model", public_name),
+        ("replay", public_path),
+        ("cache", public_path),
+    ):
         if isinstance(backend.get(key), str):
             backend[key] = public(backend[key])
     return recipe

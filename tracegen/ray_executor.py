@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 
-from tracegen.errors import InputError
+from tracegen.errors import InputError, first_line
 from tracegen.export.rows import RowResult
 from tracegen.problem_rows import Chunk, chunk_rows, worker_tools
 from tracegen.recipe import Recipe
@@ -33,7 +33,9 @@ _loaded: dict[str, tuple] = {}  # per worker process: tokenizer digest -> (token
 
 
 def _worker_tokenizer(files: dict[str, bytes], name: str, recipe: Recipe):
-    digest = hashlib.sha256(b"".join(hashlib.sha256(files[k]).digest() for k in sorted(files)) + recipe.model_dump_json().encode()).hexdigest()
+    digest = hashlib.sha256(
+        b"".join(hashlib.sha256(files[k]).digest() for k in sorted(files)) + recipe.model_dump_json().encode()
+    ).hexdigest()
     if digest not in _loaded:
         with tempfile.TemporaryDirectory() as folder:
             for file_name, data in files.items():
@@ -42,7 +44,9 @@ def _worker_tokenizer(files: dict[str, bytes], name: str, recipe: Recipe):
     return _loaded[digest]
 
 
-def build_chunk(chunk: Chunk, recipe_json: str, tokenizer_files: dict[str, bytes], tokenizer_name: str) -> tuple[int, list[RowResult]]:
+def build_chunk(
+    chunk: Chunk, recipe_json: str, tokenizer_files: dict[str, bytes], tokenizer_name: str
+) -> tuple[int, list[RowResult]]:
     """One chunk's row results, computed on whichever worker Ray chose."""
     recipe = Recipe.model_validate_json(recipe_json)
     tok, checker = _worker_tokenizer(tokenizer_files, tokenizer_name, recipe)
@@ -51,7 +55,8 @@ def build_chunk(chunk: Chunk, recipe_json: str, tokenizer_files: dict[str, bytes
 
 
 def _connect(address: str | None) -> bool:
-    """Join the cluster at `address` (None: $RAY_ADDRESS, a cluster running here, or a new local one); True if this call started Ray."""
+    """Join the cluster at `address` (None: $RAY_ADDRESS, a cluster running here, or a new local one); True if this
+    call started Ray."""
     require_ray()
     import ray
 
@@ -60,8 +65,7 @@ def _connect(address: str | None) -> bool:
     try:
         ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
     except (ConnectionError, ValueError, RuntimeError) as e:
-        first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise InputError(f"cannot connect to the Ray cluster: {first_line}", field="--ray-address") from None
+        raise InputError(f"cannot connect to the Ray cluster: {first_line(e)}", field="--ray-address") from None
     return True
 
 
@@ -73,7 +77,8 @@ def iter_ray_chunk_results(
     *,
     address: str | None = None,
 ) -> Iterator[tuple[int, list[RowResult]]]:
-    """Each chunk's row results as its task finishes (any order), at most TASKS_PER_CPU tasks per cluster CPU in flight."""
+    """Each chunk's row results as its task finishes (any order), at most TASKS_PER_CPU tasks per cluster CPU in
+    flight."""
     started = _connect(address)
     import ray
 
@@ -85,7 +90,10 @@ def iter_ray_chunk_results(
         limit = max(1, int(ray.cluster_resources().get("CPU", 1) * TASKS_PER_CPU))
         waiting = iter(chunks)
         while True:
-            running += [task.remote(chunk, recipe_json, files, tokenizer_name) for chunk in islice(waiting, limit - len(running))]
+            running += [
+                task.remote(chunk, recipe_json, files, tokenizer_name)
+                for chunk in islice(waiting, limit - len(running))
+            ]
             if not running:
                 return
             done, running = ray.wait(running, num_returns=1)

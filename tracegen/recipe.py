@@ -16,8 +16,16 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_serializer, model_validator
 
 from tracegen.errors import InputError
+from tracegen.generators.base import WEAK_GENERATOR
 from tracegen.llm.config import BackendConfig
-from tracegen.recipe_data import AnswerConfig, FieldsConfig, StepsConfig, annotation_rules, default_generators, is_gsm8k_shaped
+from tracegen.recipe_data import (
+    AnswerConfig,
+    FieldsConfig,
+    StepsConfig,
+    annotation_rules,
+    default_generators,
+    is_gsm8k_shaped,
+)
 from tracegen.resources import resource_dir
 
 
@@ -28,29 +36,37 @@ class _Strict(BaseModel):
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 SPLIT_PATTERN = r"^\w+$"  # what the Hugging Face Hub accepts as a split name
-WEAK_GENERATOR = "weak"
 
 
 class SourceConfig(_Strict):
     """Where problems come from."""
 
     name: Literal["gsm8k", "arith", "generic"] = "gsm8k"
-    path: str | None = Field(None, description="local file (gsm8k: JSONL with `question`/`answer`; generic: see `fields`); the Hub is used when unset")
+    path: str | None = Field(
+        None,
+        description="local file (gsm8k: JSONL with `question`/`answer`; generic: see `fields`); the Hub is used when "
+        "unset",
+    )
     hub_id: str = "openai/gsm8k"
     hub_config: str = "main"
     split: str = Field(
         "train",
         pattern=SPLIT_PATTERN,
-        description="split to read from the Hub, and the exported split's name (default for a local file: its stem if train/test/validation)",
+        description="split to read from the Hub, and the exported split's name (default for a local file: its stem "
+        "if train/test/validation)",
     )
     # arith only
-    seed: int = Field(0, description="seed of the synthetic problems (independent of the recipe seed, which drives deviations)")
+    seed: int = Field(
+        0, description="seed of the synthetic problems (independent of the recipe seed, which drives deviations)"
+    )
     num_problems: int = Field(1000, ge=1)
     min_steps: int = Field(2, ge=1)
     max_steps: int = Field(4, ge=1)
     max_number: int = Field(100, ge=2, le=100_000)
     # generic only (tracegen.recipe_data); left out of the dump when unset
-    format: Literal["jsonl", "parquet", "hf"] | None = Field(None, description="generic: jsonl | parquet | hf (unset: by the path's suffix, the Hub without one)")
+    format: Literal["jsonl", "parquet", "hf"] | None = Field(
+        None, description="generic: jsonl | parquet | hf (unset: by the path's suffix, the Hub without one)"
+    )
     fields: FieldsConfig | None = Field(None, description="generic: the dataset's column names")
 
     @model_validator(mode="after")
@@ -73,12 +89,15 @@ class WeakConfig(_Strict):
 
     backend: BackendConfig = Field(default_factory=BackendConfig)
     mode: Literal["whole", "prefix"] = Field(
-        "whole", description="whole: the model solves the question; prefix: it continues the gold solution's first steps"
+        "whole",
+        description="whole: the model solves the question; prefix: it continues the gold solution's first steps",
     )
     samples: int = Field(1, ge=1, le=64, description="solutions sampled per problem (replay: every model in the file)")
     verifier: Literal["divergence", "rollout", "critic", "ensemble"] = "divergence"
     rollouts: int = Field(4, ge=1, description="rollout verifier: completions sampled from each prefix")
-    critic: BackendConfig | None = Field(None, description="critic and ensemble verifiers: the judge's backend (a strong model)")
+    critic: BackendConfig | None = Field(
+        None, description="critic and ensemble verifiers: the judge's backend (a strong model)"
+    )
     one_row_per_solution: bool = Field(
         False, description="every wrong solution becomes its own row (else: one row per problem, weak drawn by weight)"
     )
@@ -98,12 +117,20 @@ class DeviationConfig(_Strict):
         },
         description="generator name -> relative weight",
     )
-    per_trace: int = Field(1, ge=1, description="deviations spliced into each non-clean trace (fewer when the solution is short)")
+    per_trace: int = Field(
+        1, ge=1, description="deviations spliced into each non-clean trace (fewer when the solution is short)"
+    )
     clean_fraction: float = Field(0.1, ge=0.0, le=1.0, description="fraction of traces kept clean (no deviation)")
     position: Literal["uniform", "early", "late"] = "uniform"
-    mid_step_fraction: float = Field(0.5, ge=0.0, le=1.0, description="fraction of deviations that start mid-step rather than at the step start")
-    detected_after: int | list[int] = Field(0, description="steps the wrong value is carried before the undo; a list is sampled uniformly")
-    weak: WeakConfig | None = Field(None, description="where weak-model solutions come from (needed by the 'weak' generator)")
+    mid_step_fraction: float = Field(
+        0.5, ge=0.0, le=1.0, description="fraction of deviations that start mid-step rather than at the step start"
+    )
+    detected_after: int | list[int] = Field(
+        0, description="steps the wrong value is carried before the undo; a list is sampled uniformly"
+    )
+    weak: WeakConfig | None = Field(
+        None, description="where weak-model solutions come from (needed by the 'weak' generator)"
+    )
 
     @field_validator("generators")
     @classmethod
@@ -134,18 +161,24 @@ class DeviationConfig(_Strict):
 class ExportConfig(_Strict):
     """How traces become token columns."""
 
-    tokenizer: str | None = Field(None, description="transformers tokenizer name or path; the embedded tokenizer when unset")
+    tokenizer: str | None = Field(
+        None, description="transformers tokenizer name or path; the embedded tokenizer when unset"
+    )
     chat_template: bool = Field(False, description="format prompts with the tokenizer's chat template")
     prompt_template: str = "Question: {question}\nAnswer:\n"
     undo_unit: Literal["token", "step"] = "token"
     context_mode: Literal["soft", "hard"] = "soft"
     loss: Literal["msft", "naive", "clean"] = "msft"
     label_before_deviation: bool = Field(
-        False, description="soft mode: also label the state just before each deviation with the correct token (hard mode always does)"
+        False,
+        description="soft mode: also label the state just before each deviation with the correct token (hard mode "
+        "always does)",
     )
     format: Literal["parquet", "jsonl"] = "parquet"
     layout: Literal["packed", "branches"] = Field(
-        "packed", description="packed: one row per trace; branches: hard rows unrolled into plain causal rows (tracegen.export.branches)"
+        "packed",
+        description="packed: one row per trace; branches: hard rows unrolled into plain causal rows "
+        "(tracegen.export.branches)",
     )
     rows_per_file: int = Field(100_000, ge=1)
 
@@ -157,9 +190,15 @@ class ExportConfig(_Strict):
                 "which is never a deviation token, so there is no deviation loss to switch on"
             )
         if self.label_before_deviation and self.loss != "msft":
-            raise ValueError(f"label_before_deviation needs loss 'msft' (with loss '{self.loss}' no state before a deviation is masked)")
+            raise ValueError(
+                f"label_before_deviation needs loss 'msft' (with loss '{self.loss}' no state before a deviation is "
+                "masked)"
+            )
         if self.layout == "branches" and self.context_mode != "hard":
-            raise ValueError("layout 'branches' unrolls hard-mode rows (context_mode 'hard'); soft rows are plain causal rows already")
+            raise ValueError(
+                "layout 'branches' unrolls hard-mode rows (context_mode 'hard'); soft rows are plain causal rows "
+                "already"
+            )
         if "{question}" not in self.prompt_template:
             raise ValueError("prompt_template must contain '{question}'")
         return self
@@ -172,7 +211,9 @@ class Recipe(_Strict):
     limit: int | None = Field(None, ge=1, description="use only the first N problems")
     source: SourceConfig = Field(default_factory=SourceConfig)
     steps: StepsConfig = Field(default_factory=StepsConfig, description="what a step is (generic data)")
-    answer: AnswerConfig = Field(default_factory=AnswerConfig, description="where the final answer sits (generic data)")
+    answer: AnswerConfig = Field(
+        default_factory=AnswerConfig, description="where the final answer sits (generic data)"
+    )
     deviations: DeviationConfig = Field(default_factory=DeviationConfig)
     export: ExportConfig = Field(default_factory=ExportConfig)
 
@@ -185,13 +226,22 @@ class Recipe(_Strict):
 
     @model_validator(mode="after")
     def _data_shape_consistent(self) -> Recipe:
-        if (rules := annotation_rules(self.deviations.generators)) and len(rules) < sum(w > 0 and n != WEAK_GENERATOR for n, w in self.deviations.generators.items()):
-            raise ValueError(f"generator '{rules[0]}' (calculator annotations) and the prose_* generators do not mix in one recipe")
+        if (rules := annotation_rules(self.deviations.generators)) and len(rules) < sum(
+            w > 0 and n != WEAK_GENERATOR for n, w in self.deviations.generators.items()
+        ):
+            raise ValueError(
+                f"generator '{rules[0]}' (calculator annotations) and the prose_* generators do not mix in one recipe"
+            )
         if not is_gsm8k_shaped(self.steps, self.answer):
             if self.source.name != "generic":
-                raise ValueError(f"steps.split and answer.format are for the generic source; '{self.source.name}' is GSM8K-shaped")
+                raise ValueError(
+                    f"steps.split and answer.format are for the generic source; '{self.source.name}' is GSM8K-shaped"
+                )
             if rules := annotation_rules(self.deviations.generators):
-                raise ValueError(f"generator '{rules[0]}' rewrites calculator annotations of line steps with '####' answers; this data needs the prose_* generators")
+                raise ValueError(
+                    f"generator '{rules[0]}' rewrites calculator annotations of line steps with '####' answers; this "
+                    "data needs the prose_* generators"
+                )
         return self
 
     @model_serializer(mode="wrap")
@@ -230,7 +280,10 @@ def resolve_recipe_path(name_or_path: str) -> Path:
         return path
     builtin = builtin_recipe_dir() / f"{name_or_path}.yaml"
     if not builtin.exists():
-        raise InputError(f"unknown recipe '{name_or_path}' (built-in: {', '.join(builtin_recipes())}; or give a path to a .yaml file)")
+        raise InputError(
+            f"unknown recipe '{name_or_path}' (built-in: {', '.join(builtin_recipes())}; or give a path to a .yaml "
+            "file)"
+        )
     return builtin
 
 
@@ -267,14 +320,16 @@ def load_recipe(name_or_path: str, overrides: dict[str, object] | None = None) -
         if any(field == k or field.startswith(k + ".") for k in overrides):  # the error is inside an overridden value
             raise InputError(_pydantic_reason(err), file="command line", field=field) from None
         raise InputError(_pydantic_reason(err), file=str(path), line=_line_of(node, loc), field=field) from None
-    from tracegen.generators.rules import check_generators  # the registry imports this module
+    from tracegen.generators.catalog import check_generators  # loads every rule: only when a recipe is checked
 
     try:
         check_generators(recipe.deviations.generators)
     except InputError as e:
         if any(k.startswith("deviations.generators") or k == "deviations" for k in overrides):
             raise InputError(e.reason, file="command line", field=e.field) from None
-        raise InputError(e.reason, file=str(path), line=_line_of(node, ["deviations", "generators"]), field=e.field) from None
+        raise InputError(
+            e.reason, file=str(path), line=_line_of(node, ["deviations", "generators"]), field=e.field
+        ) from None
     return recipe
 
 

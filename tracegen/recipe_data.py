@@ -26,8 +26,14 @@ class FieldsConfig(_Section):
 
     question: str = Field("question", min_length=1)
     solution: str = Field("solution", min_length=1)
-    answer: str | None = Field(None, min_length=1, description="a column with the final answer; unset: taken from the solution by answer.format")
-    id: str | None = Field(None, min_length=1, description="a column with a stable id; unset: the split and the row number")
+    answer: str | None = Field(
+        None,
+        min_length=1,
+        description="a column with the final answer; unset: taken from the solution by answer.format",
+    )
+    id: str | None = Field(
+        None, min_length=1, description="a column with a stable id; unset: the split and the row number"
+    )
 
 
 def _checked_by(check: Callable[[str], None]) -> AfterValidator:
@@ -41,11 +47,15 @@ def _checked_by(check: Callable[[str], None]) -> AfterValidator:
 
 
 class StepsConfig(_Section):
-    split: Annotated[str, _checked_by(check_split)] = Field(LINE, min_length=1, description="line | paragraph (blank-line separated) | a regex matching the separator")
+    split: Annotated[str, _checked_by(check_split)] = Field(
+        LINE, min_length=1, description="line | paragraph (blank-line separated) | a regex matching the separator"
+    )
 
 
 class AnswerConfig(_Section):
-    format: Annotated[str, _checked_by(check_format)] = Field(GSM8K, min_length=1, description="gsm8k (#### x) | boxed (\\boxed{x}) | last_number | a regex with one group")
+    format: Annotated[str, _checked_by(check_format)] = Field(
+        GSM8K, min_length=1, description="gsm8k (#### x) | boxed (\\boxed{x}) | last_number | a regex with one group"
+    )
 
 
 PROSE_GENERATORS = {
@@ -79,4 +89,8 @@ def default_generators(data: dict) -> None:
 
 def annotation_rules(generators: dict[str, float]) -> list[str]:
     """The calculator-annotation rules a recipe names (not weak, not prose)."""
-    return [name for name, weight in generators.items() if weight > 0 and name != "weak" and not name.startswith(PROSE_PREFIX)]
+    return [
+        name
+        for name, weight in generators.items()
+        if weight > 0 and name != "weak" and not name.startswith(PROSE_PREFIX)
+    ]

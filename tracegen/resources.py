@@ -1,4 +1,5 @@
-"""Folders shipped with tracegen (recipes/, data_cards/): at the repo root in a checkout, inside the package in a wheel."""
+"""Folders shipped with tracegen (recipes/, data_cards/): at the repo root in a checkout, inside the package in a
+wheel."""
 
 from pathlib import Path
 

@@ -50,7 +50,8 @@ MAX_NUMBER_CHARS = 100
 """Longer digit runs are not read as numbers (Python refuses to convert > 4300 digits, and no
 math problem needs them)."""
 _PLAIN_DECIMAL = re.compile(r"[0-9]+\.?[0-9]*|\.[0-9]+")
-_CACHE_SIZE = 4096  # a chunk's texts (64 problems, each read by several generators): enough to parse each once, bounded
+# a chunk's texts (64 problems, each read by several generators): enough to parse each once, bounded
+_CACHE_SIZE = 4096
 _WRITTEN_FRACTION = re.compile(r"([0-9]+)/([0-9]+)")
 _WRITTEN_NUMBER = re.compile(r"(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?|\.[0-9]+")
 
@@ -279,7 +280,9 @@ def parse_number(text: str) -> Fraction | None:
         numerator, denominator = int(fraction.group(1)), int(fraction.group(2))
         value = Fraction(numerator, denominator) if denominator else None
     else:
-        value = Fraction(_literal_value(text.replace(",", "").rstrip("."))) if _WRITTEN_NUMBER.fullmatch(text) else None
+        value = (
+            Fraction(_literal_value(text.replace(",", "").rstrip("."))) if _WRITTEN_NUMBER.fullmatch(text) else None
+        )
     if value is None:
         return None
     return -value if negative else value

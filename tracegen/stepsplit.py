@@ -103,7 +103,9 @@ def delimiter_ids(token_texts: list[str], split: str, undo_id: int) -> frozenset
         closes = frozenset(i for i in ids if token_texts[i].endswith("\n") and i != undo_id)
         return BlankLineDelimiters(whole, opens, closes)
     pattern = separator_pattern(split)
-    return frozenset(i for i in ids if i != undo_id and any(m.end() > m.start() for m in pattern.finditer(token_texts[i])))
+    return frozenset(
+        i for i in ids if i != undo_id and any(m.end() > m.start() for m in pattern.finditer(token_texts[i]))
+    )
 
 
 def use_step_split(tok, split: str, undo_unit: str) -> None:
@@ -114,11 +116,14 @@ def use_step_split(tok, split: str, undo_unit: str) -> None:
     if split == LINE:
         return  # the tokenizer's own definition
     backend = tok.backend
-    texts = backend.decode_batch([[i] for i in range(backend.get_vocab_size(with_added_tokens=True))], skip_special_tokens=False)
+    texts = backend.decode_batch(
+        [[i] for i in range(backend.get_vocab_size(with_added_tokens=True))], skip_special_tokens=False
+    )
     delimiters = delimiter_ids(texts, split, tok.undo_id)
     if undo_unit == "step" and not delimiters:
         raise InputError(
-            f"undo unit 'step': no token of tokenizer '{tok.name}' holds a match of steps.split {split!r}, so steps cannot be found in token space",
+            f"undo unit 'step': no token of tokenizer '{tok.name}' holds a match of steps.split {split!r}, so steps "
+            "cannot be found in token space",
             field="steps.split",
         )
     tok.delimiters = delimiters  # replaces the cached line delimiters of this instance

@@ -72,7 +72,9 @@ def replay(tokens: Sequence[int], undo_id: int, unit: UndoUnit, delimiters: froz
             continue
         popped_by[stack.pop()] = i
         if unit == "step":
-            while stack and not ends_step(delimiters, tokens[stack[-1]], tokens[stack[-2]] if len(stack) > 1 else None):
+            while stack and not ends_step(
+                delimiters, tokens[stack[-1]], tokens[stack[-2]] if len(stack) > 1 else None
+            ):
                 popped_by[stack.pop()] = i
     return Replay(parent, depth, popped_by, stack)
 
@@ -135,7 +137,8 @@ def differing_splice(clean: Sequence[int], sp: Splice) -> Splice | None:
 
 
 def undos_to_erase(erased: Sequence[int], unit: UndoUnit, delimiters: frozenset[int], below: int | None = None) -> int:
-    """How many `<UNDO>`s pop exactly the tokens `erased`, pushed on top of a step start (`below`: the token under it)."""
+    """How many `<UNDO>`s pop exactly the tokens `erased`, pushed on top of a step start (`below`: the token under
+    it)."""
     if unit == "token":
         return len(erased)
     count, top = 0, len(erased)
@@ -171,7 +174,10 @@ def splice(
         if undo_id in sp.tokens:
             raise ValueError("a deviation may not contain <UNDO>")
         if not next_clean <= sp.at <= len(clean):
-            raise ValueError(f"splice at {sp.at} is out of order or out of bounds (next clean index {next_clean}, {len(clean)} clean tokens)")
+            raise ValueError(
+                f"splice at {sp.at} is out of order or out of bounds (next clean index {next_clean}, {len(clean)} "
+                "clean tokens)"
+            )
         out.extend(clean[next_clean : sp.at])
         resume = sp.at if unit == "token" else step_start(clean, sp.at, delimiters)
         prune_start = len(out) - (sp.at - resume)

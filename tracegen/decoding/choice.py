@@ -8,7 +8,9 @@ from transformers import LogitsProcessorList, TemperatureLogitsWarper, TopKLogit
 
 
 class TokenChooser:
-    def __init__(self, *, temperature: float, top_k: int | None, top_p: float | None, seed: int | None, device: torch.device):
+    def __init__(
+        self, *, temperature: float, top_k: int | None, top_p: float | None, seed: int | None, device: torch.device
+    ):
         if temperature < 0:
             raise ValueError(f"temperature must be >= 0 (0 is greedy), got {temperature}")
         self.greedy = temperature == 0

@@ -33,7 +33,8 @@ from tracegen.export.tokenizer import TraceTokenizer
 from tracegen.trace import PROMPT_END
 
 ForceUndo = Callable[[Tensor, int], Tensor]
-"""(prompt indices of the active rows [b], step) -> bool [b] on the same device: rows that emit `<UNDO>` now, whatever the model says."""
+"""(prompt indices of the active rows [b], step) -> bool [b] on the same device: rows that emit `<UNDO>` now, whatever
+the model says."""
 
 
 def decode(
@@ -77,22 +78,58 @@ def decode(
         raise ValueError(f"undo_threshold must be in [0, 1), got {undo_threshold}")
     if ban_after < 0:
         raise ValueError(f"ban_after must be at least 0 (0 never bans), got {ban_after}")
-    tok = tokenizer if isinstance(tokenizer, TraceTokenizer) else TraceTokenizer(tokenizer, getattr(tokenizer, "name_or_path", "") or "tokenizer")
+    tok = (
+        tokenizer
+        if isinstance(tokenizer, TraceTokenizer)
+        else TraceTokenizer(tokenizer, getattr(tokenizer, "name_or_path", "") or "tokenizer")
+    )
     prompt_ids = [tok.prompt_ids(p, chat=False) if isinstance(p, str) else [int(t) for t in p] for p in prompts]
     if not prompt_ids or not all(prompt_ids):
         raise ValueError("decode needs at least one prompt, and every prompt at least one token")
     if forced is not None and (len(forced) != len(prompt_ids) or not all(forced)):
         raise ValueError("forced needs one non-empty trace per prompt")
-    chooser = TokenChooser(temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, device=next(model.parameters()).device)
+    chooser = TokenChooser(
+        temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, device=next(model.parameters()).device
+    )
     with torch.inference_mode():
-        batch = _Decoding(model, tok, prompt_ids, mode=mode, unit=undo_unit, max_new_tokens=max_new_tokens, chooser=chooser, max_undos=max_undos, undo_threshold=undo_threshold, ban_after=ban_after, force_undo=force_undo, forced=forced, return_logits=return_logits)
+        batch = _Decoding(
+            model,
+            tok,
+            prompt_ids,
+            mode=mode,
+            unit=undo_unit,
+            max_new_tokens=max_new_tokens,
+            chooser=chooser,
+            max_undos=max_undos,
+            undo_threshold=undo_threshold,
+            ban_after=ban_after,
+            force_undo=force_undo,
+            forced=forced,
+            return_logits=return_logits,
+        )
         return batch.run()
 
 
 class _Decoding:
     """One batch's decoding state. Batch rows are the active rows; `rows` maps them to prompt indices."""
 
-    def __init__(self, model, tok: TraceTokenizer, prompts: list[list[int]], *, mode, unit, max_new_tokens, chooser, max_undos, undo_threshold, ban_after, force_undo, forced, return_logits):
+    def __init__(
+        self,
+        model,
+        tok: TraceTokenizer,
+        prompts: list[list[int]],
+        *,
+        mode,
+        unit,
+        max_new_tokens,
+        chooser,
+        max_undos,
+        undo_threshold,
+        ban_after,
+        force_undo,
+        forced,
+        return_logits,
+    ):
         self.tok, self.prompts, self.mode, self.unit = tok, prompts, mode, unit
         self.delimiters = tok.delimiters if unit == "step" else frozenset()
         self.chooser, self.max_undos, self.force_undo = chooser, max_undos, force_undo
@@ -101,7 +138,10 @@ class _Decoding:
         pad_id = tok.hf.pad_token_id if tok.hf.pad_token_id is not None else (tok.eos_id or 0)
         self.slots = SlotCache(model, prompts, pad_id=pad_id, capacity=self.steps)
         if mode == "hard" and not self.slots.trimmable():
-            raise ValueError("hard mode trims the KV cache, which needs every cache layer to keep every token (no sliding window or recurrent layers)")
+            raise ValueError(
+                "hard mode trims the KV cache, which needs every cache layer to keep every token (no sliding window "
+                "or recurrent layers)"
+            )
         device, batch = self.slots.device, len(prompts)
         self.rows = torch.arange(batch, device=device)
         self.row_list = list(range(batch))
@@ -120,13 +160,18 @@ class _Decoding:
         self.return_logits = return_logits
         self.logits: Tensor | None = None
         self.states: dict[int, HardRowState] = {}
-        self.watched: set[int] = set()  # rows on known ground (rowstate.py): their tokens go to their state as they come
+        self.watched: set[int] = (
+            set()
+        )  # rows on known ground (rowstate.py): their tokens go to their state as they come
         self.ends: dict[int, tuple[int, Finish]] = {}
 
     def run(self) -> list[DecodeResult]:
         logits = self.slots.prefill()
         if logits.shape[-1] <= self.tok.undo_id:
-            raise ValueError(f"the model has {logits.shape[-1]} logits, no room for <UNDO> (id {self.tok.undo_id}); resize its embeddings")
+            raise ValueError(
+                f"the model has {logits.shape[-1]} logits, no room for <UNDO> (id {self.tok.undo_id}); resize its "
+                "embeddings"
+            )
         if self.return_logits:
             self.logits = torch.zeros(len(self.prompts), self.steps, logits.shape[-1], device=logits.device)
         for step in range(self.steps):
@@ -164,7 +209,10 @@ class _Decoding:
             columns += banned
         if not rows:
             return logits
-        return logits.index_put((torch.tensor(rows, device=logits.device), torch.tensor(columns, device=logits.device)), torch.tensor(float("-inf"), device=logits.device))
+        return logits.index_put(
+            (torch.tensor(rows, device=logits.device), torch.tensor(columns, device=logits.device)),
+            torch.tensor(float("-inf"), device=logits.device),
+        )
 
     def _record(self, tokens: Tensor, logits: Tensor, step: int) -> None:
         self.emitted[self.rows, step] = tokens
@@ -174,7 +222,8 @@ class _Decoding:
             self.logits[self.rows, step] = logits
 
     def _advance(self, tokens: Tensor, step: int) -> tuple[Tensor, Tensor, Tensor] | None:
-        """Apply this step's tokens; returns what to feed next (tokens, positions, slot ids), or None when every row ended."""
+        """Apply this step's tokens; returns what to feed next (tokens, positions, slot ids), or None when every row
+        ended."""
         undo_id, eos_id = self.tok.undo_id, self.tok.eos_id
         undo = tokens == undo_id
         self.undos += undo
@@ -194,10 +243,18 @@ class _Decoding:
             i = self.index_of[r]
             if not host_done[i] and host_tokens[i] != undo_id and not self.states[r].push(host_tokens[i]):
                 self.watched.discard(r)
-        refeeds = [self._undo(i, step) for i, t in enumerate(host_tokens) if t == undo_id and not host_done[i] and self.mode == "hard"]
+        refeeds = [
+            self._undo(i, step)
+            for i, t in enumerate(host_tokens)
+            if t == undo_id and not host_done[i] and self.mode == "hard"
+        ]
         if refeeds:
             index, token, position, slot = (torch.tensor(column, device=tokens.device) for column in zip(*refeeds))
-            tokens, positions, slot_ids = tokens.index_put((index,), token), positions.index_put((index,), position), slot_ids.index_put((index,), slot)
+            tokens, positions, slot_ids = (
+                tokens.index_put((index,), token),
+                positions.index_put((index,), position),
+                slot_ids.index_put((index,), slot),
+            )
         self.positions = positions + 1
         for i in (i for i, d in enumerate(host_done) if d):
             r = self.row_list[i]
@@ -223,7 +280,9 @@ class _Decoding:
         """Pop batch row i's stack; returns (i, token, position, slot id) of the stack top to feed again."""
         r = self.row_list[i]
         if r not in self.states:
-            self.states[r] = HardRowState(undo_id=self.tok.undo_id, unit=self.unit, delimiters=self.delimiters, ban_after=self.ban_after)
+            self.states[r] = HardRowState(
+                undo_id=self.tok.undo_id, unit=self.unit, delimiters=self.delimiters, ban_after=self.ban_after
+            )
         state = self.states[r]
         if r not in self.watched:
             state.catch_up(self.emitted[r, len(state.trace) : step].tolist())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tracegen.errors import InputError
+from tracegen.errors import InputError, first_line
 from tracegen.hub import require_hub_or_cache
 from tracegen.sources.jsonl import read_jsonl_objects, require_str
 
@@ -15,13 +15,15 @@ def read_prompts(path: Path) -> list[str]:
 
 
 def load_model(name_or_path: str, device: str | None = None):
-    """A transformers causal LM in eval mode, from a local folder or a Hub name, on `device` (default: cuda when there is one)."""
+    """A transformers causal LM in eval mode, from a local folder or a Hub name, on `device` (default: cuda when there
+    is one)."""
     import torch
     from transformers import AutoModelForCausalLM
 
     if (Path(name_or_path) / "tracegen.json").is_file():
         raise InputError(
-            "is a dataset folder written by tracegen build, not a model: train one on it (tracegen train msft DATASET --out RUN) "
+            "is a dataset folder written by tracegen build, not a model: train one on it (tracegen train msft "
+            "DATASET --out RUN) "
             "and decode with --model RUN/model",
             file=name_or_path,
             field="--model",
@@ -31,5 +33,4 @@ def load_model(name_or_path: str, device: str | None = None):
     try:
         return AutoModelForCausalLM.from_pretrained(name_or_path).to(device).eval()
     except Exception as e:  # OSError, ValueError, Hub errors...: one line is enough
-        first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise InputError(f"cannot load a causal LM: {first_line}", file=name_or_path, field="model") from None
+        raise InputError(f"cannot load a causal LM: {first_line(e)}", file=name_or_path, field="model") from None

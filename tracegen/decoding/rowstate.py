@@ -29,7 +29,9 @@ DEFAULT_BAN_AFTER = 2
 
 
 class HardRowState:
-    def __init__(self, *, undo_id: int, unit: UndoUnit, delimiters: frozenset[int], ban_after: int = DEFAULT_BAN_AFTER):
+    def __init__(
+        self, *, undo_id: int, unit: UndoUnit, delimiters: frozenset[int], ban_after: int = DEFAULT_BAN_AFTER
+    ):
         if ban_after < 0:
             raise ValueError(f"ban_after must be at least 0 (0 never bans), got {ban_after}")
         self.undo_id, self.unit, self.delimiters, self.ban_after = undo_id, unit, delimiters, ban_after
@@ -67,7 +69,11 @@ class HardRowState:
         window = 2
         while True:
             top_part = self.stack[-window:]
-            kept = len(replay([self.trace[i] for i in top_part] + [self.undo_id], self.undo_id, self.unit, self.delimiters).survivors)
+            kept = len(
+                replay(
+                    [self.trace[i] for i in top_part] + [self.undo_id], self.undo_id, self.unit, self.delimiters
+                ).survivors
+            )
             if kept or len(top_part) == len(self.stack):
                 break
             window *= 2

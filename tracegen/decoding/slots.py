@@ -40,14 +40,25 @@ class SlotCache:
             self.prompt[row, width - len(ids) :] = torch.as_tensor(ids)
             self.alive[row, width - len(ids) : width] = True
             self.slot_ids[row, width - len(ids) : width] = torch.arange(-len(ids), 0)
-        self.alive, self.slot_ids, self.prompt = self.alive.to(self.device), self.slot_ids.to(self.device), self.prompt.to(self.device)
+        self.alive, self.slot_ids, self.prompt = (
+            self.alive.to(self.device),
+            self.slot_ids.to(self.device),
+            self.prompt.to(self.device),
+        )
         self.length = width
 
     def prefill(self) -> Tensor:
         """Logits [B, V] at each prompt's last token; positions start at 0 at each row's first real token."""
         mask = self.alive[:, : self.length]
         positions = (mask.long().cumsum(1) - 1).clamp(min=0)
-        out = self.model(input_ids=self.prompt, attention_mask=mask, position_ids=positions, use_cache=True, **{self.cache_argument: self.cache}, **self.keep_last)
+        out = self.model(
+            input_ids=self.prompt,
+            attention_mask=mask,
+            position_ids=positions,
+            use_cache=True,
+            **{self.cache_argument: self.cache},
+            **self.keep_last,
+        )
         return out.logits[:, -1].float()
 
     def step(self, tokens: Tensor, positions: Tensor, slot_ids: Tensor) -> Tensor:
@@ -97,8 +108,12 @@ class SlotCache:
         order = torch.sort(self.alive[:, :width].to(torch.uint8), dim=1, stable=True).indices[:, width - widest :]
         for layer in self.cache.layers:
             if layer.is_initialized:
-                layer.keys = layer.keys.gather(2, order[:, None, :, None].expand(-1, layer.keys.shape[1], -1, layer.keys.shape[3]))
-                layer.values = layer.values.gather(2, order[:, None, :, None].expand(-1, layer.values.shape[1], -1, layer.values.shape[3]))
+                layer.keys = layer.keys.gather(
+                    2, order[:, None, :, None].expand(-1, layer.keys.shape[1], -1, layer.keys.shape[3])
+                )
+                layer.values = layer.values.gather(
+                    2, order[:, None, :, None].expand(-1, layer.values.shape[1], -1, layer.values.shape[3])
+                )
         for buffer in (self.alive, self.slot_ids):
             buffer[:, :widest] = buffer[:, :width].gather(1, order)
         self.alive[:, widest:width] = False

@@ -35,9 +35,12 @@ from tracegen.trace import replay
 
 LAYOUTS = ("packed", "branches")
 PACKED_TOKEN_COLUMNS = ("input_ids", "labels", "position_ids")
-"""Token columns of the packed row, kept in a branch row as `packed_<name>` (with `prune_spans`) so `check` can prove it."""
+"""Token columns of the packed row, kept in a branch row as `packed_<name>` (with `prune_spans`) so `check` can prove
+it."""
 
-_TEXT = [field for field in SCHEMA if field.name not in (*PACKED_TOKEN_COLUMNS, "prune_spans", "undo_unit", "context_mode")]
+_TEXT = [
+    field for field in SCHEMA if field.name not in (*PACKED_TOKEN_COLUMNS, "prune_spans", "undo_unit", "context_mode")
+]
 BRANCH_SCHEMA = pa.schema(
     [
         *_TEXT,
@@ -76,7 +79,13 @@ class _Trie:
         return found
 
 
-def _states(trie: _Trie, input_ids: Sequence[int], position_ids: Sequence[int], prune_spans: Sequence[Sequence[int]], undo_id: int) -> list[int]:
+def _states(
+    trie: _Trie,
+    input_ids: Sequence[int],
+    position_ids: Sequence[int],
+    prune_spans: Sequence[Sequence[int]],
+    undo_id: int,
+) -> list[int]:
     """The node of each position's visible context (tokens and positions), from the prune spans.
 
     A span [start, end, undo_at] hides [start, end) and the run of `<UNDO>` from undo_at from every
@@ -88,7 +97,9 @@ def _states(trie: _Trie, input_ids: Sequence[int], position_ids: Sequence[int], 
     for span in prune_spans:
         start, end, undo_at = (int(v) for v in span)
         if not (0 <= start <= end <= undo_at < n and input_ids[undo_at] == undo_id):
-            raise ValueError(f"prune span {list(span)} does not fit a row of {n} tokens with <UNDO> at its third index")
+            raise ValueError(
+                f"prune span {list(span)} does not fit a row of {n} tokens with <UNDO> at its third index"
+            )
         group_end = undo_at
         while group_end < n and input_ids[group_end] == undo_id:
             group_end += 1
@@ -110,7 +121,14 @@ def _states(trie: _Trie, input_ids: Sequence[int], position_ids: Sequence[int], 
     return states
 
 
-def unroll(input_ids: Sequence[int], labels: Sequence[int], position_ids: Sequence[int], prune_spans: Sequence[Sequence[int]], *, undo_id: int) -> list[dict[str, list[int]]]:
+def unroll(
+    input_ids: Sequence[int],
+    labels: Sequence[int],
+    position_ids: Sequence[int],
+    prune_spans: Sequence[Sequence[int]],
+    *,
+    undo_id: int,
+) -> list[dict[str, list[int]]]:
     """A packed hard row -> its branch rows ({input_ids, labels}), the clean path first."""
     n = len(input_ids)
     if not n == len(labels) == len(position_ids):
@@ -119,7 +137,10 @@ def unroll(input_ids: Sequence[int], labels: Sequence[int], position_ids: Sequen
     states = _states(trie, input_ids, position_ids, prune_spans, undo_id)
     for i, node in enumerate(states):
         if position_ids[i] != trie.depth[node]:
-            raise ValueError(f"position {i}: position id {position_ids[i]} is not the {trie.depth[node]} tokens it sees before it; plain causal rows cannot hold it")
+            raise ValueError(
+                f"position {i}: position id {position_ids[i]} is not the {trie.depth[node]} tokens it sees before "
+                "it; plain causal rows cannot hold it"
+            )
     wanted: list[list[int]] = [[] for _ in trie.parent]  # labels of each state, in row order
     for i in range(n - 1):
         if labels[i + 1] != IGNORE:
@@ -147,9 +168,13 @@ def unroll(input_ids: Sequence[int], labels: Sequence[int], position_ids: Sequen
             for r in slots:
                 rows[r].append(trie.token[node])
                 row_labels[r].append(IGNORE)
-        kids = sorted((kid for kid in trie.kids[node].values() if need[kid]), key=lambda kid: (kid not in final_path, kid))
+        kids = sorted(
+            (kid for kid in trie.kids[node].values() if need[kid]), key=lambda kid: (kid not in final_path, kid)
+        )
         ends = len(slots) - sum(need[kid] for kid in kids)
-        ending = slots[:ends] if node == final_end else slots[len(slots) - ends :]  # the applied trace keeps the first slot
+        ending = (
+            slots[:ends] if node == final_end else slots[len(slots) - ends :]
+        )  # the applied trace keeps the first slot
         going, offset = {}, ends if node == final_end else 0
         for kid in kids:
             share = slots[offset : offset + need[kid]]
@@ -158,11 +183,15 @@ def unroll(input_ids: Sequence[int], labels: Sequence[int], position_ids: Sequen
             offset += need[kid]
         free = dict.fromkeys(slots)
         labels_here = wanted[node]
-        if node == final_end and trie.token[states[-1]] in labels_here:  # the applied trace ends with its own last token
+        if (
+            node == final_end and trie.token[states[-1]] in labels_here
+        ):  # the applied trace ends with its own last token
             labels_here = sorted(labels_here, key=lambda label: label != trie.token[states[-1]])
         for label in labels_here:
             r = next((r for r in free if r in going and trie.token[going[r]] == label), None)
-            r = r if r is not None else next((r for r in ending if r in free), None)  # the applied trace's own end first
+            r = (
+                r if r is not None else next((r for r in ending if r in free), None)
+            )  # the applied trace's own end first
             r = r if r is not None else next(iter(free))
             del free[r]
             row_labels[r][-1] = label
@@ -172,12 +201,18 @@ def unroll(input_ids: Sequence[int], labels: Sequence[int], position_ids: Sequen
         # (only the applied trace's own row can end unlabelled: when its last state's labels went to other rows)
         last = max((d for d, label in enumerate(labels_of_row) if label != IGNORE), default=None)
         if last is not None:
-            branches.append({"input_ids": [*tokens[: last + 1], labels_of_row[last]], "labels": [IGNORE, *labels_of_row[: last + 1]]})
+            branches.append(
+                {
+                    "input_ids": [*tokens[: last + 1], labels_of_row[last]],
+                    "labels": [IGNORE, *labels_of_row[: last + 1]],
+                }
+            )
     return branches
 
 
 def branch_rows(row: Mapping, *, undo_id: int) -> list[dict]:
-    """The branch rows of one exported hard row: its text columns, one branch's tokens, and the packed row for `check`."""
+    """The branch rows of one exported hard row: its text columns, one branch's tokens, and the packed row for
+    `check`."""
     text = {field.name: row[field.name] for field in _TEXT}
     packed = {f"packed_{name}": row[name] for name in PACKED_TOKEN_COLUMNS}
     rest = {name: row[name] for name in ("prune_spans", "undo_unit", "context_mode")}
@@ -187,7 +222,9 @@ def branch_rows(row: Mapping, *, undo_id: int) -> list[dict]:
 
 def branch_table(table: pa.Table, *, undo_id: int) -> pa.Table:
     """Packed rows (tracegen's SCHEMA) -> their branch rows (BRANCH_SCHEMA), trace by trace in the same order."""
-    return pa.Table.from_pylist([branch for row in table.to_pylist() for branch in branch_rows(row, undo_id=undo_id)], schema=BRANCH_SCHEMA)
+    return pa.Table.from_pylist(
+        [branch for row in table.to_pylist() for branch in branch_rows(row, undo_id=undo_id)], schema=BRANCH_SCHEMA
+    )
 
 
 def packed_row(row: Mapping) -> dict:
@@ -207,7 +244,7 @@ class BranchError(Exception):
 class BranchVerifier:
     """Proves branch rows, one trace (consecutive rows with one id) at a time.
 
-    Each trace's packed row is proven by `check_packed` (tracegen.check.check_row); then the
+    Each trace's packed row is proven by `check_packed` (tracegen.check_rows.check_row); then the
     contexts of its positions are derived again from the `<UNDO>` stack machine (not from the prune
     spans, which the unrolling used) and its (context -> label) pairs must be the pairs of the
     trace's branch rows, each exactly once. `ctx` is the checker's RowContext.
@@ -220,8 +257,15 @@ class BranchVerifier:
 
     def add(self, row: Mapping) -> None:
         if self.first is not None and row["id"] == self.first["id"]:
-            _fail(row["branch"] == len(self.branches), f"branch {row['branch']} follows branch {len(self.branches) - 1} of its trace")
-            same = all(row[field.name] == self.first[field.name] for field in BRANCH_SCHEMA if field.name not in ("input_ids", "labels", "branch"))
+            _fail(
+                row["branch"] == len(self.branches),
+                f"branch {row['branch']} follows branch {len(self.branches) - 1} of its trace",
+            )
+            same = all(
+                row[field.name] == self.first[field.name]
+                for field in BRANCH_SCHEMA
+                if field.name not in ("input_ids", "labels", "branch")
+            )
             _fail(same, "its text and packed columns differ from its trace's first branch row")
             self.branches.append(row)
             return
@@ -239,7 +283,10 @@ class BranchVerifier:
         found: Counter = Counter()
         for branch in self.branches:
             ids, labels = branch["input_ids"], branch["labels"]
-            _fail(len(ids) == len(labels) and ids, f"branch {branch['branch']}: input_ids {len(ids)}, labels {len(labels)}")
+            _fail(
+                len(ids) == len(labels) and ids,
+                f"branch {branch['branch']}: input_ids {len(ids)}, labels {len(labels)}",
+            )
             node = 0
             for j, token in enumerate(ids[:-1]):
                 node = trie.child(node, token, j)
@@ -247,7 +294,11 @@ class BranchVerifier:
                     found[node, labels[j + 1]] += 1
         if found != expected:
             node, label = next(iter((expected - found) or (found - expected)))
-            _fail(False, f"trace {self.first['id']}: a state at position {trie.depth[node]} labelled {label} is labelled {found[node, label]} times over the branch rows, {expected[node, label]} in the packed row")
+            _fail(
+                False,
+                f"trace {self.first['id']}: a state at position {trie.depth[node]} labelled {label} is labelled "
+                f"{found[node, label]} times over the branch rows, {expected[node, label]} in the packed row",
+            )
         self.first, self.branches = None, []
 
     def _packed_pairs(self, trie: _Trie, row: Mapping) -> Counter:
@@ -290,5 +341,6 @@ def layout_summary(folder: Path, manifest: dict) -> str:
     overhead = totals["branch_tokens"] / totals["packed_tokens"] if totals["packed_tokens"] else float("nan")
     return (
         f"branches: {totals['rows']:,} plain causal rows from {totals['traces']:,} traces; "
-        f"token overhead (branch tokens / packed tokens) {overhead:.2f} ({totals['branch_tokens']:,} / {totals['packed_tokens']:,})"
+        f"token overhead (branch tokens / packed tokens) {overhead:.2f} ({totals['branch_tokens']:,} / "
+        f"{totals['packed_tokens']:,})"
     )

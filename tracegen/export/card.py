@@ -21,8 +21,15 @@ CARD = "README.md"
 
 LABELS_MEANING = {
     ("msft", "soft"): "the prompt and the deviation tokens carry no loss; `<UNDO>` and every correct token do",
-    ("msft", "hard"): "each state is labelled once, with the last token the trace emits from it (DESIGN.md section 4); `<UNDO>` inputs and the prompt carry no loss",
-    ("naive", "soft"): "the prompt carries no loss; deviation tokens do (the naive baseline), as do `<UNDO>` and correct tokens",
+    (
+        "msft",
+        "hard",
+    ): "each state is labelled once, with the last token the trace emits from it (DESIGN.md section 4); `<UNDO>` "
+    "inputs and the prompt carry no loss",
+    (
+        "naive",
+        "soft",
+    ): "the prompt carries no loss; deviation tokens do (the naive baseline), as do `<UNDO>` and correct tokens",
     ("clean", "soft"): "the prompt carries no loss; the clean solution does (no deviations: the plain SFT baseline)",
     ("clean", "hard"): "the prompt carries no loss; the clean solution does (no deviations: the plain SFT baseline)",
 }
@@ -31,7 +38,10 @@ LABELS_MEANING = {
 def _labels_meaning(export: dict) -> str:
     meaning = LABELS_MEANING[export["loss"], export["context_mode"]]
     if export.get("label_before_deviation") and export["context_mode"] == "soft":
-        meaning += "; the state just before each deviation is labelled with the correct token (its input is the deviation's first token)"
+        meaning += (
+            "; the state just before each deviation is labelled with the correct token (its input is the "
+            "deviation's first token)"
+        )
     return meaning
 
 
@@ -47,14 +57,22 @@ and `prune_spans` (the same on every row of a trace); the text columns are the t
 """
 
 # The Hub's size_categories, by upper bound on the number of rows.
-SIZE_CATEGORIES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M")]
+SIZE_CATEGORIES = [
+    (1_000, "n<1K"),
+    (10_000, "1K<n<10K"),
+    (100_000, "10K<n<100K"),
+    (1_000_000, "100K<n<1M"),
+    (10_000_000, "1M<n<10M"),
+]
 
 
 def write_card(folder: Path, manifest: dict) -> None:
     """Compute the statistics of the parquet files in `folder`, draw the plots, write README.md."""
     stats = dataset_stats(folder, manifest)
     plots = write_plots(folder, stats)
-    (Path(folder) / CARD).write_text(render_card(manifest, stats, plots, layout=layout_summary(folder, manifest)), encoding="utf-8")
+    (Path(folder) / CARD).write_text(
+        render_card(manifest, stats, plots, layout=layout_summary(folder, manifest)), encoding="utf-8"
+    )
 
 
 def render_card(manifest: dict, stats: DatasetStats, plots: list[Plot], layout: str = "packed") -> str:
@@ -65,9 +83,14 @@ def render_card(manifest: dict, stats: DatasetStats, plots: list[Plot], layout: 
         pretty_name=_yaml_string(f"tracegen {recipe['name']}"),
         title=f"tracegen {recipe['name']}",
         size_category=_yaml_string(size_category(stats.rows)),
-        data_files="\n".join(f"  - split: {_yaml_string(split)}\n    path: {_yaml_string(f'data/{split}-*.parquet')}" for split in splits),
+        data_files="\n".join(
+            f"  - split: {_yaml_string(split)}\n    path: {_yaml_string(f'data/{split}-*.parquet')}"
+            for split in splits
+        ),
         source_name=_source_name(recipe["source"]),
-        contamination=f"\n> **Warning: test-set rows.** This dataset was {warning}\n" if (warning := contamination_warning(manifest)) else "",
+        contamination=f"\n> **Warning: test-set rows.** This dataset was {warning}\n"
+        if (warning := contamination_warning(manifest))
+        else "",
         source=_source(recipe["source"]),
         tracegen_version=manifest["tracegen_version"],
         recipe_name=recipe["name"],
@@ -85,12 +108,16 @@ def render_card(manifest: dict, stats: DatasetStats, plots: list[Plot], layout: 
         detected_after=deviations["detected_after"],
         generator_table=_rows([(_code(name), f"{weight:g}") for name, weight in deviations["generators"].items()]),
         split_table=_rows(
-            [(split, _n(s.rows), _n(s.problems), _n(s.rows_with_deviations), _n(s.deviations), _n(s.undos)) for split, s in stats.splits.items()]
+            [
+                (split, _n(s.rows), _n(s.problems), _n(s.rows_with_deviations), _n(s.deviations), _n(s.undos))
+                for split, s in stats.splits.items()
+            ]
         ),
         kind_table=_kind_table(stats),
         length_table=_length_table(stats),
         verification_table=_verification_table(stats),
-        dropped_table=_rows([(_code(reason), _n(count)) for reason, count in manifest["dropped"].items()]) or "| (none) | 0 |",
+        dropped_table=_rows([(_code(reason), _n(count)) for reason, count in manifest["dropped"].items()])
+        or "| (none) | 0 |",
         labels_meaning=_labels_meaning(recipe["export"]),
         first_split=next(iter(splits)),
         **{f"plot_{Path(plot.path).stem}": plot.path for plot in plots},
@@ -122,19 +149,37 @@ def _source(source: dict) -> str:
         return f"synthetic arithmetic problems (`arith`, source seed {source['seed']})"
     if source["path"] is not None:
         return f"{source['name']}, local file `{Path(source['path']).name}`"
-    return f"{source['name']}, `{source['hub_id']}` ({source['hub_config']}, split {source['split']}) on the Hugging Face Hub"
+    return (
+        f"{source['name']}, `{source['hub_id']}` ({source['hub_config']}, split {source['split']}) on the "
+        "Hugging Face Hub"
+    )
 
 
 def _kind_table(stats: DatasetStats) -> str:
     if not stats.kinds:
         return "No deviations."
     header = "| kind | " + " | ".join(stats.splits) + " |\n|---|" + "---|" * len(stats.splits) + "\n"
-    return header + _rows([(_code(kind), *(_n(s.deviations_by_kind.get(kind, 0)) for s in stats.splits.values())) for kind in stats.kinds])
+    return header + _rows(
+        [
+            (_code(kind), *(_n(s.deviations_by_kind.get(kind, 0)) for s in stats.splits.values()))
+            for kind in stats.kinds
+        ]
+    )
 
 
 def _length_table(stats: DatasetStats) -> str:
-    measures = (("tokens per row", "row_tokens"), ("tokens per deviation", "deviation_tokens"), ("`<UNDO>` tokens per row", "undos_per_row"))
-    return _rows([(label, split, *_summary(getattr(s, attribute))) for label, attribute in measures for split, s in stats.splits.items()])
+    measures = (
+        ("tokens per row", "row_tokens"),
+        ("tokens per deviation", "deviation_tokens"),
+        ("`<UNDO>` tokens per row", "undos_per_row"),
+    )
+    return _rows(
+        [
+            (label, split, *_summary(getattr(s, attribute)))
+            for label, attribute in measures
+            for split, s in stats.splits.items()
+        ]
+    )
 
 
 def _summary(dist: Distribution) -> tuple[str, ...]:
@@ -147,7 +192,11 @@ def _verification_table(stats: DatasetStats) -> str:
     rejected, written = stats.rejected_by_verification, stats.deviations
     return _rows(
         [
-            ("problems without a row", _n(stats.problems_without_rows), f"{_share(stats.problems_without_rows, stats.problems)} of {_n(stats.problems)} problems"),
+            (
+                "problems without a row",
+                _n(stats.problems_without_rows),
+                f"{_share(stats.problems_without_rows, stats.problems)} of {_n(stats.problems)} problems",
+            ),
             (
                 "candidate mistakes a verifier found not wrong (rejected)",
                 _n(rejected),

@@ -46,7 +46,9 @@ def chunk_name(index: int) -> str:
 def write_chunk(path: Path, rows: list[dict], summary: dict) -> None:
     """Rows + summary as one parquet file, renamed into place only when complete."""
     table = pa.Table.from_pylist(rows, schema=SCHEMA)
-    table = table.replace_schema_metadata({**(table.schema.metadata or {}), _SUMMARY_KEY: json.dumps(summary, sort_keys=True).encode()})
+    table = table.replace_schema_metadata(
+        {**(table.schema.metadata or {}), _SUMMARY_KEY: json.dumps(summary, sort_keys=True).encode()}
+    )
     temporary = path.with_name(f".{path.name}.tmp")
     pq.write_table(table, temporary, compression="zstd")
     os.replace(temporary, path)

@@ -33,7 +33,13 @@ def soft_labels(prompt_len: int, completion: Sequence[int], is_deviation: Sequen
     return labels
 
 
-def label_before_deviations(labels: list[int], prompt_len: int, completion: Sequence[int], deviation_spans: Sequence[tuple[int, int]], run: Replay) -> None:
+def label_before_deviations(
+    labels: list[int],
+    prompt_len: int,
+    completion: Sequence[int],
+    deviation_spans: Sequence[tuple[int, int]],
+    run: Replay,
+) -> None:
     """Soft mode, in place: label the state just before each deviation with the correct token.
 
     Without it that state has no label, and the right token is taught only with the mistake and
@@ -63,8 +69,11 @@ def visible_states(completion: Sequence[int], undo_id: int, run: Replay) -> list
     return states
 
 
-def hard_labels(prompt_len: int, completion: Sequence[int], is_deviation: Sequence[bool], undo_id: int, run: Replay) -> list[int]:
-    """Each visible state labelled once with the last token the trace emits from it, at the position it emits that from.
+def hard_labels(
+    prompt_len: int, completion: Sequence[int], is_deviation: Sequence[bool], undo_id: int, run: Replay
+) -> list[int]:
+    """Each visible state labelled once with the last token the trace emits from it, at the position it emits that
+    from.
 
     That position is a survivor whenever the state is on the clean path, so the surviving
     positions are labelled exactly like the clean sequence; the other positions of the same state
@@ -77,7 +86,9 @@ def hard_labels(prompt_len: int, completion: Sequence[int], is_deviation: Sequen
     labels = [IGNORE] * (prompt_len + len(completion))
     for i in last_emission.values():
         if not is_deviation[i]:
-            labels[prompt_len + run.parent[i] + 1] = completion[i]  # parent PROMPT_END (-1) is the prompt's last position
+            labels[prompt_len + run.parent[i] + 1] = completion[
+                i
+            ]  # parent PROMPT_END (-1) is the prompt's last position
     return labels  # slots after `<UNDO>` inputs stay IGNORE: an `<UNDO>` is never a state
 
 

@@ -30,7 +30,9 @@ def save_portable(hf_tokenizer, directory: Path) -> None:
     extra = config.get("extra_special_tokens")
     if isinstance(extra, list):
         del config["extra_special_tokens"]
-        config["additional_special_tokens"] = list(dict.fromkeys([*config.get("additional_special_tokens", []), *extra]))
+        config["additional_special_tokens"] = list(
+            dict.fromkeys([*config.get("additional_special_tokens", []), *extra])
+        )
     if (directory / TEMPLATE).is_file() and "chat_template" not in config:
         config["chat_template"] = (directory / TEMPLATE).read_text(encoding="utf-8")
     path.write_text(json.dumps(config, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")

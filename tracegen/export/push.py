@@ -54,7 +54,8 @@ class PushPlan:
 
 
 def plan_push(folder: Path, repo_id: str, *, on_progress: Callable[[int], None] = lambda n: None) -> PushPlan:
-    """Check everything offline and list the files `upload_folder` would send; raise InputError on the first problem."""
+    """Check everything offline and list the files `upload_folder` would send; raise InputError on the first
+    problem."""
     try:
         validate_repo_id(repo_id)
     except HFValidationError as e:
@@ -74,7 +75,8 @@ def plan_push(folder: Path, repo_id: str, *, on_progress: Callable[[int], None] 
 
 
 def check_no_secrets(folder: Path, paths: list[str]) -> None:
-    """Refuse a folder in which anything looks like a credential; the message names the file and the kind, never the value."""
+    """Refuse a folder in which anything looks like a credential; the message names the file and the kind, never the
+    value."""
     for path in paths:
         shown = str(Path(folder) / path)
         if path.endswith(".parquet"):
@@ -82,7 +84,10 @@ def check_no_secrets(folder: Path, paths: list[str]) -> None:
         else:
             kind = find_secret((Path(folder) / path).read_bytes().decode("utf-8", errors="replace"))
         if kind is not None:
-            raise InputError(f"contains what looks like {kind}; remove it and rebuild before publishing (nothing was sent)", file=shown)
+            raise InputError(
+                f"contains what looks like {kind}; remove it and rebuild before publishing (nothing was sent)",
+                file=shown,
+            )
 
 
 def _secret_in_parquet(path: Path) -> str | None:
@@ -91,7 +96,11 @@ def _secret_in_parquet(path: Path) -> str | None:
         for column in batch.columns:
             for strings in _string_arrays(column):
                 for kind, pattern in SECRET_PATTERNS.items():
-                    if pc.any(pc.match_substring_regex(strings, pattern.pattern, ignore_case=bool(pattern.flags & re.IGNORECASE))).as_py():
+                    if pc.any(
+                        pc.match_substring_regex(
+                            strings, pattern.pattern, ignore_case=bool(pattern.flags & re.IGNORECASE)
+                        )
+                    ).as_py():
                         return kind
     return None
 
@@ -165,14 +174,19 @@ def push(plan: PushPlan, *, private: bool) -> str:
             commit_message=f"tracegen push ({len(plan.files)} files)",
             delete_patterns=[f"{folder}/*" for folder in OWNED_FOLDERS],
         )
-    except Exception as e:  # HTTP errors come from requests, httpx or httpx2 depending on the huggingface_hub version: no common base
+    except (
+        Exception
+    ) as e:  # HTTP errors come from requests, httpx or httpx2 depending on the huggingface_hub version: no common base
         raise PushError(_first_line(e)) from None
     return str(url)
 
 
 def _files(folder: Path) -> list[tuple[str, int]]:
     paths = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
-    return [(path, (folder / path).stat().st_size) for path in filter_repo_objects(paths, ignore_patterns=DEFAULT_IGNORE_PATTERNS)]
+    return [
+        (path, (folder / path).stat().st_size)
+        for path in filter_repo_objects(paths, ignore_patterns=DEFAULT_IGNORE_PATTERNS)
+    ]
 
 
 def _first_line(error: Exception) -> str:

@@ -59,7 +59,9 @@ def _common_prefix_len(a: list[int], b: list[int]) -> int:
     return i
 
 
-def place(tok: TraceTokenizer, completion: str, clean: list[int], char_pos: int, text: str) -> tuple[int, tuple[int, ...], str] | None:
+def place(
+    tok: TraceTokenizer, completion: str, clean: list[int], char_pos: int, text: str
+) -> tuple[int, tuple[int, ...], str] | None:
     """Find the token boundary for a deviation starting at `char_pos` and tokenize it in context.
 
     The boundary is the longest run of clean tokens whose text is a prefix of the completion up
@@ -80,7 +82,9 @@ def place(tok: TraceTokenizer, completion: str, clean: list[int], char_pos: int,
     return None
 
 
-def place_where_it_differs(tok: TraceTokenizer, completion: str, clean: list[int], offsets: list[int], deviation: Deviation) -> _Placed | str:
+def place_where_it_differs(
+    tok: TraceTokenizer, completion: str, clean: list[int], offsets: list[int], deviation: Deviation
+) -> _Placed | str:
     """The deviation placed in token space from its first token that differs from the clean path, or why it cannot be.
 
     `clean` is the whole clean completion (EOS included), so a deviation that runs past the
@@ -104,7 +108,9 @@ def place_where_it_differs(tok: TraceTokenizer, completion: str, clean: list[int
     return _Placed(deviation, moved.at, moved.tokens, text)
 
 
-def build_row(problem: Problem, deviations: list[Deviation], tok: TraceTokenizer, cfg: ExportConfig, row_id: str) -> RowResult:
+def build_row(
+    problem: Problem, deviations: list[Deviation], tok: TraceTokenizer, cfg: ExportConfig, row_id: str
+) -> RowResult:
     result = RowResult(row=None, row_id=row_id)
     if UNDO_TOKEN in problem.solution:
         return result.skip("undo_text_in_solution")  # the trace column could not tell it from a real <UNDO>
@@ -135,7 +141,10 @@ def build_row(problem: Problem, deviations: list[Deviation], tok: TraceTokenizer
     spliced = splice(clean, [Splice(p.at, p.tokens) for p in placed], tok.undo_id, cfg.undo_unit, delimiters)
     trace_body = spliced.tokens[: len(spliced.tokens) - len(clean) + len(body)]
     trace_text = tok.decode(trace_body)
-    dev_records = [_record(tok, p, trace_body, span, n, len(prompt_ids)) for p, span, n in zip(placed, spliced.deviation_spans, spliced.undo_counts)]
+    dev_records = [
+        _record(tok, p, trace_body, span, n, len(prompt_ids))
+        for p, span, n in zip(placed, spliced.deviation_spans, spliced.undo_counts)
+    ]
     if any(trace_text[r["char_start"] : r["char_end"]] != p.text for r, p in zip(dev_records, placed)):
         return result.skip("tokenizer_roundtrip")
 
@@ -167,7 +176,9 @@ def build_row(problem: Problem, deviations: list[Deviation], tok: TraceTokenizer
     return result
 
 
-def _record(tok: TraceTokenizer, p: _Placed, trace_body: list[int], span: tuple[int, int], undo_count: int, prompt_len: int) -> dict:
+def _record(
+    tok: TraceTokenizer, p: _Placed, trace_body: list[int], span: tuple[int, int], undo_count: int, prompt_len: int
+) -> dict:
     """A deviation's record; char offsets are into the decoded trace, so they match the tokens exactly."""
     start, end = span
     return {

@@ -69,7 +69,9 @@ class SplitStats:
 @dataclass(frozen=True)
 class DatasetStats:
     splits: dict[str, SplitStats]
-    rejected_by_verification: int  # candidate mistakes a verifier found not wrong (counted by the build, in the manifest)
+    rejected_by_verification: (
+        int  # candidate mistakes a verifier found not wrong (counted by the build, in the manifest)
+    )
 
     @property
     def kinds(self) -> list[str]:
@@ -99,13 +101,17 @@ def dataset_stats(folder: Path, manifest: dict) -> DatasetStats:
         split: _split_stats([Path(folder) / rel for rel in info["files"]], undo_id, problems=info["problems"])
         for split, info in manifest["splits"].items()
     }
-    rejected = sum(count for reason, count in manifest["dropped"].items() if reason.rpartition(":")[2] in VERIFICATION_REJECTS)
+    rejected = sum(
+        count for reason, count in manifest["dropped"].items() if reason.rpartition(":")[2] in VERIFICATION_REJECTS
+    )
     return DatasetStats(splits=splits, rejected_by_verification=rejected)
 
 
 def _split_stats(files: list[Path], undo_id: int, *, problems: int) -> SplitStats:
     shards = pl.scan_parquet(files)
-    if "branch" in shards.collect_schema().names():  # the branches layout: a trace is its branch-0 row, with the packed tokens
+    if (
+        "branch" in shards.collect_schema().names()
+    ):  # the branches layout: a trace is its branch-0 row, with the packed tokens
         shards = shards.filter(pl.col("branch") == 0).with_columns(input_ids=pl.col("packed_input_ids"))
     rows = shards.select(
         "source_id",

@@ -17,10 +17,10 @@ from pathlib import Path
 from tokenizers import Tokenizer
 
 from tracegen import UNDO_TOKEN
-from tracegen.errors import InputError
-from tracegen.hub import require_hub_or_cache
+from tracegen.errors import InputError, first_line
 from tracegen.export.embedded import EMBEDDED_TOKENIZER_DIR
 from tracegen.export.portable import save_portable
+from tracegen.hub import require_hub_or_cache
 from tracegen.public import public_name
 
 EMBEDDED_NAME = "tracegen-embedded"
@@ -30,7 +30,10 @@ HUB_ID = re.compile(r"[\w-][\w.-]*(/[\w-][\w.-]*)?")
 class TraceTokenizer:
     def __init__(self, hf_tokenizer, name: str):
         if not getattr(hf_tokenizer, "is_fast", False):
-            raise InputError(f"tokenizer '{name}' has no fast (Rust) version; tracegen needs one for exact offsets", field="tokenizer")
+            raise InputError(
+                f"tokenizer '{name}' has no fast (Rust) version; tracegen needs one for exact offsets",
+                field="tokenizer",
+            )
         if UNDO_TOKEN not in hf_tokenizer.all_special_tokens:  # new, or an ordinary token made special (same id)
             hf_tokenizer.add_special_tokens({"additional_special_tokens": [UNDO_TOKEN]})
         self.hf = hf_tokenizer
@@ -39,14 +42,19 @@ class TraceTokenizer:
         # A tokenizer.json may switch truncation or padding on; traces must never be cut or padded.
         self.backend.no_truncation()
         self.backend.no_padding()
-        # Text from data is only text: a literal "<UNDO>" or "<|endoftext|>" in a solution must not become a special token.
+        # Text from data is only text: a literal "<UNDO>" or "<|endoftext|>" in a solution must not become a special
+        # token.
         self._text_backend = Tokenizer.from_str(self.backend.to_str())
         self._text_backend.encode_special_tokens = True
         self.undo_id: int = hf_tokenizer.convert_tokens_to_ids(UNDO_TOKEN)
         self.eos_id: int | None = hf_tokenizer.eos_token_id
         for role in ("eos", "bos", "pad", "unk"):
             if getattr(hf_tokenizer, f"{role}_token_id") == self.undo_id:
-                raise InputError(f"{UNDO_TOKEN} is also the tokenizer's {role} token; it needs a token of its own", file=name, field="tokenizer")
+                raise InputError(
+                    f"{UNDO_TOKEN} is also the tokenizer's {role} token; it needs a token of its own",
+                    file=name,
+                    field="tokenizer",
+                )
         self._prefetched: dict[str, tuple[int, ...]] = {}
         self.special_prefix = self._leading_specials()
 
@@ -60,8 +68,7 @@ class TraceTokenizer:
         try:
             hf = from_pretrained(source)
         except Exception as e:  # transformers raises OSError, ValueError, HF hub errors...
-            first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise InputError(f"cannot load tokenizer: {first_line}", file=source, field="tokenizer") from None
+            raise InputError(f"cannot load tokenizer: {first_line(e)}", file=source, field="tokenizer") from None
         return cls(hf, EMBEDDED_NAME if name_or_path is None else name_or_path)
 
     def encode(self, text: str) -> list[int]:
@@ -79,7 +86,9 @@ class TraceTokenizer:
         the self-check. Each prefetch replaces the previous one, so memory stays one chunk's worth.
         """
         unique = list(dict.fromkeys(texts))
-        self._prefetched = dict(zip(unique, (tuple(e.ids) for e in self._text_backend.encode_batch(unique, add_special_tokens=False))))
+        self._prefetched = dict(
+            zip(unique, (tuple(e.ids) for e in self._text_backend.encode_batch(unique, add_special_tokens=False)))
+        )
 
     def encode_batch(self, texts: list[str]) -> list[list[int]]:
         return [e.ids for e in self._text_backend.encode_batch(texts, add_special_tokens=False)]
@@ -109,16 +118,21 @@ class TraceTokenizer:
         if not self.hf.chat_template:
             raise InputError("the tokenizer has no chat template", file=self.name, field="chat_template")
         try:
-            return self.hf.apply_chat_template([{"role": "user", "content": question}], tokenize=False, add_generation_prompt=True)
+            return self.hf.apply_chat_template(
+                [{"role": "user", "content": question}], tokenize=False, add_generation_prompt=True
+            )
         except Exception as e:  # jinja2 errors of a broken template
-            raise InputError(f"the chat template fails: {type(e).__name__}: {e}", file=self.name, field="chat_template") from None
+            raise InputError(
+                f"the chat template fails: {type(e).__name__}: {e}", file=self.name, field="chat_template"
+            ) from None
 
     def special_texts(self) -> list[str]:
         """Strings a chat template would turn into special tokens."""
         return [t.content for t in self.hf.added_tokens_decoder.values() if t.special]
 
     def prompt_ids(self, prompt_text: str, chat: bool) -> list[int]:
-        """Chat templates write their own special tokens as text; a plain prompt gets the tokenizer's default prefix."""
+        """Chat templates write their own special tokens as text; a plain prompt gets the tokenizer's default
+        prefix."""
         if chat:
             return self.backend.encode(prompt_text, add_special_tokens=False).ids
         return self.special_prefix + self.encode(prompt_text)
@@ -135,13 +149,14 @@ class TraceTokenizer:
             at = next((i for i, (a, b) in enumerate(zip(text, back)) if a != b), min(len(text), len(back)))
             raise InputError(
                 f"does not round-trip text ({len(failures)} of {len(texts)} sampled texts change; "
-                f"first at char {at}: {text[at:at + 20]!r} -> {back[at:at + 20]!r}); tracegen needs exact offsets",
+                f"first at char {at}: {text[at : at + 20]!r} -> {back[at : at + 20]!r}); tracegen needs exact offsets",
                 file=self.name,
                 field="tokenizer",
             )
 
     def save(self, directory: Path) -> str:
-        """Write the tokenizer (with `<UNDO>`) for training, loadable by every claimed transformers version; returns the sha256 of its tokenizer.json."""
+        """Write the tokenizer (with `<UNDO>`) for training, loadable by every claimed transformers version; returns
+        the sha256 of its tokenizer.json."""
         save_portable(self.hf, Path(directory))
         return hashlib.sha256((directory / "tokenizer.json").read_bytes()).hexdigest()
 
@@ -157,7 +172,8 @@ class TraceTokenizer:
 
 
 def from_pretrained(source: str | Path):
-    """`AutoTokenizer.from_pretrained(source)`, without its import of torch where the folder names the generic fast class.
+    """`AutoTokenizer.from_pretrained(source)`, without its import of torch where the folder names the generic fast
+    class.
 
     AutoTokenizer imports the model configuration machinery (and with it torch, seconds per
     process); a folder whose tokenizer_config.json names `PreTrainedTokenizerFast` (the embedded
@@ -182,5 +198,7 @@ def load_saved(directory: Path, name: str) -> TraceTokenizer:
     try:
         hf = from_pretrained(directory)
     except Exception as e:  # a damaged or incomplete folder
-        raise InputError(f"cannot load the saved tokenizer ({type(e).__name__}: {str(e).strip()[:120]})", file=str(directory)) from None
+        raise InputError(
+            f"cannot load the saved tokenizer ({type(e).__name__}: {str(e).strip()[:120]})", file=str(directory)
+        ) from None
     return TraceTokenizer(hf, name)

@@ -166,7 +166,9 @@ class SplitWriter:
             self._file = pq.ParquetWriter(self._parts[-1], group.schema, compression="zstd")
         self._file.write_table(group)
         if self.jsonl:
-            with (self.root / JSONL_DIR / f".{self.split}-{len(self._parts) - 1:05d}.jsonl").open("a", encoding="utf-8") as f:
+            with (self.root / JSONL_DIR / f".{self.split}-{len(self._parts) - 1:05d}.jsonl").open(
+                "a", encoding="utf-8"
+            ) as f:
                 for row in group.to_pylist():
                     f.write(json.dumps(row, ensure_ascii=False) + "\n")
         self._file_rows += rows
@@ -192,12 +194,15 @@ class SplitWriter:
             part.rename(part.with_name(f"{final}.parquet"))
             names.append(f"{DATA_DIR}/{final}.parquet")
             if self.jsonl:
-                (self.root / JSONL_DIR / f".{self.split}-{index:05d}.jsonl").rename(self.root / JSONL_DIR / f"{final}.jsonl")
+                (self.root / JSONL_DIR / f".{self.split}-{index:05d}.jsonl").rename(
+                    self.root / JSONL_DIR / f"{final}.jsonl"
+                )
         return names
 
 
 def write_skipped(path: Path, skipped: list[dict]) -> None:
-    """The rows a build wanted but did not write, one JSON object per line with the reason: nothing is dropped silently."""
+    """The rows a build wanted but did not write, one JSON object per line with the reason: nothing is dropped
+    silently."""
     with path.open("w", encoding="utf-8") as f:
         for entry in skipped:
             f.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")

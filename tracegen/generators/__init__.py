@@ -1,3 +1,5 @@
-"""Deviation generators: where a trace's mistakes come from."""
+"""Deviation generators: where a trace's mistakes come from.
 
-from tracegen.generators import prose  # noqa: E402,F401  (registers the prose rules beside the GSM8K ones)
+`catalog` names every generator a recipe can use (its import registers the rules of `rules` and
+`prose`); `planner` places rule deviations in a problem, `weak` and `plan` those of a weak model.
+"""

@@ -6,6 +6,8 @@ The trace core (tracegen.trace) turns plans into tokens; generators never see to
 from collections import Counter
 from dataclasses import dataclass, field
 
+WEAK_GENERATOR = "weak"  # the generator name that takes deviations from a weak model's solutions
+
 
 @dataclass(frozen=True)
 class Deviation:

@@ -12,15 +12,18 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from tracegen.generators.base import DeviationPlan
+from tracegen.generators.base import WEAK_GENERATOR, DeviationPlan
+from tracegen.generators.planner import draw_detected_after, plan_deviations
 from tracegen.generators.prose_plan import plan_prose_deviations, uses_prose_rules
-from tracegen.generators.rules import draw_detected_after, plan_deviations
-from tracegen.generators.weak import WeakSolution, weak_deviation
+from tracegen.generators.weak import weak_deviation
+from tracegen.generators.weak_solution import WeakSolution
 from tracegen.problem import Problem
-from tracegen.recipe import WEAK_GENERATOR, DeviationConfig
+from tracegen.recipe import DeviationConfig
 
 
-def plan_weak(problem: Problem, solutions: Sequence[WeakSolution], config: DeviationConfig, rng: random.Random) -> DeviationPlan:
+def plan_weak(
+    problem: Problem, solutions: Sequence[WeakSolution], config: DeviationConfig, rng: random.Random
+) -> DeviationPlan:
     """The first usable wrong solution, in an order drawn at random; why the others were not used."""
     plan = DeviationPlan()
     order = list(solutions)
@@ -37,7 +40,9 @@ def plan_weak(problem: Problem, solutions: Sequence[WeakSolution], config: Devia
     return plan
 
 
-def plan_problem(problem: Problem, config: DeviationConfig, solutions: Sequence[WeakSolution], rng: random.Random) -> DeviationPlan:
+def plan_problem(
+    problem: Problem, config: DeviationConfig, solutions: Sequence[WeakSolution], rng: random.Random
+) -> DeviationPlan:
     weights = config.generators
     weak_weight = weights.get(WEAK_GENERATOR, 0.0)
     rule_weight = sum(w for name, w in weights.items() if name != WEAK_GENERATOR)
@@ -52,7 +57,8 @@ def plan_problem(problem: Problem, config: DeviationConfig, solutions: Sequence[
 
 
 def plan_rules(problem: Problem, config: DeviationConfig, rng: random.Random) -> DeviationPlan:
-    """Rule deviations: prose rules (any data) or calculator-annotation rules (GSM8K-shaped data); recipes never mix them."""
+    """Rule deviations: prose rules (any data) or calculator-annotation rules (GSM8K-shaped data); recipes never mix
+    them."""
     if uses_prose_rules(config.generators):
         return plan_prose_deviations(problem, config, rng)
     return plan_deviations(problem, config, rng)

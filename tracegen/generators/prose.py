@@ -24,9 +24,17 @@ from collections.abc import Callable
 from fractions import Fraction
 
 from tracegen.answer_format import answer_span
-from tracegen.generators.rules import WrongStep, misquotes, rule, sensible, slips
+from tracegen.generators.plausible import misquotes, sensible, slips
+from tracegen.generators.registry import WrongStep, rule
 from tracegen.problem import Problem
-from tracegen.prose_math import carry_values, numbers_outside_equations, read_equations, rewrite_numbers, splice_text, write_like
+from tracegen.prose_math import (
+    carry_values,
+    numbers_outside_equations,
+    read_equations,
+    rewrite_numbers,
+    splice_text,
+    write_like,
+)
 from tracegen.steps import numbers_in, parse_number
 from tracegen.stepsplit import step_starts
 
@@ -66,7 +74,14 @@ def _carry_rest(step: str, cut: int, old: Fraction, new: Fraction) -> str | None
     return None if rest is None else step[:cut] + rest
 
 
-def _result_rule(problem: Problem, steps: list[str], index: int, rng: random.Random, candidates: Candidates, finals_only: bool = False) -> WrongStep | None:
+def _result_rule(
+    problem: Problem,
+    steps: list[str],
+    index: int,
+    rng: random.Random,
+    candidates: Candidates,
+    finals_only: bool = False,
+) -> WrongStep | None:
     """A literal result (else the final answer, when no equation gives one) replaced by a candidate, carried."""
     step = steps[index]
     options = []
@@ -117,7 +132,9 @@ def earlier_numbers(problem: Problem, steps: list[str], index: int) -> list[Frac
     return list(dict.fromkeys(v for v in values if v >= 0))
 
 
-def _operand_rule(step: str, rng: random.Random, options: Callable[[str, Fraction], list[tuple[Fraction, str]]]) -> WrongStep | None:
+def _operand_rule(
+    step: str, rng: random.Random, options: Callable[[str, Fraction], list[tuple[Fraction, str]]]
+) -> WrongStep | None:
     """Change a number of an equation's last computed term (`options(literal, value)`), recompute, carry."""
     good = []
     for e, equation in enumerate(read_equations(step)):
@@ -160,7 +177,9 @@ def prose_wrong_operand(problem: Problem, steps: list[str], index: int, rng: ran
 def prose_copy_error(problem: Problem, steps: list[str], index: int, rng: random.Random) -> WrongStep | None:
     """A number from earlier miscopied when used: $21 + 7$ where $12 + 7$ was meant; or the final answer miscopied."""
     quoted = set(earlier_numbers(problem, steps, index))
-    wrong = _operand_rule(steps[index], rng, lambda literal, value: _misquoted(literal, value) if value in quoted else [])
+    wrong = _operand_rule(
+        steps[index], rng, lambda literal, value: _misquoted(literal, value) if value in quoted else []
+    )
     return wrong or _result_rule(problem, steps, index, rng, _misquoted, finals_only=True)
 
 

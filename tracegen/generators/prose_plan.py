@@ -1,6 +1,6 @@
 """Placing prose rule deviations (tracegen.generators.prose) in solutions of any step split.
 
-The same drawing as the GSM8K planner (tracegen.generators.rules.plan_deviations: steps by
+The same drawing as the GSM8K planner (tracegen.generators.planner.plan_deviations: steps by
 `position`, generators in an order drawn by weight, `mid_step_fraction`, `detected_after`), over
 the problem's own steps (`Problem.step_split`), with the prose verdict and carrying. A deviation's
 text ends with the separator that followed its last step (a blank line for paragraph steps), unless
@@ -13,11 +13,13 @@ import random
 from collections import Counter
 from fractions import Fraction
 
-from tracegen.generators.base import Deviation, DeviationPlan
-from tracegen.generators.rules import RULES, RuleGenerator, WrongStep, draw_placement, first_verified, plan_at_steps
+from tracegen.generators.base import WEAK_GENERATOR, Deviation, DeviationPlan
+from tracegen.generators.catalog import RULES
+from tracegen.generators.planner import draw_placement, first_verified, plan_at_steps
+from tracegen.generators.registry import RuleGenerator, WrongStep
 from tracegen.problem import Problem
 from tracegen.prose_math import carry_values, numbers_outside_equations, read_equations
-from tracegen.recipe import WEAK_GENERATOR, DeviationConfig
+from tracegen.recipe import DeviationConfig
 from tracegen.recipe_data import PROSE_PREFIX
 from tracegen.stepsplit import split_with_separators
 
@@ -57,18 +59,37 @@ def value_changes(gold: str, wrong: str) -> dict[Fraction, Fraction]:
 
 def plan_prose_deviations(problem: Problem, config: DeviationConfig, rng: random.Random) -> DeviationPlan:
     """Up to `config.per_trace` verified prose deviations at distinct steps; why others were dropped."""
-    generators = [(RULES[name], weight) for name, weight in config.generators.items() if weight > 0 and name != WEAK_GENERATOR]
+    generators = [
+        (RULES[name], weight) for name, weight in config.generators.items() if weight > 0 and name != WEAK_GENERATOR
+    ]
     steps, separators = split_with_separators(problem.solution, problem.step_split)
 
     def deviation_at(index: int, dropped: Counter) -> Deviation | None:
-        make, place = (lambda generator: generator.make(problem, steps, index, rng)), (lambda generator, wrong: _place(steps, separators, index, generator, wrong, config, rng))
-        return first_verified(generators, rng, dropped, make=make, verified=lambda wrong: prose_verdict(steps[index], wrong.text) is not None, place=place, unverified="unverified")
+        make, place = (
+            (lambda generator: generator.make(problem, steps, index, rng)),
+            (lambda generator, wrong: _place(steps, separators, index, generator, wrong, config, rng)),
+        )
+        return first_verified(
+            generators,
+            rng,
+            dropped,
+            make=make,
+            verified=lambda wrong: prose_verdict(steps[index], wrong.text) is not None,
+            place=place,
+            unverified="unverified",
+        )
 
     return plan_at_steps(len(steps), config, rng, deviation_at)
 
 
 def _place(
-    steps: list[str], separators: list[str], index: int, generator: RuleGenerator, wrong: WrongStep, config: DeviationConfig, rng: random.Random
+    steps: list[str],
+    separators: list[str],
+    index: int,
+    generator: RuleGenerator,
+    wrong: WrongStep,
+    config: DeviationConfig,
+    rng: random.Random,
 ) -> Deviation | None:
     """The deviation's start in the step and its text, the wrong values carried k steps on."""
     after, start = draw_placement(steps[index], wrong, len(steps) - 1 - index, generator, config, rng)

@@ -12,17 +12,18 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from tracegen.generators.rules import step_weights
 from tracegen.errors import InputError
-from tracegen.generators.weak import WeakSolution
+from tracegen.generators.planner import step_weights
 from tracegen.generators.weak_generic import generic_verdict, is_generic
-from tracegen.llm.config import make_backend
+from tracegen.generators.weak_solution import WeakSolution
 from tracegen.llm.base import Backend, Outcome, Request
+from tracegen.llm.factory import make_backend
 from tracegen.problem import Problem
 from tracegen.recipe import DeviationConfig
 from tracegen.stepsplit import split_with_separators
-from tracegen.verifiers import Divergence, Verifier, first_errors, get_verifier
 from tracegen.verifiers.answers import answer_text
+from tracegen.verifiers.base import Divergence, Verifier, first_errors
+from tracegen.verifiers.registry import get_verifier
 
 
 def gold_prefix(problem: Problem, config: DeviationConfig, seed: int) -> str:
@@ -48,12 +49,16 @@ def requests_for(problems: Sequence[Problem], config: DeviationConfig, seed: int
 
 
 def verifier_options(weak, backend: Backend) -> dict:
-    """What the configured verifier is built with: the weak backend for rollouts, the critic's own backend for critic and ensemble."""
+    """What the configured verifier is built with: the weak backend for rollouts, the critic's own backend for critic
+    and ensemble."""
     if weak.verifier == "rollout":
         return {"backend": backend, "m": weak.rollouts}
     if weak.verifier in ("critic", "ensemble"):
         if weak.critic is None:
-            raise InputError(f"verifier '{weak.verifier}' needs 'critic', the backend of its judge (kind, model, base_url, ...)", field="deviations.weak.critic")
+            raise InputError(
+                f"verifier '{weak.verifier}' needs 'critic', the backend of its judge (kind, model, base_url, ...)",
+                field="deviations.weak.critic",
+            )
         return {"backend": make_backend(weak.critic)}
     return {}
 
@@ -77,11 +82,21 @@ def _verdicts(problem: Problem, outcome: Outcome, verifier: Verifier) -> list[We
             continue
         error = verifier.first_error(problem.question, problem.solution, text)
         if error is not None and error.step_index < given:
-            verdicts.append(WeakSolution(sample.model, text, variant, skip="weak:error_in_gold_prefix", note=error.reason))
+            verdicts.append(
+                WeakSolution(sample.model, text, variant, skip="weak:error_in_gold_prefix", note=error.reason)
+            )
             continue
         truncated = answer_text(text.split("\n")[lines[-1]]) is None
         if error is not None and truncated and error.step_index >= lines[-1]:
-            verdicts.append(WeakSolution(sample.model, text, variant, skip="weak:truncated", note="the sample stops mid-line; its first error is the cut line"))
+            verdicts.append(
+                WeakSolution(
+                    sample.model,
+                    text,
+                    variant,
+                    skip="weak:truncated",
+                    note="the sample stops mid-line; its first error is the cut line",
+                )
+            )
             continue
         verdicts.append(WeakSolution(sample.model, text, variant, error=error, given_steps=given))
     return verdicts
@@ -106,10 +121,19 @@ def collect_weak_solutions(
     on_start(len(requests))
     outcomes = backend.run(requests, on_outcome=lambda outcome: on_advance(1))
     by_id = {problem.source_id: problem for problem in problems}
-    if hasattr(verifier, "first_errors"):  # critic, ensemble: judge every solution in one concurrent run, not one call at a time
-        items = [(by_id[o.request.id].question, by_id[o.request.id].solution, o.request.prefix + sample.text) for o in outcomes if o.error is None for sample in o.samples]
+    if hasattr(
+        verifier, "first_errors"
+    ):  # critic, ensemble: judge every solution in one concurrent run, not one call at a time
+        items = [
+            (by_id[o.request.id].question, by_id[o.request.id].solution, o.request.prefix + sample.text)
+            for o in outcomes
+            if o.error is None
+            for sample in o.samples
+        ]
         verifier = _Judged(dict(zip(items, first_errors(verifier, items))))
-    return {outcome.request.id: _verdicts(by_id[outcome.request.id], outcome, verifier) for outcome in outcomes}, backend
+    return {
+        outcome.request.id: _verdicts(by_id[outcome.request.id], outcome, verifier) for outcome in outcomes
+    }, backend
 
 
 @dataclass(frozen=True)

@@ -15,36 +15,14 @@ form (`#### 26`): the mistake is the value, not the format.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from tracegen import UNDO_TOKEN
 from tracegen.generators.base import Deviation
-from tracegen.generators.rules import divergence as parting_point
+from tracegen.generators.planner import divergence as parting_point
+from tracegen.generators.weak_generic import generic_weak_deviation, is_generic
+from tracegen.generators.weak_solution import MAX_DEVIATION_CHARS, WeakSolution
 from tracegen.problem import Problem
 from tracegen.steps import FINAL_MARK, numbers_in, parse_annotations, parse_number, split_steps, step_value
-from tracegen.verifiers import Divergence
 from tracegen.verifiers.answers import answer_text
-
-MAX_DEVIATION_CHARS = 2_000
-
-
-@dataclass(frozen=True)
-class WeakSolution:
-    """A solution a weak model wrote for one problem, with its verdict.
-
-    `text` is the whole solution (in prefix mode: the gold prefix the model was given plus its
-    continuation). `variant` tells apart the rows made from several solutions of one problem.
-    `error` is None for a solution whose final answer is right; `skip` says why a solution can
-    not be used at all (the backend failed, no final answer...), and `note` the details.
-    """
-
-    model: str
-    text: str
-    variant: str
-    error: Divergence | None = None
-    skip: str | None = None
-    note: str = ""
-    given_steps: int = 0  # prefix mode: the gold steps the model was given (the first lines of `text`)
 
 
 def _values(lines: list[str]) -> set:
@@ -94,8 +72,6 @@ def weak_deviation(problem: Problem, solution: WeakSolution, detected_after: int
         return solution.skip
     if solution.error is None:
         return "weak:correct_solution"
-    from tracegen.generators.weak_generic import generic_weak_deviation, is_generic  # it imports this module
-
     if is_generic(problem):
         return generic_weak_deviation(problem, solution, detected_after)
     lines = solution.text.split("\n")

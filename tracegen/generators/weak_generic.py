@@ -15,8 +15,8 @@ from fractions import Fraction
 from tracegen import UNDO_TOKEN
 from tracegen.answer_format import extract_answer
 from tracegen.generators.base import Deviation
-from tracegen.generators.rules import divergence as parting_point
-from tracegen.generators.weak import MAX_DEVIATION_CHARS, WeakSolution
+from tracegen.generators.planner import divergence as parting_point
+from tracegen.generators.weak_solution import MAX_DEVIATION_CHARS, WeakSolution
 from tracegen.llm.base import Sample
 from tracegen.problem import Problem
 from tracegen.prose_math import numbers_outside_equations, read_equations
@@ -38,9 +38,19 @@ def generic_verdict(problem: Problem, sample: Sample, text: str, variant: str, p
         return WeakSolution(sample.model, text, variant, skip="weak:empty_sample")
     if sample.correct is True:
         return WeakSolution(sample.model, text, variant, given_steps=given)
-    error = first_generic_error(problem, text) if sample.correct is None else first_wrong_generic_step(problem, text) or first_generic_error(problem, text)
+    error = (
+        first_generic_error(problem, text)
+        if sample.correct is None
+        else first_wrong_generic_step(problem, text) or first_generic_error(problem, text)
+    )
     if sample.correct is False and error is None:
-        return WeakSolution(sample.model, text, variant, skip="weak:no_error_found", note="marked incorrect, but it states the gold answer and no step is wrong")
+        return WeakSolution(
+            sample.model,
+            text,
+            variant,
+            skip="weak:no_error_found",
+            note="marked incorrect, but it states the gold answer and no step is wrong",
+        )
     if error is not None and error.step_index < given:
         return WeakSolution(sample.model, text, variant, skip="weak:error_in_gold_prefix", note=error.reason)
     return WeakSolution(sample.model, text, variant, error=error, given_steps=given)
@@ -67,20 +77,28 @@ def generic_weak_deviation(problem: Problem, solution: WeakSolution, detected_af
     gold_steps, gold_separators = split_with_separators(problem.solution, problem.step_split)
     given = solution.given_steps  # prefix mode: the gold steps the model was given come first
     known = set().union(*(_stated_values(step) for step in steps[given:first]))
-    shown = [i for i, step in enumerate(gold_steps[given:-1], start=given) if (value := _step_value(step)) is not None and value in known]
+    shown = [
+        i
+        for i, step in enumerate(gold_steps[given:-1], start=given)
+        if (value := _step_value(step)) is not None and value in known
+    ]
     # after the last gold value the weak prefix has shown; with none shown (explanations only), by position
     at = min(shown[-1] + 1 if shown else first, len(gold_steps) - 1)
     last = min(first + detected_after, len(steps) - 1)
     while last > first and not steps[last].strip():
         last -= 1
-    written = "".join(step + separator for step, separator in zip(steps[first:last], separators[first:last])) + steps[last]
+    written = (
+        "".join(step + separator for step, separator in zip(steps[first:last], separators[first:last])) + steps[last]
+    )
     if steps[first] == gold_steps[at]:
         return "weak:same_as_gold"
     start = parting_point(gold_steps[at], steps[first])
     if start >= len(steps[first]):
         start = 0
     ends_solution = extract_answer(steps[last], problem.answer_format) is not None
-    separator = gold_separators[at] if at < len(gold_separators) else (gold_separators[-1] if gold_separators else "\n")
+    separator = (
+        gold_separators[at] if at < len(gold_separators) else (gold_separators[-1] if gold_separators else "\n")
+    )
     text = written[start:] + ("" if ends_solution else separator)
     if UNDO_TOKEN in text:
         return "weak:undo_text_in_sample"

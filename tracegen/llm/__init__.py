@@ -1,2 +1,2 @@
 """Model backends that sample weak-model solutions: an OpenAI-compatible server, a local transformers
-model, or solutions replayed from JSONL. `make_backend(BackendConfig)` picks one; all share `base.Backend`."""
+model, or solutions replayed from JSONL. `factory.make_backend(BackendConfig)` picks one; all share `base.Backend`."""

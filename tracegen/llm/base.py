@@ -13,7 +13,9 @@ class Request:
     question: str
     prefix: str = ""  # gold solution text already written; "" = sample a whole solution
     n: int = 1  # samples wanted
-    task: str = "solve"  # "solve": question is a problem to solve; "judge": question is the whole prompt of another task (a critic's), sent as is
+    # "solve": question is a problem to solve; "judge": question is the whole prompt of another task (a critic's), sent
+    # as is
+    task: str = "solve"
 
 
 @dataclass(frozen=True)
@@ -21,7 +23,8 @@ class Sample:
     model: str  # who wrote it: the model name (openai, hf) or the solution key (replay)
     text: str  # the whole solution (prefix "") or the continuation after the prefix
     index: int  # sample index 0..n-1 (replay: position among the file's models)
-    correct: bool | None = None  # a verdict the source states (generic replay's is_correct); None: the verifier decides
+    # a verdict the source states (generic replay's is_correct); None: the verifier decides
+    correct: bool | None = None
 
 
 @dataclass
@@ -90,7 +93,11 @@ class OutcomeLog:
 
     def failures(self) -> list[Outcome]:
         """The outcomes that failed, so far, in request order."""
-        return [outcome for request in self.requests if (outcome := self._done.get(request.id)) is not None and outcome.error is not None]
+        return [
+            outcome
+            for request in self.requests
+            if (outcome := self._done.get(request.id)) is not None and outcome.error is not None
+        ]
 
     def in_order(self) -> list[Outcome]:
         return [self._done[request.id] for request in self.requests]

@@ -5,7 +5,8 @@ the backend, the server (its URL without credentials or query: another server wi
 name is another model), the model, rendered prompt, sampling parameters and sample index. No API
 key or password goes into a key or a record, and `model` is the public name (a local folder by
 name and config hash, tracegen.public). With `refresh_cache` the stored answers are not read, and
-the new ones, appended, win on every later load. Each record is one `os.write` on a file opened with O_APPEND, so a killed build keeps
+the new ones, appended, win on every later load. Each record is one `os.write` on a file opened with O_APPEND, so a
+killed build keeps
 every finished sample and several processes can append to one file; a torn last line (a build killed
 mid-write) is skipped on load and closed off before the next append.
 """
@@ -32,7 +33,14 @@ def default_cache_path() -> Path:
 
 
 def sample_key(backend: str, server: str | None, model: str, prompt: dict, sampling: dict, index: int) -> str:
-    identity = {"backend": backend, "server": server, "model": model, "prompt": prompt, "sampling": sampling, "index": index}
+    identity = {
+        "backend": backend,
+        "server": server,
+        "model": model,
+        "prompt": prompt,
+        "sampling": sampling,
+        "index": index,
+    }
     return hashlib.sha256(json.dumps(identity, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -50,7 +58,10 @@ class CachedRequest:
         return [index for index in range(self.request.n) if index not in self.texts]
 
     def outcome(self, model: str) -> Outcome:
-        return Outcome(self.request, [Sample(model, prompts.clean(self.request, self.texts[index]), index) for index in range(self.request.n)])
+        return Outcome(
+            self.request,
+            [Sample(model, prompts.clean(self.request, self.texts[index]), index) for index in range(self.request.n)],
+        )
 
 
 class ResponseCache:
@@ -77,7 +88,9 @@ class ResponseCache:
     def lookup(self, backend: str, cfg: BackendConfig, request: Request) -> CachedRequest:
         """The request, rendered for `cfg`, with every sample already in the cache filled in."""
         rendered = prompts.render(request, cfg.endpoint, cfg.prefill)
-        keys = [sample_key(backend, cfg.server(), cfg.model, rendered, cfg.sampling(), index) for index in range(request.n)]
+        keys = [
+            sample_key(backend, cfg.server(), cfg.model, rendered, cfg.sampling(), index) for index in range(request.n)
+        ]
         job = CachedRequest(request, rendered, keys)
         if cfg.refresh_cache:
             return job
@@ -115,7 +128,12 @@ class ResponseCache:
                 self._texts[record["key"]] = record["text"]
             except (ValueError, KeyError, TypeError):
                 if number == 0 and len(lines) > 1:
-                    raise InputError("not a response cache (first line is no cache record)", file=str(self.path), line=1, field="cache") from None
+                    raise InputError(
+                        "not a response cache (first line is no cache record)",
+                        file=str(self.path),
+                        line=1,
+                        field="cache",
+                    ) from None
                 self.damaged += 1
 
 

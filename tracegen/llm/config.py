@@ -7,10 +7,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from tracegen.llm.base import Backend
 from tracegen.public import public_url
 
-OPENAI_DEFAULT_URL = "https://api.openai.com/v1"  # what the openai package calls when neither base_url nor $OPENAI_BASE_URL is set
+# what the openai package calls when neither base_url nor $OPENAI_BASE_URL is set
+OPENAI_DEFAULT_URL = "https://api.openai.com/v1"
 
 
 class BackendConfig(BaseModel):
@@ -50,13 +50,16 @@ class BackendConfig(BaseModel):
     @model_validator(mode="after")
     def _needs(self) -> BackendConfig:
         if self.kind == "replay" and not self.replay:
-            raise ValueError("backend 'replay' needs 'replay', a JSONL file of model solutions (on the command line: --replay FILE)")
+            raise ValueError(
+                "backend 'replay' needs 'replay', a JSONL file of model solutions (on the command line: --replay FILE)"
+            )
         if self.kind in ("openai", "hf") and not self.model:
             raise ValueError(f"backend '{self.kind}' needs 'model' (on the command line: --model NAME)")
         return self
 
     def server(self) -> str | None:
-        """Who answers, part of every cache key: the server's URL without credentials (openai), None for local models."""
+        """Who answers, part of every cache key: the server's URL without credentials (openai), None for local
+        models."""
         if self.kind != "openai":
             return None
         return public_url(self.base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_DEFAULT_URL).rstrip("/")
@@ -72,21 +75,3 @@ class BackendConfig(BaseModel):
             "max_tokens": self.max_tokens,
             "seed": self.seed,
         }
-
-
-def make_backend(cfg: BackendConfig) -> Backend:
-    """The configured backend; heavy imports (openai, torch) happen only for the kind chosen."""
-    if cfg.kind == "replay":
-        from tracegen.llm.generic_replay import replay_backend
-
-        return replay_backend(cfg.replay, models=cfg.models)
-    from tracegen.llm.cache import ResponseCache
-
-    cache = ResponseCache.open(cfg.cache)
-    if cfg.kind == "openai":
-        from tracegen.llm.openai_backend import OpenAIBackend
-
-        return OpenAIBackend(cfg, cache)
-    from tracegen.llm.hf_backend import HFBackend
-
-    return HFBackend(cfg, cache)

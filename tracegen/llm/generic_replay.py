@@ -49,7 +49,14 @@ def read_generic_replay(path: str | Path) -> Iterator[GenericRecord]:
         is_correct = obj.get("is_correct")
         if is_correct is not None and not isinstance(is_correct, bool):
             raise InputError("expected true, false or null", file=name, line=number, field="is_correct")
-        yield GenericRecord(number, None if key is None else str(key), question.strip() if isinstance(question, str) else None, solution, model, is_correct)
+        yield GenericRecord(
+            number,
+            None if key is None else str(key),
+            question.strip() if isinstance(question, str) else None,
+            solution,
+            model,
+            is_correct,
+        )
 
 
 class GenericReplayBackend(ReplayBackend):
@@ -71,7 +78,10 @@ class GenericReplayBackend(ReplayBackend):
             samples.append(Sample(record.model, record.solution, index, record.is_correct))
         unknown = [model for model in models or () if model not in found]
         if unknown:
-            raise InputError(f"no solutions by {', '.join(unknown)} in {self.path} (it has {', '.join(sorted(found))})", field="models")
+            raise InputError(
+                f"no solutions by {', '.join(unknown)} in {self.path} (it has {', '.join(sorted(found))})",
+                field="models",
+            )
 
     def _answer(self, request: Request) -> Outcome:
         samples = self._by_id.get(request.id.partition(":")[2])  # source ids are "<split>:<id>"

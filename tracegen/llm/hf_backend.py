@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tracegen.errors import InputError
+from tracegen.errors import InputError, first_line
 from tracegen.hub import require_hub_or_cache
 from tracegen.llm import prompts
 from tracegen.llm.base import OnOutcome, Outcome, OutcomeLog, Request, check_requests, new_stats
@@ -33,13 +33,16 @@ class HFBackend:
             self.tokenizer = AutoTokenizer.from_pretrained(cfg.model)
             self.model = AutoModelForCausalLM.from_pretrained(cfg.model, dtype="auto").to(self.device).eval()
         except (OSError, ValueError) as e:
-            first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise InputError(f"cannot load model: {first_line}", file=cfg.model, field="model") from None
+            raise InputError(f"cannot load model: {first_line(e)}", file=cfg.model, field="model") from None
         self.tokenizer.padding_side = "left"  # generation continues from the right edge
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         if cfg.endpoint == "chat" and not self.tokenizer.chat_template:
-            raise InputError("the model's tokenizer has no chat template; use endpoint 'completions'", file=cfg.model, field="endpoint")
+            raise InputError(
+                "the model's tokenizer has no chat template; use endpoint 'completions'",
+                file=cfg.model,
+                field="endpoint",
+            )
 
     def run(self, requests: Sequence[Request], on_outcome: OnOutcome | None = None) -> list[Outcome]:
         check_requests(requests)
@@ -67,7 +70,10 @@ class HFBackend:
             return job.rendered["prompt"]
         continues = prompts.continues_message(job.rendered)
         return self.tokenizer.apply_chat_template(
-            job.rendered["messages"], tokenize=False, add_generation_prompt=not continues, continue_final_message=continues
+            job.rendered["messages"],
+            tokenize=False,
+            add_generation_prompt=not continues,
+            continue_final_message=continues,
         )
 
     def _generate(self, jobs: list[CachedRequest], seed_key: str) -> list[str]:
@@ -76,10 +82,17 @@ class HFBackend:
         cfg = self.cfg
         chat = cfg.endpoint == "chat"
         encoded = self.tokenizer(
-            [self._prompt_text(job) for job in jobs], return_tensors="pt", padding=True, add_special_tokens=not chat  # a chat template writes its own
+            [self._prompt_text(job) for job in jobs],
+            return_tensors="pt",
+            padding=True,
+            add_special_tokens=not chat,  # a chat template writes its own
         ).to(self.device)
         stop = jobs[0].rendered.get("stop")
-        sampling = {"do_sample": True, "temperature": cfg.temperature, "top_p": cfg.top_p, "top_k": cfg.top_k or 0} if cfg.temperature > 0 else {"do_sample": False}
+        sampling = (
+            {"do_sample": True, "temperature": cfg.temperature, "top_p": cfg.top_p, "top_k": cfg.top_k or 0}
+            if cfg.temperature > 0
+            else {"do_sample": False}
+        )
         devices = [self.model.device] if self.model.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices), torch.inference_mode():
             torch.manual_seed(cfg.seed ^ int(seed_key[:12], 16))

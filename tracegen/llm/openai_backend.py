@@ -21,7 +21,15 @@ from tracegen.llm import prompts
 from tracegen.llm.base import BackendDown, OnOutcome, Outcome, OutcomeLog, Request, check_requests, new_stats
 from tracegen.llm.cache import CachedRequest, ResponseCache
 from tracegen.llm.config import BackendConfig
-from tracegen.llm.retry import Backoff, CircuitBreaker, MalformedResponse, RefusalGuard, describe, is_retryable, refusal_hint
+from tracegen.llm.retry import (
+    Backoff,
+    CircuitBreaker,
+    MalformedResponse,
+    RefusalGuard,
+    describe,
+    is_retryable,
+    refusal_hint,
+)
 from tracegen.public import environment_secrets, public_name, public_url
 
 
@@ -74,7 +82,9 @@ class OpenAIBackend:
             except* BackendDown as down:
                 raise down.exceptions[0] from None
 
-    async def _worker(self, client: openai.AsyncOpenAI, queue: Iterator[CachedRequest], guards: _Guards, log: OutcomeLog) -> None:
+    async def _worker(
+        self, client: openai.AsyncOpenAI, queue: Iterator[CachedRequest], guards: _Guards, log: OutcomeLog
+    ) -> None:
         for job in queue:
             log.finish(await self._complete(client, job, guards))
 
@@ -90,7 +100,9 @@ class OpenAIBackend:
                 job.texts[index] = text
         return job.outcome(self.model_name)
 
-    async def _call_with_retries(self, client: openai.AsyncOpenAI, job: CachedRequest, missing: list[int], guards: _Guards) -> list[str]:
+    async def _call_with_retries(
+        self, client: openai.AsyncOpenAI, job: CachedRequest, missing: list[int], guards: _Guards
+    ) -> list[str]:
         attempt = 0
         while True:
             try:
@@ -149,7 +161,8 @@ class OpenAIBackend:
         which = "the last" if guard.answered else "the first"
         return BackendDown(
             f"the server at {public_url(str(client.base_url))} refused {which} {guard.in_a_row} requests for model "
-            f"{self.model_name!r} ({describe(guard.last_error, self.secrets)}): {refusal_hint(guard.last_error.status_code, self.cfg.api_key_env)}. "
+            f"{self.model_name!r} ({describe(guard.last_error, self.secrets)}): "
+            f"{refusal_hint(guard.last_error.status_code, self.cfg.api_key_env)}. "
             f"Stopped after {self.stats['calls']} requests."
         )
 
@@ -172,4 +185,3 @@ def _choice_texts(response: object, endpoint: str) -> list[str]:
     if not all(isinstance(text, str) for text in texts):
         raise MalformedResponse("a choice has no text")
     return texts
-

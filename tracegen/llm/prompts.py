@@ -15,14 +15,21 @@ SYSTEM = (
     "<answer> is the final number only."
 )
 CONTINUE_PREFILLED = "Your answer starts with a partial solution; continue it from where it stops."
-CONTINUE_QUOTED = "Here is the start of a solution:\n\n{prefix}\n\nContinue it from where it stops. Write only the remaining lines, not the lines above."
+CONTINUE_QUOTED = (
+    "Here is the start of a solution:\n\n{prefix}\n\nContinue it from where it stops. Write only the "
+    "remaining lines, not the lines above."
+)
 COMPLETION_STOP = ["\nQuestion:"]  # a base model goes on to invent the next question
 
 
 def render(request: Request, endpoint: str, prefill: bool) -> dict:
     """The endpoint call's arguments. With `prefill` the partial solution is the assistant's message to continue."""
     if request.task == "judge":  # a prompt of its own (tracegen.verifiers.critic): no solving instructions
-        return {"prompt": request.question} if endpoint == "completions" else {"messages": [{"role": "user", "content": request.question}]}
+        return (
+            {"prompt": request.question}
+            if endpoint == "completions"
+            else {"messages": [{"role": "user", "content": request.question}]}
+        )
     if endpoint == "completions":
         answer = f" {request.prefix}" if request.prefix else ""
         return {"prompt": f"Question: {request.question}\nAnswer:{answer}", "stop": COMPLETION_STOP}
@@ -33,7 +40,12 @@ def render(request: Request, endpoint: str, prefill: bool) -> dict:
         messages.append({"role": "user", "content": f"{request.question}\n\n{CONTINUE_PREFILLED}"})
         messages.append({"role": "assistant", "content": request.prefix})
     else:
-        messages.append({"role": "user", "content": f"{request.question}\n\n{CONTINUE_QUOTED.format(prefix=request.prefix.strip())}"})
+        messages.append(
+            {
+                "role": "user",
+                "content": f"{request.question}\n\n{CONTINUE_QUOTED.format(prefix=request.prefix.strip())}",
+            }
+        )
     return {"messages": messages}
 
 

@@ -50,11 +50,18 @@ class ReplayBackend:
         found: set[str] = set()
         for record in read_replay(path):
             found.update(record.solutions)
-            samples = [Sample(model, text, index) for index, (model, text) in enumerate(record.solutions.items()) if models is None or model in models]
+            samples = [
+                Sample(model, text, index)
+                for index, (model, text) in enumerate(record.solutions.items())
+                if models is None or model in models
+            ]
             self._by_question.setdefault(record.question, samples)
         unknown = [model for model in models or () if model not in found]
         if unknown:
-            raise InputError(f"no solutions by {', '.join(unknown)} in {self.path} (it has {', '.join(sorted(found))})", field="models")
+            raise InputError(
+                f"no solutions by {', '.join(unknown)} in {self.path} (it has {', '.join(sorted(found))})",
+                field="models",
+            )
 
     def run(self, requests: Sequence[Request], on_outcome: OnOutcome | None = None) -> list[Outcome]:
         check_requests(requests)
@@ -65,7 +72,9 @@ class ReplayBackend:
 
     def _answer(self, request: Request) -> Outcome:
         if request.prefix:
-            return Outcome(request, [], error="replay has no prefix-conditioned samples (use the openai or hf backend)")
+            return Outcome(
+                request, [], error="replay has no prefix-conditioned samples (use the openai or hf backend)"
+            )
         samples = self._by_question.get(request.question.strip())
         if samples is None:
             return Outcome(request, [], error="question not in replay file")

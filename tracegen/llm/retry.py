@@ -56,7 +56,9 @@ def server_message(error: openai.APIStatusError) -> str:
                 return str(value)
     if isinstance(body, str) and body.strip():
         return body.strip()
-    return SDK_PREFIX.sub("", error.message or "").strip() or (error.response.reason_phrase if error.response is not None else "")
+    return SDK_PREFIX.sub("", error.message or "").strip() or (
+        error.response.reason_phrase if error.response is not None else ""
+    )
 
 
 def describe(error: Exception, secrets: tuple[str, ...] = ()) -> str:
@@ -172,5 +174,8 @@ def refusal_hint(status: int, api_key_env: str) -> str:
     if status == 404:
         return "check --base-url (an OpenAI-compatible server's URL usually ends in /v1) and --model"
     if status in (400, 422):
-        return "check --model (the name the server knows the model by) and the sampling settings (deviations.weak.backend.*)"
+        return (
+            "check --model (the name the server knows the model by) and the sampling settings "
+            "(deviations.weak.backend.*)"
+        )
     return f"check --base-url, --model and the API key in ${api_key_env}"

@@ -21,12 +21,16 @@ def split_name(cfg: SourceConfig) -> str:
     return cfg.split
 
 
-def load_problems(cfg: SourceConfig, limit: int | None = None, steps: StepsConfig | None = None, answer: AnswerConfig | None = None) -> list[Problem]:
+def load_problems(
+    cfg: SourceConfig, limit: int | None = None, steps: StepsConfig | None = None, answer: AnswerConfig | None = None
+) -> list[Problem]:
     """All problems of the source (the first `limit`), validated before any output is written."""
     return list(iter_problems(cfg, limit, steps, answer))
 
 
-def iter_problems(cfg: SourceConfig, limit: int | None = None, steps: StepsConfig | None = None, answer: AnswerConfig | None = None) -> Iterator[Problem]:
+def iter_problems(
+    cfg: SourceConfig, limit: int | None = None, steps: StepsConfig | None = None, answer: AnswerConfig | None = None
+) -> Iterator[Problem]:
     """The problems of the source (the first `limit`), one at a time: the same every time it is called."""
     split = split_name(cfg)
     if cfg.name == "generic":
@@ -37,8 +41,19 @@ def iter_problems(cfg: SourceConfig, limit: int | None = None, steps: StepsConfi
         from tracegen.sources.arith import generate_arith
 
         count = cfg.num_problems if limit is None else min(limit, cfg.num_problems)
-        return generate_arith(count, seed=cfg.seed, min_steps=cfg.min_steps, max_steps=cfg.max_steps, max_number=cfg.max_number, split=split)
+        return generate_arith(
+            count,
+            seed=cfg.seed,
+            min_steps=cfg.min_steps,
+            max_steps=cfg.max_steps,
+            max_number=cfg.max_number,
+            split=split,
+        )
     from tracegen.sources.gsm8k import read_gsm8k_hub, read_gsm8k_jsonl
 
-    problems = read_gsm8k_jsonl(cfg.path, split) if cfg.path is not None else read_gsm8k_hub(cfg.hub_id, cfg.hub_config, cfg.split)
+    problems = (
+        read_gsm8k_jsonl(cfg.path, split)
+        if cfg.path is not None
+        else read_gsm8k_hub(cfg.hub_id, cfg.hub_config, cfg.split)
+    )
     return islice(problems, limit)

@@ -48,87 +48,164 @@ class _Template:
 
 
 _FIRST_STEPS = [
-    _Template((), ITEMS, "*", "factor",
-              "{name} buys {q} {boxes} of {items}, and each {box} holds {a} {items}.",
-              "{name} buys {calc} {items}."),
-    _Template((), ITEMS, "*", "factor",
-              "{name} has {q} friends, and each of them gives {him} {a} {items}.",
-              "{His} friends give {him} {calc} {items}."),
-    _Template((), ITEMS, "+", "any",
-              "{name} gets {q} {items} on Saturday and {a} more on Sunday.",
-              "{He} gets {calc} {items} over the weekend."),
-    _Template((), BOXES, "+", "any",
-              "{name} has {q} {boxes} of {items} in the kitchen and {a} {boxes} in the garage.",
-              "{name} has {calc} {boxes} of {items}."),
-    _Template((), MONEY, "*", "factor",
-              "{name} earns ${q} an hour and works {a} hours.",
-              "{He} earns {calc}."),
-    _Template((), MONEY, "+", "any",
-              "{name} has ${q} in {his} wallet and ${a} in {his} piggy bank.",
-              "{He} has {calc} in total."),
+    _Template(
+        (),
+        ITEMS,
+        "*",
+        "factor",
+        "{name} buys {q} {boxes} of {items}, and each {box} holds {a} {items}.",
+        "{name} buys {calc} {items}.",
+    ),
+    _Template(
+        (),
+        ITEMS,
+        "*",
+        "factor",
+        "{name} has {q} friends, and each of them gives {him} {a} {items}.",
+        "{His} friends give {him} {calc} {items}.",
+    ),
+    _Template(
+        (),
+        ITEMS,
+        "+",
+        "any",
+        "{name} gets {q} {items} on Saturday and {a} more on Sunday.",
+        "{He} gets {calc} {items} over the weekend.",
+    ),
+    _Template(
+        (),
+        BOXES,
+        "+",
+        "any",
+        "{name} has {q} {boxes} of {items} in the kitchen and {a} {boxes} in the garage.",
+        "{name} has {calc} {boxes} of {items}.",
+    ),
+    _Template((), MONEY, "*", "factor", "{name} earns ${q} an hour and works {a} hours.", "{He} earns {calc}."),
+    _Template(
+        (),
+        MONEY,
+        "+",
+        "any",
+        "{name} has ${q} in {his} wallet and ${a} in {his} piggy bank.",
+        "{He} has {calc} in total.",
+    ),
 ]
 
 _NEXT_STEPS = [
-    _Template((ITEMS,), None, "+", "any",
-              "{He} buys {a} more {items}.",
-              "After buying more, {he} has {calc} {items}."),
-    _Template((ITEMS,), None, "+", "any",
-              "{friend} gives {him} {a} {items}.",
-              "{friend} gives {him} {a}, so {he} has {calc} {items}."),
-    _Template((ITEMS,), None, "-", "less",
-              "{He} gives {a} {items} to {friend}.",
-              "After giving some to {friend}, {he} has {calc} {items} left."),
-    _Template((ITEMS,), None, "-", "less",
-              "{He} sells {a} {items} at the market.",
-              "{He} has {calc} {items} left after the market."),
-    _Template((ITEMS,), None, "-", "less",
-              "On the way home, {he} loses {a} {items}.",
-              "{He} still has {calc} {items}."),
-    _Template((ITEMS,), PACKED, "/", "divisor",
-              "{He} packs all the {items} into {boxes} of {a}.",
-              "{He} fills {calc} {boxes}.",
-              ask="How many {boxes} does {name} fill?"),
-    _Template((ITEMS,), MONEY, "*", "factor",
-              "{He} sells all of the {items} for ${a} each.",
-              "{He} earns {calc} from selling them.",
-              ask="How much money does {name} earn?"),
-    _Template((ITEMS,), None, "/", "divisor",
-              "{He} shares them equally among {a} friends.",
-              "Each friend gets {calc} {items}.",
-              ask="How many {items} does each friend get?", last_only=True),
-    _Template((BOXES,), ITEMS, "*", "factor",
-              "Each {box} holds {a} {items}.",
-              "{He} has {calc} {items} in all."),
-    _Template((BOXES, PACKED), None, "+", "any",
-              "{friend} brings {a} more {boxes} of {items}.",
-              "{He} now has {calc} {boxes}."),
-    _Template((BOXES, PACKED), None, "-", "less",
-              "{He} gives {a} of the {boxes} to {friend}.",
-              "{He} keeps {calc} {boxes}."),
-    _Template((BOXES, PACKED), MONEY, "*", "factor",
-              "{He} sells each {box} for ${a}.",
-              "{He} earns {calc}.",
-              ask="How much money does {name} earn?"),
-    _Template((MONEY,), None, "+", "any",
-              "{His} grandmother gives {him} ${a}.",
-              "{He} now has {calc}."),
-    _Template((MONEY,), None, "+", "any",
-              "{friend} pays {him} ${a} for help in the garden.",
-              "With {friend}'s payment, {he} has {calc}."),
-    _Template((MONEY,), None, "-", "less",
-              "{He} spends ${a} on {thing}.",
-              "After buying {thing}, {he} has {calc} left."),
-    _Template((MONEY,), None, "-", "less",
-              "{He} puts ${a} into {his} savings account.",
-              "{He} has {calc} left to spend."),
-    _Template((MONEY,), None, "/", "divisor",
-              "{He} spends all of it on {goods} that cost ${a} each.",
-              "{He} buys {calc} {goods}.",
-              ask="How many {goods} does {name} buy?", last_only=True),
-    _Template((MONEY,), None, "/", "divisor",
-              "{He} splits the money equally among {his} {a} cousins.",
-              "Each cousin gets {calc}.",
-              ask="How much money does each cousin get?", last_only=True),
+    _Template(
+        (ITEMS,), None, "+", "any", "{He} buys {a} more {items}.", "After buying more, {he} has {calc} {items}."
+    ),
+    _Template(
+        (ITEMS,),
+        None,
+        "+",
+        "any",
+        "{friend} gives {him} {a} {items}.",
+        "{friend} gives {him} {a}, so {he} has {calc} {items}.",
+    ),
+    _Template(
+        (ITEMS,),
+        None,
+        "-",
+        "less",
+        "{He} gives {a} {items} to {friend}.",
+        "After giving some to {friend}, {he} has {calc} {items} left.",
+    ),
+    _Template(
+        (ITEMS,),
+        None,
+        "-",
+        "less",
+        "{He} sells {a} {items} at the market.",
+        "{He} has {calc} {items} left after the market.",
+    ),
+    _Template(
+        (ITEMS,), None, "-", "less", "On the way home, {he} loses {a} {items}.", "{He} still has {calc} {items}."
+    ),
+    _Template(
+        (ITEMS,),
+        PACKED,
+        "/",
+        "divisor",
+        "{He} packs all the {items} into {boxes} of {a}.",
+        "{He} fills {calc} {boxes}.",
+        ask="How many {boxes} does {name} fill?",
+    ),
+    _Template(
+        (ITEMS,),
+        MONEY,
+        "*",
+        "factor",
+        "{He} sells all of the {items} for ${a} each.",
+        "{He} earns {calc} from selling them.",
+        ask="How much money does {name} earn?",
+    ),
+    _Template(
+        (ITEMS,),
+        None,
+        "/",
+        "divisor",
+        "{He} shares them equally among {a} friends.",
+        "Each friend gets {calc} {items}.",
+        ask="How many {items} does each friend get?",
+        last_only=True,
+    ),
+    _Template((BOXES,), ITEMS, "*", "factor", "Each {box} holds {a} {items}.", "{He} has {calc} {items} in all."),
+    _Template(
+        (BOXES, PACKED),
+        None,
+        "+",
+        "any",
+        "{friend} brings {a} more {boxes} of {items}.",
+        "{He} now has {calc} {boxes}.",
+    ),
+    _Template(
+        (BOXES, PACKED), None, "-", "less", "{He} gives {a} of the {boxes} to {friend}.", "{He} keeps {calc} {boxes}."
+    ),
+    _Template(
+        (BOXES, PACKED),
+        MONEY,
+        "*",
+        "factor",
+        "{He} sells each {box} for ${a}.",
+        "{He} earns {calc}.",
+        ask="How much money does {name} earn?",
+    ),
+    _Template((MONEY,), None, "+", "any", "{His} grandmother gives {him} ${a}.", "{He} now has {calc}."),
+    _Template(
+        (MONEY,),
+        None,
+        "+",
+        "any",
+        "{friend} pays {him} ${a} for help in the garden.",
+        "With {friend}'s payment, {he} has {calc}.",
+    ),
+    _Template(
+        (MONEY,), None, "-", "less", "{He} spends ${a} on {thing}.", "After buying {thing}, {he} has {calc} left."
+    ),
+    _Template(
+        (MONEY,), None, "-", "less", "{He} puts ${a} into {his} savings account.", "{He} has {calc} left to spend."
+    ),
+    _Template(
+        (MONEY,),
+        None,
+        "/",
+        "divisor",
+        "{He} spends all of it on {goods} that cost ${a} each.",
+        "{He} buys {calc} {goods}.",
+        ask="How many {goods} does {name} buy?",
+        last_only=True,
+    ),
+    _Template(
+        (MONEY,),
+        None,
+        "/",
+        "divisor",
+        "{He} splits the money equally among {his} {a} cousins.",
+        "Each cousin gets {calc}.",
+        ask="How much money does each cousin get?",
+        last_only=True,
+    ),
 ]
 
 _ASK = {
@@ -139,8 +216,18 @@ _ASK = {
 }
 
 _PEOPLE = [
-    ("Mia", "she"), ("Tom", "he"), ("Aisha", "she"), ("Carlos", "he"), ("Priya", "she"), ("Ben", "he"),
-    ("Sofia", "she"), ("Kenji", "he"), ("Lena", "she"), ("Omar", "he"), ("Grace", "she"), ("Diego", "he"),
+    ("Mia", "she"),
+    ("Tom", "he"),
+    ("Aisha", "she"),
+    ("Carlos", "he"),
+    ("Priya", "she"),
+    ("Ben", "he"),
+    ("Sofia", "she"),
+    ("Kenji", "he"),
+    ("Lena", "she"),
+    ("Omar", "he"),
+    ("Grace", "she"),
+    ("Diego", "he"),
 ]
 _PRONOUNS = {"she": {"he": "she", "him": "her", "his": "her"}, "he": {"he": "he", "him": "him", "his": "his"}}
 
@@ -162,7 +249,13 @@ _GOODS = ["notebooks", "comic books", "toy cars", "flower pots", "puzzles"]
 
 
 def generate_arith(
-    num_problems: int, *, seed: int, min_steps: int = 2, max_steps: int = 4, max_number: int = 100, split: str = "train"
+    num_problems: int,
+    *,
+    seed: int,
+    min_steps: int = 2,
+    max_steps: int = 4,
+    max_number: int = 100,
+    split: str = "train",
 ) -> Iterator[Problem]:
     """Yield `num_problems` problems with `min_steps`..`max_steps` steps each (not counting `####`).
 
@@ -176,7 +269,8 @@ def generate_arith(
     if max_number < 2:
         raise ValueError(f"max_number must be >= 2, got {max_number}")
     return (
-        _problem(f"{seed}:{split}:{i}", f"arith-{split}:{i}", min_steps, max_steps, max_number) for i in range(num_problems)
+        _problem(f"{seed}:{split}:{i}", f"arith-{split}:{i}", min_steps, max_steps, max_number)
+        for i in range(num_problems)
     )
 
 
@@ -200,7 +294,8 @@ def _problem(rng_seed: str, source_id: str, min_steps: int, max_steps: int, max_
             q = rng.choice(_numbers(template.number, None, max_number))
         else:
             options = [
-                t for t in _NEXT_STEPS
+                t
+                for t in _NEXT_STEPS
                 if kind in t.needs and (last or not t.last_only) and _numbers(t.number, q, max_number)
             ]
             # Prefer a template the story has not told yet; an "add more" template always fits, so
@@ -214,8 +309,16 @@ def _problem(rng_seed: str, source_id: str, min_steps: int, max_steps: int, max_
         kind = new_kind
         dollar = "$" if kind == MONEY else ""
         calc = f"{q}{template.op}{a} = {dollar}<<{q}{template.op}{a}={r}>>{r}"
-        fields = words | {"q": q, "a": a, "calc": calc, "box": box, "boxes": boxes,
-                          "friend": rng.choice(others), "thing": rng.choice(_THINGS), "goods": rng.choice(_GOODS)}
+        fields = words | {
+            "q": q,
+            "a": a,
+            "calc": calc,
+            "box": box,
+            "boxes": boxes,
+            "friend": rng.choice(others),
+            "thing": rng.choice(_THINGS),
+            "goods": rng.choice(_GOODS),
+        }
         facts.append(template.fact.format(**fields))
         lines.append(template.step.format(**fields))
         q = r

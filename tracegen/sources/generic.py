@@ -3,7 +3,8 @@
 `source.fields` names the columns holding the question, the solution and, optionally, the final
 answer and a stable id. Without an answer column the answer is read from the solution
 (`answer.format`); with one, the solution must state the same answer (after normalisation) when it
-states one at all, and a null answer is read from the solution. Rows are reported by their 1-based line (JSONL) or row number (Parquet, Hub).
+states one at all, and a null answer is read from the solution. Rows are reported by their 1-based line (JSONL) or row
+number (Parquet, Hub).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from tracegen.answer_format import BOXED, GSM8K, LAST_NUMBER, extract_answer, same_answer
-from tracegen.errors import InputError
+from tracegen.errors import InputError, first_line
 from tracegen.problem import Problem
 from tracegen.recipe import SourceConfig
 from tracegen.recipe_data import AnswerConfig, FieldsConfig, StepsConfig
@@ -37,7 +38,12 @@ def read_generic(cfg: SourceConfig, split: str, steps: StepsConfig, answer: Answ
         problem = problem_from_record(record, fields, split=split, steps=steps, answer=answer, file=name, line=line)
         first = seen_ids.setdefault(problem.source_id, line)
         if first != line:
-            raise InputError(f"id {problem.source_id.partition(':')[2]!r} appears twice (first on line {first})", file=name, line=line, field=fields.id)
+            raise InputError(
+                f"id {problem.source_id.partition(':')[2]!r} appears twice (first on line {first})",
+                file=name,
+                line=line,
+                field=fields.id,
+            )
         yield problem
 
 
@@ -49,7 +55,9 @@ def source_format(cfg: SourceConfig) -> str:
     return _SUFFIX_FORMATS.get(Path(cfg.path).suffix.lower(), "hf" if Path(cfg.path).is_dir() else "jsonl")
 
 
-def problem_from_record(record: dict, fields: FieldsConfig, *, split: str, steps: StepsConfig, answer: AnswerConfig, file: str, line: int) -> Problem:
+def problem_from_record(
+    record: dict, fields: FieldsConfig, *, split: str, steps: StepsConfig, answer: AnswerConfig, file: str, line: int
+) -> Problem:
     _require_columns(fields, list(record), file=file, line=line)
     question = _text(record, fields.question, file=file, line=line)
     solution = _text(record, fields.solution, file=file, line=line).replace("\r\n", "\n").strip()
@@ -57,14 +65,29 @@ def problem_from_record(record: dict, fields: FieldsConfig, *, split: str, steps
     if fields.answer is None or record[fields.answer] is None:  # no answer column, or none on this row
         if stated is None:
             where = _WHERE_ANSWER.get(answer.format, f"a match of {answer.format!r}")
-            raise InputError(f"no final answer in the solution (answer.format {answer.format}: expected {where})", file=file, line=line, field=fields.solution)
+            raise InputError(
+                f"no final answer in the solution (answer.format {answer.format}: expected {where})",
+                file=file,
+                line=line,
+                field=fields.solution,
+            )
         final = stated
     else:
         final = _scalar(record, fields.answer, file=file, line=line)
         if stated is not None and not same_answer(stated, final):
-            raise InputError(f"answer {final!r} differs from the one the solution states ({stated!r})", file=file, line=line, field=fields.answer)
+            raise InputError(
+                f"answer {final!r} differs from the one the solution states ({stated!r})",
+                file=file,
+                line=line,
+                field=fields.answer,
+            )
         if answer.format == GSM8K and stated != final:
-            raise InputError(f"the solution has no '#### {final}' line (answer.format gsm8k)", file=file, line=line, field=fields.solution)
+            raise InputError(
+                f"the solution has no '#### {final}' line (answer.format gsm8k)",
+                file=file,
+                line=line,
+                field=fields.solution,
+            )
     key = _scalar(record, fields.id, file=file, line=line) if fields.id is not None else str(line)
     return Problem(f"{split}:{key}", question, solution, final, steps.split, answer.format)
 
@@ -75,7 +98,12 @@ def _require_columns(fields: FieldsConfig, columns: list[str], *, file: str, lin
         column = getattr(fields, role)
         if column is not None and column not in columns:
             there = ", ".join(repr(c) for c in columns[:20]) or "none"
-            raise InputError(f"no column {column!r} (mapped as {role}); the data has {there}", file=file, line=line, field=f"source.fields.{role}")
+            raise InputError(
+                f"no column {column!r} (mapped as {role}); the data has {there}",
+                file=file,
+                line=line,
+                field=f"source.fields.{role}",
+            )
 
 
 def _text(record: dict, column: str, *, file: str, line: int) -> str:
@@ -104,18 +132,25 @@ def _table_records(cfg: SourceConfig, fmt: str, split: str) -> tuple[str, list[s
         try:
             table = pq.read_table(path)
         except Exception as e:  # not parquet, truncated
-            raise InputError(f"cannot read as Parquet ({type(e).__name__}: {str(e).strip()[:120]})", file=cfg.path) from None
+            raise InputError(
+                f"cannot read as Parquet ({type(e).__name__}: {str(e).strip()[:120]})", file=cfg.path
+            ) from None
         return cfg.path, table.column_names, enumerate(table.to_pylist(), start=1)
     from datasets import load_dataset
 
     location = cfg.path if cfg.path is not None else cfg.hub_id
     if cfg.path is None and "hub_id" not in cfg.model_fields_set:
-        raise InputError("the generic source needs a file (source.path or --source) or a Hub dataset (source.hub_id)", field="source")
+        raise InputError(
+            "the generic source needs a file (source.path or --source) or a Hub dataset (source.hub_id)",
+            field="source",
+        )
     config = cfg.hub_config if "hub_config" in cfg.model_fields_set else None
     name = f"hf://{location}/{split}" if cfg.path is None else location
     try:
         rows = load_dataset(location, config, split=cfg.split)
     except Exception as e:  # offline, unknown repo, unknown split...
-        first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise InputError(f"cannot load the dataset ({first_line}); pass --source PATH to a local JSONL or Parquet file", file=name) from None
+        raise InputError(
+            f"cannot load the dataset ({first_line(e)}); pass --source PATH to a local JSONL or Parquet file",
+            file=name,
+        ) from None
     return name, list(rows.column_names), enumerate(rows, start=1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from tracegen.errors import InputError
+from tracegen.errors import InputError, first_line
 from tracegen.problem import Problem
 from tracegen.sources.jsonl import read_jsonl_objects, require_str
 from tracegen.steps import UnsafeExpression, evaluate, final_answer, parse_annotations, parse_number
@@ -22,7 +22,12 @@ def problem_from_record(record: dict, *, source_id: str, file: str, line: int) -
         try:
             evaluate(annotation.expr)
         except UnsafeExpression:
-            raise InputError(f"calculator annotation <<{_short(annotation.expr)}=...>> is not plain arithmetic", file=file, line=line, field="answer") from None
+            raise InputError(
+                f"calculator annotation <<{_short(annotation.expr)}=...>> is not plain arithmetic",
+                file=file,
+                line=line,
+                field="answer",
+            ) from None
         except ZeroDivisionError:
             pass  # wrong arithmetic, not code: the rule generators leave such a step alone
     # a trailing newline would make an empty last step
@@ -45,7 +50,11 @@ def read_gsm8k_hub(hub_id: str, config: str, split: str) -> Iterator[Problem]:
     try:
         rows: Iterable[dict] = load_dataset(hub_id, config, split=split)
     except Exception as e:  # offline, unknown repo, unknown split...
-        first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise InputError(f"cannot load from the Hub ({first_line}); pass --source PATH to a local JSONL file", file=f"hf://{hub_id}") from None
+        raise InputError(
+            f"cannot load from the Hub ({first_line(e)}); pass --source PATH to a local JSONL file",
+            file=f"hf://{hub_id}",
+        ) from None
     for index, record in enumerate(rows):
-        yield problem_from_record(record, source_id=f"{split}:{index + 1}", file=f"hf://{hub_id}/{split}", line=index + 1)
+        yield problem_from_record(
+            record, source_id=f"{split}:{index + 1}", file=f"hf://{hub_id}/{split}", line=index + 1
+        )

@@ -29,9 +29,13 @@ def read_jsonl_objects(path: str | Path) -> Iterator[tuple[int, dict]]:
             try:
                 obj = json.loads(text)
             except json.JSONDecodeError as e:
-                raise InputError(f"not valid JSON ({e.msg.removesuffix(' at')} at column {e.colno})", file=name, line=number) from None
+                raise InputError(
+                    f"not valid JSON ({e.msg.removesuffix(' at')} at column {e.colno})", file=name, line=number
+                ) from None
             except (RecursionError, ValueError) as e:  # nesting too deep, integers too long
-                raise InputError(f"not valid JSON ({type(e).__name__}: {str(e).splitlines()[0][:80]})", file=name, line=number) from None
+                raise InputError(
+                    f"not valid JSON ({type(e).__name__}: {str(e).splitlines()[0][:80]})", file=name, line=number
+                ) from None
             if not isinstance(obj, dict):
                 raise InputError(f"expected a JSON object, got {_json_type(obj)}", file=name, line=number)
             seen = True
@@ -51,11 +55,21 @@ def require_str(obj: dict, key: str, *, file: str, line: int) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as e:
-        raise InputError(f"not valid text (unpaired surrogate {value[e.start]!r} at char {e.start})", file=file, line=line, field=key) from None
+        raise InputError(
+            f"not valid text (unpaired surrogate {value[e.start]!r} at char {e.start})",
+            file=file,
+            line=line,
+            field=key,
+        ) from None
     return value
 
 
 def _json_type(value: object) -> str:
-    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number"}.get(
-        type(value), "null" if value is None else type(value).__name__
-    )
+    return {
+        dict: "an object",
+        list: "an array",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+    }.get(type(value), "null" if value is None else type(value).__name__)

@@ -17,7 +17,8 @@ class MsftConfig:
     eval_rows: int = 64  # held out from the split, never trained on
     eval_decode: int = 32  # of those, how many (at most) the decoder answers at each evaluation
     steps: int = 500  # optimizer steps
-    schedule_steps: int | None = None  # where the cosine reaches its minimum LR (default: steps); the LR stays there after
+    # where the cosine reaches its minimum LR (default: steps); the LR stays there after
+    schedule_steps: int | None = None
     batch_size: int = 16  # rows per micro-batch and process
     grad_accum: int = 1
     lr: float = 3e-4

@@ -1,8 +1,7 @@
-"""A tracegen dataset as a trainer reads it: rows, the exact tokenizer they were made with, padded batches.
+"""A tracegen dataset as a trainer batches it: held-out rows and padded batches.
 
-A dataset is the folder `tracegen build` writes, or a Hub dataset repository holding that folder
-(downloaded once into the Hub cache, then read the same way). Its `tokenizer/` is the one the
-token columns were made with, `<UNDO>` included, so the trainer always uses it.
+The dataset itself (rows, manifest and the exact tokenizer its token columns were made with) is
+read by tracegen.dataset.load.open_dataset.
 
 Batches follow the row's context mode (DESIGN.md section 4). Soft rows get a 2D padding mask, so
 the model builds its own causal mask and keeps its fast attention paths. Hard rows get the 4D
@@ -12,104 +11,19 @@ additive mask and position ids of tracegen.train.masks, the one mask builder.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 
-from tracegen.check import DatasetError, load_dataset_tokenizer, read_dataset_manifest
 from tracegen.errors import InputError
 from tracegen.export.columns import IGNORE
-from tracegen.export.tokenizer import HUB_ID, TraceTokenizer
-from tracegen.export.writer import MANIFEST
 from tracegen.train.flex import flex_batch
 from tracegen.train.masks import batch_attention_inputs
 
 MASK_KINDS = ("dense", "flex")
 
-if TYPE_CHECKING:
-    from datasets import Dataset
-
 TRAIN_COLUMNS = ["input_ids", "labels", "position_ids", "prune_spans", "context_mode"]
 """What a batch is made of; the text columns stay in the rows for evaluation."""
-
-
-@dataclass
-class TraceDataset:
-    """One split of a tracegen dataset and what it was made with."""
-
-    rows: Dataset
-    tok: TraceTokenizer
-    manifest: dict
-    root: Path
-
-    @property
-    def export(self) -> dict:
-        return self.manifest["recipe"]["export"]
-
-    @property
-    def undo_unit(self) -> str:
-        return self.export["undo_unit"]
-
-    @property
-    def context_mode(self) -> str:
-        return self.export["context_mode"]
-
-    @property
-    def delimiters(self) -> frozenset[int]:
-        """Step delimiters when the undo unit is `step` (the stack machine ignores them otherwise)."""
-        return self.tok.delimiters if self.undo_unit == "step" else frozenset()
-
-    def prompt_ids(self, row: Mapping) -> list[int]:
-        """The prompt's tokens, as the build framed them (the leading part of `input_ids`)."""
-        ids = self.tok.prompt_ids(row["prompt"], self.export["chat_template"])
-        if list(row["input_ids"][: len(ids)]) != ids:
-            raise InputError(f"row {row['id']!r}: its prompt does not tokenize to the start of its input_ids", file=str(self.root), field="prompt")
-        return ids
-
-
-def dataset_folder(source: str) -> Path:
-    """A local dataset folder, or a Hub dataset repository downloaded into the Hub cache."""
-    path = Path(source)
-    if path.exists():
-        if not (path / MANIFEST).is_file():
-            raise InputError(f"not a tracegen dataset folder (no {MANIFEST})", file=source)
-        return path
-    if not HUB_ID.fullmatch(source):
-        raise InputError("no such folder, and not a Hub dataset id", file=source, field="dataset")
-    from huggingface_hub import snapshot_download
-
-    try:
-        return Path(snapshot_download(repo_id=source, repo_type="dataset"))
-    except Exception as e:  # offline, not found, gated...: one line says which
-        raise InputError(f"cannot download the dataset: {first_line(e)}", file=source, field="dataset") from None
-
-
-def first_line(error: Exception) -> str:
-    """An exception as one line (Hub and transformers errors run to paragraphs)."""
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
-
-
-def open_dataset(source: str, split: str | None = None) -> TraceDataset:
-    """One split (default: the first the manifest lists) of a dataset folder or Hub id, with its tokenizer."""
-    import datasets
-
-    root = dataset_folder(source)
-    try:
-        manifest = read_dataset_manifest(root)
-        tok = load_dataset_tokenizer(root, manifest)
-    except DatasetError as e:
-        raise InputError(str(e), file=source) from None
-    splits = manifest["splits"]
-    split = split or next(iter(splits))
-    if split not in splits:
-        raise InputError(f"no split {split!r} (the dataset has {', '.join(splits)})", file=source, field="split")
-    files = [str(root / rel) for rel in splits[split]["files"]]
-    rows = datasets.load_dataset("parquet", data_files={split: files}, split=split)
-    return TraceDataset(rows=rows, tok=tok, manifest=manifest, root=root)
 
 
 def held_out(rows, count: int, seed: int):
@@ -131,7 +45,14 @@ class TraceCollator:
     Padding ids are 0 and padding labels -100, so padding never reaches the loss.
     """
 
-    def __init__(self, undo_id: int, *, dtype: torch.dtype = torch.float32, pad_to_multiple_of: int | None = None, mask: str = "dense"):
+    def __init__(
+        self,
+        undo_id: int,
+        *,
+        dtype: torch.dtype = torch.float32,
+        pad_to_multiple_of: int | None = None,
+        mask: str = "dense",
+    ):
         if mask not in MASK_KINDS:
             raise ValueError(f"unknown mask kind {mask!r} (expected {' or '.join(MASK_KINDS)})")
         self.undo_id, self.dtype, self.pad_to_multiple_of, self.mask = undo_id, dtype, pad_to_multiple_of, mask
@@ -148,7 +69,9 @@ class TraceCollator:
         if any(row["context_mode"] == "hard" for row in rows):
             if self.mask == "flex":
                 return flex_batch(rows, undo_id=self.undo_id, pad_to_multiple_of=self.pad_to_multiple_of)
-            return batch_attention_inputs(rows, undo_id=self.undo_id, pad_to_multiple_of=self.pad_to_multiple_of, dtype=self.dtype)
+            return batch_attention_inputs(
+                rows, undo_id=self.undo_id, pad_to_multiple_of=self.pad_to_multiple_of, dtype=self.dtype
+            )
         return self._soft(rows)
 
     def _soft(self, rows: Sequence[Mapping]) -> dict[str, Tensor]:

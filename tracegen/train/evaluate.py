@@ -17,15 +17,18 @@ from collections.abc import Callable, Mapping, Sequence
 
 import torch
 
+from tracegen.dataset.load import TraceDataset
 from tracegen.export.columns import IGNORE
-from tracegen.train.data import TraceDataset
 from tracegen.train.loss import label_loss, model_inputs
 from tracegen.train.rewards import answer_matches
 
 
 @torch.no_grad()
-def teacher_forced(model, rows: Sequence[Mapping], collate: Callable, *, undo_id: int, step_ends: frozenset[int], batch_size: int = 16) -> dict[str, float]:
-    """eval_loss (mean over labelled tokens) and greedy `<UNDO>` rates: undo_after_deviation, undo_false_alarm(_at_step_end).
+def teacher_forced(
+    model, rows: Sequence[Mapping], collate: Callable, *, undo_id: int, step_ends: frozenset[int], batch_size: int = 16
+) -> dict[str, float]:
+    """eval_loss (mean over labelled tokens) and greedy `<UNDO>` rates: undo_after_deviation,
+    undo_false_alarm(_at_step_end).
 
     `step_ends`: the ids of step delimiters (newline tokens).
     """
@@ -60,7 +63,15 @@ def teacher_forced(model, rows: Sequence[Mapping], collate: Callable, *, undo_id
     }
 
 
-def decoded(model, data: TraceDataset, rows: Sequence[Mapping], *, max_new_tokens: int, batch_size: int = 16, mode: str | None = None) -> dict[str, float]:
+def decoded(
+    model,
+    data: TraceDataset,
+    rows: Sequence[Mapping],
+    *,
+    max_new_tokens: int,
+    batch_size: int = 16,
+    mode: str | None = None,
+) -> dict[str, float]:
     """accuracy, undo_rate (share of outputs with an `<UNDO>`), undos_per_output and finished_eos of greedy decodes.
 
     `mode`: the context mode to decode in (default: the dataset's).
@@ -70,12 +81,23 @@ def decoded(model, data: TraceDataset, rows: Sequence[Mapping], *, max_new_token
     correct = with_undo = undos = eos = 0
     for start in range(0, len(rows), batch_size):
         chunk = [rows[i] for i in range(start, min(start + batch_size, len(rows)))]
-        results = decode(model, data.tok, [data.prompt_ids(row) for row in chunk], mode=mode or data.context_mode, undo_unit=data.undo_unit, max_new_tokens=max_new_tokens)
+        results = decode(
+            model,
+            data.tok,
+            [data.prompt_ids(row) for row in chunk],
+            mode=mode or data.context_mode,
+            undo_unit=data.undo_unit,
+            max_new_tokens=max_new_tokens,
+        )
         for row, result in zip(chunk, results):
             correct += answer_matches(result.text, row["answer"]) is True
             with_undo += result.undos > 0
             undos += result.undos
             eos += result.finished == "eos"
     n = max(len(rows), 1)
-    return {"accuracy": correct / n, "undo_rate": with_undo / n, "undos_per_output": undos / n, "finished_eos": eos / n}
-
+    return {
+        "accuracy": correct / n,
+        "undo_rate": with_undo / n,
+        "undos_per_output": undos / n,
+        "finished_eos": eos / n,
+    }

@@ -28,7 +28,14 @@ from tracegen.train.masks import CONTEXT_MODES, padded_columns, prune_groups
 BLOCK_SIZE = 128
 
 
-def erased_at(input_ids: Sequence[int], prune_spans: Sequence[Sequence[int]], context_mode: str, *, undo_id: int, length: int | None = None) -> Tensor:
+def erased_at(
+    input_ids: Sequence[int],
+    prune_spans: Sequence[Sequence[int]],
+    context_mode: str,
+    *,
+    undo_id: int,
+    length: int | None = None,
+) -> Tensor:
     """[length] long: for each key, the first query position that no longer sees it (`length` when none)."""
     if context_mode not in CONTEXT_MODES:
         raise ValueError(f"unknown context mode {context_mode!r} (expected soft or hard)")
@@ -44,7 +51,8 @@ def erased_at(input_ids: Sequence[int], prune_spans: Sequence[Sequence[int]], co
 
 
 def visible_from_erased_at(erased: Tensor) -> Tensor:
-    """[..., L, L] bool from [..., L] erased_at: what the mask function computes, materialised (for tests and the dense path)."""
+    """[..., L, L] bool from [..., L] erased_at: what the mask function computes, materialised (for tests and the dense
+    path)."""
     length = erased.shape[-1]
     q = torch.arange(length)[:, None]
     k = torch.arange(length)[None, :]
@@ -66,8 +74,12 @@ def block_mask(erased: Tensor, *, block_size: int = BLOCK_SIZE):
     q_block = torch.arange(blocks, device=erased.device)[:, None]
     kv_block = torch.arange(blocks, device=erased.device)[None, :]
     before = kv_block < q_block  # every key of the block precedes every query of the block
-    full = before & (lowest[:, None, :] > last_q[:, None])  # [B, q block, kv block]: no key erased before the block's last query
-    empty = (kv_block > q_block) | (highest[:, None, :] <= first_q[:, None])  # all keys later, or all erased before the block's first query
+    full = before & (
+        lowest[:, None, :] > last_q[:, None]
+    )  # [B, q block, kv block]: no key erased before the block's last query
+    empty = (kv_block > q_block) | (
+        highest[:, None, :] <= first_q[:, None]
+    )  # all keys later, or all erased before the block's first query
     partial = ~full & ~empty
     kv_num, kv_idx = _indices(partial)
     full_num, full_idx = _indices(full)
@@ -75,17 +87,22 @@ def block_mask(erased: Tensor, *, block_size: int = BLOCK_SIZE):
     def mask_mod(b: Tensor, h: Tensor, q: Tensor, kv: Tensor) -> Tensor:
         return (kv <= q) & (padded[b, kv] > q)
 
-    return BlockMask.from_kv_blocks(kv_num, kv_idx, full_num, full_idx, BLOCK_SIZE=block_size, mask_mod=mask_mod, seq_lengths=(length, length))
+    return BlockMask.from_kv_blocks(
+        kv_num, kv_idx, full_num, full_idx, BLOCK_SIZE=block_size, mask_mod=mask_mod, seq_lengths=(length, length)
+    )
 
 
 def _indices(chosen: Tensor) -> tuple[Tensor, Tensor]:
-    """[B, Q] counts and [B, Q, KV] block indices (chosen first, in order) with a head dimension of 1, as BlockMask wants them."""
+    """[B, Q] counts and [B, Q, KV] block indices (chosen first, in order) with a head dimension of 1, as BlockMask
+    wants them."""
     counts = chosen.sum(-1, dtype=torch.int32)
     order = torch.argsort((~chosen).to(torch.int8), dim=-1, stable=True).to(torch.int32)
     return counts[:, None], order[:, None]
 
 
-def flex_batch(rows: Sequence[Mapping], *, undo_id: int, pad_to_multiple_of: int | None = None, block_size: int = BLOCK_SIZE) -> dict:
+def flex_batch(
+    rows: Sequence[Mapping], *, undo_id: int, pad_to_multiple_of: int | None = None, block_size: int = BLOCK_SIZE
+) -> dict:
     """A right-padded batch like masks.batch_attention_inputs, with a BlockMask as attention_mask.
 
     Rows need their `position_ids` (every exported row has them; tracegen.train.masks.trace_columns
@@ -95,5 +112,10 @@ def flex_batch(rows: Sequence[Mapping], *, undo_id: int, pad_to_multiple_of: int
         raise ValueError("the flex mask needs each row's position_ids")
     out = padded_columns(rows, pad_to_multiple_of=pad_to_multiple_of)
     length = out["input_ids"].shape[1]
-    erased = torch.stack([erased_at(row["input_ids"], row["prune_spans"], row["context_mode"], undo_id=undo_id, length=length) for row in rows])
+    erased = torch.stack(
+        [
+            erased_at(row["input_ids"], row["prune_spans"], row["context_mode"], undo_id=undo_id, length=length)
+            for row in rows
+        ]
+    )
     return {**out, "attention_mask": block_mask(erased, block_size=block_size)}

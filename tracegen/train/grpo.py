@@ -28,10 +28,11 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from tracegen.dataset.load import TraceDataset, open_dataset
 from tracegen.errors import InputError
 from tracegen.train import loop
 from tracegen.train.config import GrpoConfig
-from tracegen.train.data import TraceDataset, held_out, open_dataset
+from tracegen.train.data import held_out
 from tracegen.train.evaluate import decoded
 from tracegen.train.masks import CONTEXT_MODES, batch_attention_inputs, trace_columns
 from tracegen.train.metrics import MetricsLog, Printer
@@ -51,7 +52,9 @@ class Rollout:
     advantage: float = 0.0
 
 
-def token_logprobs(model, columns: Sequence[Mapping], *, undo_id: int, temperature: float = 1.0) -> tuple[Tensor, Tensor]:
+def token_logprobs(
+    model, columns: Sequence[Mapping], *, undo_id: int, temperature: float = 1.0
+) -> tuple[Tensor, Tensor]:
     """Log-probs [B, T] of each rollout's completion tokens under `model`, and their mask [B, T].
 
     `columns` come from masks.trace_columns (input_ids, position_ids, prune_spans, context_mode,
@@ -74,8 +77,18 @@ def token_logprobs(model, columns: Sequence[Mapping], *, undo_id: int, temperatu
     return chosen.log_softmax(-1).gather(2, targets[..., None]).squeeze(2) * mask, mask
 
 
-def grpo_loss(logprobs: Tensor, old: Tensor, ref: Tensor | None, advantages: Tensor, mask: Tensor, *, clip_eps: float, kl_coef: float) -> tuple[Tensor, dict[str, Tensor]]:
-    """Summed over the masked tokens: -(clipped surrogate) + kl_coef * k3(policy || ref); and the summed KL and clip counts."""
+def grpo_loss(
+    logprobs: Tensor,
+    old: Tensor,
+    ref: Tensor | None,
+    advantages: Tensor,
+    mask: Tensor,
+    *,
+    clip_eps: float,
+    kl_coef: float,
+) -> tuple[Tensor, dict[str, Tensor]]:
+    """Summed over the masked tokens: -(clipped surrogate) + kl_coef * k3(policy || ref); and the summed KL and clip
+    counts."""
     ratio = (logprobs - old).exp()
     advantage = advantages[:, None]
     surrogate = torch.minimum(ratio * advantage, ratio.clamp(1 - clip_eps, 1 + clip_eps) * advantage)
@@ -96,15 +109,32 @@ def train_grpo(cfg: GrpoConfig, printer: Printer | None = None) -> dict:
     out = Path(cfg.out)
     data = open_dataset(cfg.dataset, cfg.split)
     mode = cfg.mode or data.context_mode
-    weights = RewardWeights(correct=cfg.correct_reward, undo_penalty=cfg.undo_penalty, unparseable_penalty=cfg.unparseable_penalty, process=cfg.process_reward)
+    weights = RewardWeights(
+        correct=cfg.correct_reward,
+        undo_penalty=cfg.undo_penalty,
+        unparseable_penalty=cfg.unparseable_penalty,
+        process=cfg.process_reward,
+    )
     prompt_rows, eval_rows = held_out(data.rows, cfg.eval_rows, cfg.seed) if cfg.eval_rows else (data.rows, None)
-    model = build_model(data.tok, model=cfg.model, model_config=cfg.model_config, undo_init=cfg.undo_init, seed=cfg.seed)
+    model = build_model(
+        data.tok, model=cfg.model, model_config=cfg.model_config, undo_init=cfg.undo_init, seed=cfg.seed
+    )
     reference = copy.deepcopy(model).eval().requires_grad_(False).to(accelerator.device) if cfg.kl_coef else None
-    loader = torch.utils.data.DataLoader(prompt_rows.select_columns(PROMPT_COLUMNS), batch_size=cfg.prompts_per_step, shuffle=True, collate_fn=list, drop_last=True)
+    loader = torch.utils.data.DataLoader(
+        prompt_rows.select_columns(PROMPT_COLUMNS),
+        batch_size=cfg.prompts_per_step,
+        shuffle=True,
+        collate_fn=list,
+        drop_last=True,
+    )
     if len(loader) == 0:
-        raise InputError(f"{len(prompt_rows)} prompts make no batch of {cfg.prompts_per_step}", field="--prompts-per-step")
+        raise InputError(
+            f"{len(prompt_rows)} prompts make no batch of {cfg.prompts_per_step}", field="--prompts-per-step"
+        )
     optimizer = loop.adamw(model, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    scheduler = loop.cosine_schedule(optimizer, warmup_steps=cfg.warmup_steps, steps=cfg.steps * cfg.iterations, min_lr_ratio=cfg.min_lr_ratio)
+    scheduler = loop.cosine_schedule(
+        optimizer, warmup_steps=cfg.warmup_steps, steps=cfg.steps * cfg.iterations, min_lr_ratio=cfg.min_lr_ratio
+    )
     model, optimizer, loader = accelerator.prepare(model, optimizer, loader)
     accelerator.register_for_checkpointing(scheduler)
 
@@ -112,7 +142,9 @@ def train_grpo(cfg: GrpoConfig, printer: Printer | None = None) -> dict:
     if cfg.resume:
         step, _ = loop.resume(accelerator, out)
     else:
-        loop.start_run(accelerator, out, {**asdict(cfg), "trainer": "grpo", "rollout_mode": mode, "undo_unit": data.undo_unit})
+        loop.start_run(
+            accelerator, out, {**asdict(cfg), "trainer": "grpo", "rollout_mode": mode, "undo_unit": data.undo_unit}
+        )
     log = MetricsLog(out, enabled=accelerator.is_main_process, printer=printer)
     batches = loop.endless(loader, accelerator, step)
     last: dict = {}
@@ -121,7 +153,15 @@ def train_grpo(cfg: GrpoConfig, printer: Printer | None = None) -> dict:
     while step < cfg.steps:
         started = time.perf_counter()
         rows = next(batches)
-        rollouts = sample(accelerator.unwrap_model(model), data, rows, cfg, mode=mode, weights=weights, seed=cfg.seed * 1_000_003 + step * accelerator.num_processes + accelerator.process_index)
+        rollouts = sample(
+            accelerator.unwrap_model(model),
+            data,
+            rows,
+            cfg,
+            mode=mode,
+            weights=weights,
+            seed=cfg.seed * 1_000_003 + step * accelerator.num_processes + accelerator.process_index,
+        )
         model.train()
         stats = update(accelerator, model, reference, optimizer, scheduler, data, rollouts, cfg, mode=mode)
         step += 1
@@ -152,7 +192,18 @@ def train_grpo(cfg: GrpoConfig, printer: Printer | None = None) -> dict:
 
 def _validate(cfg: GrpoConfig) -> None:
     # max_undos >= 1: the decoder then emits at least one token per rollout, so every rollout has tokens to score
-    names = ("steps", "prompts_per_step", "micro_batch", "iterations", "max_new_tokens", "max_undos", "log_every", "eval_every", "save_every", "keep_checkpoints")
+    names = (
+        "steps",
+        "prompts_per_step",
+        "micro_batch",
+        "iterations",
+        "max_new_tokens",
+        "max_undos",
+        "log_every",
+        "eval_every",
+        "save_every",
+        "keep_checkpoints",
+    )
     loop.require_at_least_one(cfg, names)
     if cfg.group_size < 2:
         raise InputError("must be at least 2 (advantages compare samples of the same prompt)", field="--group-size")
@@ -168,46 +219,100 @@ def _validate(cfg: GrpoConfig) -> None:
 
 
 @torch.no_grad()
-def sample(policy, data: TraceDataset, rows: Sequence[Mapping], cfg: GrpoConfig, *, mode: str, weights: RewardWeights, seed: int) -> list[Rollout]:
+def sample(
+    policy,
+    data: TraceDataset,
+    rows: Sequence[Mapping],
+    cfg: GrpoConfig,
+    *,
+    mode: str,
+    weights: RewardWeights,
+    seed: int,
+) -> list[Rollout]:
     """`group_size` decoded traces per row, rewarded, with advantages normalised within each row's group."""
     from tracegen.decoding import decode
 
     policy.eval()
     prompts = [data.prompt_ids(row) for row in rows for _ in range(cfg.group_size)]
-    sampling = dict(temperature=cfg.temperature, top_p=cfg.top_p, seed=seed, max_new_tokens=cfg.max_new_tokens, max_undos=cfg.max_undos)
+    sampling = dict(
+        temperature=cfg.temperature,
+        top_p=cfg.top_p,
+        seed=seed,
+        max_new_tokens=cfg.max_new_tokens,
+        max_undos=cfg.max_undos,
+    )
     results = decode(policy, data.tok, prompts, mode=mode, undo_unit=data.undo_unit, **sampling)
     rollouts = []
     for i, result in enumerate(results):
         row = rows[i // cfg.group_size]
-        earned = reward(result.text, result.undos, gold_answer=row["answer"], weights=weights, question=row["prompt"], gold_solution=row["clean_completion"])
+        earned = reward(
+            result.text,
+            result.undos,
+            gold_answer=row["answer"],
+            weights=weights,
+            question=row["prompt"],
+            gold_solution=row["clean_completion"],
+        )
         rollouts.append(Rollout(prompts[i], result.trace_ids, earned))
-    advantages = group_advantages(torch.tensor([r.reward.total for r in rollouts]).view(len(rows), cfg.group_size)).flatten()
+    advantages = group_advantages(
+        torch.tensor([r.reward.total for r in rollouts]).view(len(rows), cfg.group_size)
+    ).flatten()
     for rollout, advantage in zip(rollouts, advantages.tolist()):
         rollout.advantage = advantage
     return rollouts
 
 
-def update(accelerator, model, reference, optimizer, scheduler, data: TraceDataset, rollouts: list[Rollout], cfg: GrpoConfig, *, mode: str) -> dict:
+def update(
+    accelerator,
+    model,
+    reference,
+    optimizer,
+    scheduler,
+    data: TraceDataset,
+    rollouts: list[Rollout],
+    cfg: GrpoConfig,
+    *,
+    mode: str,
+) -> dict:
     """`iterations` optimizer steps on one batch of rollouts; returns the loss, KL, clip fraction and gradient norm."""
     chunks = [rollouts[i : i + cfg.micro_batch] for i in range(0, len(rollouts), cfg.micro_batch)]
-    columns = [[trace_columns(r.prompt_ids, r.trace_ids, undo_id=data.tok.undo_id, unit=data.undo_unit, delimiters=data.delimiters, context_mode=mode) for r in chunk] for chunk in chunks]
+    columns = [
+        [
+            trace_columns(
+                r.prompt_ids,
+                r.trace_ids,
+                undo_id=data.tok.undo_id,
+                unit=data.undo_unit,
+                delimiters=data.delimiters,
+                context_mode=mode,
+            )
+            for r in chunk
+        ]
+        for chunk in chunks
+    ]
     advantages = [torch.tensor([r.advantage for r in chunk], device=accelerator.device) for chunk in chunks]
-    tokens = int(accelerator.reduce(torch.tensor(sum(len(r.trace_ids) for r in rollouts), device=accelerator.device), "sum"))
+    tokens = int(
+        accelerator.reduce(torch.tensor(sum(len(r.trace_ids) for r in rollouts), device=accelerator.device), "sum")
+    )
 
     def logprobs(net, k: int) -> tuple[Tensor, Tensor]:
         return token_logprobs(net, columns[k], undo_id=data.tok.undo_id, temperature=cfg.temperature)
 
     with torch.no_grad(), accelerator.autocast():
-        refs = [logprobs(reference, k)[0] for k in range(len(chunks))] if reference is not None else [None] * len(chunks)
+        refs = (
+            [logprobs(reference, k)[0] for k in range(len(chunks))] if reference is not None else [None] * len(chunks)
+        )
         olds = [logprobs(model, k)[0] for k in range(len(chunks))] if cfg.iterations > 1 else None
     totals = {"loss": 0.0, "kl": 0.0, "clipped": 0.0}
     for _ in range(cfg.iterations):
         for k in range(len(chunks)):
             last_chunk = k == len(chunks) - 1
-            with (nullcontext() if last_chunk else accelerator.no_sync(model)), accelerator.autocast():
+            with nullcontext() if last_chunk else accelerator.no_sync(model), accelerator.autocast():
                 current, mask = logprobs(model, k)
                 old = olds[k] if olds is not None else current.detach()
-                loss, stats = grpo_loss(current, old, refs[k], advantages[k], mask, clip_eps=cfg.clip_eps, kl_coef=cfg.kl_coef)
+                loss, stats = grpo_loss(
+                    current, old, refs[k], advantages[k], mask, clip_eps=cfg.clip_eps, kl_coef=cfg.kl_coef
+                )
                 # DDP averages over processes: this scale makes the gradient the mean over every token of the step
                 accelerator.backward(loss * (accelerator.num_processes / max(tokens, 1)))
             totals["loss"] += loss.item()
@@ -218,7 +323,11 @@ def update(accelerator, model, reference, optimizer, scheduler, data: TraceDatas
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
     per_token = cfg.iterations * max(tokens, 1)
-    result = {"loss": _sum(accelerator, totals["loss"]) / per_token, "clip_fraction": _sum(accelerator, totals["clipped"]) / per_token, "grad_norm": float(grad_norm)}
+    result = {
+        "loss": _sum(accelerator, totals["loss"]) / per_token,
+        "clip_fraction": _sum(accelerator, totals["clipped"]) / per_token,
+        "grad_norm": float(grad_norm),
+    }
     if reference is not None:
         result["kl"] = _sum(accelerator, totals["kl"]) / per_token
     return result
@@ -231,7 +340,9 @@ def _evaluate(accelerator, model, data: TraceDataset, eval_rows, cfg: GrpoConfig
         plain = accelerator.unwrap_model(model)
         plain.eval()
         with accelerator.autocast():
-            greedy = decoded(plain, data, eval_rows, max_new_tokens=cfg.max_new_tokens, batch_size=cfg.micro_batch, mode=mode)
+            greedy = decoded(
+                plain, data, eval_rows, max_new_tokens=cfg.max_new_tokens, batch_size=cfg.micro_batch, mode=mode
+            )
             metrics = {f"eval_{key}": value for key, value in greedy.items()}
         plain.train()
     accelerator.wait_for_everyone()

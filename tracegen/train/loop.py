@@ -26,12 +26,15 @@ MIXED_PRECISION = ("no", "bf16", "fp16")
 
 
 def make_accelerator(*, mixed_precision: str, grad_accum: int = 1, seed: int):
-    """An Accelerator whose data order depends only on the seed and the epoch, so a resumed run sees the same batches."""
+    """An Accelerator whose data order depends only on the seed and the epoch, so a resumed run sees the same
+    batches."""
     from accelerate import Accelerator
     from accelerate.utils import DataLoaderConfiguration, GradientAccumulationPlugin, set_seed
 
     if mixed_precision not in MIXED_PRECISION:
-        raise InputError(f"expected one of {', '.join(MIXED_PRECISION)}, got {mixed_precision!r}", field="--mixed-precision")
+        raise InputError(
+            f"expected one of {', '.join(MIXED_PRECISION)}, got {mixed_precision!r}", field="--mixed-precision"
+        )
     accelerator = Accelerator(
         mixed_precision=mixed_precision,
         # the loops group micro-batches into optimizer steps themselves, across epoch ends
@@ -63,7 +66,9 @@ def cosine_schedule(optimizer, *, warmup_steps: int, steps: int, min_lr_ratio: f
     (transformers' cosine would rise again); stepped once per optimizer step."""
     from transformers import get_cosine_with_min_lr_schedule_with_warmup
 
-    schedule = get_cosine_with_min_lr_schedule_with_warmup(optimizer, num_warmup_steps=min(warmup_steps, steps), num_training_steps=steps, min_lr_rate=min_lr_ratio)
+    schedule = get_cosine_with_min_lr_schedule_with_warmup(
+        optimizer, num_warmup_steps=min(warmup_steps, steps), num_training_steps=steps, min_lr_rate=min_lr_ratio
+    )
     schedule.lr_lambdas = [lambda step, decay=decay: decay(min(step, steps)) for decay in schedule.lr_lambdas]
     return schedule
 
@@ -80,11 +85,15 @@ def endless(loader, accelerator, skip: int) -> Iterator:
 def start_run(accelerator, out: Path, settings: dict) -> None:
     """Refuse a folder that holds another run (their metrics would mix); record this run's settings in `run.json`."""
     if checkpoints(out) or (out / METRICS_FILE).exists():
-        raise InputError("holds a training run already; pass --resume to continue it, or choose another folder", file=str(out))
+        raise InputError(
+            "holds a training run already; pass --resume to continue it, or choose another folder", file=str(out)
+        )
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         out.mkdir(parents=True, exist_ok=True)
-        (out / "run.json").write_text(json.dumps({**settings, "processes": accelerator.num_processes}, indent=2, default=str) + "\n")
+        (out / "run.json").write_text(
+            json.dumps({**settings, "processes": accelerator.num_processes}, indent=2, default=str) + "\n"
+        )
 
 
 class _TiedWeightsNote(logging.Filter):
@@ -131,6 +140,11 @@ def save_model(accelerator, model, tok, folder: Path) -> None:
     """The trained model and the dataset's tokenizer, side by side."""
     accelerator.wait_for_everyone()
     plain = accelerator.unwrap_model(model)
-    plain.save_pretrained(str(folder), is_main_process=accelerator.is_main_process, save_function=accelerator.save, state_dict=accelerator.get_state_dict(model))
+    plain.save_pretrained(
+        str(folder),
+        is_main_process=accelerator.is_main_process,
+        save_function=accelerator.save,
+        state_dict=accelerator.get_state_dict(model),
+    )
     if accelerator.is_main_process:
         tok.save(folder)  # loadable by every transformers version tracegen claims

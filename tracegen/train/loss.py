@@ -1,4 +1,5 @@
-"""The masked-SFT loss: exactly the `labels` column, in the transformers convention (the target of position i is labels[i + 1])."""
+"""The masked-SFT loss: exactly the `labels` column, in the transformers convention (the target of position i is
+labels[i + 1])."""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ def label_loss(logits: Tensor, labels: Tensor) -> tuple[Tensor, int]:
     equally however they fall into micro-batches and processes.
     """
     targets = labels[:, 1:]
-    total = F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), targets.flatten(), ignore_index=IGNORE, reduction="sum")
+    total = F.cross_entropy(
+        logits[:, :-1].flatten(0, 1).float(), targets.flatten(), ignore_index=IGNORE, reduction="sum"
+    )
     return total, labelled_tokens(labels)
 
 

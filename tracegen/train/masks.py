@@ -34,7 +34,9 @@ def undo_run_end(input_ids: Sequence[int], undo_at: int, undo_id: int) -> int:
     return end
 
 
-def visibility(input_ids: Sequence[int], prune_spans: Sequence[Sequence[int]], context_mode: str, *, undo_id: int) -> Tensor:
+def visibility(
+    input_ids: Sequence[int], prune_spans: Sequence[Sequence[int]], context_mode: str, *, undo_id: int
+) -> Tensor:
     """[L, L] bool: may query i attend to key j."""
     if context_mode not in CONTEXT_MODES:
         raise ValueError(f"unknown context mode {context_mode!r} (expected soft or hard)")
@@ -49,13 +51,18 @@ def visibility(input_ids: Sequence[int], prune_spans: Sequence[Sequence[int]], c
     return visible
 
 
-def prune_groups(ids: Sequence[int], prune_spans: Sequence[Sequence[int]], undo_id: int) -> Iterator[tuple[int, int, int, int]]:
-    """(start, end, undo_at, group_end) of each span, checked: tokens after group_end see neither [start, end) nor [undo_at, group_end)."""
+def prune_groups(
+    ids: Sequence[int], prune_spans: Sequence[Sequence[int]], undo_id: int
+) -> Iterator[tuple[int, int, int, int]]:
+    """(start, end, undo_at, group_end) of each span, checked: tokens after group_end see neither [start, end) nor
+    [undo_at, group_end)."""
     n = len(ids)
     for span in prune_spans:
         start, end, undo_at = (int(v) for v in span)
         if not (0 <= start <= end <= undo_at < n and ids[undo_at] == undo_id):
-            raise ValueError(f"prune span {list(span)} does not fit a sequence of {n} tokens with <UNDO> at its third index")
+            raise ValueError(
+                f"prune span {list(span)} does not fit a sequence of {n} tokens with <UNDO> at its third index"
+            )
         yield start, end, undo_at, undo_run_end(ids, undo_at, undo_id)
 
 
@@ -107,14 +114,27 @@ def batch_attention_inputs(
     mask = additive(torch.eye(length, dtype=torch.bool).expand(batch, 1, length, length), dtype)
     for b, row in enumerate(rows):
         n = len(row["input_ids"])
-        row_mask, row_positions = attention_inputs(row["input_ids"], row.get("position_ids"), row["prune_spans"], row["context_mode"], undo_id=undo_id, dtype=dtype)
+        row_mask, row_positions = attention_inputs(
+            row["input_ids"],
+            row.get("position_ids"),
+            row["prune_spans"],
+            row["context_mode"],
+            undo_id=undo_id,
+            dtype=dtype,
+        )
         out["position_ids"][b, :n] = row_positions[0]
         mask[b, 0, :n, :n] = row_mask[0, 0]
-    return {"input_ids": out["input_ids"], "attention_mask": mask, "position_ids": out["position_ids"], **({"labels": out["labels"]} if "labels" in out else {})}
+    return {
+        "input_ids": out["input_ids"],
+        "attention_mask": mask,
+        "position_ids": out["position_ids"],
+        **({"labels": out["labels"]} if "labels" in out else {}),
+    }
 
 
 def padded_columns(rows: Sequence[Mapping], *, pad_to_multiple_of: int | None = None) -> dict[str, Tensor]:
-    """input_ids, position_ids (the rows' own, 0 where a row has none) and labels (when every row has them), right-padded with 0 and -100."""
+    """input_ids, position_ids (the rows' own, 0 where a row has none) and labels (when every row has them),
+    right-padded with 0 and -100."""
     if not rows:
         raise ValueError("an empty batch")
     with_labels = ["labels" in row for row in rows]
@@ -124,7 +144,10 @@ def padded_columns(rows: Sequence[Mapping], *, pad_to_multiple_of: int | None = 
     if pad_to_multiple_of:
         length = -(-length // pad_to_multiple_of) * pad_to_multiple_of
     batch = len(rows)
-    out = {"input_ids": torch.zeros(batch, length, dtype=torch.long), "position_ids": torch.zeros(batch, length, dtype=torch.long)}
+    out = {
+        "input_ids": torch.zeros(batch, length, dtype=torch.long),
+        "position_ids": torch.zeros(batch, length, dtype=torch.long),
+    }
     if all(with_labels):
         out["labels"] = torch.full((batch, length), IGNORE, dtype=torch.long)
     for b, row in enumerate(rows):

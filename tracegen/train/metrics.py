@@ -13,7 +13,8 @@ Printer = Callable[[dict], None]
 
 
 class MetricsLog:
-    """Appends records to `<out>/metrics.jsonl` (a resumed run goes on in the same file); only the main process writes."""
+    """Appends records to `<out>/metrics.jsonl` (a resumed run goes on in the same file); only the main process
+    writes."""
 
     def __init__(self, out: Path, *, enabled: bool = True, printer: Printer | None = None):
         self.path = Path(out) / METRICS_FILE

@@ -1,4 +1,5 @@
-"""The model a trainer starts from: a pretrained one, or a small Llama built from a config, with `<UNDO>` in its vocabulary.
+"""The model a trainer starts from: a pretrained one, or a small Llama built from a config, with `<UNDO>` in its
+vocabulary.
 
 A pretrained model has never seen `<UNDO>`: its embedding row is new (or an untrained row of a
 padded vocabulary). It starts as the mean of the embeddings of a few named words ("undo",
@@ -13,22 +14,43 @@ from collections.abc import Sequence
 
 import torch
 
-from tracegen.errors import InputError
+from tracegen.errors import InputError, first_line
 from tracegen.export.tokenizer import TraceTokenizer
-from tracegen.train.data import first_line
 
 MODEL_CONFIGS: dict[str, dict] = {
     # ~0.9M parameters: trains on arith on 2 CPU cores in a couple of minutes
-    "tiny": {"hidden_size": 128, "intermediate_size": 384, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2},
+    "tiny": {
+        "hidden_size": 128,
+        "intermediate_size": 384,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+    },
     # ~12M parameters: a quick single-GPU sanity run
-    "small": {"hidden_size": 384, "intermediate_size": 1024, "num_hidden_layers": 6, "num_attention_heads": 6, "num_key_value_heads": 2},
+    "small": {
+        "hidden_size": 384,
+        "intermediate_size": 1024,
+        "num_hidden_layers": 6,
+        "num_attention_heads": 6,
+        "num_key_value_heads": 2,
+    },
 }
 
 
-def build_model(tok: TraceTokenizer, *, model: str | None = None, model_config: str | None = None, undo_init: Sequence[str] = (), seed: int = 0):
-    """A causal LM for `tok`: loaded from a path or Hub id, or built from `MODEL_CONFIGS[model_config]` (trained from scratch)."""
+def build_model(
+    tok: TraceTokenizer,
+    *,
+    model: str | None = None,
+    model_config: str | None = None,
+    undo_init: Sequence[str] = (),
+    seed: int = 0,
+):
+    """A causal LM for `tok`: loaded from a path or Hub id, or built from `MODEL_CONFIGS[model_config]` (trained from
+    scratch)."""
     if (model is None) == (model_config is None):
-        raise InputError("give either a model (path or Hub id) or a model config (tiny, small)", field="--model/--model-config")
+        raise InputError(
+            "give either a model (path or Hub id) or a model config (tiny, small)", field="--model/--model-config"
+        )
     if model_config is not None:
         return _from_config(tok, model_config, seed)
     from transformers import AutoModelForCausalLM
@@ -61,7 +83,8 @@ def _from_config(tok: TraceTokenizer, name: str, seed: int):
 
 
 def add_undo_token(model, tok: TraceTokenizer, init_words: Sequence[str] = ()) -> bool:
-    """Make room for the tokenizer's vocabulary and initialise `<UNDO>`'s rows; False when the model already knows it."""
+    """Make room for the tokenizer's vocabulary and initialise `<UNDO>`'s rows; False when the model already knows
+    it."""
     if getattr(model.config, "undo_token_id", None) == tok.undo_id:
         return False
     rows = model.get_input_embeddings().weight.shape[0]
@@ -76,12 +99,16 @@ def add_undo_token(model, tok: TraceTokenizer, init_words: Sequence[str] = ()) -
 
 
 def _init_source_ids(tok: TraceTokenizer, words: Sequence[str], existing: int) -> list[int]:
-    """Token ids whose mean starts `<UNDO>`: the tokens of the named words, else every pre-existing token but `<UNDO>`."""
+    """Token ids whose mean starts `<UNDO>`: the tokens of the named words, else every pre-existing token but
+    `<UNDO>`."""
     if not words:
         return [i for i in range(existing) if i != tok.undo_id]
     ids = sorted({i for word in words for i in tok.encode(word)} - {tok.undo_id})
     if not ids or max(ids) >= existing:
-        raise InputError(f"cannot initialise <UNDO> from {list(words)}: their tokens are not in the model's vocabulary", field="--undo-init")
+        raise InputError(
+            f"cannot initialise <UNDO> from {list(words)}: their tokens are not in the model's vocabulary",
+            field="--undo-init",
+        )
     return ids
 
 

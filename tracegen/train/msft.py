@@ -19,38 +19,66 @@ from pathlib import Path
 
 import torch
 
+from tracegen.dataset.load import TraceDataset, open_dataset
 from tracegen.errors import InputError
 from tracegen.train import loop
 from tracegen.train.config import MsftConfig
-from tracegen.train.data import TRAIN_COLUMNS, TraceCollator, TraceDataset, held_out, open_dataset
+from tracegen.train.data import TRAIN_COLUMNS, TraceCollator, held_out
 from tracegen.train.evaluate import decoded, teacher_forced
 from tracegen.train.loss import label_loss, labelled_tokens, model_inputs
 from tracegen.train.metrics import MetricsLog, Printer
 from tracegen.train.model import build_model
-
 
 OnEval = Callable[[torch.nn.Module, int, dict], bool]
 """(the model in eval mode, optimizer step, the evaluation's metrics) -> True to stop training there."""
 
 
 def train_msft(cfg: MsftConfig, printer: Printer | None = None, on_eval: OnEval | None = None) -> dict:
-    """Train; returns the last evaluation's metrics. `on_eval` sees every evaluation after step 0 and may end the run early."""
-    loop.require_at_least_one(cfg, ("steps", "batch_size", "grad_accum", "log_every", "eval_every", "save_every", "keep_checkpoints", "max_new_tokens"))
+    """Train; returns the last evaluation's metrics. `on_eval` sees every evaluation after step 0 and may end the run
+    early."""
+    loop.require_at_least_one(
+        cfg,
+        (
+            "steps",
+            "batch_size",
+            "grad_accum",
+            "log_every",
+            "eval_every",
+            "save_every",
+            "keep_checkpoints",
+            "max_new_tokens",
+        ),
+    )
     if cfg.eval_decode < 0:
         raise InputError(f"must be at least 0, got {cfg.eval_decode}", field="--eval-decode")
     accelerator = loop.make_accelerator(mixed_precision=cfg.mixed_precision, grad_accum=cfg.grad_accum, seed=cfg.seed)
     out = Path(cfg.out)
     data = open_dataset(cfg.dataset, cfg.split)
     if data.export.get("layout", "packed") != "packed":
-        raise InputError("has the branches layout (plain causal rows for other trainers); tracegen train reads packed rows: build without --layout branches", file=cfg.dataset, field="dataset")
+        raise InputError(
+            "has the branches layout (plain causal rows for other trainers); tracegen train reads packed rows: build "
+            "without --layout branches",
+            file=cfg.dataset,
+            field="dataset",
+        )
     train_rows, eval_rows = held_out(data.rows, cfg.eval_rows, cfg.seed)
-    model = build_model(data.tok, model=cfg.model, model_config=cfg.model_config, undo_init=cfg.undo_init, seed=cfg.seed)
+    model = build_model(
+        data.tok, model=cfg.model, model_config=cfg.model_config, undo_init=cfg.undo_init, seed=cfg.seed
+    )
     collate = TraceCollator(data.tok.undo_id)
-    loader = torch.utils.data.DataLoader(train_rows.select_columns(TRAIN_COLUMNS), batch_size=cfg.batch_size, shuffle=True, collate_fn=collate, drop_last=True)
+    loader = torch.utils.data.DataLoader(
+        train_rows.select_columns(TRAIN_COLUMNS),
+        batch_size=cfg.batch_size,
+        shuffle=True,
+        collate_fn=collate,
+        drop_last=True,
+    )
     if len(loader) == 0:
         raise InputError(f"{len(train_rows)} training rows make no batch of {cfg.batch_size}", field="--batch-size")
     optimizer = loop.adamw(model, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    scheduler = loop.cosine_schedule(optimizer, warmup_steps=cfg.warmup_steps, steps=cfg.schedule_steps or cfg.steps, min_lr_ratio=cfg.min_lr_ratio)
+    scheduler = loop.cosine_schedule(
+        optimizer, warmup_steps=cfg.warmup_steps, steps=cfg.schedule_steps or cfg.steps, min_lr_ratio=cfg.min_lr_ratio
+    )
     model, optimizer, loader = accelerator.prepare(model, optimizer, loader)
     accelerator.register_for_checkpointing(scheduler)
 
@@ -58,7 +86,11 @@ def train_msft(cfg: MsftConfig, printer: Printer | None = None, on_eval: OnEval 
     if cfg.resume:
         step, seen = loop.resume(accelerator, out)
     else:
-        loop.start_run(accelerator, out, {**asdict(cfg), "trainer": "msft", "context_mode": data.context_mode, "undo_unit": data.undo_unit})
+        loop.start_run(
+            accelerator,
+            out,
+            {**asdict(cfg), "trainer": "msft", "context_mode": data.context_mode, "undo_unit": data.undo_unit},
+        )
     log = MetricsLog(out, enabled=accelerator.is_main_process, printer=printer)
     batches = loop.endless(loader, accelerator, seen)
 
@@ -75,7 +107,11 @@ def train_msft(cfg: MsftConfig, printer: Printer | None = None, on_eval: OnEval 
         started = time.perf_counter()
         group = [next(batches) for _ in range(cfg.grad_accum)]
         seen += cfg.grad_accum
-        step_tokens = int(accelerator.reduce(torch.tensor(sum(labelled_tokens(b["labels"]) for b in group), device=accelerator.device), "sum"))
+        step_tokens = int(
+            accelerator.reduce(
+                torch.tensor(sum(labelled_tokens(b["labels"]) for b in group), device=accelerator.device), "sum"
+            )
+        )
         step_loss = torch.zeros((), device=accelerator.device)
         for batch in group:
             with accelerator.accumulate(model):
@@ -93,7 +129,15 @@ def train_msft(cfg: MsftConfig, printer: Printer | None = None, on_eval: OnEval 
         tokens_seen += step_tokens
         if step % cfg.log_every == 0 or step == cfg.steps:
             loss = accelerator.reduce(step_loss, "sum").item() / max(step_tokens, 1)
-            log.write({"step": step, "loss": loss, "lr": scheduler.get_last_lr()[0], "grad_norm": float(grad_norm), "tokens_per_s": tokens_seen / train_seconds})
+            log.write(
+                {
+                    "step": step,
+                    "loss": loss,
+                    "lr": scheduler.get_last_lr()[0],
+                    "grad_norm": float(grad_norm),
+                    "tokens_per_s": tokens_seen / train_seconds,
+                }
+            )
         stop = False
         if step % cfg.eval_every == 0 or step == cfg.steps:
             last_eval = evaluate()
@@ -122,7 +166,14 @@ def _evaluate(accelerator, model, data: TraceDataset, eval_rows, collate, cfg: M
         plain = accelerator.unwrap_model(model)
         plain.eval()
         with accelerator.autocast():
-            metrics = teacher_forced(plain, eval_rows, collate, undo_id=data.tok.undo_id, step_ends=data.tok.delimiters, batch_size=cfg.batch_size)
+            metrics = teacher_forced(
+                plain,
+                eval_rows,
+                collate,
+                undo_id=data.tok.undo_id,
+                step_ends=data.tok.delimiters,
+                batch_size=cfg.batch_size,
+            )
             if cfg.eval_decode:
                 prompts = eval_rows.select(range(min(cfg.eval_decode, len(eval_rows))))
                 metrics |= decoded(plain, data, prompts, max_new_tokens=cfg.max_new_tokens, batch_size=cfg.batch_size)

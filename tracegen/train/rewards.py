@@ -70,7 +70,9 @@ def reward(
 ) -> Reward:
     """The reward of one decoded output (`text`: the trace applied) that emitted `undos` `<UNDO>`s."""
     match = answer_matches(text, gold_answer)
-    total = weights.correct * bool(match) - weights.undo_penalty * undos - weights.unparseable_penalty * (match is None)
+    total = (
+        weights.correct * bool(match) - weights.undo_penalty * undos - weights.unparseable_penalty * (match is None)
+    )
     process = None
     if weights.process:
         if question is None or gold_solution is None:
@@ -89,4 +91,3 @@ def group_advantages(rewards: Tensor, eps: float = 1e-4) -> Tensor:
         raise ValueError("rewards must be [groups, samples] with at least two samples per group")
     centred = rewards - rewards.mean(1, keepdim=True)
     return centred / (rewards.std(1, keepdim=True) + eps)
-

@@ -26,7 +26,8 @@ class PrefixForcing(torch.nn.Module):
     def __init__(self, model, prefixes: Sequence[Sequence[int]]):
         super().__init__()
         self.model = model
-        # hand the KV cache on under the name the model's forward takes (`cache` from transformers 5.2x, else past_key_values)
+        # hand the KV cache on under the name the model's forward takes (`cache` from transformers 5.2x, else
+        # past_key_values)
         self.cache_argument = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
         self.prefixes = [list(p) for p in prefixes]
         self.cache = None
@@ -44,7 +45,10 @@ class PrefixForcing(torch.nn.Module):
         else:
             self.step += 1
         if input_ids.shape[0] != len(self.active):
-            raise RuntimeError(f"decoding {input_ids.shape[0]} rows where {len(self.active)} are active: the decoder dropped rows other than through its cache")
+            raise RuntimeError(
+                f"decoding {input_ids.shape[0]} rows where {len(self.active)} are active: the decoder dropped rows "
+                "other than through its cache"
+            )
         logits = out.logits
         for i, row in enumerate(self.active):
             prefix = self.prefixes[row]

@@ -88,7 +88,8 @@ def lines_of(text: str) -> list[str]:
 
 
 def first_wrong_line(problem: Problem, lines: Sequence[str], *, last_is_partial: bool = False) -> int | None:
-    """Index of the first wrong line: a wrong body step (divergence verifier), else a wrong `####` line; None if all are right.
+    """Index of the first wrong line: a wrong body step (divergence verifier), else a wrong `####` line; None if all
+    are right.
 
     `last_is_partial`: the last line is unfinished; it is right while it starts a gold line.
     """
@@ -113,12 +114,17 @@ def _starts_a_gold_line(problem: Problem, partial: str) -> bool:
     return any(line.startswith(partial) for line in lines_of(problem.gold_solution))
 
 
-def solution_stats(trace: Sequence[int], problem: Problem, tok: TraceTokenizer, unit: UndoUnit, *, undo_capped: bool = False) -> SolutionStats:
-    """Judge one freely decoded trace (completion tokens as emitted, `<UNDO>` included); `undo_capped`: the undo cap ended it."""
+def solution_stats(
+    trace: Sequence[int], problem: Problem, tok: TraceTokenizer, unit: UndoUnit, *, undo_capped: bool = False
+) -> SolutionStats:
+    """Judge one freely decoded trace (completion tokens as emitted, `<UNDO>` included); `undo_capped`: the undo cap
+    ended it."""
     undo_id, eos_id = tok.undo_id, tok.eos_id
     delimiters = tok.delimiters if unit == "step" else frozenset()
     step_ends = tok.delimiters | ({eos_id} if eos_id is not None else set())
-    stats = SolutionStats(solutions=1, undos=sum(1 for t in trace if t == undo_id), tokens=len(trace), undo_cap_endings=int(undo_capped))
+    stats = SolutionStats(
+        solutions=1, undos=sum(1 for t in trace if t == undo_id), tokens=len(trace), undo_cap_endings=int(undo_capped)
+    )
 
     def left(end: int) -> tuple[list[str], bool]:
         """The lines left after the first `end` tokens, and whether the last of them is unfinished."""

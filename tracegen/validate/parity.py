@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tracegen.train.data import TraceCollator, TraceDataset
+from tracegen.dataset.load import TraceDataset
+from tracegen.train.data import TraceCollator
 from tracegen.train.evaluate import teacher_forced
 from tracegen.validate.plan import CHECKS_PER_BUDGET, PARITY_CAP
 
@@ -24,15 +25,21 @@ PARITY_WEIGHT = 1.75
 
 
 def clean_token_loss(model, clean: TraceDataset, batch_size: int = 32) -> float:
-    """Mean loss per labelled token on `clean` (a held-out dataset built with loss=clean: every label a clean token)."""
+    """Mean loss per labelled token on `clean` (a held-out dataset built with loss=clean: every label a clean
+    token)."""
     collate = TraceCollator(clean.tok.undo_id)
-    return teacher_forced(model, clean.rows, collate, undo_id=clean.tok.undo_id, step_ends=clean.tok.delimiters, batch_size=batch_size)["eval_loss"]
+    return teacher_forced(
+        model, clean.rows, collate, undo_id=clean.tok.undo_id, step_ends=clean.tok.delimiters, batch_size=batch_size
+    )["eval_loss"]
 
 
 class ParityWatch:
-    """The trainer's `on_eval` for one trace-variant run: the equal-token evaluation at `budget_steps`, then stop at parity or the cap."""
+    """The trainer's `on_eval` for one trace-variant run: the equal-token evaluation at `budget_steps`, then stop at
+    parity or the cap."""
 
-    def __init__(self, *, budget_steps: int, target_loss: float, clean: TraceDataset, measure: Callable[[object], dict]):
+    def __init__(
+        self, *, budget_steps: int, target_loss: float, clean: TraceDataset, measure: Callable[[object], dict]
+    ):
         self.budget_steps, self.target_loss, self.clean, self.measure = budget_steps, target_loss, clean, measure
         self.cap_steps = PARITY_CAP * budget_steps
         self.equal: dict = {}
@@ -48,7 +55,13 @@ class ParityWatch:
         if not reached and step < self.cap_steps:
             return False
         metrics = self.equal["metrics"] if step == self.budget_steps else self.measure(model)
-        self.parity = {"reached": reached, "steps": step, "budget_multiple": step / self.budget_steps, "clean_token_loss": loss, "metrics": metrics}
+        self.parity = {
+            "reached": reached,
+            "steps": step,
+            "budget_multiple": step / self.budget_steps,
+            "clean_token_loss": loss,
+            "metrics": metrics,
+        }
         return True
 
     def steps_per_check(self) -> int:

@@ -55,13 +55,18 @@ def step_variant(best: Variant) -> Variant:
     return replace(best, name=f"{best.name}-step", label=f"{best.label}, step undo", undo_unit="step")
 
 
-def train_recipe(recipe_name: str, variant: Variant, problems: int, overrides: dict[str, object] | None = None) -> Recipe:
+def train_recipe(
+    recipe_name: str, variant: Variant, problems: int, overrides: dict[str, object] | None = None
+) -> Recipe:
     """`overrides`: the user's `--set` values, under the variant's own switches."""
     return load_recipe(recipe_name, {**(overrides or {}), "source.num_problems": problems, **variant.overrides()})
 
 
-def held_out_recipe(recipe_name: str, problems: int, overrides: dict[str, object] | None = None, *, clean: bool = False) -> Recipe:
-    """Other problems (source seed + 1, split `test`), each with one deviation; soft, token undo (only the tokens are used).
+def held_out_recipe(
+    recipe_name: str, problems: int, overrides: dict[str, object] | None = None, *, clean: bool = False
+) -> Recipe:
+    """Other problems (source seed + 1, split `test`), each with one deviation; soft, token undo (only the tokens are
+    used).
 
     `clean`: the same problems without deviations, labelled as clean SFT is (for the clean-token loss of parity.py).
     """
@@ -80,10 +85,13 @@ def held_out_recipe(recipe_name: str, problems: int, overrides: dict[str, object
 
 
 def synthetic_recipe(recipe_name: str, overrides: dict[str, object] | None = None) -> Recipe:
-    """The recipe, refused unless its problems are synthetic: validation needs problems it can make on any machine, offline."""
+    """The recipe, refused unless its problems are synthetic: validation needs problems it can make on any machine,
+    offline."""
     recipe = load_recipe(recipe_name, overrides or {})
     if recipe.source.name != "arith":
-        raise InputError(f"validate needs a recipe with the synthetic arith source, not {recipe.source.name!r}", field="--recipe")
+        raise InputError(
+            f"validate needs a recipe with the synthetic arith source, not {recipe.source.name!r}", field="--recipe"
+        )
     return recipe
 
 
@@ -94,14 +102,22 @@ class TokenBudget:
     seconds_per_run: float  # each run's share of the budget
 
     def steps(self, mean_row_tokens: float, batch_size: int) -> int:
-        """Optimizer steps for the budget, a multiple of CHECKS_PER_BUDGET (a parity run evaluates at that step exactly)."""
-        return CHECKS_PER_BUDGET * max(1, round(self.tokens_per_run / (mean_row_tokens * batch_size * CHECKS_PER_BUDGET)))
+        """Optimizer steps for the budget, a multiple of CHECKS_PER_BUDGET (a parity run evaluates at that step
+        exactly)."""
+        return CHECKS_PER_BUDGET * max(
+            1, round(self.tokens_per_run / (mean_row_tokens * batch_size * CHECKS_PER_BUDGET))
+        )
 
 
-def token_budget(*, budget_seconds: float, elapsed: float, reserve: float, runs: float, throughput: float) -> TokenBudget:
-    """Share what is left of the budget evenly between `runs` (in equal-token runs); `reserve`: seconds still needed outside runs."""
+def token_budget(
+    *, budget_seconds: float, elapsed: float, reserve: float, runs: float, throughput: float
+) -> TokenBudget:
+    """Share what is left of the budget evenly between `runs` (in equal-token runs); `reserve`: seconds still needed
+    outside runs."""
     per_run = max(budget_seconds - elapsed - reserve, 0.0) / runs
-    return TokenBudget(tokens_per_run=int(throughput * per_run * TRAIN_SHARE), throughput=throughput, seconds_per_run=per_run)
+    return TokenBudget(
+        tokens_per_run=int(throughput * per_run * TRAIN_SHARE), throughput=throughput, seconds_per_run=per_run
+    )
 
 
 def dataset_dir(work: Path, name: str) -> Path:

@@ -1,4 +1,5 @@
-"""The whole validation run: build every variant's dataset, fix the token budget, train and evaluate each variant per seed, report.
+"""The whole validation run: build every variant's dataset, fix the token budget, train and evaluate each variant per
+seed, report.
 
 Training is tracegen.train.msft (the trainer users run), evaluation the KV-trimming decoder in
 each variant's context mode; this module only decides what runs, in which order, for how long.
@@ -18,17 +19,18 @@ from pathlib import Path
 
 import torch
 
-from tracegen.build import build
+from tracegen.dataset.load import TraceDataset, open_dataset
 from tracegen.errors import InputError
 from tracegen.export.columns import IGNORE
+from tracegen.pipeline.build import build
 from tracegen.train.config import MsftConfig
-from tracegen.train.data import TraceDataset, open_dataset
 from tracegen.train.metrics import read_metrics
 from tracegen.train.model import build_model
 from tracegen.train.msft import train_msft
-from tracegen.validate import plan, report
+from tracegen.validate import plan, report, verdicts
 from tracegen.validate.evaluate import DecodeSettings, evaluate
 from tracegen.validate.parity import PARITY_WEIGHT, ParityWatch, clean_token_loss
+from tracegen.validate.results import write_results
 
 CALIBRATION_STEPS = 20
 
@@ -53,7 +55,10 @@ def validate(cfg: ValidateConfig, say: Callable[[str], None] = lambda line: None
     """Run every variant for every seed within the budget; write and return the results."""
     started = time.perf_counter()
     if cfg.seeds < 1 or cfg.budget_minutes <= 0 or cfg.eval_problems < 1:
-        raise InputError("--seeds and --eval-problems must be at least 1 and --budget-minutes above 0", field="--seeds/--budget-minutes/--eval-problems")
+        raise InputError(
+            "--seeds and --eval-problems must be at least 1 and --budget-minutes above 0",
+            field="--seeds/--budget-minutes/--eval-problems",
+        )
     recipe = plan.synthetic_recipe(cfg.recipe, cfg.overrides)
     train_problems = cfg.train_problems or recipe.source.num_problems
     out, work = Path(cfg.out), Path(cfg.out) / "work"
@@ -67,16 +72,32 @@ def validate(cfg: ValidateConfig, say: Callable[[str], None] = lambda line: None
     build_started = time.perf_counter()
     for variant in plan.MAIN_VARIANTS:
         say(f"building {variant.label} ({train_problems} problems)")
-        datasets[variant.name] = build_dataset(plan.train_recipe(cfg.recipe, variant, train_problems, cfg.overrides), plan.dataset_dir(work, variant.name))
-    held_out = build_dataset(plan.held_out_recipe(cfg.recipe, cfg.eval_problems, cfg.overrides), plan.dataset_dir(work, "held-out"))
-    held_out_clean = build_dataset(plan.held_out_recipe(cfg.recipe, cfg.eval_problems, cfg.overrides, clean=True), plan.dataset_dir(work, "held-out-clean"))
+        datasets[variant.name] = build_dataset(
+            plan.train_recipe(cfg.recipe, variant, train_problems, cfg.overrides), plan.dataset_dir(work, variant.name)
+        )
+    held_out = build_dataset(
+        plan.held_out_recipe(cfg.recipe, cfg.eval_problems, cfg.overrides), plan.dataset_dir(work, "held-out")
+    )
+    held_out_clean = build_dataset(
+        plan.held_out_recipe(cfg.recipe, cfg.eval_problems, cfg.overrides, clean=True),
+        plan.dataset_dir(work, "held-out-clean"),
+    )
     one_build = (time.perf_counter() - build_started) / len(plan.MAIN_VARIANTS)
 
     throughput = _calibrate(datasets["msft-hard"], work / "calibration", model_config, precision, cfg)
     trace_runs = len(plan.MAIN_VARIANTS) * cfg.seeds  # the three trace variants and the step variant
     runs = cfg.seeds + trace_runs * (PARITY_WEIGHT if cfg.parity else 1)
-    budget = plan.token_budget(budget_seconds=60 * cfg.budget_minutes, elapsed=time.perf_counter() - started, reserve=one_build, runs=runs, throughput=throughput)
-    say(f"{throughput:.0f} training tokens/s measured: {budget.tokens_per_run:,} training tokens per run, {len(plan.MAIN_VARIANTS) + 1} variants x {cfg.seeds} seeds")
+    budget = plan.token_budget(
+        budget_seconds=60 * cfg.budget_minutes,
+        elapsed=time.perf_counter() - started,
+        reserve=one_build,
+        runs=runs,
+        throughput=throughput,
+    )
+    say(
+        f"{throughput:.0f} training tokens/s measured: {budget.tokens_per_run:,} training tokens per run, "
+        f"{len(plan.MAIN_VARIANTS) + 1} variants x {cfg.seeds} seeds"
+    )
 
     records, variants = [], []
     context = _Context(held_out, held_out_clean, budget, model_config, precision, work, cfg, say)
@@ -86,10 +107,15 @@ def validate(cfg: ValidateConfig, say: Callable[[str], None] = lambda line: None
         if variant.loss == "clean":
             context.target_loss = sum(r["clean_token_loss"] for r in records) / len(records)
     summary = report.summarize(records, [v.name for v in plan.MAIN_VARIANTS])
-    best = max((v for v in plan.MAIN_VARIANTS if v.name in plan.UNDO_VARIANTS), key=lambda v: (summary[v.name]["recovery_rate"]["mean"], summary[v.name]["accuracy"]["mean"]))
+    best = max(
+        (v for v in plan.MAIN_VARIANTS if v.name in plan.UNDO_VARIANTS),
+        key=lambda v: (summary[v.name]["recovery_rate"]["mean"], summary[v.name]["accuracy"]["mean"]),
+    )
     step = plan.step_variant(best)
     say(f"best undo variant by recovery: {best.label}; building it with step undo")
-    datasets[step.name] = build_dataset(plan.train_recipe(cfg.recipe, step, train_problems, cfg.overrides), plan.dataset_dir(work, step.name))
+    datasets[step.name] = build_dataset(
+        plan.train_recipe(cfg.recipe, step, train_problems, cfg.overrides), plan.dataset_dir(work, step.name)
+    )
     variants.append(_variant_record(step, datasets[step.name], budget, cfg.batch_size))
     records += [_run(step, seed, datasets[step.name], context) for seed in range(cfg.seeds)]
 
@@ -126,10 +152,10 @@ def validate(cfg: ValidateConfig, say: Callable[[str], None] = lambda line: None
         "summary": summary,
         "parity": parity_summary,
         "trainer_probes": report.summarize(records, names, part="train", keys=report.TRAINER_PROBES),
-        "claims": report.claims(summary, {v["name"]: v["label"] for v in variants}, step.name, parity_summary),
+        "claims": verdicts.claims(summary, {v["name"]: v["label"] for v in variants}, step.name, parity_summary),
         "runs": records,
     }
-    report.write(results, out)
+    write_results(results, out)
     return results
 
 
@@ -154,7 +180,9 @@ def token_counts(data: TraceDataset) -> tuple[float, float]:
     return sum(lengths) / len(lengths), sum(lengths) / max(labelled, 1)
 
 
-def train_config(data: TraceDataset, out: Path, *, steps: int, seed: int, model_config: str, precision: str, cfg: ValidateConfig) -> MsftConfig:
+def train_config(
+    data: TraceDataset, out: Path, *, steps: int, seed: int, model_config: str, precision: str, cfg: ValidateConfig
+) -> MsftConfig:
     return MsftConfig(
         dataset=str(data.root),
         out=out,
@@ -176,7 +204,11 @@ def train_config(data: TraceDataset, out: Path, *, steps: int, seed: int, model_
 
 def _calibrate(data: TraceDataset, out: Path, model_config: str, precision: str, cfg: ValidateConfig) -> float:
     """Training tokens per second, from a few optimizer steps of the trainer itself."""
-    train_msft(train_config(data, out, steps=CALIBRATION_STEPS, seed=0, model_config=model_config, precision=precision, cfg=cfg))
+    train_msft(
+        train_config(
+            data, out, steps=CALIBRATION_STEPS, seed=0, model_config=model_config, precision=precision, cfg=cfg
+        )
+    )
     labelled_per_second = next(r["tokens_per_s"] for r in reversed(read_metrics(out)) if "tokens_per_s" in r)
     return labelled_per_second * token_counts(data)[1]
 
@@ -217,9 +249,13 @@ def _run(variant: plan.Variant, seed: int, data: TraceDataset, ctx: _Context) ->
     folder = ctx.work / "runs" / f"{variant.name}-seed{seed}"
 
     def measure(model) -> dict:
-        return evaluate(model, ctx.held_out, mode=variant.context_mode, undo_unit=variant.undo_unit, settings=cfg.decoding)
+        return evaluate(
+            model, ctx.held_out, mode=variant.context_mode, undo_unit=variant.undo_unit, settings=cfg.decoding
+        )
 
-    train_cfg = train_config(data, folder, steps=steps, seed=seed, model_config=ctx.model_config, precision=ctx.precision, cfg=cfg)
+    train_cfg = train_config(
+        data, folder, steps=steps, seed=seed, model_config=ctx.model_config, precision=ctx.precision, cfg=cfg
+    )
     watch = None
     if cfg.parity and variant.loss != "clean":
         watch = ParityWatch(budget_steps=steps, target_loss=ctx.target_loss, clean=ctx.held_out_clean, measure=measure)
@@ -233,8 +269,16 @@ def _run(variant: plan.Variant, seed: int, data: TraceDataset, ctx: _Context) ->
     losses = [(r["step"], r["loss"]) for r in read_metrics(folder) if "loss" in r]
     final_loss = next((loss for step, loss in reversed(losses) if step <= steps), None)
     if watch is None:
-        model = build_model(data.tok, model=str(folder / "model")).to("cuda" if torch.cuda.is_available() else "cpu").eval()
-        equal = {"metrics": measure(model), "train": last_eval, "clean_token_loss": clean_token_loss(model, ctx.held_out_clean)}
+        model = (
+            build_model(data.tok, model=str(folder / "model"))
+            .to("cuda" if torch.cuda.is_available() else "cpu")
+            .eval()
+        )
+        equal = {
+            "metrics": measure(model),
+            "train": last_eval,
+            "clean_token_loss": clean_token_loss(model, ctx.held_out_clean),
+        }
     else:
         equal = watch.equal
     record = {
@@ -249,12 +293,24 @@ def _run(variant: plan.Variant, seed: int, data: TraceDataset, ctx: _Context) ->
     if watch is not None:
         record["parity"] = watch.parity
     m = record["metrics"]
-    ctx.say(f"  {variant.label}, seed {seed}: accuracy {m['accuracy']:.1%}, recovery {m['recovery_rate']:.1%}, "
-            f"clean-token loss {record['clean_token_loss']:.3f}" + (f"; parity {'at' if watch.parity['reached'] else 'not reached by'} {watch.parity['budget_multiple']:.2f}x the budget, accuracy {watch.parity['metrics']['accuracy']:.1%}" if watch else "") + f" ({seconds:.0f}s)")
+    ctx.say(
+        f"  {variant.label}, seed {seed}: accuracy {m['accuracy']:.1%}, recovery {m['recovery_rate']:.1%}, "
+        f"clean-token loss {record['clean_token_loss']:.3f}"
+        + (
+            f"; parity {'at' if watch.parity['reached'] else 'not reached by'} "
+            f"{watch.parity['budget_multiple']:.2f}x the budget, accuracy {watch.parity['metrics']['accuracy']:.1%}"
+            if watch
+            else ""
+        )
+        + f" ({seconds:.0f}s)"
+    )
     return record
 
 
 def _machine(gpu: bool, threads: int) -> str:
     if gpu:
         return f"{torch.cuda.get_device_name(0)}, torch {torch.__version__}"
-    return f"{platform.machine()} CPU, {os.cpu_count()} cores, {threads} torch thread(s), torch {torch.__version__}, {platform.system()}"
+    return (
+        f"{platform.machine()} CPU, {os.cpu_count()} cores, {threads} torch thread(s), torch "
+        f"{torch.__version__}, {platform.system()}"
+    )

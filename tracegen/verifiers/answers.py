@@ -9,7 +9,9 @@ from fractions import Fraction
 
 from tracegen.steps import parse_number, split_steps
 
-_FINAL_LINE = re.compile(r"^\s*(?:####|A\s*:|(?:so\s+)?the\s+(?:final\s+)?answer\s+is\s*:?)\s*(?P<answer>.*?)\s*\.?\s*$", re.IGNORECASE)
+_FINAL_LINE = re.compile(
+    r"^\s*(?:####|A\s*:|(?:so\s+)?the\s+(?:final\s+)?answer\s+is\s*:?)\s*(?P<answer>.*?)\s*\.?\s*$", re.IGNORECASE
+)
 
 
 def final_line_index(solution: str) -> int | None:

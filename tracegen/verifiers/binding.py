@@ -30,22 +30,31 @@ from tracegen.verifiers.answers import same_value
 from tracegen.verifiers.calculations import plain
 
 _ANNOTATION = re.compile(r"<<[^<>]*>>")
-_COUNTED = re.compile(r"(?:[0-9]|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|dozen|half|twice|double))[%$]?\s+([a-z]+)", re.IGNORECASE)
+_COUNTED = re.compile(
+    r"(?:[0-9]|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|dozen|half|twice|double))[%$]?\s+([a-z]+)",
+    re.IGNORECASE,
+)
 _WORDS_AFTER = re.compile(r"(?:\s*[-‐]?\s*[A-Za-z]+){1,3}")
 _PERIODS = "second|minute|hour|day|night|week|month|year|morning|afternoon|evening"
-_PERIOD = re.compile(rf"(?:\b(?:per|a|an|each|every)\s+(?:(?P<count>[0-9]+|other)\s+)?|/\s*)(?P<unit>{_PERIODS})s?\b", re.IGNORECASE)
+_PERIOD = re.compile(
+    rf"(?:\b(?:per|a|an|each|every)\s+(?:(?P<count>[0-9]+|other)\s+)?|/\s*)(?P<unit>{_PERIODS})s?\b", re.IGNORECASE
+)
 _CLAUSE_END = re.compile(r"[.!?;:,]\s")
 _NUMBER_JUST_BEFORE = re.compile(r"[0-9](?:\s*[A-Za-z]+){0,2}\s*$")
 _QUALIFIERS = frozenset("more fewer less extra additional other".split())
-_COMPARING = frozenset("the as bigger larger longer older taller faster slower heavier his her their that what".split())
+_COMPARING = frozenset(
+    "the as bigger larger longer older taller faster slower heavier his her their that what".split()
+)
 _RESULT_BEFORE = re.compile(r"=\s*[$€£]?\s*$")
 _EACH = re.compile(rf"\b(?:each|per|apiece|every)\b(?!\s+(?:[0-9]+\s+|other\s+)?(?:{_PERIODS}))", re.IGNORECASE)
 _TOTAL = re.compile(r"\b(?:total|combined|altogether|in all|all together|together)\b", re.IGNORECASE)
 _NAME = re.compile(r"\b[A-Z][a-z]+\b")
 _SENTENCE_END = re.compile(r"[.!?;:]\s|,\s*(?:and|so|but)\s")
 _NOT_NOUNS = frozenset(
-    "a an the of per and or to for in on at by with from into each every more less fewer than times as is are was were "
-    "be been will would can could has have had so then that this these those which who total altogether left remaining "
+    "a an the of per and or to for in on at by with from into each every more less fewer than times as is are was "
+    "were "
+    "be been will would can could has have had so then that this these those which who total altogether left "
+    "remaining "
     "dollars dollar cents cent percent old many much twice half".split()
 )
 _NOT_NAMES = frozenset(
@@ -84,14 +93,17 @@ def _lemma(word: str) -> str:
 
 @lru_cache(maxsize=4096)
 def question_words(question: str) -> tuple[frozenset[str], frozenset[str]]:
-    """(the nouns a binding may name: those the question counts, `12 onions`; the names of people and days) of a question."""
+    """(the nouns a binding may name: those the question counts, `12 onions`; the names of people and days) of a
+    question."""
     nouns = frozenset(_lemma(w) for w in _COUNTED.findall(question) if w.lower() not in _NOT_NOUNS and len(w) > 2)
     lower = {w.lower() for w in re.findall(r"\b[a-z]+\b", question)}
     names = frozenset(n for n in _NAME.findall(question) if n not in _NOT_NAMES and n.lower() not in lower)
     return nouns, names
 
 
-def bindings(text: str, question: str, gold: bool = False, only: Fraction | None = None) -> list[tuple[Fraction, Binding, bool]]:
+def bindings(
+    text: str, question: str, gold: bool = False, only: Fraction | None = None
+) -> list[tuple[Fraction, Binding, bool]]:
     """Every number of `text` (annotations left out, the results written after them kept; with `only`,
     those of that value) with its binding, and whether it is a result (written after an `=` or an annotation)."""
     counted, names = question_words(question)
@@ -109,8 +121,15 @@ def bindings(text: str, question: str, gold: bool = False, only: Fraction | None
         sentence = _SENTENCE_END.split(plain_text[:start])[-1]
         clause_before = _CLAUSE_END.split(plain_text[:start])[-1]
         clause = clause_before + " " + _CLAUSE_END.split(plain_text[end:])[0]
-        people = [n for n in _NAME.findall(clause_before) if n in names][-1:] or [n for n in _NAME.findall(sentence) if n in names][:1]
-        binding = Binding(nouns=named or None, period=_period(plain_text, start, end, before=gold), person=people[0] if people else None, scope=_scope(clause))
+        people = [n for n in _NAME.findall(clause_before) if n in names][-1:] or [
+            n for n in _NAME.findall(sentence) if n in names
+        ][:1]
+        binding = Binding(
+            nouns=named or None,
+            period=_period(plain_text, start, end, before=gold),
+            person=people[0] if people else None,
+            scope=_scope(clause),
+        )
         found.append((abs(value), binding, _RESULT_BEFORE.search(plain_text[:start]) is not None))
     return found
 
@@ -157,15 +176,26 @@ def misbinding(question: str, gold: str, step: str, value: Fraction) -> str | No
     last = mine[-1]
     gold_nouns = {b.nouns for b in theirs}
     if last.nouns == {"times"} and all(b.nouns != {"times"} for b in theirs):
-        return f"{plain(value)} is a multiplier (`{plain(value)} times`), where the gold solution has {plain(value)} as an amount"
+        return (
+            f"{plain(value)} is a multiplier (`{plain(value)} times`), where the gold solution has "
+            f"{plain(value)} as an amount"
+        )
     if last.nouns is not None and None not in gold_nouns and all(not (nouns & last.nouns) for nouns in gold_nouns):
         other_quantities = frozenset().union(*(b.nouns for _, b, _ in every_gold if b.nouns is not None))
-        if last.nouns <= other_quantities:  # a noun the gold binds to other values: another quantity, not another wording
-            return f"{plain(value)} {' '.join(sorted(last.nouns))}, where the gold solution has {plain(value)} {' / '.join(sorted(' '.join(sorted(n)) for n in gold_nouns))}"
+        if (
+            last.nouns <= other_quantities
+        ):  # a noun the gold binds to other values: another quantity, not another wording
+            return (
+                f"{plain(value)} {' '.join(sorted(last.nouns))}, where the gold solution has {plain(value)} "
+                f"{' / '.join(sorted(' '.join(sorted(n)) for n in gold_nouns))}"
+            )
     for field, what in FIELDS:
         have = getattr(last, field)
         gold_have = {getattr(b, field) for b in theirs}
         if have is None or None in gold_have or have in gold_have:
             continue
-        return f"{plain(value)} {what} {have}, where the gold solution has {plain(value)} {what} {' or '.join(sorted(gold_have))}"
+        return (
+            f"{plain(value)} {what} {have}, where the gold solution has {plain(value)} {what} "
+            f"{' or '.join(sorted(gold_have))}"
+        )
     return None

@@ -14,7 +14,9 @@ from tracegen.verifiers.expressions import Expression, normalise
 from tracegen.verifiers.prose import prose_expression
 
 _NUMBER = r"(?:[0-9]{1,3}(?:,[0-9]{3})+(?![0-9])|[0-9]+)(?:\.[0-9]+)?|\.[0-9]+"
-_SHOWN_RESULT = re.compile(rf"\s*[$€£]?\s*(-?(?:[0-9]+/[0-9]+(?![0-9])|[0-9]{{1,3}}(?: [0-9]{{3}})+(?![0-9])|{_NUMBER}))")  # `3/4`, `17 500` too
+_SHOWN_RESULT = re.compile(
+    rf"\s*[$€£]?\s*(-?(?:[0-9]+/[0-9]+(?![0-9])|[0-9]{{1,3}}(?: [0-9]{{3}})+(?![0-9])|{_NUMBER}))"
+)  # `3/4`, `17 500` too
 _EQUALS_NUMBER = re.compile(rf"(?:=|\bequals\b|\bis equal to\b)\s*[$€£]?\s*(?P<result>-?(?:{_NUMBER}))(?![0-9])")
 _EXPRESSION_CHARS = frozenset("0123456789.,$€£()+-*/×÷−–xX \t")
 _OPERATOR_CHARS = frozenset("+-*/×÷−–")
@@ -25,7 +27,10 @@ _ALGEBRA = re.compile(r"(?<![A-Za-z])[A-Za-z](?![A-Za-z'’])\s*[-+*/=]|[0-9][A-
 _GLUED_OR_SPACED = re.compile(r"[A-Za-z]|\s[0-9]{3}(?![0-9])|:[0-9]")  # `401k`, `17 500`, `1:30`
 _CENTS = re.compile(r"\s*cents?\b")
 _CONTINUED = re.compile(r"\s*(?:[-+*/×÷−–]|[xX]\s)")
-_WRITTEN_OPERATORS = str.maketrans({"×": "*", "÷": "/", "−": "-", "–": "-", "$": None, "€": None, "£": None, " ": None, "\t": None})
+_WRITTEN_OPERATORS = str.maketrans(
+    {"×": "*", "÷": "/", "−": "-", "–": "-", "$": None, "€": None, "£": None, " ": None, "\t": None}
+)
+
 
 @dataclass(frozen=True)
 class Calculation:
@@ -100,7 +105,9 @@ def stated_numbers(step: str) -> tuple[Fraction, ...]:
         return ()  # `5x+12=341`, `G = 3S`: numbers of equations in unknowns are not values
     return tuple(
         dict.fromkeys(
-            abs(value) for start, end, value in numbers_in(text) if abs(value) not in shown and not _GLUED_OR_SPACED.match(text, end)
+            abs(value)
+            for start, end, value in numbers_in(text)
+            if abs(value) not in shown and not _GLUED_OR_SPACED.match(text, end)
         )
     )
 
@@ -142,18 +149,25 @@ def _plain_expression(text: str, equals: int) -> str | None:
         start += 1  # the last letter of a word (`box 3 + 4`)
     written = text[start:equals]
     first = next((i for i, char in enumerate(written) if char.isdigit() or char in ".($€£"), None)
-    if first is None or any(char in _OPERATOR_CHARS for char in written[:first]) or _SPACED_TIMES.search(written[:first]):
+    if (
+        first is None
+        or any(char in _OPERATOR_CHARS for char in written[:first])
+        or _SPACED_TIMES.search(written[:first])
+    ):
         return None
     if first == 0 and start > 0 and text[start - 1].isalnum():
         return None  # glued to a word (`COVID19 + 1 = 20`)
     written = written[first:].strip()
-    if _NUMBERS_APART.search(written) or not _PLAIN_EXPRESSION.fullmatch(_SPACED_TIMES.sub("*", written).translate(_WRITTEN_OPERATORS)):
+    if _NUMBERS_APART.search(written) or not _PLAIN_EXPRESSION.fullmatch(
+        _SPACED_TIMES.sub("*", written).translate(_WRITTEN_OPERATORS)
+    ):
         return None  # mixed numbers (`3 1/2`), or words among the numbers: prose
     return written
 
 
 def _shown_value(written: str, result: Fraction) -> Fraction | None:
-    """The number written after an annotation; `12 200` is 12200, or 12 (then a count of 200-something) when that is the result."""
+    """The number written after an annotation; `12 200` is 12200, or 12 (then a count of 200-something) when that is
+    the result."""
     first, _, rest = written.partition(" ")
     value = parse_number(written.replace(" ", ""))
     if rest and value is not None and not _rounds_to(result, value) and parse_number(first) == result:

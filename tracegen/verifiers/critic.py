@@ -27,40 +27,54 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tracegen.llm.base import Request
-from tracegen.verifiers import Divergence
 from tracegen.verifiers.answers import WrongSolution, final_value
+from tracegen.verifiers.base import Divergence
 from tracegen.verifiers.calculations import plain
 
-TEMPLATE = """The following is a math problem and a solution (split into paragraphs, enclosed with tags and indexed from 0):
-
-[Math Problem]
-
-{problem}
-
-[Solution]
-
-{paragraphs}
-{reference}
-Your task is to review and critique the solution paragraph by paragraph. Once you identify an error in a paragraph, return the index of the paragraph where the earliest error occurs. Otherwise, return the index of -1 (which typically denotes "not found").
-
-Please put your final answer (i.e., the index) in \\boxed{{}}."""
+TEMPLATE = (
+    "The following is a math problem and a solution (split into paragraphs, enclosed with tags and "
+    "indexed from 0):\n"
+    "\n"
+    "[Math Problem]\n"
+    "\n"
+    "{problem}\n"
+    "\n"
+    "[Solution]\n"
+    "\n"
+    "{paragraphs}\n"
+    "{reference}\n"
+    "Your task is to review and critique the solution paragraph by paragraph. Once you identify an error "
+    "in a paragraph, return the index of the paragraph where the earliest error occurs. Otherwise, "
+    'return the index of -1 (which typically denotes "not found").\n'
+    "\n"
+    "Please put your final answer (i.e., the index) in \\boxed{{}}."
+)
 REFERENCE = "\nThe correct final answer to the problem is {answer}.\n"
 
 _BOXED = re.compile(r"\\boxed\s*\{\s*(-?\s*[0-9]+)\s*\}")
-_NAMED = re.compile(r"(?:earliest|first)\s+(?:error|mistake)[^0-9\-]{0,40}?(?:paragraph|step|index)?\s*[_#]?\s*(-?[0-9]+)", re.IGNORECASE)
-_NONE = re.compile(r"\\boxed\s*\{\s*(?:none|n/?a|no error)\s*\}|\bno (?:error|mistake)s?\b|\ball (?:paragraphs|steps) are correct\b", re.IGNORECASE)
+_NAMED = re.compile(
+    r"(?:earliest|first)\s+(?:error|mistake)[^0-9\-]{0,40}?(?:paragraph|step|index)?\s*[_#]?\s*(-?[0-9]+)",
+    re.IGNORECASE,
+)
+_NONE = re.compile(
+    r"\\boxed\s*\{\s*(?:none|n/?a|no error)\s*\}|\bno (?:error|mistake)s?\b|\ball (?:paragraphs|steps) are correct\b",
+    re.IGNORECASE,
+)
 _LAST_INTEGER = re.compile(r"^\s*(?:answer\s*:?\s*)?(-?[0-9]+)\s*\.?\s*$", re.IGNORECASE)
 
 
 def paragraphs_of(solution: str) -> list[int]:
-    """Line indices (into solution.split("\\n")) of the solution's non-blank lines: paragraph k is line paragraphs_of(...)[k]."""
+    """Line indices (into solution.split("\\n")) of the solution's non-blank lines: paragraph k is line
+    paragraphs_of(...)[k]."""
     return [index for index, line in enumerate(solution.split("\n")) if line.strip()]
 
 
 def critic_prompt(question: str, solution: str, answer: str | None = None) -> str:
     """The critique prompt for `solution`; with `answer`, the gold final answer is stated too."""
     lines = solution.split("\n")
-    paragraphs = "\n\n".join(f"<paragraph_{k}>\n{lines[index].strip()}\n</paragraph_{k}>" for k, index in enumerate(paragraphs_of(solution)))
+    paragraphs = "\n\n".join(
+        f"<paragraph_{k}>\n{lines[index].strip()}\n</paragraph_{k}>" for k, index in enumerate(paragraphs_of(solution))
+    )
     reference = REFERENCE.format(answer=answer) if answer is not None else ""
     return TEMPLATE.format(problem=question.strip(), paragraphs=paragraphs, reference=reference)
 
@@ -90,7 +104,8 @@ class Judgement:
 
 
 class CriticVerifier:
-    """`backend`: any tracegen.llm backend; `votes`: samples per solution, the most named index wins (ties: the earliest)."""
+    """`backend`: any tracegen.llm backend; `votes`: samples per solution, the most named index wins (ties: the
+    earliest)."""
 
     def __init__(self, backend, votes: int = 1, reference: bool = True):
         if votes < 1:
@@ -103,7 +118,10 @@ class CriticVerifier:
     def first_errors(self, items: Sequence[tuple[str, str, str]]) -> list[Divergence | None]:
         """`first_error` of each (question, gold, solution), judged in one backend run. When the critic
         names no step (answers -1, unreadably, or its request failed) the error is the conclusion (`wrong_final`)."""
-        return [None if judgement.wrong is None else _divergence(judgement, solution) for judgement, (_, _, solution) in zip(self.judge(items), items)]
+        return [
+            None if judgement.wrong is None else _divergence(judgement, solution)
+            for judgement, (_, _, solution) in zip(self.judge(items), items)
+        ]
 
     def flag_steps(self, items: Sequence[tuple[str, str, str]]) -> list[int | None]:
         """The step the critic names for each solution, whatever its answer (None: none); on a correct
@@ -118,7 +136,14 @@ class CriticVerifier:
         for number, ((question, gold, solution), asked) in enumerate(zip(items, judged)):
             if asked:
                 answer = plain(final_value(gold)) if self.reference else None
-                requests.append(Request(id=f"critic:{number}", question=critic_prompt(question, solution, answer), n=self.votes, task="judge"))
+                requests.append(
+                    Request(
+                        id=f"critic:{number}",
+                        question=critic_prompt(question, solution, answer),
+                        n=self.votes,
+                        task="judge",
+                    )
+                )
         outcomes = {outcome.request.id: outcome for outcome in (self.backend.run(requests) if requests else [])}
         judgements = []
         for number, ((_, _, solution), found, asked) in enumerate(zip(items, wrong, judged)):
@@ -136,11 +161,17 @@ def _named(solution: str, wrong: WrongSolution | None, named: list[int | None]) 
     lines = paragraphs_of(solution)
     valid = [index for index in named if index is not None and 0 <= index < len(lines)]
     if not valid:
-        return Judgement(wrong, None, "the critic found no error" if -1 in named else "the critic's answer names no step")
+        return Judgement(
+            wrong, None, "the critic found no error" if -1 in named else "the critic's answer names no step"
+        )
     counts = Counter(valid)
     top = max(counts.values())
     index = min(index for index, count in counts.items() if count == top)
-    return Judgement(wrong, lines[index], f"the critic names paragraph {index} as the earliest error ({counts[index]} of {len(named)} votes)")
+    return Judgement(
+        wrong,
+        lines[index],
+        f"the critic names paragraph {index} as the earliest error ({counts[index]} of {len(named)} votes)",
+    )
 
 
 def _divergence(judgement: Judgement, solution: str) -> Divergence:
@@ -149,4 +180,9 @@ def _divergence(judgement: Judgement, solution: str) -> Divergence:
         return Divergence(judgement.step, "judged", judgement.note)
     lines = paragraphs_of(solution)
     last = wrong.final if wrong.final is not None else (lines[-1] if lines else 0)
-    return Divergence(last, "wrong_final", f"{judgement.note}; it answers {'nothing' if wrong.answer is None else plain(wrong.answer)}, not {plain(wrong.gold_answer)}")
+    return Divergence(
+        last,
+        "wrong_final",
+        f"{judgement.note}; it answers {'nothing' if wrong.answer is None else plain(wrong.answer)}, not "
+        f"{plain(wrong.gold_answer)}",
+    )

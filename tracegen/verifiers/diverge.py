@@ -19,11 +19,13 @@ from pydantic import ValidationError
 
 from tracegen.atomic import write_jsonl_atomically
 from tracegen.errors import InputError
-from tracegen.llm.config import BackendConfig, make_backend
+from tracegen.llm.config import BackendConfig
+from tracegen.llm.factory import make_backend
 from tracegen.llm.replay import read_replay
 from tracegen.problem import Problem
 from tracegen.sources.gsm8k import read_gsm8k_jsonl
-from tracegen.verifiers import Verifier, first_errors, get_verifier
+from tracegen.verifiers.base import Verifier, first_errors
+from tracegen.verifiers.registry import get_verifier
 
 
 @dataclass
@@ -32,7 +34,9 @@ class DivergeReport:
     solutions: int = 0
     wrong: int = 0
     kinds: Counter = field(default_factory=Counter)
-    unmatched: list[int] = field(default_factory=list)  # 0-based lines of records whose question is not in the gold file
+    unmatched: list[int] = field(
+        default_factory=list
+    )  # 0-based lines of records whose question is not in the gold file
 
     def summary(self) -> str:
         kinds = ", ".join(f"{kind} {count:,}" for kind, count in sorted(self.kinds.items()))
@@ -54,24 +58,36 @@ def load_verifier(name: str = "divergence", critic: str | Path | None = None) ->
         if critic is not None:
             raise InputError(f"--critic is for the critic and ensemble verifiers, not {name!r}", field="--critic")
         if name == "rollout":
-            raise InputError("the rollout verifier samples continuations from a model: use it in a recipe (weak.verifier)", field="--verifier")
+            raise InputError(
+                "the rollout verifier samples continuations from a model: use it in a recipe (weak.verifier)",
+                field="--verifier",
+            )
         return get_verifier(name)
     if critic is None:
-        raise InputError(f"the {name} verifier needs --critic FILE.yaml, the backend of its judge (kind, model, base_url, ...)", field="--critic")
+        raise InputError(
+            f"the {name} verifier needs --critic FILE.yaml, the backend of its judge (kind, model, base_url, ...)",
+            field="--critic",
+        )
     try:
         loaded = yaml.safe_load(Path(critic).read_text(encoding="utf-8"))
         config = BackendConfig.model_validate(loaded)
     except OSError as e:
         raise InputError(e.strerror or "cannot read", file=str(critic)) from None
     except yaml.YAMLError as e:
-        raise InputError(f"not valid YAML ({getattr(e, 'problem', None) or type(e).__name__})", file=str(critic)) from None
+        raise InputError(
+            f"not valid YAML ({getattr(e, 'problem', None) or type(e).__name__})", file=str(critic)
+        ) from None
     except ValidationError as e:
         first = e.errors()[0]
-        raise InputError(first["msg"], file=str(critic), field=".".join(str(part) for part in first["loc"]) or None) from None
+        raise InputError(
+            first["msg"], file=str(critic), field=".".join(str(part) for part in first["loc"]) or None
+        ) from None
     return get_verifier(name, backend=make_backend(config))
 
 
-def diverge(source: str | Path, replay: str | Path, out: str | Path, verifier: str | Verifier = "divergence") -> DivergeReport:
+def diverge(
+    source: str | Path, replay: str | Path, out: str | Path, verifier: str | Verifier = "divergence"
+) -> DivergeReport:
     """Label every wrong solution of `replay` against the gold problems of `source`; write `out` atomically."""
     problems: dict[str, Problem] = {}
     for problem in read_gsm8k_jsonl(str(source), Path(source).stem):
@@ -94,6 +110,14 @@ def diverge(source: str | Path, replay: str | Path, out: str | Path, verifier: s
             continue
         report.wrong += 1
         report.kinds[found.kind] += 1
-        rows.append({"line": line, "model": model, "first_error_step": found.step_index, "kind": found.kind, "reason": found.reason})
+        rows.append(
+            {
+                "line": line,
+                "model": model,
+                "first_error_step": found.step_index,
+                "kind": found.kind,
+                "reason": found.reason,
+            }
+        )
     write_jsonl_atomically(report.out, rows)
     return report

@@ -22,7 +22,7 @@ writes outside them are values it *states*. Walking the steps in order, the firs
    `wrong_operation` when the gold chain combines the same two values with another operator,
    else `misread`.
 When no step is wrong but the answer is, the error is the conclusion (`wrong_final`).
-Kinds are defined in tracegen.verifiers.KINDS. Measured against hand labels by
+Kinds are defined in tracegen.verifiers.base.KINDS. Measured against hand labels by
 scripts/verifier_accuracy.py and `tracegen diverge --labels`.
 """
 
@@ -32,8 +32,8 @@ from collections.abc import Sequence
 from fractions import Fraction
 
 from tracegen.steps import split_steps
-from tracegen.verifiers import Divergence
 from tracegen.verifiers.answers import WrongSolution, final_line_index, final_value, same_value
+from tracegen.verifiers.base import Divergence
 from tracegen.verifiers.binding import misbinding
 from tracegen.verifiers.calculations import Calculation, calculations, plain, stated_numbers
 from tracegen.verifiers.values import GoldChain, contains, question_values
@@ -57,7 +57,9 @@ class DivergenceVerifier:
         wrong = WrongSolution.of(gold, solution)
         if wrong is None:
             return None
-        return first_wrong_step(question, gold, wrong.body, wrong.answer) or _wrong_conclusion(wrong.steps, wrong.body, wrong.final, wrong.answer, wrong.gold_answer)
+        return first_wrong_step(question, gold, wrong.body, wrong.answer) or _wrong_conclusion(
+            wrong.steps, wrong.body, wrong.final, wrong.answer, wrong.gold_answer
+        )
 
 
 def first_wrong_step(question: str, gold: str, steps: list[str], answer: Fraction | None = None) -> Divergence | None:
@@ -79,12 +81,28 @@ def first_wrong_step(question: str, gold: str, steps: list[str], answer: Fractio
         for calc in calcs:
             unknown = [operand for operand in calc.operands if not contains(known, operand)]
             if unknown:
-                return Divergence(index, "unsupported_value", f"{calc.text} uses {plain(unknown[0])}, which neither the question, the gold solution nor an earlier step gives")
+                return Divergence(
+                    index,
+                    "unsupported_value",
+                    f"{calc.text} uses {plain(unknown[0])}, which neither the question, the gold solution nor an "
+                    "earlier step gives",
+                )
         for value in stated[index]:
-            if contains(used_after[index], value) and not (contains(known, value) or contains(chain.quantities, value) or contains(useful_after[index], value)):
-                return Divergence(index, "unsupported_value", f"states {plain(value)} with no calculation, and neither the question, the gold solution nor an earlier step gives it")
+            if contains(used_after[index], value) and not (
+                contains(known, value) or contains(chain.quantities, value) or contains(useful_after[index], value)
+            ):
+                return Divergence(
+                    index,
+                    "unsupported_value",
+                    f"states {plain(value)} with no calculation, and neither the question, the gold solution nor an "
+                    "earlier step gives it",
+                )
         for calc in calcs:
-            if calc.computes and contains(chain.quantities, calc.stated) and (wrong := misbinding(question, gold, steps[index], calc.stated)):
+            if (
+                calc.computes
+                and contains(chain.quantities, calc.stated)
+                and (wrong := misbinding(question, gold, steps[index], calc.stated))
+            ):
                 return Divergence(index, "misread", f"{calc.text} = {wrong}")
         for calc in calcs:
             if calc.computes and not leads_to_gold[id(calc)] and contains(used_after[index], calc.stated):
@@ -94,8 +112,11 @@ def first_wrong_step(question: str, gold: str, steps: list[str], answer: Fractio
     return None
 
 
-def _leads_to_gold(step_calcs: list[tuple[Calculation, ...]], results: frozenset[Fraction]) -> tuple[dict[int, bool], list[set[Fraction]]]:
-    """For each calculation (by id): is its value a result of the gold chain, or an operand of a later one that leads to gold?
+def _leads_to_gold(
+    step_calcs: list[tuple[Calculation, ...]], results: frozenset[Fraction]
+) -> tuple[dict[int, bool], list[set[Fraction]]]:
+    """For each calculation (by id): is its value a result of the gold chain, or an operand of a later one that leads
+    to gold?
     (A partial result of the gold chain, `16-3` of `16-3-4`, leads to gold only when a later step completes it.)
     And for each step: the operands of the later calculations that lead to gold."""
     verdict = {}
@@ -110,7 +131,9 @@ def _leads_to_gold(step_calcs: list[tuple[Calculation, ...]], results: frozenset
     return verdict, useful_after
 
 
-def _used_after(step_calcs: list[tuple[Calculation, ...]], stated: list[tuple[Fraction, ...]], answer: Fraction | None) -> list[set[Fraction]]:
+def _used_after(
+    step_calcs: list[tuple[Calculation, ...]], stated: list[tuple[Fraction, ...]], answer: Fraction | None
+) -> list[set[Fraction]]:
     """For each step: the values later steps use or restate, and the answer. A value off the gold
     chain that nothing after uses is an aside (`that is 180 minutes`), not where the solution goes wrong."""
     used: set[Fraction] = set() if answer is None else {abs(answer)}
@@ -126,18 +149,42 @@ def _off_chain(index: int, calc: Calculation, chain: GoldChain) -> Divergence:
     for symbol, left, right in calc.expression.operations() if calc.expression is not None else ():
         other = chain.computes_with_other_operator(symbol, left, right)
         if other is not None:
-            return Divergence(index, "wrong_operation", f"{plain(left)} {symbol} {plain(right)} where the gold solution computes {plain(left)} {other} {plain(right)}")
+            return Divergence(
+                index,
+                "wrong_operation",
+                f"{plain(left)} {symbol} {plain(right)} where the gold solution computes {plain(left)} {other} "
+                f"{plain(right)}",
+            )
     if contains(chain.quantities, calc.stated):
-        return Divergence(index, "misread", f"{calc.text} = {plain(calc.stated)}: only part of a gold calculation, and no later step completes it")
-    return Divergence(index, "misread", f"{calc.text} = {plain(calc.stated)}: a quantity the gold solution never has, and no later step uses it to reach one")
+        return Divergence(
+            index,
+            "misread",
+            f"{calc.text} = {plain(calc.stated)}: only part of a gold calculation, and no later step completes it",
+        )
+    return Divergence(
+        index,
+        "misread",
+        f"{calc.text} = {plain(calc.stated)}: a quantity the gold solution never has, and no later step uses it to "
+        "reach one",
+    )
 
 
-def _wrong_conclusion(steps: list[str], body: list[str], final: int | None, answer: Fraction | None, gold_answer: Fraction) -> Divergence:
+def _wrong_conclusion(
+    steps: list[str], body: list[str], final: int | None, answer: Fraction | None, gold_answer: Fraction
+) -> Divergence:
     """No step is wrong: the answer is. Blame the last step that computes it, else the final line."""
     if answer is None:
         last = final if final is not None else max((i for i, step in enumerate(steps) if step.strip()), default=0)
         return Divergence(last, "wrong_final", "states no numeric final answer, and no step before is wrong")
-    computing = [i for i, step in enumerate(body) if any(same_value(calc.stated, answer) for calc in calculations(step))]
+    computing = [
+        i for i, step in enumerate(body) if any(same_value(calc.stated, answer) for calc in calculations(step))
+    ]
     if computing:
-        return Divergence(computing[-1], "wrong_final", f"concludes with {plain(answer)}, a value on the way: the answer is {plain(gold_answer)}")
-    return Divergence(final, "wrong_final", f"answers {plain(answer)}, which no step computes: the answer is {plain(gold_answer)}")
+        return Divergence(
+            computing[-1],
+            "wrong_final",
+            f"concludes with {plain(answer)}, a value on the way: the answer is {plain(gold_answer)}",
+        )
+    return Divergence(
+        final, "wrong_final", f"answers {plain(answer)}, which no step computes: the answer is {plain(gold_answer)}"
+    )

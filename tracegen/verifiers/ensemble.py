@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from tracegen.verifiers import Divergence
+from tracegen.verifiers.base import Divergence
 from tracegen.verifiers.critic import CriticVerifier
 from tracegen.verifiers.divergence import DivergenceVerifier
 from tracegen.verifiers.rollout import RolloutVerifier
@@ -31,7 +31,8 @@ HARD_KINDS = ("false_annotation", "unsupported_value")
 
 
 class EnsembleVerifier:
-    """`backend`: the critic's backend; `votes`: critic samples per solution; `rollout_backend`, `m`: the optional rollouts."""
+    """`backend`: the critic's backend; `votes`: critic samples per solution; `rollout_backend`, `m`: the optional
+    rollouts."""
 
     def __init__(self, backend, votes: int = 1, reference: bool = True, rollout_backend=None, m: int = 4):
         self.rule = DivergenceVerifier()
@@ -53,7 +54,6 @@ class EnsembleVerifier:
             dead_end = rollout.step_index if rollout is not None and rollout.kind == "dead_end" else None
             found.append(decide(rule, judgement.step, judgement.note, dead_end))
         return found
-
 
     def flag_steps(self, items: Sequence[tuple[str, str, str]]) -> list[int | None]:
         """The step the ensemble blames in each solution whatever its answer (None: none): the decision
@@ -80,5 +80,9 @@ def decide(rule: Divergence, critic: int | None, note: str, dead_end: int | None
         step = agreed[0]
         if step == rule.step_index:
             return rule
-        return judged if step == critic else Divergence(step, "dead_end", "no rollout after this step reaches the gold answer")
+        return (
+            judged
+            if step == critic
+            else Divergence(step, "dead_end", "no rollout after this step reaches the gold answer")
+        )
     return judged if judged is not None else rule

@@ -91,7 +91,9 @@ class Expression:
                 terms = self._terms(node, positive=True)
                 taken = [value for value, positive in terms or () if not positive]
                 if terms is not None and 2 <= len(taken) <= MAX_CHAIN:
-                    found.update(sum(subset) for size in range(2, len(taken) + 1) for subset in combinations(taken, size))
+                    found.update(
+                        sum(subset) for size in range(2, len(taken) + 1) for subset in combinations(taken, size)
+                    )
         return found
 
     def _regroupings(self, node: ast.BinOp) -> set[Fraction]:

@@ -7,7 +7,7 @@ wrong that
 2. computes with a number nothing justifies (`unsupported_value`): not in the question, not in the
    gold solution, not stated by an earlier step of its own.
 When no step is, the error is where it concludes (`wrong_final`): the step stating its final answer,
-else its last step. Kinds as in tracegen.verifiers.KINDS.
+else its last step. Kinds as in tracegen.verifiers.base.KINDS.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from tracegen.problem import Problem
 from tracegen.prose_math import numbers_outside_equations, read_equations
 from tracegen.steps import numbers_in
 from tracegen.stepsplit import split_solution
-from tracegen.verifiers import Divergence
+from tracegen.verifiers.base import Divergence
 
 
 def is_right(problem: Problem, solution: str) -> bool:
@@ -36,7 +36,9 @@ def first_generic_error(problem: Problem, solution: str) -> Divergence | None:
 
 def first_wrong_generic_step(problem: Problem, solution: str) -> Divergence | None:
     steps = split_solution(solution, problem.step_split)
-    known: set[Fraction] = {abs(v) for _, _, v in numbers_in(problem.question)} | {abs(v) for _, _, v in numbers_in(problem.solution)}
+    known: set[Fraction] = {abs(v) for _, _, v in numbers_in(problem.question)} | {
+        abs(v) for _, _, v in numbers_in(problem.solution)
+    }
     for index, step in enumerate(steps):
         equations = [e for e in read_equations(step) if e.checkable]
         for equation in equations:
@@ -48,7 +50,11 @@ def first_wrong_generic_step(problem: Problem, solution: str) -> Divergence | No
             operands = [v for t in computed for _, v in t.numbers]
             unknown = [v for v in operands if abs(v) not in known]
             if unknown:
-                return Divergence(index, "unsupported_value", f"uses {unknown[0]}, which neither the question, the gold solution nor an earlier step gives")
+                return Divergence(
+                    index,
+                    "unsupported_value",
+                    f"uses {unknown[0]}, which neither the question, the gold solution nor an earlier step gives",
+                )
         for equation in read_equations(step):
             known.update(abs(t.value) for t in equation.numeric)
         known.update(abs(v) for _, v in numbers_outside_equations(step))

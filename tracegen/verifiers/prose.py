@@ -21,7 +21,18 @@ _TOKEN = re.compile(
     r"|(?P<word>[A-Za-z][A-Za-z'’]*)"
     r"|(?P<other>[^\sA-Za-z0-9()])"
 )
-_OPERATORS = {"multiplied by": "*", "divided by": "/", "times": "*", "plus": "+", "minus": "-", "x": "*", "×": "*", "÷": "/", "−": "-", "–": "-"}
+_OPERATORS = {
+    "multiplied by": "*",
+    "divided by": "/",
+    "times": "*",
+    "plus": "+",
+    "minus": "-",
+    "x": "*",
+    "×": "*",
+    "÷": "/",
+    "−": "-",
+    "–": "-",
+}
 _NOT_UNITS = frozenset(
     "is are was were be been equals equal so then and or but that which who because if when while since "
     "he she they it we you i his her their its has have had gets got get makes made pays paid buys bought "
@@ -60,7 +71,11 @@ def _term_backwards(tokens: list[tuple[str, str, int]], i: int) -> tuple[int, st
     """Read `( number unit-words )` backwards from token i: (next index, arithmetic, start offset)."""
     closing = ""
     units = 0
-    while i >= 0 and tokens[i][0] in ("word", "close") or (i >= 1 and tokens[i][1] == "/" and tokens[i + 1 :][:1] and tokens[i + 1][0] == "word"):
+    while (
+        i >= 0
+        and tokens[i][0] in ("word", "close")
+        or (i >= 1 and tokens[i][1] == "/" and tokens[i + 1 :][:1] and tokens[i + 1][0] == "word")
+    ):
         kind, text, _ = tokens[i]
         if kind == "close":
             closing += ")"

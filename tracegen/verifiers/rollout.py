@@ -15,8 +15,8 @@ reaches the gold answer the wrong answer is the conclusion's fault (`wrong_final
 from __future__ import annotations
 
 from tracegen.llm.base import Request
-from tracegen.verifiers import Divergence
 from tracegen.verifiers.answers import WrongSolution, final_value, same_value
+from tracegen.verifiers.base import Divergence
 from tracegen.verifiers.calculations import plain
 
 
@@ -33,13 +33,22 @@ class RolloutVerifier:
             return None
         steps, body, final, answer, gold_answer = wrong.steps, wrong.body, wrong.final, wrong.answer, wrong.gold_answer
         prefixes = ["".join(step + "\n" for step in body[: k + 1]) for k in range(len(body))]
-        requests = [Request(id=f"rollout@{k}", question=question, prefix=prefix, n=self.m) for k, prefix in enumerate(prefixes)]
+        requests = [
+            Request(id=f"rollout@{k}", question=question, prefix=prefix, n=self.m) for k, prefix in enumerate(prefixes)
+        ]
         outcomes = self.backend.run(requests) if requests else []
         for k, (prefix, outcome) in enumerate(zip(prefixes, outcomes)):
             if outcome.error is not None or not outcome.samples:
                 continue
             reached = [final_value(prefix + sample.text) for sample in outcome.samples]
             if not any(value is not None and same_value(value, gold_answer) for value in reached):
-                return Divergence(k, "dead_end", f"none of {len(reached)} continuations after this step reaches {plain(gold_answer)}")
+                return Divergence(
+                    k, "dead_end", f"none of {len(reached)} continuations after this step reaches {plain(gold_answer)}"
+                )
         last = final if final is not None else len(steps) - 1
-        return Divergence(last, "wrong_final", f"continuations from every step reach {plain(gold_answer)}, but it answers {'nothing' if answer is None else plain(answer)}")
+        return Divergence(
+            last,
+            "wrong_final",
+            f"continuations from every step reach {plain(gold_answer)}, but it answers "
+            f"{'nothing' if answer is None else plain(answer)}",
+        )

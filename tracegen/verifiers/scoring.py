@@ -28,8 +28,8 @@ from tracegen.errors import InputError
 from tracegen.llm.replay import read_replay
 from tracegen.sources.gsm8k import read_gsm8k_jsonl
 from tracegen.sources.jsonl import read_jsonl_objects, require_str
-from tracegen.verifiers import Verifier, first_errors
 from tracegen.verifiers.answers import WrongSolution
+from tracegen.verifiers.base import Verifier, first_errors
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,9 @@ class Score:
     wrong: int = 0
     exact: int = 0
     within_one: int = 0
-    by_kind: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0, 0]))  # kind -> [n, exact, within one]
+    by_kind: dict[str, list[int]] = field(
+        default_factory=lambda: defaultdict(lambda: [0, 0, 0])
+    )  # kind -> [n, exact, within one]
     correct: int = 0
     false_alarms: int | None = 0  # None: the verifier cannot judge a correct solution's steps (rollout)
 
@@ -56,18 +58,24 @@ class Score:
     def as_dict(self) -> dict:
         exact = self.rate(self.exact, self.wrong)
         on_correct = None if self.false_alarms is None or not self.correct else 1 - self.false_alarms / self.correct
-        f1 = round(2 * exact * on_correct / (exact + on_correct), 4) if exact is not None and on_correct is not None and exact + on_correct else None
+        f1 = (
+            round(2 * exact * on_correct / (exact + on_correct), 4)
+            if exact is not None and on_correct is not None and exact + on_correct
+            else None
+        )
         return {
             "wrong": self.wrong,
             "exact": exact,
             "within_one": self.rate(self.within_one, self.wrong),
-            "by_kind": {kind: {"labels": n, "exact": self.rate(e, n), "within_one": self.rate(w, n)} for kind, (n, e, w) in sorted(self.by_kind.items())},
+            "by_kind": {
+                kind: {"labels": n, "exact": self.rate(e, n), "within_one": self.rate(w, n)}
+                for kind, (n, e, w) in sorted(self.by_kind.items())
+            },
             "correct": self.correct,
             "false_alarms": self.false_alarms,
             "false_alarm_rate": None if self.false_alarms is None else self.rate(self.false_alarms, self.correct),
             "processbench_f1": f1,
         }
-
 
     def lines(self) -> list[tuple[str, str]]:
         """The score as (name, value) rows of a table, for people."""
@@ -83,7 +91,11 @@ class Score:
         ]
         for kind, (n, exact, near) in sorted(self.by_kind.items()):
             rows.append((f"  {kind} ({n:,})", f"{exact / n:.1%} exact, {near / n:.1%} within one"))
-        alarms = "not measured (the verifier cannot judge a correct solution's steps)" if self.false_alarms is None else share(d["false_alarm_rate"], self.false_alarms, self.correct)
+        alarms = (
+            "not measured (the verifier cannot judge a correct solution's steps)"
+            if self.false_alarms is None
+            else share(d["false_alarm_rate"], self.false_alarms, self.correct)
+        )
         rows.append(("false alarms on correct solutions", alarms if self.correct else "- (no correct solutions)"))
         rows.append(("ProcessBench F1", "-" if d["processbench_f1"] is None else f"{d['processbench_f1'] * 100:.1f}"))
         return rows
@@ -110,11 +122,25 @@ def read_labelled(labels: str | Path, source: str | Path, replay: str | Path | N
         if "first_error_step" in obj:
             line, model = obj.get("line"), obj.get("model")
             if not records:
-                raise InputError("a label in the project's format needs --replay, the file of the solutions it names", file=name, line=number)
+                raise InputError(
+                    "a label in the project's format needs --replay, the file of the solutions it names",
+                    file=name,
+                    line=number,
+                )
             record = records.get(line)
             if record is None or model not in record.solutions:
-                raise InputError(f"no solution by {model!r} on line {line} of the replay file", file=name, line=number, field="line/model")
-            question, solution, step, kind = record.question, record.solutions[model], obj["first_error_step"], obj.get("kind") or "all"
+                raise InputError(
+                    f"no solution by {model!r} on line {line} of the replay file",
+                    file=name,
+                    line=number,
+                    field="line/model",
+                )
+            question, solution, step, kind = (
+                record.question,
+                record.solutions[model],
+                obj["first_error_step"],
+                obj.get("kind") or "all",
+            )
             named.add((line, model))
         elif "label" in obj and "steps" in obj:
             question = require_str(obj, "problem", file=name, line=number)
@@ -124,16 +150,32 @@ def read_labelled(labels: str | Path, source: str | Path, replay: str | Path | N
             solution, step, kind = "\n".join(" ".join(s.split("\n")) for s in steps), obj["label"], "all"
             step = None if step == -1 else step
         else:
-            raise InputError("not a label: expected 'first_error_step' (the project's format) or 'label' and 'steps' (ProcessBench's)", file=name, line=number)
-        if step is not None and (not isinstance(step, int) or isinstance(step, bool) or not 0 <= step < len(solution.split("\n"))):
-            raise InputError(f"expected a step index of the solution (0..{len(solution.split(chr(10))) - 1}) or -1, got {step!r}", file=name, line=number, field="first_error_step" if "first_error_step" in obj else "label")
+            raise InputError(
+                "not a label: expected 'first_error_step' (the project's format) or 'label' and 'steps' "
+                "(ProcessBench's)",
+                file=name,
+                line=number,
+            )
+        if step is not None and (
+            not isinstance(step, int) or isinstance(step, bool) or not 0 <= step < len(solution.split("\n"))
+        ):
+            raise InputError(
+                f"expected a step index of the solution (0..{len(solution.split(chr(10))) - 1}) or -1, got {step!r}",
+                file=name,
+                line=number,
+                field="first_error_step" if "first_error_step" in obj else "label",
+            )
         if _key(question) not in gold:
             raise InputError("its question is not in the --source file", file=name, line=number)
         found.append(Labelled(question, gold[_key(question)], solution, step, kind))
     for line, record in sorted(records.items()):  # the replay file's correct solutions: the false-alarm set
         problem_gold = gold.get(_key(record.question))
         for model, solution in record.solutions.items():
-            if problem_gold is not None and (line, model) not in named and WrongSolution.of(problem_gold, solution) is None:
+            if (
+                problem_gold is not None
+                and (line, model) not in named
+                and WrongSolution.of(problem_gold, solution) is None
+            ):
                 found.append(Labelled(record.question, problem_gold, solution, None))
     return found
 
@@ -154,5 +196,7 @@ def score(verifier: Verifier, labelled: list[Labelled]) -> Score:
     if flag is None:
         result.false_alarms = None
     elif correct:
-        result.false_alarms = sum(step is not None for step in flag([(i.question, i.gold, i.solution) for i in correct]))
+        result.false_alarms = sum(
+            step is not None for step in flag([(i.question, i.gold, i.solution) for i in correct])
+        )
     return result

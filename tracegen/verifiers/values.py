@@ -27,7 +27,10 @@ ALWAYS_KNOWN = (Fraction(0), Fraction(1), Fraction(2), Fraction(100), Fraction(1
 _UNITS = (  # a word of the question (regex) -> the constants a solution may bring in with it
     (r"\bweek", (7, 52)),
     (r"\b(?:day|daily|night)", (7, 24, 30, 365)),
-    (r"\bmonth|\b(?-i:January|February|March|April|May|June|July|August|September|October|November|December)\b", (12, 28, 29, 30, 31, 4)),
+    (
+        r"\bmonth|\b(?-i:January|February|March|April|May|June|July|August|September|October|November|December)\b",
+        (12, 28, 29, 30, 31, 4),
+    ),
     (r"\b(?:year|annual|birthday)", (12, 52, 365)),
     (r"\bhour", (60, 24)),
     (r"\b(?:minute|second)", (60, 3600)),
@@ -54,19 +57,70 @@ _UNITS = (  # a word of the question (regex) -> the constants a solution may bri
 _UNIT_PATTERNS = tuple((re.compile(words, re.IGNORECASE), values) for words, values in _UNITS)
 
 _WORD_VALUES = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
-    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30,
-    "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100,
-    "thousand": 1000, "million": 1_000_000, "billion": 1_000_000_000, "dozen": 12, "score": 20,
-    "twice": 2, "double": 2, "doubled": 2, "doubles": 2, "triple": 3, "tripled": 3, "thrice": 3,
-    "quadruple": 4, "quadrupled": 4, "single": 1, "once": 1, "none": 0,
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+    "hundred": 100,
+    "thousand": 1000,
+    "million": 1_000_000,
+    "billion": 1_000_000_000,
+    "dozen": 12,
+    "score": 20,
+    "twice": 2,
+    "double": 2,
+    "doubled": 2,
+    "doubles": 2,
+    "triple": 3,
+    "tripled": 3,
+    "thrice": 3,
+    "quadruple": 4,
+    "quadrupled": 4,
+    "single": 1,
+    "once": 1,
+    "none": 0,
 }
 _FRACTION_WORDS = {
-    "half": Fraction(1, 2), "halves": Fraction(1, 2), "third": Fraction(1, 3), "thirds": Fraction(1, 3),
-    "quarter": Fraction(1, 4), "quarters": Fraction(1, 4), "fourth": Fraction(1, 4), "fourths": Fraction(1, 4),
-    "fifth": Fraction(1, 5), "fifths": Fraction(1, 5), "sixth": Fraction(1, 6), "seventh": Fraction(1, 7),
-    "eighth": Fraction(1, 8), "ninth": Fraction(1, 9), "tenth": Fraction(1, 10), "tenths": Fraction(1, 10),
+    "half": Fraction(1, 2),
+    "halves": Fraction(1, 2),
+    "third": Fraction(1, 3),
+    "thirds": Fraction(1, 3),
+    "quarter": Fraction(1, 4),
+    "quarters": Fraction(1, 4),
+    "fourth": Fraction(1, 4),
+    "fourths": Fraction(1, 4),
+    "fifth": Fraction(1, 5),
+    "fifths": Fraction(1, 5),
+    "sixth": Fraction(1, 6),
+    "seventh": Fraction(1, 7),
+    "eighth": Fraction(1, 8),
+    "ninth": Fraction(1, 9),
+    "tenth": Fraction(1, 10),
+    "tenths": Fraction(1, 10),
 }
 _WORD = re.compile(r"[a-z]+", re.IGNORECASE)
 _PERCENT = re.compile(r"\s*(?:%|percent\b)", re.IGNORECASE)
@@ -127,7 +181,9 @@ class GoldChain:
 
     numbers: frozenset[Fraction]  # every number it writes, in the text or in calculations
     quantities: frozenset[Fraction]  # what it computes: results, partial results, the final answer
-    results: frozenset[Fraction]  # what its steps conclude: each calculation's result, what a chain deducts in all, the final answer
+    results: frozenset[
+        Fraction
+    ]  # what its steps conclude: each calculation's result, what a chain deducts in all, the final answer
     operations: frozenset[tuple[str, frozenset[Fraction]]]  # (symbol, {operands}) of each + - * /
 
     @staticmethod
@@ -148,13 +204,17 @@ class GoldChain:
                 if calc.expression is not None:
                     quantities.update(calc.expression.partial_results())
                     results.update(calc.expression.deductions())
-                    operations.update((symbol, frozenset((left, right))) for symbol, left, right in calc.expression.operations())
+                    operations.update(
+                        (symbol, frozenset((left, right))) for symbol, left, right in calc.expression.operations()
+                    )
         return GoldChain(frozenset(numbers), frozenset(quantities), frozenset(results), frozenset(operations))
 
     def computes_with_other_operator(self, symbol: str, left: Fraction, right: Fraction) -> str | None:
         """The operator the gold chain puts between these two values, when it is not `symbol`."""
         operands = frozenset((left, right))
-        return next((other for other, pair in sorted(self.operations, key=repr) if pair == operands and other != symbol), None)
+        return next(
+            (other for other, pair in sorted(self.operations, key=repr) if pair == operands and other != symbol), None
+        )
 
 
 def contains(values: Iterable[Fraction], value: Fraction) -> bool:

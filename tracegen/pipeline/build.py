@@ -24,21 +24,39 @@ from tracegen import __version__
 from tracegen.errors import InputError
 from tracegen.export.branches import branch_table, layout_schema
 from tracegen.export.card import contamination_warning, write_card
-from tracegen.export.chunks import CHUNK_PROBLEMS, CHUNKS_DIR, WorkFolder, chunk_count, chunk_name, open_work_folder, read_chunk, write_chunk
+from tracegen.export.chunks import (
+    CHUNK_PROBLEMS,
+    CHUNKS_DIR,
+    WorkFolder,
+    chunk_count,
+    chunk_name,
+    open_work_folder,
+    read_chunk,
+    write_chunk,
+)
 from tracegen.export.tokenizer import TraceTokenizer
-from tracegen.export.writer import MANIFEST, SHARD_MANIFEST, SKIPPED, TOKENIZER_DIR, SplitWriter, check_output_folder, staged_output, write_skipped
-from tracegen.generators.rules import check_generators
+from tracegen.export.writer import (
+    MANIFEST,
+    SHARD_MANIFEST,
+    SKIPPED,
+    TOKENIZER_DIR,
+    SplitWriter,
+    check_output_folder,
+    staged_output,
+    write_skipped,
+)
+from tracegen.generators.base import WEAK_GENERATOR
+from tracegen.generators.catalog import check_generators
 from tracegen.generators.sampling import collect_weak_solutions
-from tracegen.generators.weak import WeakSolution
+from tracegen.generators.weak_solution import WeakSolution
 from tracegen.llm.base import BackendDown
 from tracegen.problem import Problem
 from tracegen.problem_rows import iter_chunk_results, summarize
 from tracegen.public import public_recipe
 from tracegen.ray_executor import iter_ray_chunk_results, require_ray
-from tracegen.recipe import WEAK_GENERATOR, Recipe
+from tracegen.recipe import Recipe
 from tracegen.sources import iter_problems, split_name
 from tracegen.stepsplit import use_step_split
-
 
 EXECUTORS = ("local", "ray")
 
@@ -104,6 +122,7 @@ def build(
     if not 0 <= shard_index < num_shards:
         raise InputError(f"shard index {shard_index} is not in 0..{num_shards - 1}", field="--shard-index")
     check_generators(recipe.deviations.generators)
+
     def problems() -> Iterator[Problem]:  # read again each time, never held in memory
         return iter_problems(recipe.source, recipe.limit, recipe.steps, recipe.answer)
 
@@ -124,26 +143,37 @@ def build(
         "problems": count,
         "problems_sha256": problems_sha256,
     }
-    fingerprint = json.loads(json.dumps(fingerprint, sort_keys=True))  # as a shard stores it, so merged cards list keys alike
+    fingerprint = json.loads(
+        json.dumps(fingerprint, sort_keys=True)
+    )  # as a shard stores it, so merged cards list keys alike
     mine = [k for k in range(chunk_count(count)) if k % num_shards == shard_index]
     with open_work_folder(Path(out), fingerprint) as (work, _):
         tok.save(work.path / TOKENIZER_DIR)
         todo = [k for k in mine if k not in work.done()]
-        report = BuildReport(out=Path(out), split=fingerprint["split"], problems=count, resumed_chunks=len(mine) - len(todo))
+        report = BuildReport(
+            out=Path(out), split=fingerprint["split"], problems=count, resumed_chunks=len(mine) - len(todo)
+        )
         sizes = {k: min(CHUNK_PROBLEMS, count - k * CHUNK_PROBLEMS) for k in todo}
         chunks = _chunks(problems(), sizes)
         solutions: dict[str, list[WeakSolution]] = {}
         if uses_weak_models(recipe):  # sampling batches requests across problems: these chunks are held in memory
             chunks = list(chunks)
             try:
-                solutions = _weak_solutions(recipe, [p for _, chunk in chunks for p in chunk], report, on_phase, on_advance)
+                solutions = _weak_solutions(
+                    recipe, [p for _, chunk in chunks for p in chunk], report, on_phase, on_advance
+                )
             except BackendDown as down:
-                entries = [{"id": f"{recipe.name}:{o.request.id}", "reason": "weak:backend_error", "detail": o.error} for o in down.failures]
+                entries = [
+                    {"id": f"{recipe.name}:{o.request.id}", "reason": "weak:backend_error", "detail": o.error}
+                    for o in down.failures
+                ]
                 raise BackendDown(f"{down}{_failures_listed(work, Path(out), entries)}") from None
         on_phase(f"building {recipe.name}", sum(sizes.values()))
         items = ((k, [(p, solutions.get(p.source_id, [])) for p in chunk]) for k, chunk in chunks)
         if executor == "ray":
-            results_by_chunk = iter_ray_chunk_results(items, recipe, work.path / TOKENIZER_DIR, tok.name, address=ray_address)
+            results_by_chunk = iter_ray_chunk_results(
+                items, recipe, work.path / TOKENIZER_DIR, tok.name, address=ray_address
+            )
         else:
             processes = min(available_cores() if num_proc is None else num_proc, len(todo))
             results_by_chunk = iter_chunk_results(items, recipe, tok, work.path / TOKENIZER_DIR, processes)
@@ -154,7 +184,15 @@ def build(
         if num_shards > 1:
             _publish_shard(work, fingerprint, shard, mine, Path(out), overwrite)
         else:
-            assemble([work.chunk_path(k) for k in mine], fingerprint, work.path / TOKENIZER_DIR, Path(out), overwrite, report, work=work)
+            assemble(
+                [work.chunk_path(k) for k in mine],
+                fingerprint,
+                work.path / TOKENIZER_DIR,
+                Path(out),
+                overwrite,
+                report,
+                work=work,
+            )
     work.remove()
     report.seconds = time.perf_counter() - started
     return report
@@ -182,7 +220,9 @@ def _chunks(problems: Iterator[Problem], sizes: dict[int, int]) -> Iterator[tupl
             yield k, chunk
 
 
-def _weak_solutions(recipe: Recipe, problems: list[Problem], report: BuildReport, on_phase, on_advance) -> dict[str, list[WeakSolution]]:
+def _weak_solutions(
+    recipe: Recipe, problems: list[Problem], report: BuildReport, on_phase, on_advance
+) -> dict[str, list[WeakSolution]]:
     if not uses_weak_models(recipe) or not problems:
         return {}
     on_phase(f"sampling ({recipe.deviations.weak.backend.kind})", len(problems))
@@ -196,12 +236,20 @@ def _failures_listed(work: WorkFolder, out: Path, entries: list[dict]) -> str:
     if not entries:
         return ""
     write_skipped(work.path / SKIPPED, entries)
-    shown = out.parent / work.path.name / SKIPPED  # as the user named the output, never an absolute path they did not type
+    shown = (
+        out.parent / work.path.name / SKIPPED
+    )  # as the user named the output, never an absolute path they did not type
     return f" Every failure is listed, with its reason, in {shown}"
 
 
 def assemble(
-    chunk_files: list[Path], fingerprint: dict, tokenizer_dir: Path, out: Path, overwrite: bool, report: BuildReport, work: WorkFolder | None = None
+    chunk_files: list[Path],
+    fingerprint: dict,
+    tokenizer_dir: Path,
+    out: Path,
+    overwrite: bool,
+    report: BuildReport,
+    work: WorkFolder | None = None,
 ) -> None:
     """The finished dataset, from chunk files alone (so resumed, one-go and merged builds write the same bytes).
 
@@ -211,7 +259,13 @@ def assemble(
         shutil.copytree(tokenizer_dir, staging / TOKENIZER_DIR)
         branches = recipe.export.layout == "branches"
         schema = layout_schema(recipe.export.layout)
-        writer = SplitWriter(staging, report.split, rows_per_file=recipe.export.rows_per_file, jsonl=recipe.export.format == "jsonl", schema=schema)
+        writer = SplitWriter(
+            staging,
+            report.split,
+            rows_per_file=recipe.export.rows_per_file,
+            jsonl=recipe.export.format == "jsonl",
+            schema=schema,
+        )
         for path in chunk_files:
             table, summary = read_chunk(path)  # chunks hold packed rows whatever the layout
             writer.add(branch_table(table, undo_id=fingerprint["tokenizer"]["undo_id"]) if branches else table)
@@ -220,7 +274,10 @@ def assemble(
         if report.rows == 0:
             reasons = ", ".join(f"{reason} {count}" for reason, count in report.dropped.most_common(3))
             listed = _failures_listed(work, out, report.skipped) if work is not None else ""
-            raise InputError(f"no rows to write: every one of {report.problems} problems was dropped ({reasons}).{listed}", file=str(out))
+            raise InputError(
+                f"no rows to write: every one of {report.problems} problems was dropped ({reasons}).{listed}",
+                file=str(out),
+            )
         report.files = writer.close()
         write_skipped(staging / SKIPPED, report.skipped)
         manifest = _manifest(fingerprint, report)
@@ -229,7 +286,9 @@ def assemble(
         report.warnings = [warning] if (warning := contamination_warning(manifest)) else []
 
 
-def _publish_shard(work: WorkFolder, fingerprint: dict, shard: tuple[int, int], chunks: list[int], out: Path, overwrite: bool) -> None:
+def _publish_shard(
+    work: WorkFolder, fingerprint: dict, shard: tuple[int, int], chunks: list[int], out: Path, overwrite: bool
+) -> None:
     with staged_output(out, overwrite=overwrite) as staging:
         shutil.copytree(work.path / TOKENIZER_DIR, staging / TOKENIZER_DIR)
         (staging / CHUNKS_DIR).mkdir()
@@ -240,13 +299,16 @@ def _publish_shard(work: WorkFolder, fingerprint: dict, shard: tuple[int, int], 
 
 
 def merge(shards: list[Path], out: Path, *, overwrite: bool = False) -> BuildReport:
-    """Join the outputs of `build --num-shards N --shard-index i` (i = 0..N-1) into the dataset one build would have made."""
+    """Join the outputs of `build --num-shards N --shard-index i` (i = 0..N-1) into the dataset one build would have
+    made."""
     started = time.perf_counter()
     infos = []
     for folder in shards:
         path = Path(folder) / SHARD_MANIFEST
         if not path.is_file():
-            raise InputError(f"not a shard written by tracegen build --num-shards (no {SHARD_MANIFEST})", file=str(folder))
+            raise InputError(
+                f"not a shard written by tracegen build --num-shards (no {SHARD_MANIFEST})", file=str(folder)
+            )
         infos.append(json.loads(path.read_text(encoding="utf-8")))
     fingerprint = infos[0]["fingerprint"]
     for folder, info in zip(shards, infos):
@@ -256,12 +318,17 @@ def merge(shards: list[Path], out: Path, *, overwrite: bool = False) -> BuildRep
     for folder, info in zip(shards, infos):
         for k in info["chunks"]:
             if k in owner:
-                raise InputError(f"holds chunk {k}, which {owner[k]} holds too (the same shard given twice?)", file=str(folder))
+                raise InputError(
+                    f"holds chunk {k}, which {owner[k]} holds too (the same shard given twice?)", file=str(folder)
+                )
             owner[k] = folder
     expected = chunk_count(fingerprint["problems"])
     if missing := [k for k in range(expected) if k not in owner]:
         num_shards = infos[0]["num_shards"]
-        raise InputError(f"shard {missing[0] % num_shards} of {num_shards} is missing (chunk {missing[0]} of {expected})", field="shards")
+        raise InputError(
+            f"shard {missing[0] % num_shards} of {num_shards} is missing (chunk {missing[0]} of {expected})",
+            field="shards",
+        )
     check_output_folder(Path(out), overwrite=overwrite)
     report = BuildReport(out=Path(out), split=fingerprint["split"], problems=fingerprint["problems"])
     chunk_files = [Path(owner[k]) / CHUNKS_DIR / chunk_name(k) for k in range(expected)]

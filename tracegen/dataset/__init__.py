@@ -1,0 +1,1 @@
+"""The on-disk dataset contract: reading a built folder (`load`)."""

@@ -1,0 +1,1 @@
+"""The build pipeline: from a recipe to a finished dataset folder (`build`), resumable and sharded."""
