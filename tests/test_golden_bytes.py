@@ -134,10 +134,25 @@ GOLDEN: dict[str, dict[str, str]] = {
 }
 
 
+# The libraries that write the bytes: parquet files name their pyarrow version, plots depend on matplotlib's
+# renderer, tokenizer files on transformers/tokenizers. Other versions write other (equally right) bytes.
+RECORDED_WITH = {"pyarrow": "26.0.1", "matplotlib": "3.11.2", "transformers": "5.24.0", "tokenizers": "0.23.3"}
+
+
+def writer_versions() -> dict[str, str]:
+    from importlib.metadata import version
+
+    return {name: version(name) for name in RECORDED_WITH}
+
+
 @pytest.mark.parametrize("recipe", sorted(GOLDEN))
 def test_built_in_recipe_gives_the_recorded_bytes(recipe, tmp_path):
     if recipe.startswith("gsm8k") and not (GSM8K_DIR / "example_model_solutions.jsonl").exists():
         pytest.skip("../shared/data/gsm8k is not present")
+    if (installed := writer_versions()) != RECORDED_WITH:
+        pytest.skip(
+            f"digests recorded with {RECORDED_WITH}, installed {installed}: rerun this file to record them again"
+        )
     assert digests(recipe, tmp_path) == GOLDEN[recipe]
 
 
@@ -151,6 +166,7 @@ if __name__ == "__main__":
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRACEGEN_CACHE_DIR"] = tempfile.mkdtemp(prefix="tracegen-cache-")
     recipes = sys.argv[1:] or sorted(p.stem for p in (ROOT / "recipes").glob("*.yaml"))
+    print(f"RECORDED_WITH = {writer_versions()!r}")
     with tempfile.TemporaryDirectory() as tmp:
         for name in recipes:
             print(f"    {name!r}: {digests(name, Path(tmp))!r},")
