@@ -13,26 +13,16 @@ from tracegen.cli import app
 runner = CliRunner()
 
 
+def build_gsm8k(out: Path, source: Path, *flags: str):
+    """`tracegen build --recipe gsm8k` of `source` into `out`, with `flags`."""
+    return runner.invoke(app, ["build", "--recipe", "gsm8k", "--source", str(source), "--out", str(out), *flags])
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, gsm8k_small) -> Path:
     out = tmp_path_factory.mktemp("built") / "out"
-    result = runner.invoke(
-        app,
-        [
-            "build",
-            "--recipe",
-            "gsm8k",
-            "--source",
-            str(gsm8k_small),
-            "--out",
-            str(out),
-            "--limit",
-            "40",
-            "--context-mode",
-            "hard",
-            "--set",
-            "deviations.clean_fraction=0",
-        ],
+    result = build_gsm8k(
+        out, gsm8k_small, "--limit", "40", "--context-mode", "hard", "--set", "deviations.clean_fraction=0"
     )
     assert result.exit_code == 0, result.output
     return out
@@ -94,22 +84,8 @@ def test_check_names_both_positions_of_a_state_with_two_labels(tmp_path, gsm8k_s
     from tracegen.check_rows import seen_contexts
 
     out = tmp_path / "step"
-    args = [
-        "build",
-        "--recipe",
-        "gsm8k",
-        "--source",
-        str(gsm8k_small),
-        "--out",
-        str(out),
-        "--limit",
-        "20",
-        "--context-mode",
-        "hard",
-        "--undo-unit",
-        "step",
-    ]
-    assert runner.invoke(app, [*args, "--set", "deviations.clean_fraction=0"]).exit_code == 0
+    flags = ["--limit", "20", "--context-mode", "hard", "--undo-unit", "step", "--set", "deviations.clean_fraction=0"]
+    assert build_gsm8k(out, gsm8k_small, *flags).exit_code == 0
     assert runner.invoke(app, ["check", str(out)]).exit_code == 0
     path = next((out / "data").glob("*.parquet"))
     rows = pq.read_table(path).to_pylist()
@@ -187,22 +163,7 @@ def test_check_catches_broken_files(built, tmp_path):
 
 def test_check_compares_jsonl_with_parquet(tmp_path, gsm8k_small):
     out = tmp_path / "out"
-    result = runner.invoke(
-        app,
-        [
-            "build",
-            "--recipe",
-            "gsm8k",
-            "--source",
-            str(gsm8k_small),
-            "--out",
-            str(out),
-            "--limit",
-            "10",
-            "--format",
-            "jsonl",
-        ],
-    )
+    result = build_gsm8k(out, gsm8k_small, "--limit", "10", "--format", "jsonl")
     assert result.exit_code == 0, result.output
     assert runner.invoke(app, ["check", str(out)]).exit_code == 0
     twin = next((out / "jsonl").glob("*.jsonl"))
