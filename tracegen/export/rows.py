@@ -92,7 +92,8 @@ def place_where_it_differs(
     correct: they stay clean and the splice moves past them (DESIGN.md section 3). `offsets`
     are the character offsets of the solution's steps.
     """
-    where = place(tok, completion, clean, offsets[deviation.step_index] + deviation.start_in_step, deviation.text)
+    char_pos = offsets[deviation.step_index] + deviation.start_in_step
+    where = place(tok, completion, clean, char_pos, deviation.text)
     if where is None:
         return "tokenizer_boundary"
     at, tokens, text = where
@@ -100,10 +101,11 @@ def place_where_it_differs(
     if moved is None:
         return "deviation_prefix_of_clean"
     if moved.at > at:  # texts as prefix decodes, like the row's char offsets
-        before, after = tok.decode(clean[:at]), tok.decode(clean[: moved.at])
-        if not (before + text).startswith(after) or not after.startswith(before):
+        written = completion[:char_pos] + deviation.text  # the clean text up to the splice, then the deviation's
+        after = tok.decode(clean[: moved.at])
+        if not written.startswith(after):
             return "tokenizer_roundtrip"
-        text = (before + text)[len(after) :]
+        text = written[len(after) :]
         deviation = replace(deviation, step_index=bisect_right(offsets, len(after)) - 1)
     return _Placed(deviation, moved.at, moved.tokens, text)
 
