@@ -14,7 +14,7 @@ from tracegen.cli import app
 from tracegen.dataset.load import open_dataset
 from tracegen.decoding import decode
 from tracegen.errors import InputError
-from tracegen.export.tokenizer import TraceTokenizer
+from tracegen.tokens import TraceTokenizer
 from tracegen.train import loop
 from tracegen.train.config import MsftConfig
 from tracegen.train.data import TraceCollator, held_out
@@ -359,7 +359,7 @@ def test_cli_options_are_the_config_fields_with_their_defaults(command, config):
     import dataclasses
     import inspect
 
-    from tracegen.train import commands
+    from tracegen.cli import train_commands as commands
     from tracegen.train import config as configs
 
     fields = {f.name: f.default for f in dataclasses.fields(getattr(configs, config))}

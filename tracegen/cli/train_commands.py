@@ -2,7 +2,7 @@
 
 Thin on purpose: every option is a field of tracegen.train.config (same name, same default), and
 the work lives in msft.py and grpo.py. Imported by tracegen.cli, so nothing heavy loads here; the error handling is
-tracegen.terminal's.
+tracegen.cli.terminal's.
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ TRAIN_INTERRUPTED = (
 
 
 def _run(trainer, config) -> None:
-    from tracegen.terminal import console, friendly_errors
+    from tracegen.cli.terminal import console, friendly_errors
 
     eta = StepClock(config.steps)
 
