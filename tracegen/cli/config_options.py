@@ -16,8 +16,8 @@ from typing import Annotated, get_args, get_origin
 import typer
 
 
-def _parameter(field: dataclasses.Field, kind) -> inspect.Parameter:
-    metadata = dict(field.metadata)
+def _parameter(field: dataclasses.Field, kind, panel: str | None) -> inspect.Parameter:
+    metadata = {"rich_help_panel": panel, **field.metadata}
     help_text = metadata.pop("help", None)
     make = typer.Argument if metadata.pop("argument", False) else typer.Option
     default = inspect.Parameter.empty if field.default is dataclasses.MISSING else field.default
@@ -28,9 +28,15 @@ def _parameter(field: dataclasses.Field, kind) -> inspect.Parameter:
 
 
 def config_command(config: type, run: Callable[[typing.Any], None], *, name: str, help: str) -> Callable[..., None]:
-    """A function for `typer.command()` whose parameters are `config`'s fields; it calls `run(config(**options))`."""
+    """A function for `typer.command()` whose parameters are `config`'s fields; it calls `run(config(**options))`.
+
+    The fields a config adds to its base (the base's come first, being declared first) are shown in a panel of
+    their own in `--help`, so the method's options stand together."""
     kinds = typing.get_type_hints(config)
     fields = dataclasses.fields(config)
+    base = config.__mro__[1]
+    shared = {f.name for f in dataclasses.fields(base)} if dataclasses.is_dataclass(base) else set(kinds)
+    panel = f"{name} options"
     repeatable = [f.name for f in fields if get_origin(kinds[f.name]) is tuple]
 
     def command(**options) -> None:
@@ -38,7 +44,8 @@ def config_command(config: type, run: Callable[[typing.Any], None], *, name: str
             options[key] = tuple(options[key] or ())
         run(config(**options))
 
-    command.__signature__ = inspect.Signature([_parameter(f, kinds[f.name]) for f in fields])
+    parameters = [_parameter(f, kinds[f.name], None if f.name in shared else panel) for f in fields]
+    command.__signature__ = inspect.Signature(parameters)
     command.__name__ = command.__qualname__ = name
     command.__doc__ = help
     return command
