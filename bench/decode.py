@@ -27,7 +27,7 @@ import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
 from tracegen.decoding import decode
-from tracegen.export.tokenizer import TraceTokenizer
+from tracegen.tokens import TraceTokenizer
 
 BATCHES = (1, 8, 64)
 NEW_TOKENS = 128

@@ -2,7 +2,7 @@
 
 For each `--length` N, one hard row of about N tokens is made the way the exporter makes rows
 (random clean tokens, a deviation spliced in every `--every` tokens, each undone by `<UNDO>`:
-tracegen.trace.splice + tracegen.export.columns.token_columns), and one training step (collation
+tracegen.trace.splice + tracegen.columns.token_columns), and one training step (collation
 + forward + loss + backward + AdamW) is timed for:
 
 - `dense`: TraceCollator's [B, 1, L, L] additive mask (masks.py), sdpa attention;
@@ -43,7 +43,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tracegen.export.columns import token_columns  # noqa: E402
+from tracegen.columns import token_columns  # noqa: E402
 from tracegen.trace import Splice, splice  # noqa: E402
 from tracegen.train.data import TraceCollator  # noqa: E402
 from tracegen.train.loss import label_loss, model_inputs  # noqa: E402

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from tracegen.cli import app
 from tracegen.decoding import decode, slots
-from tracegen.export.tokenizer import TraceTokenizer
+from tracegen.tokens import TraceTokenizer
 from tracegen.trace import replay
 from tracegen.train.masks import attention_inputs, trace_columns
 

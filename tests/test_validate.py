@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from tracegen.cli import app
 from tracegen.decoding import decode
-from tracegen.export.tokenizer import TraceTokenizer
+from tracegen.tokens import TraceTokenizer
 from tracegen.validate import plan, report, verdicts
 from tracegen.validate.forcing import PrefixForcing
 from tracegen.validate.metrics import Problem, first_wrong_line, lines_of, solution_stats

@@ -8,8 +8,8 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from tracegen.check import check_dataset
 from tracegen.cli import app
+from tracegen.dataset.check import check_dataset
 from tracegen.generators.plan import plan_weak
 from tracegen.generators.weak import aligned_gold_step, weak_deviation
 from tracegen.generators.weak_solution import WeakSolution

@@ -16,7 +16,7 @@ _LAZY = {
     "load_recipe": "tracegen.recipe",  # a built-in recipe name or a YAML path, with dotted overrides
     "open_dataset": "tracegen.dataset.load",  # a built folder or Hub id -> rows, manifest, tokenizer
     "TraceCollator": "tracegen.train.data",  # needs torch
-    "TraceTokenizer": "tracegen.export.tokenizer",
+    "TraceTokenizer": "tracegen.tokens",
 }
 
 __all__ = ["UNDO_TOKEN", "__version__", *_LAZY]

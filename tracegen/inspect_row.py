@@ -16,10 +16,10 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from tracegen.columns import IGNORE
 from tracegen.errors import InputError
-from tracegen.export.columns import IGNORE
-from tracegen.export.tokenizer import TraceTokenizer, load_saved
-from tracegen.export.writer import MANIFEST, TOKENIZER_DIR
+from tracegen.pipeline.writer import MANIFEST, TOKENIZER_DIR
+from tracegen.tokens import TraceTokenizer, load_saved
 
 STYLES = {
     "prompt": "dim",

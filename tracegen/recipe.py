@@ -178,7 +178,7 @@ class ExportConfig(_Strict):
     layout: Literal["packed", "branches"] = Field(
         "packed",
         description="packed: one row per trace; branches: hard rows unrolled into plain causal rows "
-        "(tracegen.export.branches)",
+        "(tracegen.rows.branches)",
     )
     rows_per_file: int = Field(100_000, ge=1)
 

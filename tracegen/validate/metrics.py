@@ -28,8 +28,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
-from tracegen.export.tokenizer import TraceTokenizer
 from tracegen.steps import FINAL_MARK
+from tracegen.tokens import TraceTokenizer
 from tracegen.trace import UndoUnit, apply
 from tracegen.train.rewards import answer_matches
 from tracegen.verifiers.divergence import first_wrong_step

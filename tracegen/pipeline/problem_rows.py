@@ -13,9 +13,7 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 
-from tracegen.check_rows import RowContext, RowError, check_row
-from tracegen.export.rows import RowResult, build_row
-from tracegen.export.tokenizer import TraceTokenizer, from_pretrained
+from tracegen.dataset.check_rows import RowContext, RowError, check_row
 from tracegen.generators.base import Deviation, DeviationPlan
 from tracegen.generators.plan import plan_problem
 from tracegen.generators.planner import draw_detected_after
@@ -23,7 +21,9 @@ from tracegen.generators.weak import weak_deviation
 from tracegen.generators.weak_solution import WeakSolution
 from tracegen.problem import Problem
 from tracegen.recipe import Recipe
+from tracegen.rows.row import RowResult, build_row
 from tracegen.stepsplit import use_step_split
+from tracegen.tokens import TraceTokenizer, from_pretrained
 
 
 def make_rows(

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tracegen.errors import InputError
-from tracegen.export.writer import SCHEMA
+from tracegen.pipeline.writer import SCHEMA
 
 CHUNK_PROBLEMS = 64
 CHUNKS_DIR = "chunks"

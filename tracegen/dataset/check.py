@@ -15,11 +15,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tracegen.check_rows import RowContext, RowError, check_row, expect
+from tracegen.dataset.check_rows import RowContext, RowError, check_row, expect
 from tracegen.dataset.load import DatasetError, load_dataset_tokenizer, read_dataset_manifest
 from tracegen.errors import InputError
-from tracegen.export.branches import BranchError, BranchVerifier, layout_schema
-from tracegen.export.writer import DATA_DIR, JSONL_DIR, MANIFEST, SCHEMA
+from tracegen.pipeline.writer import DATA_DIR, JSONL_DIR, MANIFEST, SCHEMA
+from tracegen.rows.branches import BranchError, BranchVerifier, layout_schema
 from tracegen.stepsplit import recipe_answer_format
 
 

@@ -12,10 +12,10 @@ import json
 from pathlib import Path
 from string import Template
 
-from tracegen.export.branches import layout_summary
-from tracegen.export.plots import Plot, write_plots
-from tracegen.export.stats import DatasetStats, Distribution, dataset_stats
+from tracegen.hub.plots import Plot, write_plots
+from tracegen.hub.stats import DatasetStats, Distribution, dataset_stats
 from tracegen.resources import resource_dir
+from tracegen.rows.branches import layout_summary
 
 CARD = "README.md"
 

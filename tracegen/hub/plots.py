@@ -15,7 +15,7 @@ import matplotlib.style
 import numpy as np
 from matplotlib.figure import Figure
 
-from tracegen.export.stats import DatasetStats, Distribution
+from tracegen.hub.stats import DatasetStats, Distribution
 
 PLOTS_DIR = "plots"
 WIDTH_INCHES, DPI = 6.4, 100

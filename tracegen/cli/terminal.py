@@ -1,7 +1,7 @@
 """The terminal side of every command: the consoles, and how errors and interrupts end a command.
 
-Apart from tracegen.cli so that other command groups (tracegen.train.commands) share it without
-importing the CLI that imports them.
+Apart from tracegen.cli.main so that the other command groups (model_commands, train_commands) share it
+without importing the module that registers them.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ solutions (one response cache, one concurrency limit per server), and writes eve
 chunk into the work folder itself: workers need no shared filesystem, and a chunk file is what
 a local build writes, so a stopped Ray build resumes locally and the other way round. A task
 gets its problems and the tokenizer's files (put once into the object store) and returns the
-chunk's row results; rows depend on nothing but their problem (tracegen.problem_rows), so the
+chunk's row results; rows depend on nothing but their problem (tracegen.pipeline.problem_rows), so the
 output is byte-identical to a local build whichever worker ran which chunk.
 
 A worker process that dies mid-task (killed, out of memory, a lost node) is a system failure:
@@ -22,9 +22,9 @@ from itertools import islice
 from pathlib import Path
 
 from tracegen.errors import InputError, first_line
-from tracegen.export.rows import RowResult
-from tracegen.problem_rows import Chunk, chunk_rows, worker_tools
+from tracegen.pipeline.problem_rows import Chunk, chunk_rows, worker_tools
 from tracegen.recipe import Recipe
+from tracegen.rows.row import RowResult
 
 MAX_RETRIES = 3
 TASKS_PER_CPU = 2  # chunks in flight per cluster CPU: enough to keep workers busy, few enough to bound driver memory
