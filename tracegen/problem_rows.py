@@ -16,13 +16,13 @@ from pathlib import Path
 from tracegen.check_rows import RowContext, RowError, check_row
 from tracegen.export.rows import RowResult, build_row
 from tracegen.export.tokenizer import TraceTokenizer, from_pretrained
-from tracegen.generators.base import Deviation, DeviationPlan
+from tracegen.generators.base import Deviation, DeviationPlan, Skipped, SolutionGenerator, solution_generators
 from tracegen.generators.plan import plan_problem
 from tracegen.generators.planner import draw_detected_after
-from tracegen.generators.weak import weak_deviation
 from tracegen.generators.weak_solution import WeakSolution
 from tracegen.problem import Problem
 from tracegen.recipe import Recipe
+from tracegen.stages import GENERATORS
 from tracegen.stepsplit import use_step_split
 
 
@@ -35,8 +35,10 @@ def make_rows(
     if devs.weak is not None and devs.weak.one_row_per_solution and recipe.export.loss != "clean":
         rng = random.Random(f"{recipe.seed}:{problem.source_id}")
         detected_after = [draw_detected_after(devs, rng) for _ in solutions]
+        generator = GENERATORS.get(next(iter(solution_generators(devs.generators))))
         return [
             _weak_row(
+                generator,
                 problem,
                 solution,
                 after,
@@ -57,6 +59,7 @@ def make_rows(
 
 
 def _weak_row(
+    generator: SolutionGenerator,
     problem: Problem,
     solution: WeakSolution,
     detected_after: int,
@@ -65,9 +68,9 @@ def _weak_row(
     checker: RowContext,
     row_id: str,
 ) -> RowResult:
-    deviation = weak_deviation(problem, solution, detected_after)
-    if isinstance(deviation, str):
-        return RowResult(row=None, row_id=row_id, note=solution.note).skip(deviation)
+    deviation = generator.deviation(problem, solution, detected_after)
+    if isinstance(deviation, Skipped):
+        return RowResult(row=None, row_id=row_id, note=solution.note).skip(deviation.reason)
     result = proven_row(problem, [deviation], recipe, tok, checker, row_id)
     if (
         result.row is not None and not result.row["deviations"]
