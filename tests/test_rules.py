@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from tracegen.annotations import parse_annotations, tokenize_expression
 from tracegen.errors import InputError
 from tracegen.generators.base import DeviationPlan, WrongStep
 from tracegen.generators.calcs import read_calcs
@@ -18,15 +19,7 @@ from tracegen.generators.verify import is_wrong, value_changes
 from tracegen.problem import Problem
 from tracegen.recipe import DeviationConfig
 from tracegen.stages import GENERATORS
-from tracegen.steps import (
-    annotation_holds,
-    numbers_in,
-    parse_annotations,
-    parse_number,
-    split_steps,
-    step_value,
-    tokenize_expression,
-)
+from tracegen.steps import annotation_holds, numbers_in, parse_number, split_steps, step_value
 
 TRAIN = Path(__file__).resolve().parents[2] / "shared" / "data" / "gsm8k" / "train.jsonl"
 NATALIA = Problem(

@@ -6,8 +6,9 @@ from fractions import Fraction
 
 import pytest
 
+from tracegen.annotations import parse_annotations
 from tracegen.errors import InputError
-from tracegen.steps import parse_annotations, split_steps
+from tracegen.steps import split_steps
 from tracegen.verifiers.answers import final_value, line_answer, same_value
 from tracegen.verifiers.base import KINDS, Divergence
 from tracegen.verifiers.calculations import calculations

@@ -16,12 +16,13 @@ form (`#### 26`): the mistake is the value, not the format.
 from __future__ import annotations
 
 from tracegen import UNDO_TOKEN
+from tracegen.annotations import parse_annotations
 from tracegen.generators.base import Deviation, Skipped
 from tracegen.generators.planner import divergence as parting_point
 from tracegen.generators.weak_generic import generic_weak_deviation, is_generic
 from tracegen.generators.weak_solution import MAX_DEVIATION_CHARS, WeakSolution
 from tracegen.problem import Problem
-from tracegen.steps import FINAL_MARK, numbers_in, parse_annotations, parse_number, split_steps, step_value
+from tracegen.steps import FINAL_MARK, numbers_in, parse_number, split_steps, step_value
 from tracegen.verifiers.answers import answer_text
 
 

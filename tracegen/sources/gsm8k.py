@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from tracegen.annotations import parse_annotations
 from tracegen.errors import InputError, first_line
 from tracegen.problem import Problem
 from tracegen.recipe import SourceConfig
 from tracegen.recipe_data import AnswerConfig, StepsConfig
 from tracegen.sources.jsonl import read_jsonl_objects, require_str
-from tracegen.steps import UnsafeExpression, evaluate, final_answer, parse_annotations, parse_number
+from tracegen.steps import UnsafeExpression, evaluate, final_answer, parse_number
 
 
 def problem_from_record(record: dict, *, source_id: str, file: str, line: int) -> Problem:
