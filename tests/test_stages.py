@@ -75,7 +75,7 @@ def test_a_registered_source_and_verifier_build_a_dataset(registered, tmp_path):
 
     recipe = load_recipe(str(write_recipe(tmp_path, replay)))
     assert (recipe.source.name, recipe.deviations.weak.verifier) == ("apples", "first_line")
-    report = build(recipe, tmp_path / "out")
+    report = build(recipe, tmp_path / "out", num_proc=2)  # the worker processes learn the names from the build
 
     data = open_dataset(str(tmp_path / "out"))
     assert report.rows == len(data.rows) == len(APPLES)

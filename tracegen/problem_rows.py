@@ -22,7 +22,7 @@ from tracegen.generators.planner import draw_detected_after
 from tracegen.generators.weak_solution import WeakSolution
 from tracegen.problem import Problem
 from tracegen.recipe import Recipe
-from tracegen.stages import GENERATORS
+from tracegen.stages import GENERATORS, handoff, receive
 from tracegen.stepsplit import use_step_split
 
 
@@ -123,8 +123,9 @@ def worker_tools(recipe: Recipe, tokenizer_dir: str | Path, tokenizer_name: str)
     return tok, row_checker(recipe, tok)
 
 
-def _init_worker(recipe_json: str, tokenizer_dir: str, tokenizer_name: str) -> None:
+def _init_worker(recipe_json: str, stages: dict, tokenizer_dir: str, tokenizer_name: str) -> None:
     global _worker
+    receive(stages)
     recipe = Recipe.model_validate_json(recipe_json)
     _worker = (recipe, *worker_tools(recipe, tokenizer_dir, tokenizer_name))
 
@@ -160,7 +161,9 @@ def iter_chunk_results(
         return
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(
-        num_proc, initializer=_init_worker, initargs=(recipe.model_dump_json(), str(tokenizer_dir), tok.name)
+        num_proc,
+        initializer=_init_worker,
+        initargs=(recipe.model_dump_json(), handoff(recipe), str(tokenizer_dir), tok.name),
     ) as pool:
         pending = iter(chunks)
         # a few chunks per process at a time: Pool.imap would read every chunk into its queue at once

@@ -12,7 +12,7 @@ An unknown name is bad input: `get` raises `InputError` naming the recipe key an
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Generic, TypeVar
 
 from pydantic import AfterValidator
@@ -77,6 +77,16 @@ class Registry(Generic[T]):
             return name
 
         return AfterValidator(registered)
+
+    def entries(self, names: Iterable[str]) -> dict[str, T | str]:
+        """The registrations of `names` as they stand (lazy ones not imported), for another process's `update`."""
+        self._load_modules()
+        return {name: self._entries[name] for name in names if name in self._entries}
+
+    def update(self, entries: dict[str, T | str]) -> None:
+        """Registers every entry (after the built-in modules, so that an entry replacing a built-in stays)."""
+        self._load_modules()
+        self._entries.update(entries)
 
     def names(self) -> list[str]:
         self._load_modules()

@@ -36,3 +36,27 @@ BACKENDS: Registry = Registry("backend", "backend.kind")
 BACKENDS.register("replay", "tracegen.llm.generic_replay:replay_from_config")
 BACKENDS.register("openai", "tracegen.llm.openai_backend:openai_from_config")
 BACKENDS.register("hf", "tracegen.llm.hf_backend:hf_from_config")
+
+_REGISTRIES = {"source": SOURCES, "generator": GENERATORS, "verifier": VERIFIERS, "backend": BACKENDS}
+
+
+def handoff(recipe) -> dict[str, dict]:
+    """The registrations a recipe (tracegen.recipe.Recipe) names, for a worker process to `receive`.
+
+    Worker processes (spawn, Ray) start with tracegen's own stages only; a stage registered at run
+    time travels to them by pickle, so it must be a module-level function or class (a lambda cannot).
+    """
+    weak = recipe.deviations.weak
+    named = {
+        "source": [recipe.source.name],
+        "generator": list(recipe.deviations.generators),
+        "verifier": [weak.verifier] if weak else [],
+        "backend": [config.kind for config in (weak.backend, weak.critic) if config] if weak else [],
+    }
+    return {kind: _REGISTRIES[kind].entries(names) for kind, names in named.items()}
+
+
+def receive(stages: dict[str, dict]) -> None:
+    """Registers what `handoff` gave, in a worker process, before the recipe is validated there."""
+    for kind, entries in stages.items():
+        _REGISTRIES[kind].update(entries)

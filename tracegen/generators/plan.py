@@ -22,19 +22,23 @@ from tracegen.recipe import DeviationConfig
 from tracegen.stages import GENERATORS
 
 
-def solution_generator(weights: dict[str, float], rng: random.Random) -> SolutionGenerator:
+def solution_generator(from_models: dict[str, float], rng: random.Random) -> SolutionGenerator:
     """The generator taking model solutions for one trace: the only one (no draw), or one drawn by weight."""
-    names = solution_generators(weights)
-    name = next(iter(names)) if len(names) == 1 else rng.choices(list(names), weights=list(names.values()))[0]
+    names = list(from_models)
+    name = names[0] if len(names) == 1 else rng.choices(names, weights=list(from_models.values()))[0]
     return GENERATORS.get(name)
 
 
 def plan_weak(
-    problem: Problem, solutions: Sequence[WeakSolution], config: DeviationConfig, rng: random.Random
+    problem: Problem,
+    solutions: Sequence[WeakSolution],
+    config: DeviationConfig,
+    rng: random.Random,
+    generator: SolutionGenerator,
 ) -> DeviationPlan:
-    """The first usable wrong solution, in an order drawn at random; why the others were not used."""
+    """The first usable wrong solution, in an order drawn at random, as `generator` places it; why the others were
+    not used."""
     plan = DeviationPlan()
-    generator = solution_generator(config.generators, rng)
     order = list(solutions)
     rng.shuffle(order)
     detected_after = draw_detected_after(config, rng)
@@ -57,7 +61,7 @@ def plan_problem(
     weak_weight = sum(from_models.values())
     rule_weight = sum(w for name, w in weights.items() if name not in from_models)
     if weak_weight > 0 and rng.random() * (weak_weight + rule_weight) < weak_weight:
-        plan = plan_weak(problem, solutions, config, rng)
+        plan = plan_weak(problem, solutions, config, rng, solution_generator(from_models, rng))
         if plan.deviations or rule_weight == 0:
             return plan
         fallback = plan_rules(problem, config, rng)
