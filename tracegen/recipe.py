@@ -155,7 +155,9 @@ class DeviationConfig(_Strict):
         if from_models and self.weak is None:
             raise ValueError(f"generator '{from_models[0]}' needs a 'weak' section saying where solutions come from")
         if self.weak is not None and self.weak.one_row_per_solution and (len(self.generators) != 1 or not from_models):
-            raise ValueError(f"weak.one_row_per_solution needs generators to be just '{(from_models or ['weak'])[0]}'")
+            raise ValueError(
+                "weak.one_row_per_solution needs generators to be just one that takes model solutions (such as 'weak')"
+            )
         return self
 
     @field_validator("detected_after")
