@@ -4,7 +4,8 @@ A `Registry` maps names to stages of one kind. A stage is registered either dire
 or a decorator on one) or lazily as a `"package.module:attr"` string, imported the first time
 that name is used: a recipe can name the `hf` backend without `import tracegen` importing torch.
 Modules that register their stages by decorator when imported are listed in `modules=` and
-imported (by name) before the first lookup, so `names()` is always complete.
+imported (by name) before the first lookup or registration, so `names()` is always complete and a
+user's stage registered under a built-in name replaces it.
 
 An unknown name is bad input: `get` raises `InputError` naming the recipe key and the known names.
 """
@@ -25,23 +26,27 @@ T = TypeVar("T")
 class Registry(Generic[T]):
     """Stages of one kind by name. `kind` is what an error calls one ("source"); `key` the recipe key that names it."""
 
-    def __init__(self, kind: str, key: str, *, modules: tuple[str, ...] = ()):
+    def __init__(self, kind: str, key: str, *, builtins: dict[str, str] | None = None, modules: tuple[str, ...] = ()):
+        """`builtins`: lazy stages by name ("package.module:attr"); `modules`: modules that register stages when
+        imported, imported before the first lookup or registration."""
         self.kind, self.key = kind, key
         self._modules = list(modules)
-        self._entries: dict[str, T | str] = {}
+        self._entries: dict[str, T | str] = dict(builtins or {})
 
     def register(self, name: str, stage: T | str | None = None) -> Callable[[T], T] | None:
         """`register(name, stage)`, `register(name, "pkg.module:attr")` (imported when first used),
-        or `@register(name)` on a class or function. A later registration of a name replaces the earlier."""
+        or `@register(name)` on a class or function. A later registration of a name replaces the earlier
+        (the built-in `modules` are imported first, so a user's stage can replace a built-in one)."""
         if stage is None:
 
             def decorate(target: T) -> T:
-                self._entries[name] = target
+                self.register(name, target)
                 return target
 
             return decorate
         if isinstance(stage, str) and ":" not in stage:
             raise ValueError(f"a lazy {self.kind} is 'package.module:attr', not {stage!r}")
+        self._load_modules()
         self._entries[name] = stage
         return None
 

@@ -11,31 +11,48 @@ from __future__ import annotations
 
 from tracegen.registry import Registry
 
-SOURCES: Registry = Registry("source", "source.name")
+SOURCES: Registry = Registry(
+    "source",
+    "source.name",
+    builtins={
+        "gsm8k": "tracegen.sources.gsm8k:gsm8k_source",
+        "arith": "tracegen.sources.arith:arith_source",
+        "generic": "tracegen.sources.generic:generic_source",
+    },
+)
 """Problem sources (`tracegen.sources.base.ProblemSource`), named by `source.name`."""
-SOURCES.register("gsm8k", "tracegen.sources.gsm8k:gsm8k_source")
-SOURCES.register("arith", "tracegen.sources.arith:arith_source")
-SOURCES.register("generic", "tracegen.sources.generic:generic_source")
 
 GENERATORS: Registry = Registry(
-    "generator", "deviations.generators", modules=("tracegen.generators.rules", "tracegen.generators.prose")
+    "generator",
+    "deviations.generators",
+    builtins={"weak": "tracegen.generators.weak:WEAK"},
+    modules=("tracegen.generators.rules", "tracegen.generators.prose"),
 )
 """Deviation generators (`tracegen.generators.base.StepGenerator` or `SolutionGenerator`), named by the keys of
 `deviations.generators`."""
-GENERATORS.register("weak", "tracegen.generators.weak:WEAK")
 
-VERIFIERS: Registry = Registry("verifier", "deviations.weak.verifier")
+VERIFIERS: Registry = Registry(
+    "verifier",
+    "deviations.weak.verifier",
+    builtins={
+        "divergence": "tracegen.verifiers.divergence:DivergenceVerifier",
+        "rollout": "tracegen.verifiers.rollout:RolloutVerifier",
+        "critic": "tracegen.verifiers.critic:CriticVerifier",
+        "ensemble": "tracegen.verifiers.ensemble:EnsembleVerifier",
+    },
+)
 """Verifiers (a factory of `tracegen.verifiers.base.Verifier`, called with its options), named by `weak.verifier`."""
-VERIFIERS.register("divergence", "tracegen.verifiers.divergence:DivergenceVerifier")
-VERIFIERS.register("rollout", "tracegen.verifiers.rollout:RolloutVerifier")
-VERIFIERS.register("critic", "tracegen.verifiers.critic:CriticVerifier")
-VERIFIERS.register("ensemble", "tracegen.verifiers.ensemble:EnsembleVerifier")
 
-BACKENDS: Registry = Registry("backend", "backend.kind")
+BACKENDS: Registry = Registry(
+    "backend",
+    "backend.kind",
+    builtins={
+        "replay": "tracegen.llm.generic_replay:replay_from_config",
+        "openai": "tracegen.llm.openai_backend:openai_from_config",
+        "hf": "tracegen.llm.hf_backend:hf_from_config",
+    },
+)
 """Model backends (`tracegen.llm.base.BackendFactory`: a `BackendConfig` in, a `Backend` out), named by `kind`."""
-BACKENDS.register("replay", "tracegen.llm.generic_replay:replay_from_config")
-BACKENDS.register("openai", "tracegen.llm.openai_backend:openai_from_config")
-BACKENDS.register("hf", "tracegen.llm.hf_backend:hf_from_config")
 
 _REGISTRIES = {"source": SOURCES, "generator": GENERATORS, "verifier": VERIFIERS, "backend": BACKENDS}
 
