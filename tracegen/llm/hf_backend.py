@@ -115,3 +115,8 @@ def _cut_at(text: str, stops: Sequence[str]) -> str:
         if position >= 0:
             text = text[:position]
     return text
+
+
+def hf_from_config(cfg: BackendConfig) -> HFBackend:
+    """The `hf` backend (tracegen.llm.base.BackendFactory), answering from the response cache first."""
+    return HFBackend(cfg, ResponseCache.open(cfg.cache))

@@ -22,8 +22,7 @@ from pathlib import Path
 
 from tracegen import __version__
 from tracegen.errors import InputError
-from tracegen.generators.base import WEAK_GENERATOR
-from tracegen.generators.catalog import check_generators
+from tracegen.generators.base import solution_generators
 from tracegen.generators.sampling import collect_weak_solutions
 from tracegen.generators.weak_solution import WeakSolution
 from tracegen.hub.card import contamination_warning, write_card
@@ -86,7 +85,7 @@ class BuildReport:
 
 
 def uses_weak_models(recipe: Recipe) -> bool:
-    return recipe.export.loss != "clean" and recipe.deviations.generators.get(WEAK_GENERATOR, 0) > 0
+    return recipe.export.loss != "clean" and bool(solution_generators(recipe.deviations.generators))
 
 
 def build(
@@ -121,7 +120,6 @@ def build(
         raise InputError("a Ray address needs --executor ray", field="--ray-address")
     if not 0 <= shard_index < num_shards:
         raise InputError(f"shard index {shard_index} is not in 0..{num_shards - 1}", field="--shard-index")
-    check_generators(recipe.deviations.generators)
 
     def problems() -> Iterator[Problem]:  # read again each time, never held in memory
         return iter_problems(recipe.source, recipe.limit, recipe.steps, recipe.answer)
