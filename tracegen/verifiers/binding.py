@@ -41,6 +41,7 @@ _PERIOD = re.compile(
 )
 _CLAUSE_END = re.compile(r"[.!?;:,]\s")
 _NUMBER_JUST_BEFORE = re.compile(r"[0-9](?:\s*[A-Za-z]+){0,2}\s*$")
+_COMPARATIVES = frozenset("more fewer less older younger longer shorter taller heavier lighter".split())
 _QUALIFIERS = frozenset("more fewer less extra additional other".split())
 _COMPARING = frozenset(
     "the as bigger larger longer older taller faster slower heavier his her their that what".split()
@@ -57,6 +58,16 @@ _NOT_NOUNS = frozenset(
     "remaining "
     "dollars dollar cents cent percent old many much twice half".split()
 )
+_CALENDAR = frozenset(
+    "Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April May June July August "
+    "September October November December".split()
+)
+_NOT_A_PERSON = re.compile(r"(?:\b(?:the|a|an)|[0-9])\s+([A-Z][a-z]+)")  # `the Chinese team`, `240 Asians`: groups
+_SUBJECT = re.compile(
+    r"\s*(?:(?i:if|so|then|thus|and|meaning|hence|therefore|since|now|but|that means|this means)\s+)*"
+    r"([A-Z][a-z]+)(?:['’]s?)?\s+(?!and\b|or\b|&)"
+)
+_LIST_BEFORE = re.compile(r"[A-Z][a-z]+,\s*[A-Z][a-z]+,?\s*(?:and\s*)?$")
 _NOT_NAMES = frozenset(
     "A An The If In On At After Before When While How What Which Who Each Every Then So She He They It We You I "
     "His Her Their Its There This That These Those One Two Three Four Five Six Seven Eight Nine Ten But And Or "
@@ -65,17 +76,21 @@ _NOT_NAMES = frozenset(
 )
 
 
-FIELDS = (("period", "per"),)
+FIELDS = (("period", "per"), ("person", "of"))
 """The bindings compared besides nouns. Person and scope (`each` / `total`) are read too, but
 across the 2,001 correct shipped solutions they disagreed with the gold solution's wording far
 more often than with its meaning (a sentence names several people; `each` describes an operand)."""
+
+
+UNCLEAR = "?"
+"""A person binding of a clause that names people, none of them as its one subject."""
 
 
 @dataclass(frozen=True)
 class Binding:
     nouns: frozenset[str] | None  # the question's nouns among the (up to 3) words after the number
     period: str | None
-    person: str | None
+    person: str | None  # None: its clause names no one; UNCLEAR: several, or none as its subject
     scope: str | None
 
 
@@ -97,7 +112,12 @@ def question_words(question: str) -> tuple[frozenset[str], frozenset[str]]:
     question."""
     nouns = frozenset(_lemma(w) for w in _COUNTED.findall(question) if w.lower() not in _NOT_NOUNS and len(w) > 2)
     lower = {w.lower() for w in re.findall(r"\b[a-z]+\b", question)}
-    names = frozenset(n for n in _NAME.findall(question) if n not in _NOT_NAMES and n.lower() not in lower)
+    groups = set(_NOT_A_PERSON.findall(question))
+    names = frozenset(
+        n
+        for n in _NAME.findall(question)
+        if n not in _NOT_NAMES and n not in _CALENDAR and n not in groups and n.lower() not in lower
+    )
     return nouns, names
 
 
@@ -118,17 +138,20 @@ def bindings(
         named = frozenset({_lemma(head)}) if head is not None and _lemma(head) in counted else frozenset()
         if after[:1] == ["times"] and after[1:2] and after[1].lower() in _COMPARING:
             named = frozenset({"times"})  # a multiplier (`25 times the size`), not an amount
-        sentence = _SENTENCE_END.split(plain_text[:start])[-1]
         clause_before = _CLAUSE_END.split(plain_text[:start])[-1]
-        clause = clause_before + " " + _CLAUSE_END.split(plain_text[end:])[0]
-        people = [n for n in _NAME.findall(clause_before) if n in names][-1:] or [
-            n for n in _NAME.findall(sentence) if n in names
-        ][:1]
+        clause_after = _CLAUSE_END.split(plain_text[end:])[0]
+        lead = plain_text[: start - len(clause_before)]  # what comes before its clause
         binding = Binding(
             nouns=named or None,
             period=_period(plain_text, start, end, before=gold),
-            person=people[0] if people else None,
-            scope=_scope(clause),
+            person=UNCLEAR
+            if after[:1] and after[0].lower() in _COMPARATIVES
+            else _subject(
+                lead, clause_before, clause_after, names
+            ),  # `Bethany can run 10-5 = 5 more laps` than Quinn: a difference of two people's values
+            scope=_scope(
+                clause_before + " " + clause_after if gold else _since_last_number(clause_before) + clause_after
+            ),
         )
         found.append((abs(value), binding, _RESULT_BEFORE.search(plain_text[:start]) is not None))
     return found
@@ -146,6 +169,28 @@ def _period(text: str, start: int, end: int, before: bool) -> str | None:
         return None
     count = after.group("count")
     return f"{count.lower() + ' ' if count and count != '1' else ''}{after.group('unit').lower()}"
+
+
+def _subject(lead: str, clause_before: str, clause_after: str, names: frozenset[str]) -> str | None:
+    """The person a value is of: the subject its clause opens with (`meaning David does 400/4 = 100`, `Zack's
+    locker is 20`), when the clause names no one else; None when it names no one; UNCLEAR when it names people
+    but none as the one subject. A name elsewhere in the clause is often an object (`she gives 3 to Ella, so she
+    has 14`) or a comparison (`9 times less than Mitchel`), which says nothing of whose value it is, and so is the
+    last of a list (`Tony, Bobby, and Ricky can pick 29`). Names are compared without a final `s` (`Mr. Rogers`,
+    `Mr. Roger's friend`)."""
+    named = {n for n in _NAME.findall(clause_before + " " + clause_after) if n in names}
+    if not named:
+        return None
+    opening = _SUBJECT.match(clause_before)
+    if opening is None or named != {opening.group(1)} or _LIST_BEFORE.search(lead):
+        return UNCLEAR
+    return opening.group(1).removesuffix("s")
+
+
+def _since_last_number(clause_before: str) -> str:
+    """The words between a number and the number before it in its clause: what a solution says of the value itself,
+    not of its operands (`3 puzzles at 10 minutes each so 3*10 = 30` says nothing of 30 being each)."""
+    return re.split(r"[0-9]", clause_before)[-1]
 
 
 def _scope(clause: str) -> str | None:
@@ -191,8 +236,8 @@ def misbinding(question: str, gold: str, step: str, value: Fraction) -> str | No
             )
     for field, what in FIELDS:
         have = getattr(last, field)
-        gold_have = {getattr(b, field) for b in theirs}
-        if have is None or None in gold_have or have in gold_have:
+        gold_have = {getattr(b, field) for b in theirs} - {UNCLEAR}  # a clause of several people does not vote
+        if have in (None, UNCLEAR) or None in gold_have or not gold_have or have in gold_have:
             continue
         return (
             f"{plain(value)} {what} {have}, where the gold solution has {plain(value)} {what} "

@@ -57,8 +57,19 @@ class Calculation:
 
     @property
     def stated(self) -> Fraction:
-        """What the step tells the reader: the shown number, else the result."""
-        return self.result if self.shown is None else self.shown
+        """What the step tells the reader: the shown number, else the result. A calculator's float noise cut off
+        (`<<4.20+9.45+1.35=14.999999999999998>>14.99`) states the exact value (15), not the cut."""
+        if self.shown is None:
+            return self.result
+        value = self.value
+        if (
+            value is not None
+            and self.result != value
+            and same_value(self.result, value)
+            and abs(self.shown - value) <= Fraction(1, 100)
+        ):
+            return value
+        return self.shown
 
     def error(self) -> str | None:
         """Why the calculation is false (`16*7 is 112, not 102`), or None when it holds (or cannot be checked).

@@ -107,7 +107,9 @@ def first_wrong_step(question: str, gold: str, steps: list[str], answer: Fractio
         for calc in calcs:
             if calc.computes and not leads_to_gold[id(calc)] and contains(used_after[index], calc.stated):
                 return _off_chain(index, calc, chain)
-        known.update(abs(calc.stated) for calc in calcs)  # operands are read without their sign
+        known.update(  # operands are read without their sign; a later step may reuse what a step writes (`14.99`)
+            abs(value) for calc in calcs for value in (calc.stated, calc.shown) if value is not None
+        )
         known.update(stated[index])
     return None
 
