@@ -35,7 +35,7 @@ _COUNTED = re.compile(
     re.IGNORECASE,
 )
 _WORDS_AFTER = re.compile(r"(?:\s*[-‐]?\s*[A-Za-z]+){1,3}")
-_PERIODS = "second|minute|hour|day|night|week|month|year|morning|afternoon|evening"
+_PERIODS = "second|minute|hour|day|night|week|month|year|morning|afternoon|evening|meal"
 _PERIOD = re.compile(
     rf"(?:\b(?:per|a|an|each|every)\s+(?:(?P<count>[0-9]+|other)\s+)?|/\s*)(?P<unit>{_PERIODS})s?\b", re.IGNORECASE
 )
@@ -97,10 +97,13 @@ class Binding:
 
 
 def _lemma(word: str) -> str:
-    """The singular of a plural, roughly: `horses` -> `horse`, `boxes` -> `box`, `berries` -> `berry`."""
+    """The singular of a plural, roughly: `horses` -> `horse`, `boxes` -> `box`, `berries` -> `berry`, `potatoes` ->
+    `potato`."""
     word = word.lower()
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
+    if len(word) > 5 and word.endswith("oes") and not word.endswith(("hoes", "noes")):
+        return word[:-2]  # `potatoes`, `tomatoes`, `heroes` (not `shoes`, `canoes`)
     if len(word) > 4 and word.endswith(("ches", "shes", "xes", "sses", "zes")):
         return word[:-2]
     if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
