@@ -272,3 +272,12 @@ def test_thousands_written_with_spaces_in_the_question_are_known():
     gold = "One percent is 2500 dollars, so the agent takes 2500 * 2 = <<2500*2=5000>>5000 dollars.\n#### 5000"
     solution = "The fee is $250 000 x 2% = 250000*0.02 = $<<250000*0.02=5000>>5000."
     assert first_wrong_step(question, gold, split_steps(solution)) is None
+
+
+def test_n_times_more_is_a_multiplier_unless_the_question_counts_times():
+    question = "A shop sells 6 kites on Monday and 1/3 more kites on Tuesday than on Monday. How many on Tuesday?"
+    gold = "On Tuesday it sells 1/3 * 6 = <<1/3*6=2>>2 more kites.\nSo 6 + 2 = <<6+2=8>>8 kites.\n#### 8"
+    assert "2 is a multiplier" in misbinding(question, gold, "It sells 1/3 * 6 = <<1/3*6=2>>2 times more kites.", 2)
+    question = "Ada knocks 12 times. Ben knocks 1/3 times more than Ada. How many times does Ben knock?"
+    gold = "Ben knocks 1/3 * 12 = <<1/3*12=4>>4 times more.\nSo 12 + 4 = <<12+4=16>>16 times.\n#### 16"
+    assert misbinding(question, gold, "Ben knocks 1/3 * 12 = <<1/3*12=4>>4 times more than Ada.", 4) is None

@@ -44,8 +44,9 @@ _NUMBER_JUST_BEFORE = re.compile(r"[0-9](?:\s*[A-Za-z]+){0,2}\s*$")
 _COMPARATIVES = frozenset("more fewer less older younger longer shorter taller heavier lighter".split())
 _QUALIFIERS = frozenset("more fewer less extra additional other".split())
 _COMPARING = frozenset(
-    "the as bigger larger longer older taller faster slower heavier his her their that what".split()
+    "the as bigger larger longer older taller faster slower heavier his her their that what more fewer less".split()
 )
+_COUNTED_TIMES = re.compile(rf"[0-9]\s+times\b(?!\s+(?:{'|'.join(sorted(_COMPARING))})\b)", re.IGNORECASE)
 _RESULT_BEFORE = re.compile(r"=\s*[$€£]?\s*$")
 _EACH = re.compile(rf"\b(?:each|per|apiece|every)\b(?!\s+(?:[0-9]+\s+|other\s+)?(?:{_PERIODS}))", re.IGNORECASE)
 _TOTAL = re.compile(r"\b(?:total|combined|altogether|in all|all together|together)\b", re.IGNORECASE)
@@ -132,6 +133,7 @@ def bindings(
     """Every number of `text` (annotations left out, the results written after them kept; with `only`,
     those of that value) with its binding, and whether it is a result (written after an `=` or an annotation)."""
     counted, names = question_words(question)
+    counts_times = _COUNTED_TIMES.search(question) is not None  # `rang 20 times`: `5 times more` may be an amount
     plain_text = _ANNOTATION.sub("=", text)  # `6*3=<<6*3=18>>18` -> `6*3==18`: the result follows an `=`
     found = []
     for start, end, value in _numbers(plain_text):
@@ -141,8 +143,8 @@ def bindings(
         after = re.findall(r"[A-Za-z]+", words.group(0)) if words else []
         head = next((w for w in after if w.lower() not in _QUALIFIERS), None)
         named = frozenset({_lemma(head)}) if head is not None and _lemma(head) in counted else frozenset()
-        if after[:1] == ["times"] and after[1:2] and after[1].lower() in _COMPARING:
-            named = frozenset({"times"})  # a multiplier (`25 times the size`), not an amount
+        if after[:1] == ["times"] and after[1:2] and after[1].lower() in _COMPARING and not counts_times:
+            named = frozenset({"times"})  # a multiplier (`25 times the size`, `2 times more`), not an amount
         clause_before = _CLAUSE_END.split(plain_text[:start])[-1]
         clause_after = _CLAUSE_END.split(plain_text[end:])[0]
         lead = plain_text[: start - len(clause_before)]  # what comes before its clause
