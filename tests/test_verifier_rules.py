@@ -281,3 +281,24 @@ def test_n_times_more_is_a_multiplier_unless_the_question_counts_times():
     question = "Ada knocks 12 times. Ben knocks 1/3 times more than Ada. How many times does Ben knock?"
     gold = "Ben knocks 1/3 * 12 = <<1/3*12=4>>4 times more.\nSo 12 + 4 = <<12+4=16>>16 times.\n#### 16"
     assert misbinding(question, gold, "Ben knocks 1/3 * 12 = <<1/3*12=4>>4 times more than Ada.", 4) is None
+
+
+def test_dividing_where_the_gold_multiplies_is_wrong_even_when_a_later_value_lands_on_the_chain():
+    question = "A snail needs 4 hours for a path. A slug, at half the snail's speed, needs how long for 3 paths?"
+    gold = "The slug needs 4 * 2 = <<4*2=8>>8 hours a path.\nFor 3 paths it needs 8 * 3 = <<8*3=24>>24 hours.\n#### 24"
+    # 4/2 = 2, then 2*4 = 8 happens to be the gold's 8 hours a path
+    solution = (
+        "The slug needs 4 / 2 = <<4/2=2>>2 hours a path.\nSo 2 * 4 = <<2*4=8>>8 hours.\n"
+        "For 3 paths it needs 8 * 3 = <<8*3=24>>24 hours."
+    )
+    found = first_wrong_step(question, gold, split_steps(solution))
+    assert (found.step_index, found.kind) == (0, "wrong_operation"), found
+
+
+def test_a_negative_result_written_without_its_sign_and_cents_as_dollars_are_no_error():
+    question = "A coat cost $80 and is now sold for $65. A scarf costs 40 cents. How much less is the coat now?"
+    gold = "It is 80 - 65 = <<80-65=15>>15 dollars less.\n#### 15"
+    (calc,) = calculations("The change is $65 - $80 = $<<65-80=-15>>15 less.")
+    assert calc.error() is None
+    solution = "The scarf is 1 * $0.40 = $<<1*0.40=0.4>>0.40.\nThe coat is $80 - $65 = $<<80-65=15>>15 cheaper."
+    assert first_wrong_step(question, gold, split_steps(solution)) is None

@@ -74,12 +74,15 @@ class Calculation:
     def error(self) -> str | None:
         """Why the calculation is false (`16*7 is 112, not 102`), or None when it holds (or cannot be checked).
 
-        A result rounded or cut off to the places it is written with holds (`1000/12=83.33`, `=83`).
+        A result rounded or cut off to the places it is written with holds (`1000/12=83.33`, `=83`), and so does
+        a negative result written without its sign (`<<1800-2000=-200>>200 less`).
         """
         value = self.value
         if value is not None and not _rounds_to(value, self.result):
             return f"{self.text} is {plain(value)}, not {plain(self.result)}"
-        if self.shown is not None and not _rounds_to(self.result, self.shown):
+        if self.shown is not None and not any(
+            _rounds_to(result, self.shown) for result in (self.result, -self.result)
+        ):
             return f"writes {plain(self.shown)} for {self.text} = {plain(self.result)}"
         return None
 

@@ -105,7 +105,11 @@ def first_wrong_step(question: str, gold: str, steps: list[str], answer: Fractio
             ):
                 return Divergence(index, "misread", f"{calc.text} = {wrong}")
         for calc in calcs:
-            if calc.computes and not leads_to_gold[id(calc)] and contains(used_after[index], calc.stated):
+            if (
+                calc.computes
+                and contains(used_after[index], calc.stated)
+                and (not leads_to_gold[id(calc)] or _swaps_gold_operator(calc, chain))
+            ):
                 return _off_chain(index, calc, chain)
         known.update(  # operands are read without their sign; a later step may reuse what a step writes (`14.99`)
             abs(value) for calc in calcs for value in (calc.stated, calc.shown) if value is not None
@@ -145,6 +149,15 @@ def _used_after(
         used.update(abs(operand) for calc in calcs for operand in calc.operands)
         used.update(numbers)
     return used_after
+
+
+def _swaps_gold_operator(calc: Calculation, chain: GoldChain) -> bool:
+    """Whether `calc` puts another operator between two values than the gold chain does, for a value the gold chain
+    never has (`6/2 = 3` where the gold computes 2*6): wrong even when a later value happens to land on the chain."""
+    return not contains(chain.quantities, calc.stated) and any(
+        {operation[0], chain.computes_with_other_operator(*operation)} == {"*", "/"}
+        for operation in (calc.expression.operations() if calc.expression is not None else ())
+    )
 
 
 def _off_chain(index: int, calc: Calculation, chain: GoldChain) -> Divergence:
