@@ -14,11 +14,14 @@ writes outside them are values it *states*. Walking the steps in order, the firs
    step gives, no gold quantity, that a later step uses (`unsupported_value`), else
 3. computes a gold quantity but binds it to another quantity than the gold solution does: the
    right number of the wrong thing (`3 potatoes` for the gold's `3 onions`), period (`210 a
-   day` for `210 a week`) or as a multiplier (`30 times as old`) (`misread`, tracegen.verifiers.binding), else
+   day` for `210 a week`), person (`Raymond does 100` for the gold's `David does 100`) or as a
+   multiplier (`30 times as old`) (`misread`, tracegen.verifiers.binding), else
 4. computes a value that leads nowhere on the gold chain yet is used: not a gold result, and no
    later step turns it into one (a partial result of the gold chain counts only when a later
    step completes it). A solution may take another path (`3+4=7`, then `16-7=9`), and a value
    nothing after uses is a side fact (`that is 180 minutes`), not where the solution goes wrong.
+   A value off the chain that multiplies where the gold divides the same two values (or the other
+   way round) is wrong even when a later value lands on the chain by chance.
    `wrong_operation` when the gold chain combines the same two values with another operator,
    else `misread`.
 When no step is wrong but the answer is, the error is the conclusion (`wrong_final`).
