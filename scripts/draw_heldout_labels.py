@@ -1,14 +1,18 @@
-"""Draw the held-out first-error sample (tests/data/first_error_labels_heldout.jsonl) and print it to label.
+"""Draw a held-out first-error sample and print it to label.
 
 60 wrong solutions of data/gsm8k/example_model_solutions.jsonl, 15 per model, drawn with
-`random.Random(15)` from the problems that have no solution in the first sample
-(tests/data/first_error_labels.jsonl, drawn by scripts/verifier_accuracy.py): no question is in
-both sets, so nothing learnt from one problem's labels carries over. Each was labelled by
-reading the question, the gold solution and the numbered solution, before any verifier output on
-it was seen, and never used for tuning: the first line that states something false or
+`random.Random(seed)` from the problems that have no solution in the excluded label files: no
+question is in two sets, so nothing learnt from one problem's labels carries over. Each was
+labelled by reading the question, the gold solution and the numbered solution, before any verifier
+output on it was seen, and never used for tuning: the first line that states something false or
 unjustified, and its kind (tracegen.verifiers.base.KINDS).
 
-    .venv/bin/python scripts/draw_heldout_labels.py [--solutions PATH]   # prints the sample, in label order
+- tests/data/first_error_labels_heldout.jsonl: seed 15, excluding tests/data/first_error_labels.jsonl
+  (the defaults).
+- tests/data/first_error_labels_heldout2.jsonl: seed 16, excluding both files above
+  (`--seed 16 --exclude tests/data/first_error_labels.jsonl --exclude tests/data/first_error_labels_heldout.jsonl`).
+
+    .venv/bin/python scripts/draw_heldout_labels.py [--solutions PATH] [--seed N] [--exclude LABELS ...]
 """
 
 from __future__ import annotations
@@ -25,11 +29,11 @@ MODELS = ("6b_finetuning", "6b_verification", "175b_finetuning", "175b_verificat
 SEED, PER_MODEL = 15, 15
 
 
-def draw(rows: list[dict], first_sample: list[dict]) -> list[tuple[int, str]]:
-    """(line, model) of the held-out sample, in label order: per model 15 wrong solutions of unlabelled problems, then
-    shuffled."""
-    taken = {label["line"] for label in first_sample}
-    rng = random.Random(SEED)
+def draw(rows: list[dict], excluded: list[dict], seed: int = SEED) -> list[tuple[int, str]]:
+    """(line, model) of the held-out sample, in label order: per model 15 wrong solutions of problems no excluded label
+    names, then shuffled."""
+    taken = {label["line"] for label in excluded}
+    rng = random.Random(seed)
     picked = []
     for model in MODELS:
         wrong = [line for line, row in enumerate(rows) if line not in taken and not row[model]["is_correct"]]
@@ -41,10 +45,19 @@ def draw(rows: list[dict], first_sample: list[dict]) -> list[tuple[int, str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--solutions", type=Path, default=SOLUTIONS)
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument(
+        "--exclude", type=Path, action="append", help="a label file whose problems are left out (repeatable)"
+    )
     args = parser.parse_args()
     rows = [json.loads(line) for line in args.solutions.open(encoding="utf-8")]
-    first = [json.loads(line) for line in FIRST_SAMPLE.open(encoding="utf-8") if line.strip()]
-    for number, (line, model) in enumerate(draw(rows, first)):
+    excluded = [
+        json.loads(line)
+        for path in args.exclude or [FIRST_SAMPLE]
+        for line in path.open(encoding="utf-8")
+        if line.strip()
+    ]
+    for number, (line, model) in enumerate(draw(rows, excluded, args.seed)):
         row = rows[line]
         print(f"=== #{number} line={line} model={model}\nQ: {row['question']}\nGOLD:")
         print("\n".join(f"    {step}" for step in row["ground_truth"].split("\n")))

@@ -10,14 +10,18 @@ false or unjustified, and its kind (tracegen.verifiers.base.KINDS).
   verifier, the dev half first.
 - tests/data/first_error_labels_heldout.jsonl: 60 more, 15 per model, from problems the first
   sample does not have, drawn by scripts/draw_heldout_labels.py (`random.Random(15)`); labelled
-  before any verifier output on them was seen, never used for tuning, scored once at the end.
+  before any verifier output on them was seen and scored once at the end of the first round of
+  work; since then part of the development set (140 labels with the first sample).
+- tests/data/first_error_labels_heldout2.jsonl: 60 more, 15 per model, from problems neither
+  earlier sample has (`random.Random(16)`); labelled before any verifier output on them was seen,
+  never used for tuning, scored once at the end of the second round.
 
 Prints one line per disagreement (with --show) and, on its last line, a JSON object: per set
-(dev, held_out, all: the first sample; new_held_out: the second) the number of labels,
+(dev, held_out, all: the first sample; new_held_out: the second; held_out2: the third) the number of labels,
 exact-step accuracy, within-one-step accuracy, kind accuracy (same kind, any step), per kind
 (exact, within one), and the always-step-0 baseline; also written to --out if given.
 
-    .venv/bin/python scripts/verifier_accuracy.py [--show] [--out PATH] [--sets first,new]
+    .venv/bin/python scripts/verifier_accuracy.py [--show] [--out PATH] [--sets first,new,new2]
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from tracegen.verifiers.registry import get_verifier  # noqa: E402
 
 LABELS = ROOT / "tests" / "data" / "first_error_labels.jsonl"
 HELD_OUT_LABELS = ROOT / "tests" / "data" / "first_error_labels_heldout.jsonl"
+HELD_OUT2_LABELS = ROOT / "tests" / "data" / "first_error_labels_heldout2.jsonl"
 SOLUTIONS = ROOT.parent / "shared" / "data" / "gsm8k" / "example_model_solutions.jsonl"
 MODELS = ("6b_finetuning", "6b_verification", "175b_finetuning", "175b_verification")
 SEED, PER_MODEL, DEV = 3, 20, 40
@@ -118,7 +123,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--labels", type=Path, default=LABELS)
     parser.add_argument("--held-out-labels", type=Path, default=HELD_OUT_LABELS)
-    parser.add_argument("--sets", default="first,new", help="first (the 80), new (the 60 held out), or both")
+    parser.add_argument("--held-out2-labels", type=Path, default=HELD_OUT2_LABELS)
+    parser.add_argument(
+        "--sets", default="first,new", help="comma-separated: first (the 80), new (60 more), new2 (the second 60)"
+    )
     parser.add_argument("--solutions", type=Path, default=SOLUTIONS)
     parser.add_argument("--verifier", default="divergence")
     parser.add_argument("--show", action="store_true", help="print each disagreement")
@@ -143,9 +151,13 @@ def main() -> None:
             "held_out": score(labels[DEV:], predictions[DEV:]),
             "all": score(labels, predictions),
         }
-    if "new" in sets:
-        labels = [json.loads(line) for line in args.held_out_labels.open(encoding="utf-8") if line.strip()]
-        result["new_held_out"] = score(labels, predict(verifier, rows, labels, "new", args.show))
+    for name, key, path in (
+        ("new", "new_held_out", args.held_out_labels),
+        ("new2", "held_out2", args.held_out2_labels),
+    ):
+        if name in sets:
+            labels = [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
+            result[key] = score(labels, predict(verifier, rows, labels, name, args.show))
     line = json.dumps(result)
     if args.out:
         args.out.write_text(line + "\n")

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "verifier_accuracy.py"
 LABELS = ROOT / "tests" / "data" / "first_error_labels.jsonl"
 HELD_OUT = ROOT / "tests" / "data" / "first_error_labels_heldout.jsonl"
+HELD_OUT2 = ROOT / "tests" / "data" / "first_error_labels_heldout2.jsonl"
 DRAW = ROOT / "scripts" / "draw_heldout_labels.py"
 MARGIN = 0.20
 
@@ -61,13 +62,20 @@ def test_the_labels_are_the_seeded_sample_of_wrong_solutions(solutions):
         assert label["kind"] in KINDS and label["note"]
 
 
-def test_the_held_out_labels_are_the_seeded_draw_from_problems_the_first_sample_lacks(solutions):
+@pytest.mark.parametrize(
+    ("held_out_path", "seed", "excluded_paths"),
+    [(HELD_OUT, 15, [LABELS]), (HELD_OUT2, 16, [LABELS, HELD_OUT])],
+    ids=["heldout", "heldout2"],
+)
+def test_the_held_out_labels_are_the_seeded_draw_from_problems_no_earlier_sample_has(
+    solutions, held_out_path, seed, excluded_paths
+):
     rows = [json.loads(line) for line in solutions.open()]
-    first = [json.loads(line) for line in LABELS.open()]
-    held_out = [json.loads(line) for line in HELD_OUT.open()]
+    excluded = [json.loads(line) for path in excluded_paths for line in path.open()]
+    held_out = [json.loads(line) for line in held_out_path.open()]
     draw = runpy.run_path(str(DRAW))["draw"]
-    assert [(label["line"], label["model"]) for label in held_out] == draw(rows, first)
-    assert len(held_out) == 60 and not {label["line"] for label in held_out} & {label["line"] for label in first}
+    assert [(label["line"], label["model"]) for label in held_out] == draw(rows, excluded, seed)
+    assert len(held_out) == 60 and not {label["line"] for label in held_out} & {label["line"] for label in excluded}
     for label in held_out:
         solution = rows[label["line"]][label["model"]]
         assert not solution["is_correct"]

@@ -189,3 +189,116 @@ def test_what_a_chain_takes_away_in_all_is_a_whole_quantity_but_a_partial_total_
         "Monday and Tuesday cost 8 + 16 = <<8+16=24>>24 dollars.\nShe has 100 - 24 = <<100-24=76>>76 left.\nA: 76",
     )
     assert (found.step_index, found.kind) == (0, "misread") and "no later step completes it" in found.reason
+
+
+CHORES = (
+    "Lena washes 3 times as many dishes as Omar, and Omar washes half as many dishes as Priya. Priya washes 40 "
+    "dishes. How many more dishes does Lena wash than Priya?"
+)
+CHORES_GOLD = (
+    "Omar washes 40 / 2 = <<40/2=20>>20 dishes.\nSo Lena washes 3 * 20 = <<3*20=60>>60 dishes.\nLena washes 60 "
+    "- 40 = <<60-40=20>>20 more dishes than Priya.\n#### 20"
+)
+
+
+def test_a_gold_value_given_to_another_person_is_a_misread():
+    found = first_error(
+        CHORES,
+        CHORES_GOLD,
+        "If Priya washes 40 dishes, Lena washes 40 / 2 = <<40/2=20>>20 dishes.\nSo Lena washes 20 - 40 = "
+        "<<20-40=-20>>-20 more.\nA: -20",
+    )
+    assert (found.step_index, found.kind) == (0, "misread"), found
+    assert "20 of Lena, where the gold solution has 20 of Omar" in found.reason
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        # the subject, in other words
+        "Omar's pile is 40 / 2 = <<40/2=20>>20 dishes.",
+        "Since Priya washes 40, that means Omar washes 40 / 2 = <<40/2=20>>20 dishes.",
+        # a name that is no subject: an object, a comparison, the last of a list
+        "After giving half to Omar, she has 40 / 2 = <<40/2=20>>20 dishes.",
+        "Half of Priya's 40 is 40 / 2 = <<40/2=20>>20 dishes for Omar.",
+        "Priya, Omar, and Lena wash 40 / 2 = <<40/2=20>>20 dishes on the first day.",
+        # a difference of two people's values (the gold's last line) is no one's amount
+        "Lena washes 60 - 40 = <<60-40=20>>20 more dishes than Priya.",
+    ],
+)
+def test_a_person_binds_a_value_only_as_the_one_subject_of_its_clause(step):
+    assert misbinding(CHORES, CHORES_GOLD, step, 20) is None
+
+
+def test_days_and_groups_are_not_people():
+    question = (
+        "On Monday the Spanish team scores 4 goals and on Tuesday it scores 3 times as many. How many goals does "
+        "it score in all?"
+    )
+    gold = "On Tuesday it scores 4 * 3 = <<4*3=12>>12 goals.\nIn all 4 + 12 = <<4+12=16>>16 goals.\n#### 16"
+    assert misbinding(question, gold, "Monday's 4 goals times 3 make 4 * 3 = <<4*3=12>>12 goals.", 12) is None
+    assert misbinding(question, gold, "Spanish players score 4 * 3 = <<4*3=12>>12 goals on Tuesday.", 12) is None
+
+
+def test_plural_nouns_in_oes_and_meals_bind():
+    question = "Rosa buys 12 tomatoes and 4 peppers. She cooks with 1/4 of each. How many tomatoes does she use?"
+    gold = "She uses 12 / 4 = <<12/4=3>>3 tomatoes.\nShe uses 4 / 4 = <<4/4=1>>1 pepper.\n#### 3"
+    assert "3 pepper, where the gold solution has 3 tomato" in misbinding(
+        question, gold, "She uses 12 / 4 = <<12/4=3>>3 peppers.", 3
+    )
+    question = "Each of 3 dogs eats 2 cups per meal. They eat 2 meals a day. How many cups do they eat a day?"
+    gold = "The dogs eat 3 * 2 = <<3*2=6>>6 cups per meal.\nSo 6 * 2 = <<6*2=12>>12 cups a day.\n#### 12"
+    assert "6 per day, where the gold solution has 6 per meal" in misbinding(
+        question, gold, "The dogs eat 3 * 2 = <<3*2=6>>6 cups a day.", 6
+    )
+
+
+def test_a_calculators_float_noise_cut_off_is_the_exact_value():
+    question = "Ivy buys soap at $2.10, bread at $3.35 and milk at $1.55. She pays with $10. What is her change?"
+    gold = (
+        "She spends 2.10 + 3.35 + 1.55 = <<2.10+3.35+1.55=7>>7 dollars.\nHer change is 10 - 7 = <<10-7=3>>3.\n#### 3"
+    )
+    solution = (
+        "The items cost $2.10 + $3.35 + $1.55 = $<<2.10+3.35+1.55=6.999999999999999>>6.99.\n"
+        "Her change is $10 - $6.99 = $<<10-6.99=3.01>>3.01."
+    )
+    (calc,) = calculations(split_steps(solution)[0])
+    assert (calc.error(), calc.stated) == (None, 7)
+    assert first_wrong_step(question, gold, split_steps(solution)) is None
+
+
+def test_thousands_written_with_spaces_in_the_question_are_known():
+    question = "A flat sells for $250 000 and the agent takes 2%. How much does the agent take?"
+    gold = "One percent is 2500 dollars, so the agent takes 2500 * 2 = <<2500*2=5000>>5000 dollars.\n#### 5000"
+    solution = "The fee is $250 000 x 2% = 250000*0.02 = $<<250000*0.02=5000>>5000."
+    assert first_wrong_step(question, gold, split_steps(solution)) is None
+
+
+def test_n_times_more_is_a_multiplier_unless_the_question_counts_times():
+    question = "A shop sells 6 kites on Monday and 1/3 more kites on Tuesday than on Monday. How many on Tuesday?"
+    gold = "On Tuesday it sells 1/3 * 6 = <<1/3*6=2>>2 more kites.\nSo 6 + 2 = <<6+2=8>>8 kites.\n#### 8"
+    assert "2 is a multiplier" in misbinding(question, gold, "It sells 1/3 * 6 = <<1/3*6=2>>2 times more kites.", 2)
+    question = "Ada knocks 12 times. Ben knocks 1/3 times more than Ada. How many times does Ben knock?"
+    gold = "Ben knocks 1/3 * 12 = <<1/3*12=4>>4 times more.\nSo 12 + 4 = <<12+4=16>>16 times.\n#### 16"
+    assert misbinding(question, gold, "Ben knocks 1/3 * 12 = <<1/3*12=4>>4 times more than Ada.", 4) is None
+
+
+def test_dividing_where_the_gold_multiplies_is_wrong_even_when_a_later_value_lands_on_the_chain():
+    question = "A snail needs 4 hours for a path. A slug, at half the snail's speed, needs how long for 3 paths?"
+    gold = "The slug needs 4 * 2 = <<4*2=8>>8 hours a path.\nFor 3 paths it needs 8 * 3 = <<8*3=24>>24 hours.\n#### 24"
+    # 4/2 = 2, then 2*4 = 8 happens to be the gold's 8 hours a path
+    solution = (
+        "The slug needs 4 / 2 = <<4/2=2>>2 hours a path.\nSo 2 * 4 = <<2*4=8>>8 hours.\n"
+        "For 3 paths it needs 8 * 3 = <<8*3=24>>24 hours."
+    )
+    found = first_wrong_step(question, gold, split_steps(solution))
+    assert (found.step_index, found.kind) == (0, "wrong_operation"), found
+
+
+def test_a_negative_result_written_without_its_sign_and_cents_as_dollars_are_no_error():
+    question = "A coat cost $80 and is now sold for $65. A scarf costs 40 cents. How much less is the coat now?"
+    gold = "It is 80 - 65 = <<80-65=15>>15 dollars less.\n#### 15"
+    (calc,) = calculations("The change is $65 - $80 = $<<65-80=-15>>15 less.")
+    assert calc.error() is None
+    solution = "The scarf is 1 * $0.40 = $<<1*0.40=0.4>>0.40.\nThe coat is $80 - $65 = $<<80-65=15>>15 cheaper."
+    assert first_wrong_step(question, gold, split_steps(solution)) is None

@@ -54,18 +54,32 @@ class Calculation:
 
     @property
     def stated(self) -> Fraction:
-        """What the step tells the reader: the shown number, else the result."""
-        return self.result if self.shown is None else self.shown
+        """What the step tells the reader: the shown number, else the result. A calculator's float noise cut off
+        (`<<4.20+9.45+1.35=14.999999999999998>>14.99`) states the exact value (15), not the cut."""
+        if self.shown is None:
+            return self.result
+        value = self.value
+        if (
+            value is not None
+            and self.result != value
+            and same_value(self.result, value)
+            and abs(self.shown - value) <= Fraction(1, 100)
+        ):
+            return value
+        return self.shown
 
     def error(self) -> str | None:
         """Why the calculation is false (`16*7 is 112, not 102`), or None when it holds (or cannot be checked).
 
-        A result rounded or cut off to the places it is written with holds (`1000/12=83.33`, `=83`).
+        A result rounded or cut off to the places it is written with holds (`1000/12=83.33`, `=83`), and so does
+        a negative result written without its sign (`<<1800-2000=-200>>200 less`).
         """
         value = self.value
         if value is not None and not _rounds_to(value, self.result):
             return f"{self.text} is {plain(value)}, not {plain(self.result)}"
-        if self.shown is not None and not _rounds_to(self.result, self.shown):
+        if self.shown is not None and not any(
+            _rounds_to(result, self.shown) for result in (self.result, -self.result)
+        ):
             return f"writes {plain(self.shown)} for {self.text} = {plain(self.result)}"
         return None
 

@@ -14,11 +14,14 @@ writes outside them are values it *states*. Walking the steps in order, the firs
    step gives, no gold quantity, that a later step uses (`unsupported_value`), else
 3. computes a gold quantity but binds it to another quantity than the gold solution does: the
    right number of the wrong thing (`3 potatoes` for the gold's `3 onions`), period (`210 a
-   day` for `210 a week`) or as a multiplier (`30 times as old`) (`misread`, tracegen.verifiers.binding), else
+   day` for `210 a week`), person (`Raymond does 100` for the gold's `David does 100`) or as a
+   multiplier (`30 times as old`) (`misread`, tracegen.verifiers.binding), else
 4. computes a value that leads nowhere on the gold chain yet is used: not a gold result, and no
    later step turns it into one (a partial result of the gold chain counts only when a later
    step completes it). A solution may take another path (`3+4=7`, then `16-7=9`), and a value
    nothing after uses is a side fact (`that is 180 minutes`), not where the solution goes wrong.
+   A value off the chain that multiplies where the gold divides the same two values (or the other
+   way round) is wrong even when a later value lands on the chain by chance.
    `wrong_operation` when the gold chain combines the same two values with another operator,
    else `misread`.
 When no step is wrong but the answer is, the error is the conclusion (`wrong_final`).
@@ -105,9 +108,15 @@ def first_wrong_step(question: str, gold: str, steps: list[str], answer: Fractio
             ):
                 return Divergence(index, "misread", f"{calc.text} = {wrong}")
         for calc in calcs:
-            if calc.computes and not leads_to_gold[id(calc)] and contains(used_after[index], calc.stated):
+            if (
+                calc.computes
+                and contains(used_after[index], calc.stated)
+                and (not leads_to_gold[id(calc)] or _swaps_gold_operator(calc, chain))
+            ):
                 return _off_chain(index, calc, chain)
-        known.update(abs(calc.stated) for calc in calcs)  # operands are read without their sign
+        known.update(  # operands are read without their sign; a later step may reuse what a step writes (`14.99`)
+            abs(value) for calc in calcs for value in (calc.stated, calc.shown) if value is not None
+        )
         known.update(stated[index])
     return None
 
@@ -143,6 +152,15 @@ def _used_after(
         used.update(abs(operand) for calc in calcs for operand in calc.operands)
         used.update(numbers)
     return used_after
+
+
+def _swaps_gold_operator(calc: Calculation, chain: GoldChain) -> bool:
+    """Whether `calc` puts another operator between two values than the gold chain does, for a value the gold chain
+    never has (`6/2 = 3` where the gold computes 2*6): wrong even when a later value happens to land on the chain."""
+    return not contains(chain.quantities, calc.stated) and any(
+        {operation[0], chain.computes_with_other_operator(*operation)} == {"*", "/"}
+        for operation in (calc.expression.operations() if calc.expression is not None else ())
+    )
 
 
 def _off_chain(index: int, calc: Calculation, chain: GoldChain) -> Divergence:

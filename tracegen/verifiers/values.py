@@ -123,19 +123,26 @@ _FRACTION_WORDS = {
     "tenths": Fraction(1, 10),
 }
 _WORD = re.compile(r"[a-z]+", re.IGNORECASE)
+_CENTS_AFTER = re.compile(r"\s*cents?\b", re.IGNORECASE)
 _PERCENT = re.compile(r"\s*(?:%|percent\b)", re.IGNORECASE)
 _WRITTEN_FRACTION = re.compile(r"(?<![0-9.])([0-9]+)\s*/\s*([0-9]+)(?![0-9.])")
+
+
+_SPACED_THOUSANDS = re.compile(r"(?<![0-9.,])[0-9]{1,3}(?: [0-9]{3})+(?![0-9])")
 
 
 @lru_cache(maxsize=4096)
 def question_values(question: str) -> frozenset[Fraction]:
     """What a solution may use without computing it, besides the gold chain's numbers."""
     values = set(ALWAYS_KNOWN)
+    values.update(Fraction(m.group(0).replace(" ", "")) for m in _SPACED_THOUSANDS.finditer(question))  # `$400 000`
     for _, end, value in numbers_in(question):
         values.update({value, abs(value)})  # operands are read without their sign
         if _PERCENT.match(question, end):
             rate = value / 100
             values.update({rate, 1 - rate, 1 + rate, 100 - value, 100 + value})
+        if _CENTS_AFTER.match(question, end):
+            values.add(value / 100)  # `25 cents` -> $0.25
     for match in _WRITTEN_FRACTION.finditer(question):
         numerator, denominator = int(match.group(1)), int(match.group(2))
         if denominator:
