@@ -96,8 +96,7 @@ class OpenAIBackend:
             except _GaveUp as gave_up:
                 return Outcome(job.request, [], error=str(gave_up))
             for index, text in zip(missing, texts):
-                self.cache.put(job.keys[index], self.model_name, text)
-                job.texts[index] = text
+                self.cache.store(job, index, self.model_name, text)
         return job.outcome(self.model_name)
 
     async def _call_with_retries(
