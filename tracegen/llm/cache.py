@@ -87,7 +87,9 @@ class CachedRequest:
 def cached_request(backend: str, cfg: BackendConfig, request: Request) -> CachedRequest:
     """The request rendered for `cfg`, with its samples' cache keys and nothing filled in yet."""
     rendered = prompts.render(request, cfg.endpoint, cfg.prefill)
-    keys = [sample_key(backend, cfg.server(), cfg.model, rendered, cfg.sampling(), index) for index in range(request.n)]
+    keys = [
+        sample_key(backend, cfg.server(), cfg.model, rendered, cfg.sampling(), index) for index in range(request.n)
+    ]
     return CachedRequest(request, rendered, keys, refresh=cfg.refresh_cache)
 
 

@@ -65,14 +65,20 @@ class OpenAIBackend:
                 raise BackendDown(str(down), log.failures()) from None
         return log.in_order()
 
-    async def _run_jobs(self, jobs: list[CachedRequest], log: OutcomeLog) -> None:
-        client = openai.AsyncOpenAI(
+    def client(self) -> openai.AsyncOpenAI:
+        return openai.AsyncOpenAI(
             base_url=self.cfg.base_url,
             api_key=os.environ.get(self.cfg.api_key_env) or "EMPTY",  # local servers need none
             max_retries=0,  # retries are ours: backoff with jitter, and a breaker across requests
             timeout=self.cfg.timeout_s,
         )
-        guards = _Guards(CircuitBreaker(self.cfg.breaker_failures), RefusalGuard())
+
+    def guards(self) -> Guards:
+        """What every call of one run shares; made inside the event loop that runs the calls."""
+        return Guards(CircuitBreaker(self.cfg.breaker_failures), RefusalGuard())
+
+    async def _run_jobs(self, jobs: list[CachedRequest], log: OutcomeLog) -> None:
+        client, guards = self.client(), self.guards()
         queue = iter(jobs)  # shared by the workers: one event loop, so no lock is needed
         async with client:
             try:
@@ -83,12 +89,12 @@ class OpenAIBackend:
                 raise down.exceptions[0] from None
 
     async def _worker(
-        self, client: openai.AsyncOpenAI, queue: Iterator[CachedRequest], guards: _Guards, log: OutcomeLog
+        self, client: openai.AsyncOpenAI, queue: Iterator[CachedRequest], guards: Guards, log: OutcomeLog
     ) -> None:
         for job in queue:
-            log.finish(await self._complete(client, job, guards))
+            log.finish(await self.complete(client, job, guards))
 
-    async def _complete(self, client: openai.AsyncOpenAI, job: CachedRequest, guards: _Guards) -> Outcome:
+    async def complete(self, client: openai.AsyncOpenAI, job: CachedRequest, guards: Guards) -> Outcome:
         """Fill every missing sample of one request; a server that returns fewer than `n` gets more calls."""
         while missing := job.missing():
             try:
@@ -100,7 +106,7 @@ class OpenAIBackend:
         return job.outcome(self.model_name)
 
     async def _call_with_retries(
-        self, client: openai.AsyncOpenAI, job: CachedRequest, missing: list[int], guards: _Guards
+        self, client: openai.AsyncOpenAI, job: CachedRequest, missing: list[int], guards: Guards
     ) -> list[str]:
         attempt = 0
         while True:
@@ -166,7 +172,7 @@ class OpenAIBackend:
         )
 
 
-class _Guards:
+class Guards:
     """What every worker of one run shares: the breaker (server down) and the refusal guard (settings wrong)."""
 
     def __init__(self, breaker: CircuitBreaker, refusals: RefusalGuard):

@@ -50,10 +50,11 @@ from tracegen.generators.catalog import check_generators
 from tracegen.generators.sampling import collect_weak_solutions
 from tracegen.generators.weak_solution import WeakSolution
 from tracegen.llm.base import BackendDown
+from tracegen.llm.ray_clients import ray_sampling_backend
 from tracegen.problem import Problem
 from tracegen.problem_rows import iter_chunk_results, summarize
 from tracegen.public import public_recipe
-from tracegen.ray_executor import iter_ray_chunk_results, require_ray
+from tracegen.ray_executor import iter_ray_chunk_results, ray_session, require_ray
 from tracegen.recipe import Recipe
 from tracegen.sources import iter_problems, split_name
 from tracegen.stepsplit import use_step_split
@@ -147,7 +148,7 @@ def build(
         json.dumps(fingerprint, sort_keys=True)
     )  # as a shard stores it, so merged cards list keys alike
     mine = [k for k in range(chunk_count(count)) if k % num_shards == shard_index]
-    with open_work_folder(Path(out), fingerprint) as (work, _):
+    with open_work_folder(Path(out), fingerprint) as (work, _), ray_session(ray_address, executor == "ray"):
         tok.save(work.path / TOKENIZER_DIR)
         todo = [k for k in mine if k not in work.done()]
         report = BuildReport(
@@ -160,7 +161,7 @@ def build(
             chunks = list(chunks)
             try:
                 solutions = _weak_solutions(
-                    recipe, [p for _, chunk in chunks for p in chunk], report, on_phase, on_advance
+                    recipe, [p for _, chunk in chunks for p in chunk], report, on_phase, on_advance, executor
                 )
             except BackendDown as down:
                 entries = [
@@ -221,12 +222,15 @@ def _chunks(problems: Iterator[Problem], sizes: dict[int, int]) -> Iterator[tupl
 
 
 def _weak_solutions(
-    recipe: Recipe, problems: list[Problem], report: BuildReport, on_phase, on_advance
+    recipe: Recipe, problems: list[Problem], report: BuildReport, on_phase, on_advance, executor: str
 ) -> dict[str, list[WeakSolution]]:
     if not uses_weak_models(recipe) or not problems:
         return {}
     on_phase(f"sampling ({recipe.deviations.weak.backend.kind})", len(problems))
-    solutions, backend = collect_weak_solutions(problems, recipe.deviations, recipe.seed, on_advance=on_advance)
+    on_cluster = ray_sampling_backend(recipe.deviations.weak.backend) if executor == "ray" else None
+    solutions, backend = collect_weak_solutions(
+        problems, recipe.deviations, recipe.seed, on_advance=on_advance, backend=on_cluster
+    )
     report.model_calls = dict(backend.stats)
     return solutions
 
