@@ -174,17 +174,11 @@ def test_sampling_clients_spread_over_workers_share_the_limit_and_the_drivers_ca
         assert server.total_requests == 40 and 0 < server.max_in_flight <= 4
         assert len(backend.calls_by_client) == 2 and os.getpid() not in backend.calls_by_client
         assert all(calls > 0 for calls in backend.calls_by_client.values())
-        assert backend.stats | {"calls": 0} == {
-            "calls": 0,
-            "cache_hits": 0,
-            "retries": 0,
-            "failures": 0,
-            "samples": 80,
-        }
+        assert backend.stats["calls"] == 40 and (backend.stats["samples"], backend.stats["cache_hits"]) == (80, 0)
         again = RayOpenAIBackend(backend.cfg, ResponseCache(cfg.cache))
         assert again.run(requests) == first and again.stats["cache_hits"] == 80
         assert server.total_requests == 40  # every answer came from the driver's cache
-    assert [o.samples[1].text for o in first[:2]] == ["10 + 2 = 13\n#### 13", "11 + 2 = 14\n#### 14"]
+    assert [o.samples[1].text for o in first[:2]] == ["0 + 2 = 3\n#### 3", "1 + 2 = 4\n#### 4"]
 
 
 def test_a_refusing_server_stops_ray_sampling_after_a_handful_of_requests(cluster, tmp_path):

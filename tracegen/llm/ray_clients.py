@@ -49,6 +49,7 @@ class SamplingClient:
         self.backend = OpenAIBackend(cfg, _Received(cache_path))
         self.share = share
         self._session = None  # the client, guards and slots, made in the event loop on the first call
+        self._down: BackendDown | None = None  # why this client stopped: every later call fails with it
 
     async def complete(self, job: CachedRequest) -> tuple[dict[int, str], str | None]:
         """The request's samples (all of them, the ones the driver had included) and its error, if it failed."""
@@ -56,7 +57,13 @@ class SamplingClient:
             self._session = (self.backend.client(), self.backend.guards(), asyncio.Semaphore(self.share))
         client, guards, slots = self._session
         async with slots:
-            outcome = await self.backend.complete(client, job, guards)
+            if self._down is not None:  # stopped: no more requests, as a local run cancels its workers
+                raise self._down
+            try:
+                outcome = await self.backend.complete(client, job, guards)
+            except BackendDown as down:
+                self._down = down
+                raise
         return job.texts, outcome.error
 
     async def stats(self) -> tuple[int, dict]:
