@@ -25,13 +25,13 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tracegen.errors import InputError
 from tracegen.llm import prompts
-from tracegen.llm.base import Outcome, Request, Sample
+from tracegen.llm.base import Outcome, OutcomeLog, Request, Sample
 from tracegen.llm.config import BackendConfig
 
 FILE_NAME = "responses.sqlite"
@@ -132,6 +132,21 @@ class ResponseCache:
             found = dict(self._db.execute(f"SELECT key, text FROM responses WHERE key IN ({marks})", job.keys))
         job.texts.update({index: found[key] for index, key in enumerate(job.keys) if key in found})
         return job
+
+    def unanswered(
+        self, backend: str, cfg: BackendConfig, requests: Sequence[Request], log: OutcomeLog, model: str
+    ) -> list[CachedRequest]:
+        """Look every request up: finish in `log` those the cache answers in full (counting its hits) and return
+        the others, their stored samples filled in."""
+        pending = []
+        for request in requests:
+            job = self.lookup(backend, cfg, request)
+            log.stats["cache_hits"] += len(job.texts)
+            if job.missing():
+                pending.append(job)
+            else:
+                log.finish(job.outcome(model))
+        return pending
 
     def put(self, key: str, model: str, text: str, *, replace: bool = False) -> None:
         """Store one sample, committed at once; an answer already stored wins unless `replace`."""

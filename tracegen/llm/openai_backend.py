@@ -50,15 +50,7 @@ class OpenAIBackend:
     def run(self, requests: Sequence[Request], on_outcome: OnOutcome | None = None) -> list[Outcome]:
         check_requests(requests)
         log = OutcomeLog(requests, self.stats, on_outcome)
-        pending = []
-        for request in requests:
-            job = self.cache.lookup(self.name, self.cfg, request)
-            self.stats["cache_hits"] += len(job.texts)
-            if job.missing():
-                pending.append(job)
-            else:
-                log.finish(job.outcome(self.model_name))
-        if pending:
+        if pending := self.cache.unanswered(self.name, self.cfg, requests, log, self.model_name):
             try:
                 asyncio.run(self._run_jobs(pending, log))
             except BackendDown as down:
