@@ -32,6 +32,7 @@ from tracegen.export.chunks import (
     chunk_name,
     open_work_folder,
     read_chunk,
+    read_summary,
     write_chunk,
 )
 from tracegen.export.tokenizer import TraceTokenizer
@@ -72,7 +73,7 @@ class BuildReport:
     deviations: Counter = field(default_factory=Counter)
     dropped: Counter = field(default_factory=Counter)
     files: list[str] = field(default_factory=list)
-    skipped: list[dict] = field(default_factory=list)  # one entry per row not written, with the reason
+    skipped_rows: int = 0  # rows not written, each listed with its reason in skipped.jsonl
     model_calls: dict = field(default_factory=dict)  # the model backend's stats (calls, cache hits, retries...)
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)  # what a user must know before training on it (test-set rows)
@@ -82,7 +83,7 @@ class BuildReport:
         """Count one finished chunk (tracegen.problem_rows.summarize)."""
         self.deviations.update(summary["deviations"])
         self.dropped.update(summary["dropped"])
-        self.skipped.extend(summary["skipped"])
+        self.skipped_rows += len(summary["skipped"])
         self.traces_with_deviations += summary["traces_with_deviations"]
 
 
@@ -235,7 +236,7 @@ def _weak_solutions(
     return solutions
 
 
-def _failures_listed(work: WorkFolder, out: Path, entries: list[dict]) -> str:
+def _failures_listed(work: WorkFolder, out: Path, entries: Iterable[dict]) -> str:
     """Write a failed build's list of failures into its work folder (kept: it is where a rerun resumes); say where."""
     if not entries:
         return ""
@@ -277,17 +278,25 @@ def assemble(
         report.rows = writer.rows
         if report.rows == 0:
             reasons = ", ".join(f"{reason} {count}" for reason, count in report.dropped.most_common(3))
-            listed = _failures_listed(work, out, report.skipped) if work is not None else ""
+            listed = ""
+            if work is not None and report.skipped_rows:
+                listed = _failures_listed(work, out, _skipped(chunk_files))
             raise InputError(
                 f"no rows to write: every one of {report.problems} problems was dropped ({reasons}).{listed}",
                 file=str(out),
             )
         report.files = writer.close()
-        write_skipped(staging / SKIPPED, report.skipped)
+        write_skipped(staging / SKIPPED, _skipped(chunk_files))
         manifest = _manifest(fingerprint, report)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         write_card(staging, manifest)
         report.warnings = [warning] if (warning := contamination_warning(manifest)) else []
+
+
+def _skipped(chunk_files: list[Path]) -> Iterator[dict]:
+    """The skipped rows' entries, read again from the chunks' summaries: never all held at once."""
+    for path in chunk_files:
+        yield from read_summary(path)["skipped"]
 
 
 def _publish_shard(
@@ -351,6 +360,6 @@ def _manifest(fingerprint: dict, report: BuildReport) -> dict:
         "splits": {report.split: {"rows": report.rows, "problems": report.problems, "files": report.files}},
         "deviations_by_kind": dict(sorted(report.deviations.items())),
         "dropped": dict(sorted(report.dropped.items())),
-        "skipped_rows": len(report.skipped),
+        "skipped_rows": report.skipped_rows,
         "traces_with_deviations": report.traces_with_deviations,
     }
