@@ -165,13 +165,21 @@ def test_weak_sampling_under_ray_writes_a_local_builds_bytes_within_the_servers_
     assert digest(tmp_path / "ray") == digest(tmp_path / "local")
 
 
-def test_sampling_clients_spread_over_workers_share_the_limit_and_the_drivers_cache(cluster, tmp_path):
-    cfg = BackendConfig(kind="openai", model="weak-1", concurrency=4, cache=str(tmp_path / "responses.sqlite"))
+def test_sampling_clients_spread_over_workers_share_the_limit_and_the_drivers_cache(cluster, tmp_path, monkeypatch):
+    monkeypatch.setenv("TRACEGEN_TEST_KEY", "sk-only-the-driver-has-it")  # set after the workers started
+    cfg = BackendConfig(
+        kind="openai",
+        model="weak-1",
+        concurrency=4,
+        cache=str(tmp_path / "responses.sqlite"),
+        api_key_env="TRACEGEN_TEST_KEY",
+    )
     requests = [Request(f"q{a}", f"Tom has {a} apples and buys 2 more. How many?", n=2) for a in range(40)]
     with LoopbackServer(reply=weak_answer, latency_s=0.05) as server:
         backend = RayOpenAIBackend(cfg.model_copy(update={"base_url": server.base_url}), ResponseCache(cfg.cache))
         first = backend.run(requests)
         assert server.total_requests == 40 and 0 < server.max_in_flight <= 4
+        assert server.authorizations == {"Bearer sk-only-the-driver-has-it"}
         assert len(backend.calls_by_client) == 2 and os.getpid() not in backend.calls_by_client
         assert all(calls > 0 for calls in backend.calls_by_client.values())
         assert backend.stats["calls"] == 40 and (backend.stats["samples"], backend.stats["cache_hits"]) == (80, 0)

@@ -43,10 +43,12 @@ class _Received:
 class SamplingClient:
     """One Ray actor: an `OpenAIBackend` with `share` requests in flight at most; all methods run in its event loop."""
 
-    def __init__(self, cfg: BackendConfig, share: int, cache_path: Path):
+    def __init__(self, cfg: BackendConfig, share: int, cache_path: Path, api_key: str | None):
         from tracegen.llm.openai_backend import OpenAIBackend  # here: a local build never imports openai for this
 
-        self.backend = OpenAIBackend(cfg, _Received(cache_path))
+        if api_key:  # the driver's key, whatever this node's environment holds (this process serves no one else)
+            os.environ[cfg.api_key_env] = api_key
+        self.backend = OpenAIBackend(cfg, _Received(cache_path))  # reads the key, and masks it in every message
         self.share = share
         self._session = None  # the client, guards and slots, made in the event loop on the first call
         self._down: BackendDown | None = None  # why this client stopped: every later call fails with it
@@ -99,7 +101,10 @@ class RayOpenAIBackend:
 
         count = max(1, min(MAX_CLIENTS, self.cfg.concurrency, len(jobs), int(ray.cluster_resources().get("CPU", 1))))
         actor = ray.remote(num_cpus=0, scheduling_strategy="SPREAD")(SamplingClient)
-        clients = [actor.remote(self.cfg, share, self.cache.path) for share in shares(self.cfg.concurrency, count)]
+        key = os.environ.get(self.cfg.api_key_env)  # an argument, not a runtime_env: those are shown by Ray's tools
+        clients = [
+            actor.remote(self.cfg, share, self.cache.path, key) for share in shares(self.cfg.concurrency, count)
+        ]
         limits = [QUEUED_PER_SLOT * share for share in shares(self.cfg.concurrency, count)]
         queued: dict = {}  # call -> (client index, the driver's job)
         waiting = iter(jobs)
