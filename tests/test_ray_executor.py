@@ -199,3 +199,34 @@ def test_a_refusing_server_stops_ray_sampling_after_a_handful_of_requests(cluste
                 [Request(f"q{a}", f"Tom has {a} apples and buys 2 more.") for a in range(50)]
             )
         assert server.total_requests <= 7
+
+
+def client_processes() -> list[int]:
+    """Process ids of the sampling client actors (Ray titles an actor's worker `ray::SamplingClient...`)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and b"SamplingClient" in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return sorted(found)
+
+
+def test_a_sampling_client_killed_mid_run_is_restarted_and_every_request_answered(cluster, tmp_path):
+    def kill_a_client_once(prompt: str, index: int) -> str:  # the server, in this process, kills one client
+        if not killed:
+            killed.extend(client_processes()[:1])
+            os.kill(killed[0], signal.SIGKILL)
+        return weak_answer(prompt, index)
+
+    killed: list[int] = []
+    with LoopbackServer(reply=kill_a_client_once, latency_s=0.05) as server:
+        cfg = BackendConfig(
+            kind="openai", model="weak-1", base_url=server.base_url, concurrency=4, cache=str(tmp_path / "c.sqlite")
+        )
+        backend = RayOpenAIBackend(cfg, ResponseCache(cfg.cache))
+        outcomes = backend.run([Request(f"q{a}", f"Tom has {a} apples and buys 2 more.") for a in range(30)])
+    assert killed and os.getpid() not in killed
+    assert all(o.error is None and len(o.samples) == 1 for o in outcomes) and backend.stats["failures"] == 0
+    assert len(ResponseCache(cfg.cache)) == 30

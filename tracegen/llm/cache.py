@@ -103,7 +103,12 @@ class ResponseCache:
         self.path = given.with_suffix(".sqlite") if given.suffix == LEGACY_SUFFIX else given
         self.damaged = 0  # legacy lines skipped on import: torn by a kill mid-write
         self._lock = threading.Lock()  # one connection, usable from any thread of the process
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise InputError(
+                f"cannot create the response cache's folder ({e.strerror})", file=str(self.path)
+            ) from None
         self._db = _connect(self.path)
         legacy = self.path.with_suffix(LEGACY_SUFFIX)
         if legacy.is_file():

@@ -5,6 +5,7 @@ server, whoever sends them. It is split into shares over a few client actors (at
 MAX_CLIENTS, one per cluster CPU, placed with Ray's SPREAD strategy); each actor is an
 `OpenAIBackend` in one event loop whose share of requests may be in flight, so the shares add up
 to the limit exactly. Each actor keeps its breaker and refusal guard across the calls it serves.
+An actor whose worker dies is restarted by Ray and the calls it held are sent again.
 
 Why the driver keeps the cache: it looks every request up before anything is sent, and stores
 each answer as it comes back, so the cache semantics are a local build's (one database, answers
@@ -26,6 +27,7 @@ from tracegen.llm.config import BackendConfig
 from tracegen.public import public_name
 
 MAX_CLIENTS = 8  # client actors per server: enough to spread the client's CPU and sockets, few enough to start fast
+MAX_RESTARTS = 3  # a client whose worker dies (killed, a lost node) is restarted and its calls sent again
 QUEUED_PER_SLOT = 2  # requests handed to an actor per request it may have in flight: it never waits for the driver
 
 
@@ -100,7 +102,9 @@ class RayOpenAIBackend:
         import ray
 
         count = max(1, min(MAX_CLIENTS, self.cfg.concurrency, len(jobs), int(ray.cluster_resources().get("CPU", 1))))
-        actor = ray.remote(num_cpus=0, scheduling_strategy="SPREAD")(SamplingClient)
+        actor = ray.remote(
+            num_cpus=0, scheduling_strategy="SPREAD", max_restarts=MAX_RESTARTS, max_task_retries=MAX_RESTARTS
+        )(SamplingClient)
         key = os.environ.get(self.cfg.api_key_env)  # an argument, not a runtime_env: those are shown by Ray's tools
         clients = [
             actor.remote(self.cfg, share, self.cache.path, key) for share in shares(self.cfg.concurrency, count)
@@ -127,6 +131,12 @@ class RayOpenAIBackend:
                     if isinstance(error.cause, BackendDown):
                         raise BackendDown(str(error.cause.args[0]), log.failures()) from None
                     raise error.cause from None
+                except ray.exceptions.RayActorError:  # its worker died more often than Ray restarts it
+                    raise BackendDown(
+                        f"a sampling client on the Ray cluster died {MAX_RESTARTS + 1} times. Stopped; the responses "
+                        f"received so far are kept in {self.cache.path}, so a rerun resumes.",
+                        log.failures(),
+                    ) from None
                 for index in job.missing():
                     if index in texts:
                         self.cache.store(job, index, self.model_name, texts[index])
