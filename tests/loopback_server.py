@@ -72,9 +72,13 @@ class LoopbackServer:
         script: Sequence[Fault | None] = (),
         poison: dict[str, Fault] | None = None,
         ignore_n: bool = False,
+        latency_s: float = 0.0,
     ):
         self.reply = reply
         self.ignore_n = ignore_n
+        self.latency_s = latency_s  # each answer takes this long: requests overlap, as at a real server
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests the server was answering at once
         self.poison = dict(poison or {})
         self._script = list(script)
         self._lock = threading.Lock()
@@ -167,10 +171,18 @@ def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
                 return
             body = json.loads(raw or b"{}")
             fault = server._arrive(self.path, body, self.headers.get("Authorization"))
-            if fault is None:
-                self._send(200, server._completion(self.path, body))
-            else:
-                self._inject(fault)
+            with server._lock:
+                server.in_flight += 1
+                server.max_in_flight = max(server.max_in_flight, server.in_flight)
+            try:
+                server._closing.wait(server.latency_s)
+                if fault is None:
+                    self._send(200, server._completion(self.path, body))
+                else:
+                    self._inject(fault)
+            finally:
+                with server._lock:
+                    server.in_flight -= 1
 
         def _inject(self, fault: Fault) -> None:
             if fault.kind in ("429", "503"):

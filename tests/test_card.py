@@ -16,6 +16,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from tracegen.cli import app
+from tracegen.hub import stats
 from tracegen.hub.card import render_card, size_category
 from tracegen.hub.plots import write_plots
 from tracegen.hub.stats import DatasetStats, Distribution, SplitStats, dataset_stats
@@ -97,6 +98,14 @@ def test_card_statistics_match_the_rows(built):
             assert f"| `{kind}` | {count} |" in card
     assert f"| context mode | {manifest['recipe']['export']['context_mode']} |" in card
     assert f"| `<UNDO>` token id | {undo_id} |" in card
+
+
+def test_statistics_do_not_depend_on_how_many_rows_are_read_at_a_time(built, monkeypatch):
+    _, out = built
+    manifest = json.loads((out / "tracegen.json").read_text())
+    whole = dataset_stats(out, manifest)
+    monkeypatch.setattr(stats, "STATS_BATCH_ROWS", 7)  # 60 problems' rows in many batches, some rows with no undo
+    assert dataset_stats(out, manifest) == whole and whole.rows == len(rows(out))
 
 
 def test_usage_snippets_are_python(built):

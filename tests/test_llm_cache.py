@@ -1,4 +1,7 @@
-"""The response cache (append-only JSONL) and prompt rendering, which together make the cache key."""
+"""The response cache (sqlite) and prompt rendering, which together make the cache key."""
+
+import json
+import multiprocessing
 
 import pytest
 
@@ -16,7 +19,7 @@ def key(index: int = 0, server: str = "http://127.0.0.1:8000/v1", **sampling) ->
 
 
 def test_records_survive_reopening_and_keys_separate_what_changes_the_text(tmp_path):
-    path = tmp_path / "sub" / "responses.jsonl"
+    path = tmp_path / "sub" / "responses.sqlite"
     cache = ResponseCache(path)
     cache.put(key(0), "m", "first")
     cache.put(key(1), "m", "second ✓")
@@ -29,19 +32,56 @@ def test_records_survive_reopening_and_keys_separate_what_changes_the_text(tmp_p
     assert key(0) == key(0, **dict(reversed(list(SAMPLING.items()))))  # order-free
 
 
-def test_a_torn_last_line_is_skipped_and_closed_off_before_the_next_record(tmp_path):
-    path = tmp_path / "responses.jsonl"
+def test_the_first_answer_stored_wins_unless_the_build_refreshes(tmp_path):
+    cache = ResponseCache(tmp_path / "responses.sqlite")
+    cache.put(key(0), "m", "first")
+    cache.put(key(0), "m", "a concurrent writer's")
+    assert cache.get(key(0)) == "first" and len(cache) == 1
+    cfg = BackendConfig(kind="openai", model="m", refresh_cache=True)
+    job = cache.lookup("openai", cfg, Request("q", "q"))
+    assert job.refresh and job.texts == {}  # a refresh reads nothing
+    cache.store(job, 0, "m", "asked again")
+    assert job.texts == {0: "asked again"} and ResponseCache(tmp_path / "responses.sqlite").get(job.keys[0]) == (
+        "asked again"
+    )
+
+
+def test_an_earlier_versions_jsonl_is_imported_once_and_kept(tmp_path):
+    legacy = tmp_path / "responses.jsonl"
+    records = [{"key": key(0), "model": "m", "text": "old"}, {"key": key(1), "model": "m", "text": "kept"}]
+    records.append({"key": key(0), "model": "m", "text": "refreshed"})  # a later record of a key won on load
+    legacy.write_text("".join(json.dumps(r) + "\n" for r in records) + '{"key": "' + key(2)[:20])  # torn last line
+    cache = ResponseCache(legacy)  # a .jsonl path names the database beside it
+    assert cache.path == tmp_path / "responses.sqlite" and legacy.read_text().count("\n") == 3
+    assert (cache.get(key(0)), cache.get(key(1)), cache.get(key(2)), cache.damaged) == ("refreshed", "kept", None, 1)
+    cache.put(key(1), "m", "new")  # no effect: the stored answer wins
+    cache.put(key(2), "m", "asked again")
+    again = ResponseCache(tmp_path / "responses.sqlite")
+    assert again.damaged == 0 and len(again) == 3  # not imported twice
+    with legacy.open("a") as f:  # an earlier version appended to it since
+        f.write('\n{"key": "' + key(3) + '", "model": "m", "text": "appended"}\n')
+    appended = ResponseCache(tmp_path / "responses.sqlite")
+    assert (appended.get(key(2)), appended.get(key(3)), len(appended)) == ("asked again", "appended", 4)
+
+
+def _write_many(path: str, start: int, count: int) -> None:
     cache = ResponseCache(path)
-    cache.put(key(0), "m", "kept")
+    for i in range(start, start + count):
+        cache.put(key(i), "m", f"text {i}")
     cache.close()
-    with path.open("a") as f:
-        f.write('{"key": "' + key(1)[:20])  # killed mid-write
-    torn = ResponseCache(path)
-    assert torn.get(key(0)) == "kept" and torn.get(key(1)) is None and torn.damaged == 1
-    torn.put(key(1), "m", "asked again")
-    torn.close()
-    again = ResponseCache(path)
-    assert again.get(key(1)) == "asked again" and again.damaged == 1 and len(again) == 2
+
+
+def test_two_processes_writing_at_once_lose_nothing(tmp_path):
+    path = str(tmp_path / "responses.sqlite")
+    context = multiprocessing.get_context("spawn")
+    writers = [context.Process(target=_write_many, args=(path, start, 400)) for start in (0, 300)]  # 100 keys overlap
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(timeout=120)
+    assert [writer.exitcode for writer in writers] == [0, 0]
+    cache = ResponseCache(path)
+    assert len(cache) == 700 and all(cache.get(key(i)) == f"text {i}" for i in range(700))
 
 
 def test_a_file_that_is_no_cache_is_refused(tmp_path):
@@ -51,12 +91,15 @@ def test_a_file_that_is_no_cache_is_refused(tmp_path):
         ResponseCache(path)
     with pytest.raises(InputError, match="is a directory"):
         ResponseCache(tmp_path)
+    (tmp_path / "notes.sqlite").write_text("not a database, but long enough to have a header" * 4)
+    with pytest.raises(InputError, match=r"notes.sqlite: field 'cache': not a response cache"):
+        ResponseCache(tmp_path / "notes.sqlite")
 
 
 def test_default_location_follows_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("TRACEGEN_CACHE_DIR", str(tmp_path))
-    assert default_cache_path() == tmp_path / "responses.jsonl"
-    assert ResponseCache.open(None).path == tmp_path / "responses.jsonl"
+    assert default_cache_path() == tmp_path / "responses.sqlite"
+    assert ResponseCache.open(None).path == tmp_path / "responses.sqlite"
 
 
 def test_chat_prompts_whole_and_prefix():

@@ -1,6 +1,5 @@
 """The openai backend over real HTTP against a loopback server that injects faults."""
 
-import json
 import socket
 from types import SimpleNamespace
 
@@ -8,6 +7,7 @@ import pytest
 from loopback_server import Fault, LoopbackServer
 
 from tracegen.llm.base import BackendDown, Request
+from tracegen.llm.cache import ResponseCache
 from tracegen.llm.config import BackendConfig
 from tracegen.llm.factory import make_backend
 from tracegen.llm.retry import Backoff
@@ -37,7 +37,7 @@ def config(server: LoopbackServer, tmp_path, **overrides) -> BackendConfig:
         backoff_base_s=0.01,
         max_retries=len(TRANSIENT),
         concurrency=8,
-        cache=str(tmp_path / "responses.jsonl"),
+        cache=str(tmp_path / "responses.sqlite"),
     )
     return BackendConfig(**(settings | overrides))
 
@@ -138,7 +138,8 @@ def test_api_key_is_sent_but_never_stored(tmp_path, monkeypatch):
         backend = make_backend(config(server, tmp_path, api_key_env="TRACEGEN_TEST_KEY"))
         outcomes = backend.run([Request("q", "How many?"), Request("bad", "POISON-400")])
         assert server.authorizations == {"Bearer sk-very-secret-123"}
-    assert "sk-very-secret" not in (tmp_path / "responses.jsonl").read_text()
+    stored = b"".join(path.read_bytes() for path in tmp_path.glob("responses.sqlite*"))  # the database and its WAL
+    assert stored and b"sk-very-secret" not in stored
     assert all("sk-very-secret" not in (o.error or "") for o in outcomes)
 
 
@@ -153,14 +154,14 @@ def test_server_down_opens_the_breaker_without_calling_for_every_item(tmp_path):
         breaker_failures=3,
         concurrency=2,
         backoff_base_s=0.01,
-        cache=str(tmp_path / "responses.jsonl"),
+        cache=str(tmp_path / "responses.sqlite"),
     )
     backend = make_backend(cfg)
     with pytest.raises(BackendDown) as down:
         backend.run(problems(50))
     message = str(down.value)
     assert f"127.0.0.1:{port}" in message and "3 connection failures in a row" in message
-    assert "rerun resumes" in message and str(tmp_path / "responses.jsonl") in message
+    assert "rerun resumes" in message and str(tmp_path / "responses.sqlite") in message
     assert backend.stats["calls"] <= cfg.breaker_failures + cfg.concurrency
 
 
@@ -202,4 +203,6 @@ def test_a_restated_prefix_is_cut_from_the_sample_but_cached_as_written(tmp_path
         [body] = server.bodies
     assert body["messages"][-1]["role"] == "user" and "1 + 2 = 3." in body["messages"][-1]["content"]
     assert outcome.samples[0].text == "So 3 + 4 = 7.\n#### 7"
-    assert json.loads((tmp_path / "responses.jsonl").read_text())["text"] == written
+    cache = ResponseCache(tmp_path / "responses.sqlite")
+    job = cache.lookup("openai", config(server, tmp_path, prefill=False), outcome.request)
+    assert len(cache) == 1 and job.texts == {0: written}

@@ -186,8 +186,8 @@ def _print_build_summary(report) -> None:
         table.add_row(f"  {reason}", f"{count:,}")
     if report.model_calls:
         table.add_row("model calls", ", ".join(f"{key} {value:,}" for key, value in report.model_calls.items()))
-    if report.skipped:
-        table.add_row("rows not written", f"{len(report.skipped):,} (listed with reasons in skipped.jsonl)")
+    if report.skipped_rows:
+        table.add_row("rows not written", f"{report.skipped_rows:,} (listed with reasons in skipped.jsonl)")
     table.add_row("seconds", f"{report.seconds:.1f} ({format_rate(report.rows, report.seconds)} rows/s)")
     console.print(table)
     for warning in report.warnings:

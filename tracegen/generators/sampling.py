@@ -109,13 +109,15 @@ def collect_weak_solutions(
     *,
     on_start: Callable[[int], None] = lambda total: None,
     on_advance: Callable[[int], None] = lambda n: None,
+    backend: Backend | None = None,
 ) -> tuple[dict[str, list[WeakSolution]], Backend]:
     """Every problem's weak solutions with their verdicts, keyed by source_id; and the backend (for its stats).
 
-    Raises `tracegen.llm.base.BackendDown` when the server is unreachable; what was sampled
-    before is in the response cache, so rerunning the build resumes.
+    `backend` samples instead of the one the config names (the same config, calls made elsewhere: on
+    a Ray cluster). Raises `tracegen.llm.base.BackendDown` when the server is unreachable; what was
+    sampled before is in the response cache, so rerunning the build resumes.
     """
-    backend = make_backend(config.weak.backend)
+    backend = backend or make_backend(config.weak.backend)
     verifier = get_verifier(config.weak.verifier, **verifier_options(config.weak, backend))
     requests = requests_for(problems, config, seed)
     on_start(len(requests))

@@ -59,8 +59,7 @@ class HFBackend:
             texts = self._generate([job for job, _ in batch], seed_key=batch[0][0].keys[batch[0][1]])
             self.stats["calls"] += len(batch)
             for (job, index), text in zip(batch, texts):
-                self.cache.put(job.keys[index], self.model_name, text)
-                job.texts[index] = text
+                self.cache.store(job, index, self.model_name, text)
                 if not job.missing():
                     log.finish(job.outcome(self.model_name))
         return log.in_order()

@@ -50,29 +50,27 @@ class OpenAIBackend:
     def run(self, requests: Sequence[Request], on_outcome: OnOutcome | None = None) -> list[Outcome]:
         check_requests(requests)
         log = OutcomeLog(requests, self.stats, on_outcome)
-        pending = []
-        for request in requests:
-            job = self.cache.lookup(self.name, self.cfg, request)
-            self.stats["cache_hits"] += len(job.texts)
-            if job.missing():
-                pending.append(job)
-            else:
-                log.finish(job.outcome(self.model_name))
-        if pending:
+        if pending := self.cache.unanswered(self.name, self.cfg, requests, log, self.model_name):
             try:
                 asyncio.run(self._run_jobs(pending, log))
             except BackendDown as down:
                 raise BackendDown(str(down), log.failures()) from None
         return log.in_order()
 
-    async def _run_jobs(self, jobs: list[CachedRequest], log: OutcomeLog) -> None:
-        client = openai.AsyncOpenAI(
+    def client(self) -> openai.AsyncOpenAI:
+        return openai.AsyncOpenAI(
             base_url=self.cfg.base_url,
             api_key=os.environ.get(self.cfg.api_key_env) or "EMPTY",  # local servers need none
             max_retries=0,  # retries are ours: backoff with jitter, and a breaker across requests
             timeout=self.cfg.timeout_s,
         )
-        guards = _Guards(CircuitBreaker(self.cfg.breaker_failures), RefusalGuard())
+
+    def guards(self) -> Guards:
+        """What every call of one run shares; made inside the event loop that runs the calls."""
+        return Guards(CircuitBreaker(self.cfg.breaker_failures), RefusalGuard())
+
+    async def _run_jobs(self, jobs: list[CachedRequest], log: OutcomeLog) -> None:
+        client, guards = self.client(), self.guards()
         queue = iter(jobs)  # shared by the workers: one event loop, so no lock is needed
         async with client:
             try:
@@ -83,12 +81,12 @@ class OpenAIBackend:
                 raise down.exceptions[0] from None
 
     async def _worker(
-        self, client: openai.AsyncOpenAI, queue: Iterator[CachedRequest], guards: _Guards, log: OutcomeLog
+        self, client: openai.AsyncOpenAI, queue: Iterator[CachedRequest], guards: Guards, log: OutcomeLog
     ) -> None:
         for job in queue:
-            log.finish(await self._complete(client, job, guards))
+            log.finish(await self.complete(client, job, guards))
 
-    async def _complete(self, client: openai.AsyncOpenAI, job: CachedRequest, guards: _Guards) -> Outcome:
+    async def complete(self, client: openai.AsyncOpenAI, job: CachedRequest, guards: Guards) -> Outcome:
         """Fill every missing sample of one request; a server that returns fewer than `n` gets more calls."""
         while missing := job.missing():
             try:
@@ -96,12 +94,11 @@ class OpenAIBackend:
             except _GaveUp as gave_up:
                 return Outcome(job.request, [], error=str(gave_up))
             for index, text in zip(missing, texts):
-                self.cache.put(job.keys[index], self.model_name, text)
-                job.texts[index] = text
+                self.cache.store(job, index, self.model_name, text)
         return job.outcome(self.model_name)
 
     async def _call_with_retries(
-        self, client: openai.AsyncOpenAI, job: CachedRequest, missing: list[int], guards: _Guards
+        self, client: openai.AsyncOpenAI, job: CachedRequest, missing: list[int], guards: Guards
     ) -> list[str]:
         attempt = 0
         while True:
@@ -167,7 +164,7 @@ class OpenAIBackend:
         )
 
 
-class _Guards:
+class Guards:
     """What every worker of one run shares: the breaker (server down) and the refusal guard (settings wrong)."""
 
     def __init__(self, breaker: CircuitBreaker, refusals: RefusalGuard):

@@ -27,6 +27,7 @@ from tracegen.generators.sampling import collect_weak_solutions
 from tracegen.generators.weak_solution import WeakSolution
 from tracegen.hub.card import contamination_warning, write_card
 from tracegen.llm.base import BackendDown
+from tracegen.llm.ray_clients import ray_sampling_backend
 from tracegen.pipeline.chunks import (
     CHUNK_PROBLEMS,
     CHUNKS_DIR,
@@ -35,10 +36,11 @@ from tracegen.pipeline.chunks import (
     chunk_name,
     open_work_folder,
     read_chunk,
+    read_summary,
     write_chunk,
 )
 from tracegen.pipeline.problem_rows import iter_chunk_results, summarize
-from tracegen.pipeline.ray_executor import iter_ray_chunk_results, require_ray
+from tracegen.pipeline.ray_executor import iter_ray_chunk_results, ray_session, require_ray
 from tracegen.pipeline.writer import (
     MANIFEST,
     SHARD_MANIFEST,
@@ -70,7 +72,7 @@ class BuildReport:
     deviations: Counter = field(default_factory=Counter)
     dropped: Counter = field(default_factory=Counter)
     files: list[str] = field(default_factory=list)
-    skipped: list[dict] = field(default_factory=list)  # one entry per row not written, with the reason
+    skipped_rows: int = 0  # rows not written, each listed with its reason in skipped.jsonl
     model_calls: dict = field(default_factory=dict)  # the model backend's stats (calls, cache hits, retries...)
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)  # what a user must know before training on it (test-set rows)
@@ -80,7 +82,7 @@ class BuildReport:
         """Count one finished chunk (tracegen.pipeline.problem_rows.summarize)."""
         self.deviations.update(summary["deviations"])
         self.dropped.update(summary["dropped"])
-        self.skipped.extend(summary["skipped"])
+        self.skipped_rows += len(summary["skipped"])
         self.traces_with_deviations += summary["traces_with_deviations"]
 
 
@@ -145,7 +147,7 @@ def build(
         json.dumps(fingerprint, sort_keys=True)
     )  # as a shard stores it, so merged cards list keys alike
     mine = [k for k in range(chunk_count(count)) if k % num_shards == shard_index]
-    with open_work_folder(Path(out), fingerprint) as (work, _):
+    with open_work_folder(Path(out), fingerprint) as (work, _), ray_session(ray_address, executor == "ray"):
         tok.save(work.path / TOKENIZER_DIR)
         todo = [k for k in mine if k not in work.done()]
         report = BuildReport(
@@ -158,7 +160,7 @@ def build(
             chunks = list(chunks)
             try:
                 solutions = _weak_solutions(
-                    recipe, [p for _, chunk in chunks for p in chunk], report, on_phase, on_advance
+                    recipe, [p for _, chunk in chunks for p in chunk], report, on_phase, on_advance, executor
                 )
             except BackendDown as down:
                 entries = [
@@ -219,17 +221,20 @@ def _chunks(problems: Iterator[Problem], sizes: dict[int, int]) -> Iterator[tupl
 
 
 def _weak_solutions(
-    recipe: Recipe, problems: list[Problem], report: BuildReport, on_phase, on_advance
+    recipe: Recipe, problems: list[Problem], report: BuildReport, on_phase, on_advance, executor: str
 ) -> dict[str, list[WeakSolution]]:
     if not uses_weak_models(recipe) or not problems:
         return {}
     on_phase(f"sampling ({recipe.deviations.weak.backend.kind})", len(problems))
-    solutions, backend = collect_weak_solutions(problems, recipe.deviations, recipe.seed, on_advance=on_advance)
+    on_cluster = ray_sampling_backend(recipe.deviations.weak.backend) if executor == "ray" else None
+    solutions, backend = collect_weak_solutions(
+        problems, recipe.deviations, recipe.seed, on_advance=on_advance, backend=on_cluster
+    )
     report.model_calls = dict(backend.stats)
     return solutions
 
 
-def _failures_listed(work: WorkFolder, out: Path, entries: list[dict]) -> str:
+def _failures_listed(work: WorkFolder, out: Path, entries: Iterable[dict]) -> str:
     """Write a failed build's list of failures into its work folder (kept: it is where a rerun resumes); say where."""
     if not entries:
         return ""
@@ -271,17 +276,25 @@ def assemble(
         report.rows = writer.rows
         if report.rows == 0:
             reasons = ", ".join(f"{reason} {count}" for reason, count in report.dropped.most_common(3))
-            listed = _failures_listed(work, out, report.skipped) if work is not None else ""
+            listed = ""
+            if work is not None and report.skipped_rows:
+                listed = _failures_listed(work, out, _skipped(chunk_files))
             raise InputError(
                 f"no rows to write: every one of {report.problems} problems was dropped ({reasons}).{listed}",
                 file=str(out),
             )
         report.files = writer.close()
-        write_skipped(staging / SKIPPED, report.skipped)
+        write_skipped(staging / SKIPPED, _skipped(chunk_files))
         manifest = _manifest(fingerprint, report)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         write_card(staging, manifest)
         report.warnings = [warning] if (warning := contamination_warning(manifest)) else []
+
+
+def _skipped(chunk_files: list[Path]) -> Iterator[dict]:
+    """The skipped rows' entries, read again from the chunks' summaries: never all held at once."""
+    for path in chunk_files:
+        yield from read_summary(path)["skipped"]
 
 
 def _publish_shard(
@@ -345,6 +358,6 @@ def _manifest(fingerprint: dict, report: BuildReport) -> dict:
         "splits": {report.split: {"rows": report.rows, "problems": report.problems, "files": report.files}},
         "deviations_by_kind": dict(sorted(report.deviations.items())),
         "dropped": dict(sorted(report.dropped.items())),
-        "skipped_rows": len(report.skipped),
+        "skipped_rows": report.skipped_rows,
         "traces_with_deviations": report.traces_with_deviations,
     }

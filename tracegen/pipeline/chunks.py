@@ -54,6 +54,11 @@ def write_chunk(path: Path, rows: list[dict], summary: dict) -> None:
     os.replace(temporary, path)
 
 
+def read_summary(path: Path) -> dict:
+    """A chunk's summary alone, from the file's footer: no rows are read."""
+    return json.loads(pq.read_schema(path).metadata[_SUMMARY_KEY])
+
+
 def read_chunk(path: Path) -> tuple[pa.Table, dict]:
     table = pq.read_table(path)
     summary = json.loads(table.schema.metadata[_SUMMARY_KEY])

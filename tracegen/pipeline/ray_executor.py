@@ -1,7 +1,8 @@
 """`tracegen build --executor ray`: a build's chunks as Ray tasks, across a cluster.
 
 The driver (the `tracegen build` process) loads and validates the inputs, samples weak-model
-solutions (one response cache, one concurrency limit per server), and writes every finished
+solutions (one response cache, one concurrency limit per server; the calls to a server go out
+from client actors spread over the cluster: tracegen.llm.ray_clients), and writes every finished
 chunk into the work folder itself: workers need no shared filesystem, and a chunk file is what
 a local build writes, so a stopped Ray build resumes locally and the other way round. A task
 gets its problems and the tokenizer's files (put once into the object store) and returns the
@@ -18,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import tempfile
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
 
@@ -69,6 +71,20 @@ def _connect(address: str | None) -> bool:
     except (ConnectionError, ValueError, RuntimeError) as e:
         raise InputError(f"cannot connect to the Ray cluster: {first_line(e)}", field="--ray-address") from None
     return True
+
+
+@contextmanager
+def ray_session(address: str | None, active: bool = True) -> Iterator[None]:
+    """Connected to the cluster at `address` for a whole build (sampling, then chunks); a Ray started here is
+    shut down after it. Inactive: nothing (a local build)."""
+    started = active and _connect(address)
+    try:
+        yield
+    finally:
+        if started:
+            import ray
+
+            ray.shutdown()
 
 
 def iter_ray_chunk_results(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -200,7 +200,7 @@ class SplitWriter:
         return names
 
 
-def write_skipped(path: Path, skipped: list[dict]) -> None:
+def write_skipped(path: Path, skipped: Iterable[dict]) -> None:
     """The rows a build wanted but did not write, one JSON object per line with the reason: nothing is dropped
     silently."""
     with path.open("w", encoding="utf-8") as f:
