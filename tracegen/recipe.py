@@ -37,6 +37,13 @@ class _Strict(BaseModel):
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 SPLIT_PATTERN = r"^\w+$"  # what the Hugging Face Hub accepts as a split name
 
+# Export settings a dataset's manifest records too (tracegen.dataset.manifest)
+UndoUnit = Literal["token", "step"]
+ContextMode = Literal["soft", "hard"]
+Loss = Literal["msft", "naive", "clean"]
+DataFormat = Literal["parquet", "jsonl"]
+Layout = Literal["packed", "branches"]
+
 
 class SourceConfig(_Strict):
     """Where problems come from."""
@@ -166,16 +173,16 @@ class ExportConfig(_Strict):
     )
     chat_template: bool = Field(False, description="format prompts with the tokenizer's chat template")
     prompt_template: str = "Question: {question}\nAnswer:\n"
-    undo_unit: Literal["token", "step"] = "token"
-    context_mode: Literal["soft", "hard"] = "soft"
-    loss: Literal["msft", "naive", "clean"] = "msft"
+    undo_unit: UndoUnit = "token"
+    context_mode: ContextMode = "soft"
+    loss: Loss = "msft"
     label_before_deviation: bool = Field(
         False,
         description="soft mode: also label the state just before each deviation with the correct token (hard mode "
         "always does)",
     )
-    format: Literal["parquet", "jsonl"] = "parquet"
-    layout: Literal["packed", "branches"] = Field(
+    format: DataFormat = "parquet"
+    layout: Layout = Field(
         "packed",
         description="packed: one row per trace; branches: hard rows unrolled into plain causal rows "
         "(tracegen.export.branches)",

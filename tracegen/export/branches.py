@@ -29,6 +29,7 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 
+from tracegen.dataset.manifest import Manifest
 from tracegen.export.columns import IGNORE
 from tracegen.export.writer import SCHEMA
 from tracegen.trace import replay
@@ -321,11 +322,11 @@ def _fail(ok: bool, detail: str) -> None:
         raise BranchError("branches", detail)
 
 
-def layout_summary(folder: Path, manifest: dict) -> str:
+def layout_summary(folder: Path, manifest: Manifest) -> str:
     """The card's words for the layout; for branches, how many rows and tokens the unrolling costs."""
-    if manifest["recipe"]["export"].get("layout", "packed") != "branches":
+    if manifest.recipe.export.layout != "branches":
         return "packed: one row per trace (hard rows need the mask built from `prune_spans`)"
-    files = [Path(folder) / rel for info in manifest["splits"].values() for rel in info["files"]]
+    files = [Path(folder) / rel for rel in manifest.files]
     first = pl.col("branch") == 0
     totals = (
         pl.scan_parquet(files)

@@ -25,10 +25,8 @@ from huggingface_hub import DatasetCard, HfApi, get_token
 from huggingface_hub.utils import DEFAULT_IGNORE_PATTERNS, HFValidationError, filter_repo_objects, validate_repo_id
 
 from tracegen.check import check_dataset
+from tracegen.dataset.layout import CARD, DATA_DIR, JSONL_DIR, PLOTS_DIR, TOKENIZER_DIR
 from tracegen.errors import InputError
-from tracegen.export.card import CARD
-from tracegen.export.plots import PLOTS_DIR
-from tracegen.export.writer import DATA_DIR, JSONL_DIR, TOKENIZER_DIR
 from tracegen.public import SECRET_PATTERNS, find_secret
 
 # Folders tracegen owns: their old files on the Hub are removed by a push, so a shard left from an

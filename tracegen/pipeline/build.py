@@ -21,12 +21,13 @@ from itertools import islice
 from pathlib import Path
 
 from tracegen import __version__
+from tracegen.dataset.layout import CHUNKS_DIR, SHARD_MANIFEST, SKIPPED, TOKENIZER_DIR
+from tracegen.dataset.manifest import Manifest
 from tracegen.errors import InputError
 from tracegen.export.branches import branch_table, layout_schema
 from tracegen.export.card import contamination_warning, write_card
 from tracegen.export.chunks import (
     CHUNK_PROBLEMS,
-    CHUNKS_DIR,
     WorkFolder,
     chunk_count,
     chunk_name,
@@ -36,10 +37,6 @@ from tracegen.export.chunks import (
 )
 from tracegen.export.tokenizer import TraceTokenizer
 from tracegen.export.writer import (
-    MANIFEST,
-    SHARD_MANIFEST,
-    SKIPPED,
-    TOKENIZER_DIR,
     SplitWriter,
     check_output_folder,
     staged_output,
@@ -281,7 +278,7 @@ def assemble(
         report.files = writer.close()
         write_skipped(staging / SKIPPED, report.skipped)
         manifest = _manifest(fingerprint, report)
-        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        manifest.write(staging)
         write_card(staging, manifest)
         report.warnings = [warning] if (warning := contamination_warning(manifest)) else []
 
@@ -337,16 +334,17 @@ def merge(shards: list[Path], out: Path, *, overwrite: bool = False) -> BuildRep
     return report
 
 
-def _manifest(fingerprint: dict, report: BuildReport) -> dict:
-    """Everything needed to reproduce and check the dataset; no timestamps, so builds stay byte-identical."""
-    return {
-        "tracegen_version": fingerprint["tracegen_version"],
-        "recipe": fingerprint["recipe"],
-        "seed": fingerprint["recipe"]["seed"],
-        "tokenizer": fingerprint["tokenizer"],
-        "splits": {report.split: {"rows": report.rows, "problems": report.problems, "files": report.files}},
-        "deviations_by_kind": dict(sorted(report.deviations.items())),
-        "dropped": dict(sorted(report.dropped.items())),
-        "skipped_rows": len(report.skipped),
-        "traces_with_deviations": report.traces_with_deviations,
-    }
+def _manifest(fingerprint: dict, report: BuildReport) -> Manifest:
+    return Manifest.model_validate(
+        {
+            "tracegen_version": fingerprint["tracegen_version"],
+            "recipe": fingerprint["recipe"],
+            "seed": fingerprint["recipe"]["seed"],
+            "tokenizer": fingerprint["tokenizer"],
+            "splits": {report.split: {"rows": report.rows, "problems": report.problems, "files": report.files}},
+            "deviations_by_kind": dict(sorted(report.deviations.items())),
+            "dropped": dict(sorted(report.dropped.items())),
+            "skipped_rows": len(report.skipped),
+            "traces_with_deviations": report.traces_with_deviations,
+        }
+    )

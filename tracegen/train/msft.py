@@ -54,7 +54,7 @@ def train_msft(cfg: MsftConfig, printer: Printer | None = None, on_eval: OnEval 
     accelerator = loop.make_accelerator(mixed_precision=cfg.mixed_precision, grad_accum=cfg.grad_accum, seed=cfg.seed)
     out = Path(cfg.out)
     data = open_dataset(cfg.dataset, cfg.split)
-    if data.export.get("layout", "packed") != "packed":
+    if data.export.layout != "packed":
         raise InputError(
             "has the branches layout (plain causal rows for other trainers); tracegen train reads packed rows: build "
             "without --layout branches",
