@@ -34,6 +34,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
+OVERRIDES = "overrides"  # where an error in an override is: load_recipe's argument (the CLI says "command line")
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 SPLIT_PATTERN = r"^\w+$"  # what the Hugging Face Hub accepts as a split name
 
@@ -325,7 +326,7 @@ def load_recipe(name_or_path: str, overrides: dict[str, object] | None = None) -
         loc = [str(p) for p in err["loc"]]
         field = ".".join(loc)
         if any(field == k or field.startswith(k + ".") for k in overrides):  # the error is inside an overridden value
-            raise InputError(_pydantic_reason(err), file="command line", field=field) from None
+            raise InputError(_pydantic_reason(err), file=OVERRIDES, field=field) from None
         raise InputError(_pydantic_reason(err), file=str(path), line=_line_of(node, loc), field=field) from None
     from tracegen.generators.catalog import check_generators  # loads every rule: only when a recipe is checked
 
@@ -333,7 +334,7 @@ def load_recipe(name_or_path: str, overrides: dict[str, object] | None = None) -
         check_generators(recipe.deviations.generators)
     except InputError as e:
         if any(k.startswith("deviations.generators") or k == "deviations" for k in overrides):
-            raise InputError(e.reason, file="command line", field=e.field) from None
+            raise InputError(e.reason, file=OVERRIDES, field=e.field) from None
         raise InputError(
             e.reason, file=str(path), line=_line_of(node, ["deviations", "generators"]), field=e.field
         ) from None
@@ -369,7 +370,7 @@ def _pydantic_reason(err: dict) -> str:
 def _set_dotted(data: dict, dotted: str, value: object, *, file: str, line: int | None) -> None:
     keys = dotted.split(".")
     if not all(keys):
-        raise InputError(f"not a recipe key: {dotted!r}", field="--set")
+        raise InputError(f"not a recipe key: {dotted!r}", field=OVERRIDES)
     target = data
     for key in keys[:-1]:
         child = target.get(key)

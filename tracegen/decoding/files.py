@@ -23,12 +23,11 @@ def load_model(name_or_path: str, device: str | None = None):
     if (Path(name_or_path) / "tracegen.json").is_file():
         raise InputError(
             "is a dataset folder written by tracegen build, not a model: train one on it (tracegen train msft "
-            "DATASET --out RUN) "
-            "and decode with --model RUN/model",
+            "DATASET --out RUN) and decode RUN/model",
             file=name_or_path,
-            field="--model",
+            field="model",
         )
-    require_hub_or_cache(name_or_path, field="--model")
+    require_hub_or_cache(name_or_path, field="model")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     try:
         return AutoModelForCausalLM.from_pretrained(name_or_path).to(device).eval()

@@ -57,9 +57,9 @@ def plan_push(folder: Path, repo_id: str, *, on_progress: Callable[[int], None] 
     try:
         validate_repo_id(repo_id)
     except HFValidationError as e:
-        raise InputError(str(e).splitlines()[0], field="--repo-id") from None
+        raise InputError(str(e).splitlines()[0], field="repo_id") from None
     if "/" not in repo_id:
-        raise InputError(f"expected ORG/NAME, got {repo_id!r}", field="--repo-id")
+        raise InputError(f"expected ORG/NAME, got {repo_id!r}", field="repo_id")
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError("no such folder" if not folder.exists() else "is not a folder", file=str(folder))

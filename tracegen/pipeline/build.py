@@ -111,13 +111,13 @@ def build(
     started = time.perf_counter()
     shard_index, num_shards = shard
     if executor not in EXECUTORS:
-        raise InputError(f"unknown executor {executor!r} (known: {', '.join(EXECUTORS)})", field="--executor")
+        raise InputError(f"unknown executor {executor!r} (known: {', '.join(EXECUTORS)})", field="executor")
     if executor == "ray":
         require_ray()
     elif ray_address is not None:
-        raise InputError("a Ray address needs --executor ray", field="--ray-address")
+        raise InputError("a Ray address needs executor 'ray'", field="ray_address")
     if not 0 <= shard_index < num_shards:
-        raise InputError(f"shard index {shard_index} is not in 0..{num_shards - 1}", field="--shard-index")
+        raise InputError(f"shard index {shard_index} is not in 0..{num_shards - 1}", field="shard")
     check_generators(recipe.deviations.generators)
 
     def problems() -> Iterator[Problem]:  # read again each time, never held in memory
