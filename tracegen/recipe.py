@@ -176,7 +176,11 @@ class ExportConfig(_Strict):
     prompt_template: str = "Question: {question}\nAnswer:\n"
     undo_unit: UndoUnit = "token"
     context_mode: ContextMode = "soft"
-    loss: Loss = "msft"
+    loss: Loss = Field(
+        "msft",
+        description="msft: deviations masked from the loss; naive: trained on too; clean: the plain SFT baseline, "
+        "rows of clean solutions (no deviation is planned: Recipe.plans_deviations)",
+    )
     label_before_deviation: bool = Field(
         False,
         description="soft mode: also label the state just before each deviation with the correct token (hard mode "
@@ -251,6 +255,13 @@ class Recipe(_Strict):
                     "data needs the prose_* generators"
                 )
         return self
+
+    @property
+    def plans_deviations(self) -> bool:
+        """Whether any row gets deviations. `export.loss: clean` is the plain SFT baseline: its rows are the clean
+        solutions, so no deviation is planned and no weak model is asked, whatever `deviations` says (the section
+        stays in the dump: the recipe is recorded as written). The one place that decides it."""
+        return self.export.loss != "clean"
 
     @model_serializer(mode="wrap")
     def _dump(self, handler):

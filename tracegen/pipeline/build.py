@@ -83,7 +83,7 @@ class BuildReport:
 
 
 def uses_weak_models(recipe: Recipe) -> bool:
-    return recipe.export.loss != "clean" and recipe.deviations.generators.get(WEAK_GENERATOR, 0) > 0
+    return recipe.plans_deviations and recipe.deviations.generators.get(WEAK_GENERATOR, 0) > 0
 
 
 def build(
