@@ -38,13 +38,6 @@ OVERRIDES = "overrides"  # where an error in an override is: load_recipe's argum
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 SPLIT_PATTERN = r"^\w+$"  # what the Hugging Face Hub accepts as a split name
 
-# Export settings a dataset's manifest records too (tracegen.dataset.manifest)
-UndoUnit = Literal["token", "step"]
-ContextMode = Literal["soft", "hard"]
-Loss = Literal["msft", "naive", "clean"]
-DataFormat = Literal["parquet", "jsonl"]
-Layout = Literal["packed", "branches"]
-
 
 class SourceConfig(_Strict):
     """Where problems come from."""
@@ -174,20 +167,16 @@ class ExportConfig(_Strict):
     )
     chat_template: bool = Field(False, description="format prompts with the tokenizer's chat template")
     prompt_template: str = "Question: {question}\nAnswer:\n"
-    undo_unit: UndoUnit = "token"
-    context_mode: ContextMode = "soft"
-    loss: Loss = Field(
-        "msft",
-        description="msft: deviations masked from the loss; naive: trained on too; clean: the plain SFT baseline, "
-        "rows of clean solutions (no deviation is planned: Recipe.plans_deviations)",
-    )
+    undo_unit: Literal["token", "step"] = "token"
+    context_mode: Literal["soft", "hard"] = "soft"
+    loss: Literal["msft", "naive", "clean"] = "msft"  # clean: the plain SFT baseline (Recipe.plans_deviations)
     label_before_deviation: bool = Field(
         False,
         description="soft mode: also label the state just before each deviation with the correct token (hard mode "
         "always does)",
     )
-    format: DataFormat = "parquet"
-    layout: Layout = Field(
+    format: Literal["parquet", "jsonl"] = "parquet"
+    layout: Literal["packed", "branches"] = Field(
         "packed",
         description="packed: one row per trace; branches: hard rows unrolled into plain causal rows "
         "(tracegen.export.branches)",
@@ -258,9 +247,8 @@ class Recipe(_Strict):
 
     @property
     def plans_deviations(self) -> bool:
-        """Whether any row gets deviations. `export.loss: clean` is the plain SFT baseline: its rows are the clean
-        solutions, so no deviation is planned and no weak model is asked, whatever `deviations` says (the section
-        stays in the dump: the recipe is recorded as written). The one place that decides it."""
+        """`export.loss: clean` is the plain SFT baseline: clean solutions, no deviation planned, no weak model asked,
+        whatever `deviations` says (it stays in the dump, as written). The one place that decides it."""
         return self.export.loss != "clean"
 
     @model_serializer(mode="wrap")

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from tracegen.answer_format import GSM8K
 from tracegen.dataset.layout import MANIFEST
 from tracegen.errors import InputError
-from tracegen.recipe import ContextMode, DataFormat, Layout, Loss, UndoUnit
+from tracegen.recipe import ExportConfig
 from tracegen.stepsplit import LINE
 
 
@@ -43,6 +43,12 @@ class DeviationsRecord(_Record):
     per_trace: int
     clean_fraction: float
     detected_after: int | list[int]
+
+
+# A manifest holds the export values a recipe allows: the types are the recipe's own.
+UndoUnit, ContextMode, Loss, DataFormat, Layout = (
+    ExportConfig.model_fields[name].annotation for name in ("undo_unit", "context_mode", "loss", "format", "layout")
+)
 
 
 class ExportRecord(_Record):
