@@ -42,15 +42,7 @@ def check_dataset(out: Path, on_progress: Callable[[int], None] = lambda n: None
     export = manifest.recipe.export
     try:
         tok = load_dataset_tokenizer(out, manifest)
-        ctx = RowContext.of(
-            tok,
-            export.undo_unit,
-            export.context_mode,
-            export.loss,
-            export.chat_template,
-            label_before_deviation=export.label_before_deviation,
-            answer_format=manifest.recipe.answer_format,
-        )
+        ctx = RowContext.for_export(tok, export, manifest.recipe.answer_format)
         _expect_files(out, manifest)
         branches = BranchVerifier(ctx, lambda packed: check_row(packed, ctx)) if export.layout == "branches" else None
         ids: set[str] = set()

@@ -95,16 +95,7 @@ def proven_row(
 
 
 def row_checker(recipe: Recipe, tok: TraceTokenizer) -> RowContext:
-    export = recipe.export
-    return RowContext.of(
-        tok,
-        export.undo_unit,
-        export.context_mode,
-        export.loss,
-        export.chat_template,
-        label_before_deviation=export.label_before_deviation,
-        answer_format=recipe.answer.format,
-    )
+    return RowContext.for_export(tok, recipe.export, recipe.answer.format)
 
 
 CHUNKS_IN_FLIGHT_PER_PROCESS = 4
