@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tracegen.dataset.layout import MANIFEST
 from tracegen.errors import InputError, first_line
 from tracegen.hub import require_hub_or_cache
 from tracegen.sources.jsonl import read_jsonl_objects, require_str
@@ -20,7 +21,7 @@ def load_model(name_or_path: str, device: str | None = None):
     import torch
     from transformers import AutoModelForCausalLM
 
-    if (Path(name_or_path) / "tracegen.json").is_file():
+    if (Path(name_or_path) / MANIFEST).is_file():
         raise InputError(
             "is a dataset folder written by tracegen build, not a model: train one on it (tracegen train msft "
             "DATASET --out RUN) and decode RUN/model",
