@@ -29,7 +29,6 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 
-from tracegen.dataset.manifest import Manifest
 from tracegen.export.columns import IGNORE
 from tracegen.export.writer import SCHEMA
 from tracegen.trace import replay
@@ -322,11 +321,10 @@ def _fail(ok: bool, detail: str) -> None:
         raise BranchError("branches", detail)
 
 
-def layout_summary(folder: Path, manifest: Manifest) -> str:
-    """The card's words for the layout; for branches, how many rows and tokens the unrolling costs."""
-    if manifest.recipe.export.layout != "branches":
+def layout_summary(layout: str, files: list[Path]) -> str:
+    """The card's words for the layout; for branches, how many rows and tokens the unrolling of `files` costs."""
+    if layout != "branches":
         return "packed: one row per trace (hard rows need the mask built from `prune_spans`)"
-    files = [Path(folder) / rel for rel in manifest.files]
     first = pl.col("branch") == 0
     totals = (
         pl.scan_parquet(files)

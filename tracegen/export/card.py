@@ -70,9 +70,8 @@ def write_card(folder: Path, manifest: Manifest) -> None:
     """Compute the statistics of the parquet files in `folder`, draw the plots, write README.md."""
     stats = dataset_stats(folder, manifest)
     plots = write_plots(folder, stats)
-    (Path(folder) / CARD).write_text(
-        render_card(manifest, stats, plots, layout=layout_summary(folder, manifest)), encoding="utf-8"
-    )
+    layout = layout_summary(manifest.recipe.export.layout, [Path(folder) / rel for rel in manifest.files])
+    (Path(folder) / CARD).write_text(render_card(manifest, stats, plots, layout=layout), encoding="utf-8")
 
 
 def render_card(manifest: Manifest, stats: DatasetStats, plots: list[Plot], layout: str = "packed") -> str:
