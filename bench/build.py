@@ -9,7 +9,7 @@ Each is timed `--repeats` times; the medians are compared.
 The build is timed in one process (`ratio_vs_tokenize`) and with `--num-proc` left at its default,
 one process per available core (`ratio_vs_tokenize_all_cores`); the baseline's batched tokenizer
 uses every core too. `self_check_share` is the part of an in-process build spent proving rows
-(tracegen.check_rows.check_row).
+(tracegen.dataset.check_rows.check_row).
 
 Prints one JSON object on its last line and writes it to --out (default bench/results/build.json).
 With --profile, also runs the build once in-process under cProfile and writes the top functions
@@ -69,7 +69,7 @@ def time_build(source: Path, out: Path, num_proc: int | None) -> tuple[float, fl
 def self_check_share(source: Path, out: Path) -> float:
     """The fraction of an in-process build's time spent in the self-check of its rows."""
     sys.path.insert(0, str(ROOT))
-    import tracegen.problem_rows as problem_rows
+    import tracegen.pipeline.problem_rows as problem_rows
     from tracegen.pipeline.build import build
     from tracegen.recipe import load_recipe
 

@@ -12,6 +12,7 @@ Each timing is the median of REPEATS runs, generate and decoder interleaved.
 Prints one JSON object on its last line and writes it to --out (default: bench/results/decode.json).
 
     .venv/bin/python bench/decode.py [--repeats 5] [--threads N] [--out PATH]
+        [--device cuda --dtype bf16 --model 100m]   # on a GPU: a ~100M-parameter Llama (hidden 768, 12 layers)
 """
 
 from __future__ import annotations
@@ -26,23 +27,24 @@ import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
 from tracegen.decoding import decode
-from tracegen.export.tokenizer import TraceTokenizer
+from tracegen.tokens import TraceTokenizer
 
 BATCHES = (1, 8, 64)
 NEW_TOKENS = 128
 PROMPT_LEN = 32
 UNDO_EVERY = 8
+MODELS = {
+    "tiny": dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+                 num_key_value_heads=2),
+    "100m": dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12,
+                 num_key_value_heads=4),
+}  # fmt: skip
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 
 
-def tiny_llama(tok: TraceTokenizer) -> LlamaForCausalLM:
-    config = LlamaConfig(
-        vocab_size=len(tok.hf),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-    )
+def llama(tok: TraceTokenizer, size: str, device: str, dtype: str) -> LlamaForCausalLM:
+    """A Llama of `size` whose output layer never picks EOS or `<UNDO>` (a bias of -1e4 on them)."""
+    config = LlamaConfig(vocab_size=len(tok.hf), **MODELS[size])
     torch.manual_seed(0)
     model = LlamaForCausalLM(config).eval()
     head = torch.nn.Linear(config.hidden_size, config.vocab_size, bias=True)
@@ -51,7 +53,7 @@ def tiny_llama(tok: TraceTokenizer) -> LlamaForCausalLM:
         head.bias.zero_()
         head.bias[[tok.eos_id, tok.undo_id]] = -1e4
     model.lm_head = head
-    return model
+    return model.to(device=device, dtype=DTYPES[dtype])
 
 
 def staggered_undos(rows: torch.Tensor, step: int) -> torch.Tensor:
@@ -60,13 +62,19 @@ def staggered_undos(rows: torch.Tensor, step: int) -> torch.Tensor:
 
 
 def timed(run) -> tuple[float, object]:
+    """Seconds of `run()` once the GPU (if any) has finished its work, and its result."""
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
     start = time.perf_counter()
     out = run()
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
     return time.perf_counter() - start, out
 
 
 def bench_batch(model, tok, batch: int, repeats: int) -> dict:
     prompts = torch.randint(3, len(tok.hf), (batch, PROMPT_LEN), generator=torch.Generator().manual_seed(batch))
+    prompts = prompts.to(model.device)
     run_generate = lambda: model.generate(
         prompts,
         attention_mask=torch.ones_like(prompts),
@@ -115,12 +123,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    parser.add_argument("--dtype", choices=sorted(DTYPES), default="fp32")
+    parser.add_argument("--model", choices=sorted(MODELS), default="tiny")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "decode.json")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     tok = TraceTokenizer.load(None)
-    model = tiny_llama(tok)
+    model = llama(tok, args.model, args.device, args.dtype)
     per_batch = {str(b): bench_batch(model, tok, b, args.repeats) for b in BATCHES}
     for b, row in per_batch.items():
         print(
@@ -130,8 +141,9 @@ def main() -> None:
         )
     result = {
         "bench": "decode",
-        "model": "LlamaForCausalLM hidden 64, 2 layers, vocab 4096, fp32",
-        "device": "cpu",
+        "model": f"LlamaForCausalLM {args.model}: {MODELS[args.model]}, vocab {len(tok.hf)}, {args.dtype}",
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "device": torch.cuda.get_device_name() if args.device == "cuda" else "cpu",
         "torch_threads": torch.get_num_threads(),
         "new_tokens": NEW_TOKENS,
         "prompt_tokens": PROMPT_LEN,

@@ -2,7 +2,7 @@
 
 For each `--length` N, one hard row of about N tokens is made the way the exporter makes rows
 (random clean tokens, a deviation spliced in every `--every` tokens, each undone by `<UNDO>`:
-tracegen.trace.splice + tracegen.export.columns.token_columns), and one training step (collation
+tracegen.trace.splice + tracegen.columns.token_columns), and one training step (collation
 + forward + loss + backward + AdamW) is timed for:
 
 - `dense`: TraceCollator's [B, 1, L, L] additive mask (masks.py), sdpa attention;
@@ -10,6 +10,10 @@ tracegen.trace.splice + tracegen.export.columns.token_columns), and one training
   loaded with attn_implementation="flex_attention" (transformers compiles the kernel; the first
   step, compilation included, is reported apart);
 - `causal`: the same tokens with a 2D padding mask and sdpa's causal path (what a soft row costs).
+
+`--device cuda --dtype bf16 --model 100m` runs the same on a GPU with a ~113M-parameter Llama
+(hidden 768, 12 layers, 12 heads, 4 kv heads, vocab 32,000) in bf16; timings wait for the GPU
+(torch.cuda.synchronize) and include moving the batch to it.
 
 Reported per length: mask bytes per row (dense: the float mask; flex: erased_at plus the block
 tables), collation seconds, step seconds (medians of `--repeats` after one warm-up step) and
@@ -39,13 +43,20 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tracegen.export.columns import token_columns  # noqa: E402
+from tracegen.columns import token_columns  # noqa: E402
 from tracegen.trace import Splice, splice  # noqa: E402
 from tracegen.train.data import TraceCollator  # noqa: E402
 from tracegen.train.loss import label_loss, model_inputs  # noqa: E402
 
-VOCAB, UNDO, EOS = 512, 2, 0
+VOCAB, UNDO, EOS = 512, 2, 0  # the rows' random tokens are drawn below VOCAB
 PROMPT = 64
+MODELS = {
+    "tiny": dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=2,
+                 num_key_value_heads=1, vocab_size=VOCAB),
+    "100m": dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12,
+                 num_key_value_heads=4, vocab_size=32000),
+}  # fmt: skip
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 
 
 def hard_row(length: int, every: int, seed: int) -> dict:
@@ -91,34 +102,37 @@ def mask_bytes(batch: dict, rows: list[dict]) -> int:
     return per_row + len(rows[0]["input_ids"]) * 8  # + erased_at (int64 per token)
 
 
-def model_for(attention: str):
+def model_for(attention: str, args):
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    config = LlamaConfig(
-        vocab_size=VOCAB,
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        max_position_embeddings=1 << 15,
-    )
+    config = LlamaConfig(**MODELS[args.model], max_position_embeddings=1 << 15)
     torch.manual_seed(0)
-    model = LlamaForCausalLM(config)
+    model = LlamaForCausalLM(config).to(device=args.device, dtype=DTYPES[args.dtype])
     model.set_attn_implementation(attention)
     return model.train()
 
 
-def step(model, optimizer, collate, rows) -> tuple[float, float, dict]:
+def finished(device: str) -> float:
+    """perf_counter once the device has done the work queued so far."""
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter()
+
+
+def on_device(batch: dict, device: str) -> dict:
+    return {key: value.to(device) if hasattr(value, "to") else value for key, value in batch.items()}
+
+
+def step(model, optimizer, collate, rows, device: str) -> tuple[float, float, dict]:
     """(step seconds, collation seconds, batch)."""
-    started = time.perf_counter()
-    batch = collate(rows)
-    collated = time.perf_counter()
+    started = finished(device)
+    batch = on_device(collate(rows), device)
+    collated = finished(device)
     total, count = label_loss(model(**model_inputs(batch)).logits, batch["labels"])
     (total / count).backward()
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
-    return time.perf_counter() - started, collated - started, batch
+    return finished(device) - started, collated - started, batch
 
 
 def measure(length: int, args) -> dict:
@@ -132,7 +146,7 @@ def measure(length: int, args) -> dict:
         row["prune_spans"] = [s for s in row["prune_spans"] if s[2] < n]
     kinds = {
         "causal": ("sdpa", causal_collate),
-        "dense": ("sdpa", TraceCollator(UNDO)),
+        "dense": ("sdpa", TraceCollator(UNDO, dtype=DTYPES[args.dtype])),
         "flex": ("flex_attention", TraceCollator(UNDO, mask="flex")),
     }
     result: dict = {"length": n, "undo_groups_per_row": len(rows[0]["prune_spans"])}
@@ -143,15 +157,16 @@ def measure(length: int, args) -> dict:
         if kind != "causal":
             result[f"{kind}_mask_bytes_per_row"] = mask_bytes(batch, rows)
         del batch
-        if kind == "dense" and n * n * 4 > args.max_dense_mib * 2**20:
+        mask_mib = n * n * DTYPES[args.dtype].itemsize / 2**20
+        if kind == "dense" and mask_mib > args.max_dense_mib:
             result["dense_step_seconds"] = result["dense_forward_seconds"] = None
             result["dense_skipped"] = (
-                f"the [L, L] mask is {n * n * 4 / 2**20:.0f} MiB (over --max-dense-mib {args.max_dense_mib})"
+                f"the [L, L] mask is {mask_mib:.0f} MiB (over --max-dense-mib {args.max_dense_mib})"
             )
             continue
-        model = model_for(attention)
-        result[f"{kind}_forward_seconds"] = forward_seconds(model, collate, rows, args.repeats, result, kind)
-        if kind == "flex" and not torch.cuda.is_available():
+        model = model_for(attention, args)
+        result[f"{kind}_forward_seconds"] = forward_seconds(model, collate, rows, args, result, kind)
+        if kind == "flex" and args.device == "cpu":
             result["flex_step_seconds"] = None
             result["flex_step_skipped"] = f"FlexAttention has no backward on the CPU (torch {torch.__version__})"
             continue
@@ -160,8 +175,8 @@ def measure(length: int, args) -> dict:
             result[f"{kind}_step_skipped"] = f"longer than --max-step-length {args.max_step_length}"
             continue
         optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
-        step(model, optimizer, collate, rows)  # warm-up
-        runs = [step(model, optimizer, collate, rows)[:2] for _ in range(args.repeats)]
+        step(model, optimizer, collate, rows, args.device)  # warm-up
+        runs = [step(model, optimizer, collate, rows, args.device)[:2] for _ in range(args.repeats)]
         result[f"{kind}_step_seconds"] = round(statistics.median(t for t, _ in runs), 4)
         print(
             f"  length {n} {kind}: {result[f'{kind}_forward_seconds']} s/forward, {result[f'{kind}_step_seconds']} "
@@ -178,15 +193,15 @@ def measure(length: int, args) -> dict:
     return result
 
 
-def forward_seconds(model, collate, rows, repeats: int, result: dict, kind: str) -> float:
+def forward_seconds(model, collate, rows, args, result: dict, kind: str) -> float:
     """Median seconds of collation + a forward without gradients, after one warm-up (for flex: the compilation,
     reported apart)."""
     times = []
     with torch.no_grad():
-        for _ in range(repeats + 1):
-            started = time.perf_counter()
-            model(**model_inputs(collate(rows)))
-            times.append(time.perf_counter() - started)
+        for _ in range(args.repeats + 1):
+            started = finished(args.device)
+            model(**model_inputs(on_device(collate(rows), args.device)))
+            times.append(finished(args.device) - started)
     if kind == "flex":
         result["flex_first_forward_seconds"] = round(times[0], 2)  # transformers compiles the flex kernel
     return round(statistics.median(times[1:]), 4)
@@ -205,6 +220,9 @@ def main() -> None:
         default=1 << 30,
         help="time only the forward above this length (a CPU steps 16k tokens in minutes)",
     )
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    parser.add_argument("--dtype", choices=sorted(DTYPES), default="fp32")
+    parser.add_argument("--model", choices=sorted(MODELS), default="tiny")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "train_step.json")
     args = parser.parse_args()
     rows: list[dict] = []
@@ -217,11 +235,11 @@ def main() -> None:
 def write(args, rows: list[dict]) -> None:
     result = {
         "benchmark": "train_step",
-        "model": "Llama, hidden 64, 2 layers, 2 heads (1 kv head), vocab 512, fp32",
+        "model": f"Llama {args.model}: {MODELS[args.model]}, {args.dtype}",
         "batch_size": args.batch_size,
         "deviation_every_tokens": args.every,
         "repeats": args.repeats,
-        "device": "cpu",
+        "device": torch.cuda.get_device_name() if args.device == "cuda" else "cpu",
         "cpu": platform.processor() or platform.machine(),
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from tracegen.check_rows import seen_contexts
+from tracegen.columns import IGNORE
+from tracegen.dataset.check_rows import seen_contexts
 from tracegen.dataset.load import load_dataset_tokenizer
 from tracegen.dataset.manifest import read_manifest
-from tracegen.export.columns import IGNORE
 from tracegen.trace import replay
 
 

@@ -58,7 +58,7 @@ def fresh_accelerate_state():
 @pytest.fixture(scope="module")
 def tok():
     """The embedded tokenizer (with <UNDO>)."""
-    from tracegen.export.tokenizer import TraceTokenizer
+    from tracegen.tokens import TraceTokenizer
 
     return TraceTokenizer.load(None)
 

@@ -12,12 +12,12 @@ from hypothesis import strategies as st
 from transformers import LlamaConfig, LlamaForCausalLM
 from typer.testing import CliRunner
 
-from tracegen.check import check_dataset
 from tracegen.cli import app
+from tracegen.columns import IGNORE, token_columns
+from tracegen.dataset.check import check_dataset
 from tracegen.errors import InputError
-from tracegen.export.branches import unroll
-from tracegen.export.columns import IGNORE, token_columns
 from tracegen.recipe import load_recipe
+from tracegen.rows.branches import unroll
 from tracegen.trace import Splice, splice
 from tracegen.train.loss import label_loss
 from tracegen.train.masks import attention_inputs, trace_columns, visibility

@@ -18,9 +18,9 @@ from typer.testing import CliRunner
 from tracegen import __version__
 from tracegen.cli import app
 from tracegen.dataset.manifest import Manifest, read_manifest
-from tracegen.export.card import render_card, size_category
-from tracegen.export.plots import write_plots
-from tracegen.export.stats import DatasetStats, Distribution, SplitStats, dataset_stats
+from tracegen.hub.card import render_card, size_category
+from tracegen.hub.plots import write_plots
+from tracegen.hub.stats import DatasetStats, Distribution, SplitStats, dataset_stats
 from tracegen.recipe import Recipe
 
 MODES = {"soft": [], "hard": ["--context-mode", "hard", "--undo-unit", "step"], "clean": ["--loss", "clean"]}
@@ -196,7 +196,7 @@ def test_plots_are_byte_identical_whatever_the_user_style(tmp_path):
 def test_stats_read_any_kind_string_from_the_parquet(tmp_path):
     import pyarrow as pa
 
-    from tracegen.export.writer import SCHEMA
+    from tracegen.pipeline.writer import SCHEMA
 
     deviation = {
         "kind": "weak:Qwen/Qwen2.5-0.5B",

@@ -81,7 +81,7 @@ def test_check_names_row_and_rule(built, tmp_path, change, rule):
 def test_check_names_both_positions_of_a_state_with_two_labels(tmp_path, gsm8k_small):
     """A step undo re-emits the correct start of a step: those positions are states seen before; labelling one
     differently is caught."""
-    from tracegen.check_rows import seen_contexts
+    from tracegen.dataset.check_rows import seen_contexts
 
     out = tmp_path / "step"
     flags = ["--limit", "20", "--context-mode", "hard", "--undo-unit", "step", "--set", "deviations.clean_fraction=0"]

@@ -1,6 +1,6 @@
 """Labels and position ids per loss and context mode (DESIGN.md sections 4 and 5)."""
 
-from tracegen.export.columns import IGNORE, token_columns
+from tracegen.columns import IGNORE, token_columns
 from tracegen.trace import Splice, splice
 
 UNDO = 0

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from tracegen.cli import app
 from tracegen.decoding import decode
-from tracegen.export.tokenizer import TraceTokenizer
+from tracegen.tokens import TraceTokenizer
 
 PROMPTS = ["Question: 3 apples and 4 more?\nAnswer:\n", "Hi"]
 

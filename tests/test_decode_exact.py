@@ -1,6 +1,7 @@
 """Exactness: the KV-trimming decoder computes the states that hard-mode training data claims.
 
-On a tiny Llama (fp32, eager and sdpa) and rows exported by `tracegen build --context-mode hard`:
+On a tiny Llama (fp32, eager and sdpa; on CUDA too when a GPU is present) and rows exported by
+`tracegen build --context-mode hard`:
 (a) teacher-forcing a row through the decoder gives, at every step, the logits of a fresh forward
     over the sequence that survives at that step; (b) the packed forward with the masks.py mask and
     the exported position ids gives the decoder's logits at every state, labelled ones included;
@@ -19,11 +20,12 @@ from typer.testing import CliRunner
 
 from tracegen.cli import app
 from tracegen.decoding import decode, slots
-from tracegen.export.tokenizer import TraceTokenizer
+from tracegen.tokens import TraceTokenizer
 from tracegen.trace import replay
 from tracegen.train.masks import attention_inputs, trace_columns
 
 TOLERANCE = 1e-4
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +33,10 @@ def tok():
     return TraceTokenizer.load(None)
 
 
-@pytest.fixture(scope="module", params=["eager", "sdpa"])
+@pytest.fixture(
+    scope="module",
+    params=["cpu-eager", "cpu-sdpa", pytest.param("cuda-eager", marks=CUDA), pytest.param("cuda-sdpa", marks=CUDA)],
+)
 def model(request, tok):
     config = LlamaConfig(
         vocab_size=len(tok.hf),
@@ -42,9 +47,17 @@ def model(request, tok):
         num_key_value_heads=2,
     )
     torch.manual_seed(0)
-    llama = LlamaForCausalLM(config).eval()
-    llama.config._attn_implementation = request.param
+    device, attention = request.param.split("-")
+    llama = LlamaForCausalLM(config).eval().to(device)
+    llama.config._attn_implementation = attention
     return llama
+
+
+def logits_of(model, ids: list[int], **inputs) -> torch.Tensor:
+    """Logits [L, V] on the CPU of one forward over `ids`, the other inputs moved to the model's device."""
+    with torch.no_grad():
+        on_device = {name: None if value is None else value.to(model.device) for name, value in inputs.items()}
+        return model(input_ids=torch.tensor([ids], device=model.device), **on_device).logits[0].cpu()
 
 
 @pytest.fixture(scope="module", params=["token", "step"])
@@ -90,11 +103,6 @@ def hard_forced(model, tok, exported):
     return forced_decode(model, tok, rows, unit)
 
 
-def fresh_logits(model, ids: list[int]) -> torch.Tensor:
-    with torch.no_grad():
-        return model(input_ids=torch.tensor([ids])).logits[0]
-
-
 def test_exact_teacher_forced_decoder_equals_fresh_forward_over_the_survivors(model, tok, exported, hard_forced):
     unit, rows = exported
     delimiters = tok.delimiters if unit == "step" else frozenset()
@@ -114,13 +122,16 @@ def test_exact_teacher_forced_decoder_equals_fresh_forward_over_the_survivors(mo
             for j in range(len(completion) + 1)
             if j == len(completion) or completion[j] == tok.undo_id and (j == 0 or completion[j - 1] != tok.undo_id)
         ]
-        fresh = {stack: fresh_logits(model, row["input_ids"][:p] + list(stack)) for stack in longest}
+        fresh = {stack: logits_of(model, row["input_ids"][:p] + list(stack)) for stack in longest}
         for j, stack in enumerate(stacks[:-1]):
             holder = next(m for m in longest if m[: len(stack)] == stack)
-            assert (result.logits[j] - fresh[holder][p - 1 + len(stack)]).abs().max().item() <= TOLERANCE, f"step {j}"
+            assert (result.logits[j].cpu() - fresh[holder][p - 1 + len(stack)]).abs().max().item() <= TOLERANCE, (
+                f"step {j}"
+            )
         # the log-probs the decoder reports are those of its logits
         assert result.logprobs == pytest.approx(
-            result.logits.log_softmax(-1).gather(1, torch.tensor(completion)[:, None]).squeeze(1).tolist(), abs=1e-5
+            result.logits.cpu().log_softmax(-1).gather(1, torch.tensor(completion)[:, None]).squeeze(1).tolist(),
+            abs=1e-5,
         )
 
 
@@ -132,11 +143,10 @@ def test_exact_packed_forward_with_the_hard_mask_equals_the_decoder_at_every_sta
         mask, positions = attention_inputs(
             ids, row["position_ids"], row["prune_spans"], row["context_mode"], undo_id=tok.undo_id
         )
-        with torch.no_grad():
-            packed = model(input_ids=torch.tensor([ids]), attention_mask=mask, position_ids=positions).logits[0]
+        packed = logits_of(model, ids, attention_mask=mask, position_ids=positions)
         states = [p + parent for parent in replay(ids[p:], tok.undo_id, unit, delimiters).parent]
         for j, state in enumerate(states):
-            assert (packed[state] - result.logits[j]).abs().max().item() <= TOLERANCE, f"step {j}"
+            assert (packed[state] - result.logits[j].cpu()).abs().max().item() <= TOLERANCE, f"step {j}"
         labelled = {i - 1 for i, label in enumerate(row["labels"]) if label != -100}
         assert labelled and labelled <= set(states), "every labelled position is a state the decoder was in"
 
@@ -166,11 +176,10 @@ def test_exact_soft_mode_is_a_plain_causal_forward(model, tok, exported):
     unit, rows = exported
     for row, result in zip(rows, forced_decode(model, tok, rows, unit, mode="soft")):
         p, ids = row["prompt_len"], row["input_ids"]
-        plain = fresh_logits(model, ids)
-        assert (result.logits - plain[p - 1 : len(ids) - 1]).abs().max().item() <= TOLERANCE
+        plain = logits_of(model, ids)
+        assert (result.logits.cpu() - plain[p - 1 : len(ids) - 1]).abs().max().item() <= TOLERANCE
         mask, positions = attention_inputs(ids, None, row["prune_spans"], "soft", undo_id=tok.undo_id)
-        with torch.no_grad():
-            masked = model(input_ids=torch.tensor([ids]), attention_mask=mask, position_ids=positions).logits[0]
+        masked = logits_of(model, ids, attention_mask=mask, position_ids=positions)
         assert (masked - plain).abs().max().item() <= TOLERANCE
 
 
@@ -179,7 +188,7 @@ UNDO_PATTERNS = [{3, 4, 5}, set(), {0, 9, 10, 11, 12, 13, 14, 15}, {6, 20}]
 
 
 def forced_undos(rows: torch.Tensor, step: int) -> torch.Tensor:
-    return torch.tensor([step in UNDO_PATTERNS[r] for r in rows.tolist()], dtype=torch.bool)
+    return torch.tensor([step in UNDO_PATTERNS[r] for r in rows.tolist()], dtype=torch.bool, device=rows.device)
 
 
 @pytest.mark.parametrize(
@@ -200,7 +209,11 @@ def test_exact_batch_rows_undo_independently(model, tok, monkeypatch, mode, unit
     batched = decode(model, tok, prompts, force_undo=forced_undos, **kwargs)
     for r, prompt in enumerate(prompts):
         alone = decode(
-            model, tok, [prompt], force_undo=lambda rows, step, r=r: torch.tensor([step in UNDO_PATTERNS[r]]), **kwargs
+            model,
+            tok,
+            [prompt],
+            force_undo=lambda rows, step, r=r: torch.tensor([step in UNDO_PATTERNS[r]], device=rows.device),
+            **kwargs,
         )[0]
         assert batched[r].trace_ids == alone.trace_ids
         assert batched[r].undos == len(UNDO_PATTERNS[r] & set(range(len(alone.trace_ids))))

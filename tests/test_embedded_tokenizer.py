@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
 from tracegen import UNDO_TOKEN
-from tracegen.export.embedded import EMBEDDED_TOKENIZER_DIR, load_embedded_tokenizer
+from tracegen.embedded_tokenizer import EMBEDDED_TOKENIZER_DIR, load_embedded_tokenizer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 GSM8K_TRAIN = REPO_ROOT.parent / "shared" / "data" / "gsm8k" / "train.jsonl"

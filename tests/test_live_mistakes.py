@@ -78,7 +78,7 @@ def test_no_password_key_or_local_path_reaches_a_file_and_push_guards_the_rest(t
 def test_push_finds_a_token_deep_in_the_parquet_strings(tmp_path):
     import pyarrow as pa
 
-    from tracegen.export.push import _secret_in_parquet
+    from tracegen.hub.push import _secret_in_parquet
 
     table = pa.table(
         {"id": ["a", "b"], "deviations": [[{"reason": "fine"}], [{"reason": "token hf_" + "A1b2C3d4" * 4}]]}

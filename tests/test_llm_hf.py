@@ -3,11 +3,11 @@
 import pytest
 
 from tracegen.errors import InputError
-from tracegen.export.tokenizer import TraceTokenizer
 from tracegen.llm.base import Request
 from tracegen.llm.config import BackendConfig
 from tracegen.llm.factory import make_backend
 from tracegen.public import public_name
+from tracegen.tokens import TraceTokenizer
 
 REQUESTS = [
     Request("a", "Tom has 3 apples and eats one. How many are left?", n=3),

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from tracegen.export.columns import hard_position_ids, token_columns
+from tracegen.columns import hard_position_ids, token_columns
 from tracegen.trace import Splice, replay, splice
 from tracegen.train.masks import attention_inputs, batch_attention_inputs, trace_columns, visibility
 

@@ -121,7 +121,7 @@ def test_ctrl_c_in_train_names_checkpoints_and_resume(tmp_path, monkeypatch):
 
 
 def test_train_steps_show_the_time_left():
-    from tracegen.train.commands import StepClock
+    from tracegen.cli.train_commands import StepClock
 
     now = [100.0]
     clock = StepClock(total_steps=100, clock=lambda: now[0])
@@ -149,7 +149,7 @@ def test_decode_explains_a_dataset_folder_given_as_the_model(tmp_path):
 
 
 def test_a_hub_name_without_a_network_fails_in_seconds(monkeypatch):
-    from tracegen.export.tokenizer import TraceTokenizer
+    from tracegen.tokens import TraceTokenizer
 
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))

@@ -6,7 +6,6 @@ from collections import Counter
 import pytest
 from conftest import ROOT
 
-from tracegen.generators.catalog import RULES
 from tracegen.generators.plan import plan_rules
 from tracegen.generators.prose_plan import plan_prose_deviations, prose_verdict
 from tracegen.problem import Problem
@@ -14,6 +13,7 @@ from tracegen.prose_math import read_equations
 from tracegen.recipe import DeviationConfig, SourceConfig
 from tracegen.recipe_data import PROSE_GENERATORS, AnswerConfig, FieldsConfig, StepsConfig
 from tracegen.sources.generic import read_generic
+from tracegen.stages import GENERATORS
 from tracegen.stepsplit import split_with_separators
 
 SAMPLE = ROOT / "data" / "math-sample" / "train.jsonl"
@@ -42,7 +42,7 @@ def test_each_rule_makes_verified_mistakes(name, problems):
     for problem in problems:
         steps, _ = split_with_separators(problem.solution, problem.step_split)
         for index in range(len(steps)):
-            wrong = RULES[name].make(problem, steps, index, random.Random(index))
+            wrong = GENERATORS.get(name).make(problem, steps, index, random.Random(index))
             if wrong is None:
                 continue
             made += 1
@@ -54,7 +54,7 @@ def test_each_rule_makes_verified_mistakes(name, problems):
 def test_a_wrong_result_breaks_the_equation_and_is_carried_in_its_step():
     steps = ["We have $12 + 7 = 19$, and twice that is $2 \\cdot 19 = 38$."]
     problem = Problem("t:2", "12 and 7", steps[0], "38", "paragraph", "boxed")
-    wrong = RULES["prose_wrong_result"].make(problem, steps, 0, random.Random(1))
+    wrong = GENERATORS.get("prose_wrong_result").make(problem, steps, 0, random.Random(1))
     first = read_equations(wrong.text)[0]
     assert not first.holds()  # 12 + 7 = <slip>
     assert read_equations(wrong.text)[1].holds()  # the carried use is recomputed: 2 * <slip> = ...
@@ -63,7 +63,7 @@ def test_a_wrong_result_breaks_the_equation_and_is_carried_in_its_step():
 
 def test_a_wrong_operand_keeps_the_equation_true_and_changes_the_value():
     steps, _ = split_with_separators(PROBLEM.solution, "paragraph")
-    wrong = RULES["prose_wrong_operand"].make(PROBLEM, steps, 0, random.Random(3))
+    wrong = GENERATORS.get("prose_wrong_operand").make(PROBLEM, steps, 0, random.Random(3))
     assert all(e.holds() for e in read_equations(wrong.text))
     assert prose_verdict(steps[0], wrong.text) == "value"
 
@@ -78,7 +78,7 @@ def test_the_final_answer_is_a_target_where_no_equation_gives_it():
         "boxed",
     )
     steps, _ = split_with_separators(problem.solution, "paragraph")
-    wrong = RULES["prose_digit_swap"].make(problem, steps, 1, random.Random(0))
+    wrong = GENERATORS.get("prose_digit_swap").make(problem, steps, 1, random.Random(0))
     assert (
         wrong is not None
         and wrong.text == "So there are $\\boxed{63}$ ways."

@@ -8,7 +8,7 @@ import pytest
 
 def test_public_names_import_from_the_package():
     from tracegen import TraceCollator, TraceTokenizer
-    from tracegen.export.tokenizer import TraceTokenizer as defined_tokenizer
+    from tracegen.tokens import TraceTokenizer as defined_tokenizer
     from tracegen.train.data import TraceCollator as defined_collator
 
     assert TraceCollator is defined_collator and TraceTokenizer is defined_tokenizer

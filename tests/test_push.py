@@ -7,7 +7,7 @@ import pytest
 from huggingface_hub.errors import OfflineModeIsEnabled
 from typer.testing import CliRunner
 
-import tracegen.export.push as push_module
+import tracegen.hub.push as push_module
 from tracegen.cli import app
 
 TOKEN = "hf_tracegen_test_secret_token"

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tracegen import ray_executor
 from tracegen.cli import app
-from tracegen.export.chunks import CHUNK_PROBLEMS, work_folder_for
+from tracegen.pipeline import ray_executor
 from tracegen.pipeline.build import build
+from tracegen.pipeline.chunks import CHUNK_PROBLEMS, work_folder_for
 from tracegen.recipe import load_recipe
 
 ray = pytest.importorskip("ray")

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tracegen.check import check_dataset
 from tracegen.cli import app
-from tracegen.export.chunks import CHUNK_PROBLEMS, work_folder_for
+from tracegen.dataset.check import check_dataset
 from tracegen.pipeline.build import build as run_build
+from tracegen.pipeline.chunks import CHUNK_PROBLEMS, work_folder_for
 from tracegen.recipe import load_recipe
 
 ROOT = Path(__file__).resolve().parents[1]

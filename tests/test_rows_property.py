@@ -9,12 +9,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tracegen.check_rows import RowContext, check_row
-from tracegen.export.rows import build_row
-from tracegen.export.tokenizer import TraceTokenizer
+from tracegen.dataset.check_rows import RowContext, check_row
 from tracegen.generators.base import Deviation
 from tracegen.recipe import ExportConfig
+from tracegen.rows.row import build_row
 from tracegen.sources.arith import generate_arith
+from tracegen.tokens import TraceTokenizer
 
 PROBLEMS = list(generate_arith(50, seed=3, max_steps=5))
 PIECES = list("0123456789 +-*/=<>$.,\nabcxyz€é😀\t") + ["<UNDO>", "<|endoftext|>", " <<", ">>", "\n\n"]

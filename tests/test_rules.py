@@ -5,27 +5,21 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
+from tracegen.annotations import parse_annotations, tokenize_expression
 from tracegen.errors import InputError
-from tracegen.generators.base import DeviationPlan
+from tracegen.generators.base import DeviationPlan, WrongStep
 from tracegen.generators.calcs import read_calcs
-from tracegen.generators.catalog import RULES
 from tracegen.generators.planner import divergence, plan_deviations
 from tracegen.generators.plausible import misquotes
-from tracegen.generators.registry import RuleGenerator, WrongStep
+from tracegen.generators.registry import RuleGenerator
 from tracegen.generators.rewrite import carry
 from tracegen.generators.verify import is_wrong, value_changes
 from tracegen.problem import Problem
 from tracegen.recipe import DeviationConfig
-from tracegen.steps import (
-    annotation_holds,
-    numbers_in,
-    parse_annotations,
-    parse_number,
-    split_steps,
-    step_value,
-    tokenize_expression,
-)
+from tracegen.stages import GENERATORS
+from tracegen.steps import annotation_holds, numbers_in, parse_number, split_steps, step_value
 
 TRAIN = Path(__file__).resolve().parents[2] / "shared" / "data" / "gsm8k" / "train.jsonl"
 NATALIA = Problem(
@@ -38,6 +32,8 @@ NATALIA = Problem(
     "72",
 )
 KINDS = ["arith_slip", "digit_swap", "wrong_operator", "wrong_operand", "skip_ahead", "copy_error"]
+
+RULES = {name: rule for name in GENERATORS.names() if isinstance(rule := GENERATORS.get(name), RuleGenerator)}
 
 
 @pytest.fixture(scope="module")
@@ -243,16 +239,19 @@ def test_is_wrong():
     assert is_wrong("#### 4", "#### 5") and not is_wrong("#### 4", "#### 4")
 
 
-def test_accidentally_correct_deviations_are_dropped(monkeypatch):
+def test_accidentally_correct_deviations_are_dropped():
     """A generator that rewrites 2+2 as 2*2 gives the right value by the wrong route: not a mistake."""
 
     def same_value(problem, steps, index, rng):
         return WrongStep(steps[index].replace("2+2", "2*2"), "equivalent") if "<<" in steps[index] else None
 
-    monkeypatch.setitem(RULES, "equivalent", RuleGenerator("equivalent", same_value, False, True))
-    problem = Problem("p", "Tom has 2 and 2 apples.", "Tom has 2+2 = <<2+2=4>>4 apples.\n#### 4", "4")
-    config = DeviationConfig(generators={"equivalent": 1.0})
-    plan = plan_deviations(problem, config, random.Random(0))
+    GENERATORS.register("equivalent", RuleGenerator("equivalent", same_value, False, True))
+    try:
+        problem = Problem("p", "Tom has 2 and 2 apples.", "Tom has 2+2 = <<2+2=4>>4 apples.\n#### 4", "4")
+        config = DeviationConfig(generators={"equivalent": 1.0})
+        plan = plan_deviations(problem, config, random.Random(0))
+    finally:
+        GENERATORS.unregister("equivalent")
     assert plan.deviations == []
     assert plan.dropped == Counter({"equivalent:accidentally_correct": 1, "no_applicable_step": 1})
 
@@ -265,13 +264,13 @@ def test_no_applicable_step_is_counted():
 
 
 def test_unknown_generator_is_named():
-    config = DeviationConfig(generators={"arith_slip": 1.0, "typo_maker": 1.0})
+    known = "arith_slip, copy_error, digit_swap, prose_copy_error, .*, skip_ahead, weak, wrong_operand, wrong_operator"
+    with pytest.raises(ValidationError, match=f"unknown generator 'typo_maker' .known: {known}"):
+        DeviationConfig(generators={"arith_slip": 1.0, "typo_maker": 1.0})
     with pytest.raises(
-        InputError,
-        match="typo_maker.*arith_slip, copy_error, digit_swap, prose_copy_error, .*, skip_ahead, weak, "
-        "wrong_operand, wrong_operator",
+        InputError, match=f"field 'deviations.generators': unknown generator 'typo_maker' .known: {known}"
     ):
-        plan_deviations(NATALIA, config, random.Random(0))
+        GENERATORS.get("typo_maker")
 
 
 # --- planner ----------------------------------------------------------------------------------

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracegen.check_rows import RowError, check_one_label_per_state, seen_contexts
-from tracegen.export.columns import IGNORE, token_columns
+from tracegen.columns import IGNORE, token_columns
+from tracegen.dataset.check_rows import RowError, check_one_label_per_state, seen_contexts
 from tracegen.trace import Splice, differing_splice, replay, splice
 from tracegen.train.masks import visibility
 

@@ -8,15 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tracegen.annotations import Annotation, parse_annotations
 from tracegen.steps import (
-    Annotation,
     UnsafeExpression,
     annotation_holds,
     evaluate,
     final_answer,
     format_number,
     numbers_in,
-    parse_annotations,
     parse_number,
     split_steps,
     step_value,

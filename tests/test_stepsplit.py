@@ -40,7 +40,7 @@ def test_blank_line_delimiters_end_a_step_whole_or_cut_in_two():
 
 def test_the_embedded_tokenizer_finds_paragraph_steps():
     """It has no "\\n\\n" token: a blank line is two "\\n" tokens, and step undo still pops whole paragraphs."""
-    from tracegen.export.tokenizer import TraceTokenizer
+    from tracegen.tokens import TraceTokenizer
 
     tok = TraceTokenizer.load(None)  # its own: the module's `tok` keeps line delimiters
     use_step_split(tok, "paragraph", "step")

@@ -7,7 +7,7 @@ from tokenizers import processors
 from typer.testing import CliRunner
 
 from tracegen.cli import app
-from tracegen.export.tokenizer import TraceTokenizer
+from tracegen.tokens import TraceTokenizer
 
 runner = CliRunner()
 

@@ -14,7 +14,7 @@ from tracegen.cli import app
 from tracegen.dataset.load import open_dataset
 from tracegen.decoding import decode
 from tracegen.errors import InputError
-from tracegen.export.tokenizer import TraceTokenizer
+from tracegen.tokens import TraceTokenizer
 from tracegen.train import loop
 from tracegen.train.config import MsftConfig
 from tracegen.train.data import TraceCollator, held_out
@@ -359,17 +359,51 @@ def test_cli_options_are_the_config_fields_with_their_defaults(command, config):
     import dataclasses
     import inspect
 
-    from tracegen.train import commands
+    from tracegen.cli import train_commands as commands
     from tracegen.train import config as configs
 
     fields = {f.name: f.default for f in dataclasses.fields(getattr(configs, config))}
     parameters = inspect.signature(getattr(commands, command)).parameters
     assert list(parameters) == list(fields)
     for name, parameter in parameters.items():
-        if (
-            parameter.default is not inspect.Parameter.empty and name != "undo_init"
-        ):  # a list option; the config keeps a tuple
-            assert parameter.default == fields[name], name
+        if name != "undo_init":  # a repeatable option (None when not given); the config keeps a tuple
+            required = fields[name] is dataclasses.MISSING
+            assert parameter.default == (inspect.Parameter.empty if required else fields[name]), name
+    shown = CliRunner().invoke(app, ["train", command, "--help"], env={"COLUMNS": "300"}).output
+    for name in fields:
+        assert (name if name == "dataset" else f"--{name.replace('_', '-')}") in shown, name
+
+
+@pytest.mark.parametrize(
+    "command,options,expected",
+    [
+        ("msft", [], {}),
+        (
+            "msft",
+            ["--steps", "7", "--undo-init", "a", "--undo-init", "b", "--schedule-steps", "3", "--no-resume"],
+            {"steps": 7, "undo_init": ("a", "b"), "schedule_steps": 3},
+        ),
+        ("grpo", [], {}),
+        ("grpo", ["--top-p", "0.9", "--mode", "hard", "--lr", "2e-5"], {"top_p": 0.9, "mode": "hard", "lr": 2e-5}),
+    ],
+)
+def test_cli_options_reach_the_trainer_as_its_config(monkeypatch, tmp_path, command, options, expected):
+    """What a user types is what the trainer gets: given options parsed to the field's type, the rest its default."""
+    from tracegen.train import grpo, msft
+    from tracegen.train.config import GrpoConfig
+
+    module, config = (msft, MsftConfig) if command == "msft" else (grpo, GrpoConfig)
+    received = []
+    monkeypatch.setattr(module, f"train_{command}", lambda cfg, printer: received.append(cfg))
+    result = CliRunner().invoke(app, ["train", command, "data/x", "--out", str(tmp_path), *options])
+    assert result.exit_code == 0, result.output
+    assert received == [config(dataset="data/x", out=tmp_path, **expected)]
+
+
+def test_cli_option_bounds_come_from_the_config():
+    result = CliRunner().invoke(app, ["train", "msft", "data/x", "--out", "run", "--schedule-steps", "0"])
+    assert result.exit_code == 2
+    assert "schedule-steps" in result.output
 
 
 def test_the_schedule_holds_its_minimum_after_schedule_steps_and_on_eval_can_stop_a_run(

@@ -22,8 +22,8 @@ import pytest
 from test_live_mistakes import API_KEY, PASSWORD, every_text
 from typer.testing import CliRunner
 
-from tracegen.check import check_dataset
 from tracegen.cli import app
+from tracegen.dataset.check import check_dataset
 
 WRONG_SOLUTION = "Half of them is 1000 + 1 = 1001.\n#### 1001"
 PROBLEMS = 3
@@ -35,7 +35,7 @@ def tiny_fixed_answer_model(folder: Path) -> Path:
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from tracegen.export.tokenizer import TraceTokenizer
+    from tracegen.tokens import TraceTokenizer
 
     tok = TraceTokenizer.load(None).hf
     tok.add_tokens([WRONG_SOLUTION])

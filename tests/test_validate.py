@@ -12,10 +12,10 @@ from typer.testing import CliRunner
 
 from tracegen.cli import app
 from tracegen.decoding import decode
-from tracegen.export.tokenizer import TraceTokenizer
+from tracegen.tokens import TraceTokenizer
 from tracegen.validate import plan, report, verdicts
 from tracegen.validate.forcing import PrefixForcing
-from tracegen.validate.metrics import Problem, first_wrong_line, lines_of, solution_stats
+from tracegen.validate.metrics import GoldReference, first_wrong_line, lines_of, solution_stats
 
 QUESTION = (
     "Aisha buys 2 jars of beads, and each jar holds 3 beads. She sells 2 beads at the market. Omar gives her "
@@ -25,7 +25,7 @@ GOLD = (
     "Aisha buys 2*3 = <<2*3=6>>6 beads.\nShe has 6-2 = <<6-2=4>>4 beads left after the market.\nOmar gives her "
     "18, so she has 4+18 = <<4+18=22>>22 beads.\n#### 22"
 )
-PROBLEM = Problem(question=QUESTION, gold_solution=GOLD, answer="22")
+PROBLEM = GoldReference(question=QUESTION, gold_solution=GOLD, answer="22")
 WRONG_STEP = "She has 6-2 = <<6-2=5>>5 beads left after the market.\n"
 
 

@@ -6,7 +6,9 @@ from fractions import Fraction
 
 import pytest
 
-from tracegen.steps import parse_annotations, split_steps
+from tracegen.annotations import parse_annotations
+from tracegen.errors import InputError
+from tracegen.steps import split_steps
 from tracegen.verifiers.answers import final_value, line_answer, same_value
 from tracegen.verifiers.base import KINDS, Divergence
 from tracegen.verifiers.calculations import calculations
@@ -234,7 +236,7 @@ def test_gold_with_one_annotation_result_changed_is_a_false_annotation_at_that_s
 
 
 def test_unknown_verifier_and_gold_without_answer_are_refused():
-    with pytest.raises(ValueError, match="unknown verifier 'nope'"):
+    with pytest.raises(InputError, match="unknown verifier .nope."):
         get_verifier("nope")
     with pytest.raises(ValueError, match="no numeric final answer"):
         get_verifier().first_error(EGGS, "no answer here", "A: 3")

@@ -141,7 +141,7 @@ def test_critic_through_a_local_hf_model_runs_and_falls_back_when_it_writes_gibb
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from tracegen.export.tokenizer import TraceTokenizer
+    from tracegen.tokens import TraceTokenizer
 
     tokenizer = TraceTokenizer.load(None).hf
     config = LlamaConfig(

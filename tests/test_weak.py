@@ -8,10 +8,11 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from tracegen.check import check_dataset
 from tracegen.cli import app
+from tracegen.dataset.check import check_dataset
+from tracegen.generators.base import Skipped
 from tracegen.generators.plan import plan_weak
-from tracegen.generators.weak import aligned_gold_step, weak_deviation
+from tracegen.generators.weak import WEAK, aligned_gold_step, weak_deviation
 from tracegen.generators.weak_solution import WeakSolution
 from tracegen.problem import Problem
 from tracegen.recipe import load_recipe
@@ -118,12 +119,12 @@ def test_weak_final_line_replacing_the_gold_final_line_ends_without_newline():
     ],
 )
 def test_unusable_weak_solutions_say_why(weak, reason):
-    assert weak_deviation(JANET, weak, detected_after=0) == reason
+    assert weak_deviation(JANET, weak, detected_after=0) == Skipped(reason)
 
 
 def test_plan_weak_takes_a_usable_solution_and_counts_the_others():
     solutions = [WeakSolution("good", JANET.solution, "good:0"), solution(JANET_WEAK, 0, model="bad")]
-    plan = plan_weak(JANET, solutions, load_recipe("gsm8k").deviations, random.Random(0))
+    plan = plan_weak(JANET, solutions, load_recipe("gsm8k").deviations, random.Random(0), WEAK)
     assert [d.kind for d in plan.deviations] == ["weak:bad"]
     assert sum(plan.dropped.values()) <= 1
 

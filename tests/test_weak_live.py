@@ -13,8 +13,8 @@ import pytest
 from loopback_server import Fault, LoopbackServer
 from typer.testing import CliRunner
 
-from tracegen.check import check_dataset
 from tracegen.cli import app
+from tracegen.dataset.check import check_dataset
 
 PROBLEMS = 12
 SAMPLES = 3

@@ -7,8 +7,8 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tracegen.export import writer
-from tracegen.export.writer import SCHEMA, SplitWriter
+from tracegen.pipeline import writer
+from tracegen.pipeline.writer import SCHEMA, SplitWriter
 
 
 def rows(n: int) -> list[dict]:

@@ -17,7 +17,7 @@ _LAZY = {
     "open_dataset": "tracegen.dataset.load",  # a built folder or Hub id -> rows, manifest, tokenizer
     "read_manifest": "tracegen.dataset.manifest",  # a built folder's tracegen.json, typed (Manifest)
     "TraceCollator": "tracegen.train.data",  # needs torch
-    "TraceTokenizer": "tracegen.export.tokenizer",
+    "TraceTokenizer": "tracegen.tokens",
 }
 
 __all__ = ["UNDO_TOKEN", "__version__", *_LAZY]

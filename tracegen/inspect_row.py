@@ -15,11 +15,11 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from tracegen.columns import IGNORE
 from tracegen.dataset.layout import TOKENIZER_DIR
 from tracegen.dataset.manifest import Manifest, read_manifest
 from tracegen.errors import InputError
-from tracegen.export.columns import IGNORE
-from tracegen.export.tokenizer import TraceTokenizer, load_saved
+from tracegen.tokens import TraceTokenizer, load_saved
 
 STYLES = {
     "prompt": "dim",

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_serializer, model_validator
 
 from tracegen.errors import InputError
-from tracegen.generators.base import WEAK_GENERATOR
+from tracegen.generators.base import solution_generators
 from tracegen.llm.config import BackendConfig
 from tracegen.recipe_data import (
     AnswerConfig,
@@ -27,6 +27,7 @@ from tracegen.recipe_data import (
     is_gsm8k_shaped,
 )
 from tracegen.resources import resource_dir
+from tracegen.stages import GENERATORS, SOURCES, VERIFIERS
 
 
 class _Strict(BaseModel):
@@ -42,7 +43,9 @@ SPLIT_PATTERN = r"^\w+$"  # what the Hugging Face Hub accepts as a split name
 class SourceConfig(_Strict):
     """Where problems come from."""
 
-    name: Literal["gsm8k", "arith", "generic"] = "gsm8k"
+    name: Annotated[str, SOURCES.validator()] = Field(
+        "gsm8k", description="gsm8k | arith | generic | a source registered in tracegen.stages.SOURCES"
+    )
     path: str | None = Field(
         None,
         description="local file (gsm8k: JSONL with `question`/`answer`; generic: see `fields`); the Hub is used when "
@@ -94,7 +97,10 @@ class WeakConfig(_Strict):
         description="whole: the model solves the question; prefix: it continues the gold solution's first steps",
     )
     samples: int = Field(1, ge=1, le=64, description="solutions sampled per problem (replay: every model in the file)")
-    verifier: Literal["divergence", "rollout", "critic", "ensemble"] = "divergence"
+    verifier: Annotated[str, VERIFIERS.validator()] = Field(
+        "divergence",
+        description="divergence | rollout | critic | ensemble | a verifier registered in tracegen.stages.VERIFIERS",
+    )
     rollouts: int = Field(4, ge=1, description="rollout verifier: completions sampled from each prefix")
     critic: BackendConfig | None = Field(
         None, description="critic and ensemble verifiers: the judge's backend (a strong model)"
@@ -138,16 +144,21 @@ class DeviationConfig(_Strict):
     def _weights_valid(cls, weights: dict[str, float]) -> dict[str, float]:
         if not weights:
             raise ValueError("needs at least one generator")
+        if unknown := [name for name in weights if name not in GENERATORS]:
+            raise ValueError(GENERATORS.unknown(unknown[0]))
         if not all(math.isfinite(w) and w >= 0 for w in weights.values()) or not 0 < sum(weights.values()) < math.inf:
             raise ValueError("weights must be finite, non-negative and not all zero")
         return weights
 
     @model_validator(mode="after")
     def _weak_consistent(self) -> DeviationConfig:
-        if self.generators.get(WEAK_GENERATOR, 0) > 0 and self.weak is None:
-            raise ValueError(f"generator '{WEAK_GENERATOR}' needs a 'weak' section saying where solutions come from")
-        if self.weak is not None and self.weak.one_row_per_solution and set(self.generators) != {WEAK_GENERATOR}:
-            raise ValueError(f"weak.one_row_per_solution needs generators to be just '{WEAK_GENERATOR}'")
+        from_models = list(solution_generators(self.generators))
+        if from_models and self.weak is None:
+            raise ValueError(f"generator '{from_models[0]}' needs a 'weak' section saying where solutions come from")
+        if self.weak is not None and self.weak.one_row_per_solution and (len(self.generators) != 1 or not from_models):
+            raise ValueError(
+                "weak.one_row_per_solution needs generators to be just one that takes model solutions (such as 'weak')"
+            )
         return self
 
     @field_validator("detected_after")
@@ -179,7 +190,7 @@ class ExportConfig(_Strict):
     layout: Literal["packed", "branches"] = Field(
         "packed",
         description="packed: one row per trace; branches: hard rows unrolled into plain causal rows "
-        "(tracegen.export.branches)",
+        "(tracegen.rows.branches)",
     )
     rows_per_file: int = Field(100_000, ge=1)
 
@@ -228,7 +239,8 @@ class Recipe(_Strict):
     @model_validator(mode="after")
     def _data_shape_consistent(self) -> Recipe:
         if (rules := annotation_rules(self.deviations.generators)) and len(rules) < sum(
-            w > 0 and n != WEAK_GENERATOR for n, w in self.deviations.generators.items()
+            w > 0 and n not in solution_generators(self.deviations.generators)
+            for n, w in self.deviations.generators.items()
         ):
             raise ValueError(
                 f"generator '{rules[0]}' (calculator annotations) and the prose_* generators do not mix in one recipe"
@@ -327,16 +339,6 @@ def load_recipe(name_or_path: str, overrides: dict[str, object] | None = None) -
         if any(field == k or field.startswith(k + ".") for k in overrides):  # the error is inside an overridden value
             raise InputError(_pydantic_reason(err), file=OVERRIDES, field=field) from None
         raise InputError(_pydantic_reason(err), file=str(path), line=_line_of(node, loc), field=field) from None
-    from tracegen.generators.catalog import check_generators  # loads every rule: only when a recipe is checked
-
-    try:
-        check_generators(recipe.deviations.generators)
-    except InputError as e:
-        if any(k.startswith("deviations.generators") or k == "deviations" for k in overrides):
-            raise InputError(e.reason, file=OVERRIDES, field=e.field) from None
-        raise InputError(
-            e.reason, file=str(path), line=_line_of(node, ["deviations", "generators"]), field=e.field
-        ) from None
     return recipe
 
 

@@ -14,6 +14,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from tracegen.answer_format import GSM8K, check_format
+from tracegen.generators.base import solution_generators
 from tracegen.stepsplit import LINE, check_split
 
 
@@ -88,9 +89,10 @@ def default_generators(data: dict) -> None:
 
 
 def annotation_rules(generators: dict[str, float]) -> list[str]:
-    """The calculator-annotation rules a recipe names (not weak, not prose)."""
+    """The calculator-annotation rules a recipe names (not those taking model solutions, not prose)."""
+    from_models = solution_generators(generators)
     return [
         name
         for name, weight in generators.items()
-        if weight > 0 and name != "weak" and not name.startswith(PROSE_PREFIX)
+        if weight > 0 and name not in from_models and not name.startswith(PROSE_PREFIX)
     ]

@@ -1,4 +1,4 @@
-"""GSM8K-style solution steps: splitting, calculator annotations, safe arithmetic, numbers.
+"""GSM8K-style solution steps: splitting, safe arithmetic, numbers (annotations are read by tracegen.annotations).
 
 A solution is a list of steps separated by "\\n"; the last step is `#### <answer>`. Steps may
 carry calculator annotations `<<48/2=24>>`, usually followed by the visible result (`24`).
@@ -21,15 +21,14 @@ from __future__ import annotations
 import ast
 import operator
 import re
-from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
+
+from tracegen.annotations import Annotation, parse_annotations, without_leading_zeros
 
 FINAL_MARK = "####"
 MAX_EXPRESSION_CHARS = 500
 MAX_POWER_BITS = 4096  # a power whose result would need more bits than this is refused
-
-_ANNOTATION = re.compile(r"<<([^<>]*)>>")
 
 # A number in running text: optional sign (only where it cannot be a binary minus), then a
 # grouped (`1,000`) or plain integer part with optional decimals, or a bare decimal (`.5`).
@@ -60,43 +59,9 @@ class UnsafeExpression(ValueError):
     """An expression that is not plain arithmetic `evaluate` accepts (or would be too large)."""
 
 
-@dataclass(frozen=True)
-class Annotation:
-    """A calculator annotation `<<expr=result>>`; (start, end) spans all of it in its step."""
-
-    expr: str
-    result: str
-    start: int
-    end: int
-
-
-@dataclass(frozen=True)
-class ExprToken:
-    """One token of an annotation expression: a number, an operator or a parenthesis.
-
-    `unary` marks a sign operator (`-` in `71+-3`), as opposed to a binary one.
-    """
-
-    kind: str  # "number", "op" or "paren"
-    text: str
-    start: int
-    end: int
-    unary: bool = False
-
-
 def split_steps(solution: str) -> list[str]:
     """The steps of a solution; `"\\n".join(split_steps(s)) == s`."""
     return solution.split("\n")
-
-
-def parse_annotations(step: str) -> list[Annotation]:
-    """Calculator annotations of a step, in order; the result is the text after the last `=`."""
-    annotations = []
-    for match in _ANNOTATION.finditer(step):
-        expr, sep, result = match.group(1).rpartition("=")
-        if sep:
-            annotations.append(Annotation(expr, result, match.start(), match.end()))
-    return annotations
 
 
 def final_answer(solution: str) -> str | None:
@@ -159,8 +124,7 @@ def evaluate(expr: str) -> Fraction:
 
 @lru_cache(maxsize=_CACHE_SIZE)
 def _evaluate_text(expr: str) -> Fraction:
-    # Python refuses `07`; GSM8K-like text may write it. `0.07` and `.07` are left alone.
-    source = re.sub(r"(?<![0-9.])0+(?=[0-9])", "", expr.strip())
+    source = without_leading_zeros(expr.strip())
     simple = _evaluate_simple(source)
     if simple is not None:
         return simple
@@ -232,27 +196,6 @@ def annotation_holds(annotation: Annotation) -> bool:
         return evaluate(annotation.expr) == result
     except (ValueError, ZeroDivisionError):
         return False
-
-
-_EXPR_TOKEN = re.compile(r"\s*(?:(?P<number>[0-9]+\.?[0-9]*|\.[0-9]+)|(?P<op>\*\*|//|[-+*/%])|(?P<paren>[()]))")
-
-
-def tokenize_expression(expr: str) -> list[ExprToken] | None:
-    """Tokens of an annotation expression, or None if it holds anything else."""
-    tokens: list[ExprToken] = []
-    pos = 0
-    while pos < len(expr.rstrip()):
-        match = _EXPR_TOKEN.match(expr, pos)
-        if match is None:
-            return None
-        kind = match.lastgroup
-        start = match.start(kind)
-        text = match.group(kind)
-        after_operand = bool(tokens) and (tokens[-1].kind == "number" or tokens[-1].text == ")")
-        unary = kind == "op" and text in "+-" and not after_operand
-        tokens.append(ExprToken(kind, text, start, match.end(), unary))
-        pos = match.end()
-    return tokens
 
 
 # --- numbers as written ----------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Reading a dataset folder that `tracegen build` wrote (or a Hub dataset repository holding one):
 its manifest, the exact tokenizer its token columns were made with, and its rows.
 
-One reader for every consumer: `tracegen check` (tracegen.check), the trainers (tracegen.train)
+One reader for every consumer: `tracegen check` (tracegen.dataset.check), the trainers (tracegen.train)
 and the public `tracegen.open_dataset`. Nothing here imports torch.
 """
 
@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 from tracegen.dataset.layout import MANIFEST, TOKENIZER_DIR
 from tracegen.dataset.manifest import ExportRecord, Manifest, read_manifest
 from tracegen.errors import InputError, first_line
-from tracegen.export.tokenizer import HUB_ID, TraceTokenizer, load_saved
 from tracegen.stepsplit import use_step_split
+from tracegen.tokens import HUB_ID, TraceTokenizer, load_saved
 
 if TYPE_CHECKING:
     from datasets import Dataset

@@ -29,7 +29,7 @@ from tracegen.decoding.choice import TokenChooser
 from tracegen.decoding.result import DecodeResult, Finish, result_of
 from tracegen.decoding.rowstate import DEFAULT_BAN_AFTER, HardRowState
 from tracegen.decoding.slots import SlotCache
-from tracegen.export.tokenizer import TraceTokenizer
+from tracegen.tokens import TraceTokenizer
 from tracegen.trace import PROMPT_END
 
 ForceUndo = Callable[[Tensor, int], Tensor]

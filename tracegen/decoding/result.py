@@ -8,7 +8,7 @@ from typing import Literal
 
 from torch import Tensor
 
-from tracegen.export.tokenizer import TraceTokenizer
+from tracegen.tokens import TraceTokenizer
 from tracegen.trace import UndoUnit, replay
 
 Finish = Literal["eos", "length", "undo_cap"]

@@ -1,5 +1,6 @@
 """Deviation generators: where a trace's mistakes come from.
 
-`catalog` names every generator a recipe can use (its import registers the rules of `rules` and
-`prose`); `planner` places rule deviations in a problem, `weak` and `plan` those of a weak model.
+Every generator a recipe can name is in `tracegen.stages.GENERATORS` (`base` says what one is; the
+rules of `rules` and `prose` register themselves with `registry.rule`); `planner` places rule
+deviations in a problem, `weak` and `plan` those of a weak model.
 """

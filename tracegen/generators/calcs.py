@@ -10,26 +10,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
-from tracegen.steps import (
-    FINAL_MARK,
-    MAX_NUMBER_CHARS,
-    Annotation,
-    ExprToken,
-    format_number,
-    numbers_in,
-    parse_annotations,
-    parse_number,
-    tokenize_expression,
-)
+from tracegen.annotations import Annotation, ExprToken, Span, parse_annotations, shown_literal, tokenize_expression
+from tracegen.steps import FINAL_MARK, MAX_NUMBER_CHARS, format_number, numbers_in, parse_number
 
-Span = tuple[int, int]
 # How operators are written in visible expressions, and what they mean.
 _SHOWN_OPERATORS = {"+": "+", "-": "-", "−": "-", "–": "-", "*": "*", "x": "*", "X": "*", "×": "*", "/": "/", "÷": "/"}
 _SHOWN_EQUALS = re.compile(r"=\s*[$€£]?\s*$")
 _DECORATION = "$€£%()"
-_SHOWN_RESULT = re.compile(
-    r"-?(?:[0-9]{1,3}(?:,[0-9]{3})+(?![0-9])|[0-9]+)(?:\.[0-9]+)?(?:st|nd|rd|th)?(?![0-9])|-?\.[0-9]+"
-)
 
 
 @dataclass(frozen=True)
@@ -111,7 +98,7 @@ def _read_calc(step: str, annotation: Annotation, previous_end: int) -> Calc | N
         editable=editable,
         result=result,
         result_span=(result_start, annotation.end - 2),
-        shown_result=_shown_result(step, annotation.end),
+        shown_result=shown_literal(step, annotation.end),
     )
 
 
@@ -156,12 +143,6 @@ def _shown_operators(step: str, start: int, end: int) -> list[Span]:
             at = start + word.start() + word.group().index(symbol)
             spans.append((at, at + len(symbol)))
     return spans
-
-
-def _shown_result(step: str, at: int) -> Span | None:
-    """The visible result written right after `>>` (an ordinal like `6th` included), if any."""
-    match = _SHOWN_RESULT.match(step, at)
-    return match.span() if match else None
 
 
 def write_shown(value: Fraction, like: str) -> str:

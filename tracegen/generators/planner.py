@@ -8,10 +8,9 @@ import random
 from collections import Counter
 from collections.abc import Callable
 
-from tracegen.generators.base import Deviation, DeviationPlan
+from tracegen.generators.base import Deviation, DeviationPlan, StepGenerator, WrongStep
 from tracegen.generators.calcs import OperatorStyle
-from tracegen.generators.catalog import resolve_rules
-from tracegen.generators.registry import RuleGenerator, WrongStep
+from tracegen.generators.registry import rule_generators
 from tracegen.generators.rewrite import carry
 from tracegen.generators.verify import is_wrong, value_changes
 from tracegen.problem import Problem
@@ -49,7 +48,7 @@ def divergence(gold: str, wrong: str) -> int:
     return i
 
 
-def _weighted_order(generators: list[tuple[RuleGenerator, float]], rng: random.Random) -> list[RuleGenerator]:
+def _weighted_order(generators: list[tuple[StepGenerator, float]], rng: random.Random) -> list[StepGenerator]:
     """All generators, in an order drawn by weight without replacement."""
     pool = list(generators)
     order = []
@@ -81,7 +80,7 @@ def plan_deviations(problem: Problem, config: DeviationConfig, rng: random.Rando
     values that could not be carried (`<kind>:cannot_carry`) and deviations wanted but not found
     (`no_applicable_step`, one per missing deviation).
     """
-    generators = resolve_rules(config.generators)
+    generators = rule_generators(config.generators)
     steps = split_steps(problem.solution)
 
     def deviation_at(index: int, dropped: Counter) -> Deviation | None:
@@ -124,13 +123,13 @@ def plan_at_steps(
 
 
 def first_verified(
-    generators: list[tuple[RuleGenerator, float]],
+    generators: list[tuple[StepGenerator, float]],
     rng: random.Random,
     dropped: Counter,
     *,
-    make: Callable[[RuleGenerator], WrongStep | None],
+    make: Callable[[StepGenerator], WrongStep | None],
     verified: Callable[[WrongStep], bool],
-    place: Callable[[RuleGenerator, WrongStep], Deviation | None],
+    place: Callable[[StepGenerator, WrongStep], Deviation | None],
     unverified: str,
 ) -> Deviation | None:
     """The first generator, in an order drawn by weight, whose wrong step is verified and placed;
@@ -154,7 +153,7 @@ def draw_placement(
     gold: str,
     wrong: WrongStep,
     steps_after: int,
-    generator: RuleGenerator,
+    generator: StepGenerator,
     config: DeviationConfig,
     rng: random.Random,
 ) -> tuple[int, int]:
@@ -168,7 +167,7 @@ def draw_placement(
 def _place(
     steps: list[str],
     index: int,
-    generator: RuleGenerator,
+    generator: StepGenerator,
     wrong: WrongStep,
     config: DeviationConfig,
     rng: random.Random,

@@ -24,8 +24,9 @@ from collections.abc import Callable
 from fractions import Fraction
 
 from tracegen.answer_format import answer_span
+from tracegen.generators.base import WrongStep
 from tracegen.generators.plausible import misquotes, sensible, slips
-from tracegen.generators.registry import WrongStep, rule
+from tracegen.generators.registry import rule
 from tracegen.problem import Problem
 from tracegen.prose_math import (
     carry_values,

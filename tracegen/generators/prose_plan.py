@@ -13,10 +13,9 @@ import random
 from collections import Counter
 from fractions import Fraction
 
-from tracegen.generators.base import WEAK_GENERATOR, Deviation, DeviationPlan
-from tracegen.generators.catalog import RULES
+from tracegen.generators.base import Deviation, DeviationPlan, WrongStep
 from tracegen.generators.planner import draw_placement, first_verified, plan_at_steps
-from tracegen.generators.registry import RuleGenerator, WrongStep
+from tracegen.generators.registry import RuleGenerator, rule_generators
 from tracegen.problem import Problem
 from tracegen.prose_math import carry_values, numbers_outside_equations, read_equations
 from tracegen.recipe import DeviationConfig
@@ -59,9 +58,7 @@ def value_changes(gold: str, wrong: str) -> dict[Fraction, Fraction]:
 
 def plan_prose_deviations(problem: Problem, config: DeviationConfig, rng: random.Random) -> DeviationPlan:
     """Up to `config.per_trace` verified prose deviations at distinct steps; why others were dropped."""
-    generators = [
-        (RULES[name], weight) for name, weight in config.generators.items() if weight > 0 and name != WEAK_GENERATOR
-    ]
+    generators = rule_generators(config.generators)
     steps, separators = split_with_separators(problem.solution, problem.step_split)
 
     def deviation_at(index: int, dropped: Counter) -> Deviation | None:

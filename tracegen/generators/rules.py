@@ -29,12 +29,14 @@ import random
 from collections.abc import Callable
 from fractions import Fraction
 
+from tracegen.annotations import parse_annotations
+from tracegen.generators.base import WrongStep
 from tracegen.generators.calcs import Calc, OperatorStyle, final_literal, is_final_step, read_calcs
 from tracegen.generators.plausible import digit_swaps, misquotes, sensible, slips, unique_values
-from tracegen.generators.registry import WrongStep, rule
+from tracegen.generators.registry import rule
 from tracegen.generators.rewrite import edit_calc, result_edits, rewrite_step, splice_edits
 from tracegen.problem import Problem
-from tracegen.steps import format_number, numbers_in, parse_annotations, parse_number, step_value
+from tracegen.steps import format_number, numbers_in, parse_number, step_value
 
 _ARITHMETIC = "+-*/"
 

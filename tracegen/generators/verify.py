@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from tracegen.steps import annotation_holds, parse_annotations, parse_number, step_value
+from tracegen.annotations import parse_annotations
+from tracegen.steps import annotation_holds, parse_number, step_value
 
 
 def is_wrong(gold: str, wrong: str) -> bool:

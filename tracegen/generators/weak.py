@@ -16,12 +16,13 @@ form (`#### 26`): the mistake is the value, not the format.
 from __future__ import annotations
 
 from tracegen import UNDO_TOKEN
-from tracegen.generators.base import Deviation
+from tracegen.annotations import parse_annotations
+from tracegen.generators.base import Deviation, Skipped
 from tracegen.generators.planner import divergence as parting_point
 from tracegen.generators.weak_generic import generic_weak_deviation, is_generic
 from tracegen.generators.weak_solution import MAX_DEVIATION_CHARS, WeakSolution
 from tracegen.problem import Problem
-from tracegen.steps import FINAL_MARK, numbers_in, parse_annotations, parse_number, split_steps, step_value
+from tracegen.steps import FINAL_MARK, numbers_in, parse_number, split_steps, step_value
 from tracegen.verifiers.answers import answer_text
 
 
@@ -66,18 +67,18 @@ def _in_gold_style(line: str) -> tuple[str, bool]:
     return (line, False) if answer is None else (f"{FINAL_MARK} {answer}", True)
 
 
-def weak_deviation(problem: Problem, solution: WeakSolution, detected_after: int) -> Deviation | str:
+def weak_deviation(problem: Problem, solution: WeakSolution, detected_after: int) -> Deviation | Skipped:
     """The deviation a wrong weak solution gives for `problem`, or why it gives none."""
     if solution.skip is not None:
-        return solution.skip
+        return Skipped(solution.skip)
     if solution.error is None:
-        return "weak:correct_solution"
+        return Skipped("weak:correct_solution")
     if is_generic(problem):
         return generic_weak_deviation(problem, solution, detected_after)
     lines = solution.text.split("\n")
     first = solution.error.step_index
     if not 0 <= first < len(lines) or not lines[first].strip():
-        return "weak:error_step_out_of_range"
+        return Skipped("weak:error_step_out_of_range")
     gold_steps = split_steps(problem.solution)
     given = solution.given_steps
     lead_in = max(lead_in_start(gold_steps, lines, first), given)
@@ -93,15 +94,27 @@ def weak_deviation(problem: Problem, solution: WeakSolution, detected_after: int
             break
     at = given + aligned_gold_step(gold_steps[given:], lines[given:lead_in])
     if written[0] == gold_steps[at]:
-        return "weak:same_as_gold"
+        return Skipped("weak:same_as_gold")
     start = parting_point(gold_steps[at], written[0])
     if start >= len(written[0]):
         start = 0
     ends_solution = answer_text(written[-1]) is not None and at == len(gold_steps) - 1
     text = "\n".join(written)[start:] + ("" if ends_solution else "\n")
     if UNDO_TOKEN in text:
-        return "weak:undo_text_in_sample"
+        return Skipped("weak:undo_text_in_sample")
     if len(text) > MAX_DEVIATION_CHARS:
-        return "weak:deviation_too_long"
+        return Skipped("weak:deviation_too_long")
     reason = f"{solution.error.kind}: {solution.error.reason}" if solution.error.reason else solution.error.kind
     return Deviation(f"weak:{solution.model}", at, start, text, carried, reason, weak_solution=solution.text)
+
+
+class WeakGenerator:
+    """The `weak` generator (a tracegen.generators.base.SolutionGenerator, registered in tracegen.stages)."""
+
+    name = "weak"
+
+    def deviation(self, problem: Problem, solution: WeakSolution, detected_after: int) -> Deviation | Skipped:
+        return weak_deviation(problem, solution, detected_after)
+
+
+WEAK = WeakGenerator()

@@ -14,7 +14,7 @@ from fractions import Fraction
 
 from tracegen import UNDO_TOKEN
 from tracegen.answer_format import extract_answer
-from tracegen.generators.base import Deviation
+from tracegen.generators.base import Deviation, Skipped
 from tracegen.generators.planner import divergence as parting_point
 from tracegen.generators.weak_solution import MAX_DEVIATION_CHARS, WeakSolution
 from tracegen.llm.base import Sample
@@ -69,11 +69,11 @@ def _step_value(step: str) -> Fraction | None:
     return None
 
 
-def generic_weak_deviation(problem: Problem, solution: WeakSolution, detected_after: int) -> Deviation | str:
+def generic_weak_deviation(problem: Problem, solution: WeakSolution, detected_after: int) -> Deviation | Skipped:
     steps, separators = split_with_separators(solution.text, problem.step_split)
     first = solution.error.step_index
     if not 0 <= first < len(steps) or not steps[first].strip():
-        return "weak:error_step_out_of_range"
+        return Skipped("weak:error_step_out_of_range")
     gold_steps, gold_separators = split_with_separators(problem.solution, problem.step_split)
     given = solution.given_steps  # prefix mode: the gold steps the model was given come first
     known = set().union(*(_stated_values(step) for step in steps[given:first]))
@@ -91,7 +91,7 @@ def generic_weak_deviation(problem: Problem, solution: WeakSolution, detected_af
         "".join(step + separator for step, separator in zip(steps[first:last], separators[first:last])) + steps[last]
     )
     if steps[first] == gold_steps[at]:
-        return "weak:same_as_gold"
+        return Skipped("weak:same_as_gold")
     start = parting_point(gold_steps[at], steps[first])
     if start >= len(steps[first]):
         start = 0
@@ -101,8 +101,8 @@ def generic_weak_deviation(problem: Problem, solution: WeakSolution, detected_af
     )
     text = written[start:] + ("" if ends_solution else separator)
     if UNDO_TOKEN in text:
-        return "weak:undo_text_in_sample"
+        return Skipped("weak:undo_text_in_sample")
     if len(text) > MAX_DEVIATION_CHARS:
-        return "weak:deviation_too_long"
+        return Skipped("weak:deviation_too_long")
     reason = f"{solution.error.kind}: {solution.error.reason}" if solution.error.reason else solution.error.kind
     return Deviation(f"weak:{solution.model}", at, start, text, last - first, reason, weak_solution=solution.text)

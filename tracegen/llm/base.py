@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from tracegen.llm.config import BackendConfig
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,13 @@ class Backend(Protocol):
     def run(self, requests: Sequence[Request], on_outcome: OnOutcome | None = None) -> list[Outcome]:
         """Outcomes in request order; `on_outcome` is called as each one finishes."""
         ...
+
+
+class BackendFactory(Protocol):
+    """What a registered backend is (tracegen.stages.BACKENDS): a recipe's `backend:` section in, a backend out.
+    Sampling settings a backend cannot honour should be refused here, as one-line `InputError`s."""
+
+    def __call__(self, cfg: BackendConfig) -> Backend: ...
 
 
 def new_stats() -> dict:

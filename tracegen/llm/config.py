@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tracegen.public import public_url
+from tracegen.stages import BACKENDS
 
 # what the openai package calls when neither base_url nor $OPENAI_BASE_URL is set
 OPENAI_DEFAULT_URL = "https://api.openai.com/v1"
@@ -16,7 +17,7 @@ OPENAI_DEFAULT_URL = "https://api.openai.com/v1"
 class BackendConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    kind: Literal["replay", "openai", "hf"] = "replay"
+    kind: Annotated[str, BACKENDS.validator()] = "replay"  # or a backend registered in tracegen.stages.BACKENDS
     # replay
     replay: str | None = None  # JSONL path
     models: list[str] | None = None  # which solution keys to use (None = all)

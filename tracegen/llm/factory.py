@@ -5,21 +5,10 @@ from __future__ import annotations
 
 from tracegen.llm.base import Backend
 from tracegen.llm.config import BackendConfig
+from tracegen.stages import BACKENDS
 
 
 def make_backend(cfg: BackendConfig) -> Backend:
-    """The configured backend; heavy imports (openai, torch) happen only for the kind chosen."""
-    if cfg.kind == "replay":
-        from tracegen.llm.generic_replay import replay_backend
-
-        return replay_backend(cfg.replay, models=cfg.models)
-    from tracegen.llm.cache import ResponseCache
-
-    cache = ResponseCache.open(cfg.cache)
-    if cfg.kind == "openai":
-        from tracegen.llm.openai_backend import OpenAIBackend
-
-        return OpenAIBackend(cfg, cache)
-    from tracegen.llm.hf_backend import HFBackend
-
-    return HFBackend(cfg, cache)
+    """The backend registered as `cfg.kind` (tracegen.stages.BACKENDS); heavy imports (openai, torch) happen only
+    for the kind chosen."""
+    return BACKENDS.get(cfg.kind)(cfg)

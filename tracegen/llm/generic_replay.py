@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tracegen.errors import InputError
 from tracegen.llm.base import Outcome, Request, Sample, new_stats
+from tracegen.llm.config import BackendConfig
 from tracegen.llm.replay import ReplayBackend
 from tracegen.sources.jsonl import read_jsonl_objects, require_str
 
@@ -95,3 +96,8 @@ def replay_backend(path: str | Path, models: list[str] | None = None) -> ReplayB
     if is_generic_replay(path):
         return GenericReplayBackend(path, models)
     return ReplayBackend(path, models=models)
+
+
+def replay_from_config(cfg: BackendConfig) -> ReplayBackend:
+    """The `replay` backend (tracegen.llm.base.BackendFactory): the file's solutions of the chosen models."""
+    return replay_backend(cfg.replay, models=cfg.models)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tracegen.errors import InputError, first_line
-from tracegen.hub import require_hub_or_cache
+from tracegen.hub.names import require_hub_or_cache
 from tracegen.llm import prompts
 from tracegen.llm.base import OnOutcome, Outcome, OutcomeLog, Request, check_requests, new_stats
 from tracegen.llm.cache import CachedRequest, ResponseCache
@@ -115,3 +115,8 @@ def _cut_at(text: str, stops: Sequence[str]) -> str:
         if position >= 0:
             text = text[:position]
     return text
+
+
+def hf_from_config(cfg: BackendConfig) -> HFBackend:
+    """The `hf` backend (tracegen.llm.base.BackendFactory), answering from the response cache first."""
+    return HFBackend(cfg, ResponseCache.open(cfg.cache))

@@ -185,3 +185,8 @@ def _choice_texts(response: object, endpoint: str) -> list[str]:
     if not all(isinstance(text, str) for text in texts):
         raise MalformedResponse("a choice has no text")
     return texts
+
+
+def openai_from_config(cfg: BackendConfig) -> OpenAIBackend:
+    """The `openai` backend (tracegen.llm.base.BackendFactory), answering from the response cache first."""
+    return OpenAIBackend(cfg, ResponseCache.open(cfg.cache))

@@ -1,7 +1,7 @@
 """`tracegen build` and `tracegen merge`: source -> weak solutions -> rows, chunk by chunk -> dataset folder.
 
-Rows do not depend on each other (tracegen.problem_rows) and the dataset is assembled from
-finished chunks (tracegen.export.chunks): same recipe + seed + inputs gives byte-identical
+Rows do not depend on each other (tracegen.pipeline.problem_rows) and the dataset is assembled from
+finished chunks (tracegen.pipeline.chunks): same recipe + seed + inputs gives byte-identical
 files whether the build ran in one go, was killed and resumed, or was split across machines
 and merged.
 """
@@ -24,9 +24,12 @@ from tracegen import __version__
 from tracegen.dataset.layout import CHUNKS_DIR, SHARD_MANIFEST, SKIPPED, TOKENIZER_DIR
 from tracegen.dataset.manifest import Manifest
 from tracegen.errors import InputError
-from tracegen.export.branches import branch_table, layout_schema
-from tracegen.export.card import contamination_warning, write_card
-from tracegen.export.chunks import (
+from tracegen.generators.base import solution_generators
+from tracegen.generators.sampling import collect_weak_solutions
+from tracegen.generators.weak_solution import WeakSolution
+from tracegen.hub.card import contamination_warning, write_card
+from tracegen.llm.base import BackendDown
+from tracegen.pipeline.chunks import (
     CHUNK_PROBLEMS,
     WorkFolder,
     chunk_count,
@@ -35,25 +38,21 @@ from tracegen.export.chunks import (
     read_chunk,
     write_chunk,
 )
-from tracegen.export.tokenizer import TraceTokenizer
-from tracegen.export.writer import (
+from tracegen.pipeline.problem_rows import iter_chunk_results, summarize
+from tracegen.pipeline.ray_executor import iter_ray_chunk_results, require_ray
+from tracegen.pipeline.writer import (
     SplitWriter,
     check_output_folder,
     staged_output,
     write_skipped,
 )
-from tracegen.generators.base import WEAK_GENERATOR
-from tracegen.generators.catalog import check_generators
-from tracegen.generators.sampling import collect_weak_solutions
-from tracegen.generators.weak_solution import WeakSolution
-from tracegen.llm.base import BackendDown
 from tracegen.problem import Problem
-from tracegen.problem_rows import iter_chunk_results, summarize
 from tracegen.public import public_recipe
-from tracegen.ray_executor import iter_ray_chunk_results, require_ray
 from tracegen.recipe import Recipe
+from tracegen.rows.branches import branch_table, layout_schema
 from tracegen.sources import iter_problems, split_name
 from tracegen.stepsplit import use_step_split
+from tracegen.tokens import TraceTokenizer
 
 EXECUTORS = ("local", "ray")
 
@@ -75,7 +74,7 @@ class BuildReport:
     resumed_chunks: int = 0  # chunks a previous, stopped run of the same build had finished
 
     def add(self, summary: dict) -> None:
-        """Count one finished chunk (tracegen.problem_rows.summarize)."""
+        """Count one finished chunk (tracegen.pipeline.problem_rows.summarize)."""
         self.deviations.update(summary["deviations"])
         self.dropped.update(summary["dropped"])
         self.skipped.extend(summary["skipped"])
@@ -83,7 +82,7 @@ class BuildReport:
 
 
 def uses_weak_models(recipe: Recipe) -> bool:
-    return recipe.plans_deviations and recipe.deviations.generators.get(WEAK_GENERATOR, 0) > 0
+    return recipe.plans_deviations and bool(solution_generators(recipe.deviations.generators))
 
 
 def build(
@@ -100,13 +99,13 @@ def build(
 ) -> BuildReport:
     """Build the dataset described by `recipe` into `out`; inputs are validated before anything is written.
 
-    Finished chunks of work are kept next to `out` (tracegen.export.chunks) until the dataset is
+    Finished chunks of work are kept next to `out` (tracegen.pipeline.chunks) until the dataset is
     complete: rerunning a stopped build resumes where it stopped. With `shard=(i, n)` only every
     n-th chunk from the i-th is built, and `out` receives a shard for `merge`. With weak-model
     deviations, the problems' solutions are sampled (or replayed) and verified first; model
     responses are cached, so resuming repeats no calls. `num_proc=None` uses every available CPU
     core; `executor="ray"` runs the chunks as tasks on the Ray cluster at `ray_address`
-    (tracegen.ray_executor) instead of local processes.
+    (tracegen.pipeline.ray_executor) instead of local processes.
     """
     started = time.perf_counter()
     shard_index, num_shards = shard
@@ -118,7 +117,6 @@ def build(
         raise InputError("a Ray address needs executor 'ray'", field="ray_address")
     if not 0 <= shard_index < num_shards:
         raise InputError(f"shard index {shard_index} is not in 0..{num_shards - 1}", field="shard")
-    check_generators(recipe.deviations.generators)
 
     def problems() -> Iterator[Problem]:  # read again each time, never held in memory
         return iter_problems(recipe.source, recipe.limit, recipe.steps, recipe.answer)

@@ -1,5 +1,6 @@
 """Problem sources, named by recipes: `gsm8k` (local JSONL or the Hub), `arith` (synthetic, offline) and
-`generic` (any dataset with mapped columns, tracegen.sources.generic)."""
+`generic` (any dataset with mapped columns, tracegen.sources.generic), and any registered in
+`tracegen.stages.SOURCES` (the protocol: tracegen.sources.base)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from tracegen.problem import Problem
 from tracegen.recipe import SourceConfig
 from tracegen.recipe_data import AnswerConfig, StepsConfig
+from tracegen.stages import SOURCES
 
 
 def split_name(cfg: SourceConfig) -> str:
@@ -33,27 +35,7 @@ def iter_problems(
 ) -> Iterator[Problem]:
     """The problems of the source (the first `limit`), one at a time: the same every time it is called."""
     split = split_name(cfg)
-    if cfg.name == "generic":
-        from tracegen.sources.generic import read_generic
-
-        return islice(read_generic(cfg, split, steps or StepsConfig(), answer or AnswerConfig()), limit)
-    if cfg.name == "arith":
-        from tracegen.sources.arith import generate_arith
-
-        count = cfg.num_problems if limit is None else min(limit, cfg.num_problems)
-        return generate_arith(
-            count,
-            seed=cfg.seed,
-            min_steps=cfg.min_steps,
-            max_steps=cfg.max_steps,
-            max_number=cfg.max_number,
-            split=split,
-        )
-    from tracegen.sources.gsm8k import read_gsm8k_hub, read_gsm8k_jsonl
-
-    problems = (
-        read_gsm8k_jsonl(cfg.path, split)
-        if cfg.path is not None
-        else read_gsm8k_hub(cfg.hub_id, cfg.hub_config, cfg.split)
+    source = SOURCES.get(cfg.name)
+    return islice(
+        source(cfg, split=split, limit=limit, steps=steps or StepsConfig(), answer=answer or AnswerConfig()), limit
     )
-    return islice(problems, limit)

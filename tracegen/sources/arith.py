@@ -18,6 +18,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from tracegen.problem import Problem
+from tracegen.recipe import SourceConfig
+from tracegen.recipe_data import AnswerConfig, StepsConfig
 
 # Kinds of running quantity. "boxes" are containers whose size is not stated yet; "packed" ones were
 # filled by the story itself, so their size is known and "each box holds N" would contradict it.
@@ -350,3 +352,17 @@ def _apply(op: str, q: int, a: int) -> int:
     if op == "*":
         return q * a
     return q // a  # "/" is only ever drawn with an exact divisor
+
+
+def arith_source(
+    cfg: SourceConfig, *, split: str, limit: int | None, steps: StepsConfig, answer: AnswerConfig
+) -> Iterator[Problem]:
+    """The `arith` source (tracegen.sources.base.ProblemSource): `num_problems` synthetic problems, or `limit`."""
+    return generate_arith(
+        cfg.num_problems if limit is None else min(limit, cfg.num_problems),
+        seed=cfg.seed,
+        min_steps=cfg.min_steps,
+        max_steps=cfg.max_steps,
+        max_number=cfg.max_number,
+        split=split,
+    )

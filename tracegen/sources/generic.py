@@ -154,3 +154,10 @@ def _table_records(cfg: SourceConfig, fmt: str, split: str) -> tuple[str, list[s
             file=name,
         ) from None
     return name, list(rows.column_names), enumerate(rows, start=1)
+
+
+def generic_source(
+    cfg: SourceConfig, *, split: str, limit: int | None, steps: StepsConfig, answer: AnswerConfig
+) -> Iterator[Problem]:
+    """The `generic` source (tracegen.sources.base.ProblemSource): any dataset, its columns mapped by `fields`."""
+    return read_generic(cfg, split, steps, answer)

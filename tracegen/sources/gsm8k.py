@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from tracegen.annotations import parse_annotations
 from tracegen.errors import InputError, first_line
 from tracegen.problem import Problem
+from tracegen.recipe import SourceConfig
+from tracegen.recipe_data import AnswerConfig, StepsConfig
 from tracegen.sources.jsonl import read_jsonl_objects, require_str
-from tracegen.steps import UnsafeExpression, evaluate, final_answer, parse_annotations, parse_number
+from tracegen.steps import UnsafeExpression, evaluate, final_answer, parse_number
 
 
 def problem_from_record(record: dict, *, source_id: str, file: str, line: int) -> Problem:
@@ -58,3 +61,12 @@ def read_gsm8k_hub(hub_id: str, config: str, split: str) -> Iterator[Problem]:
         yield problem_from_record(
             record, source_id=f"{split}:{index + 1}", file=f"hf://{hub_id}/{split}", line=index + 1
         )
+
+
+def gsm8k_source(
+    cfg: SourceConfig, *, split: str, limit: int | None, steps: StepsConfig, answer: AnswerConfig
+) -> Iterator[Problem]:
+    """The `gsm8k` source (tracegen.sources.base.ProblemSource): a local JSONL file, else the Hub."""
+    if cfg.path is not None:
+        return read_gsm8k_jsonl(cfg.path, split)
+    return read_gsm8k_hub(cfg.hub_id, cfg.hub_config, cfg.split)

@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import Tensor
 
+from tracegen.columns import IGNORE
 from tracegen.errors import InputError
-from tracegen.export.columns import IGNORE
 from tracegen.train.flex import flex_batch
 from tracegen.train.masks import batch_attention_inputs
 

@@ -17,8 +17,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 import torch
 
+from tracegen.columns import IGNORE
 from tracegen.dataset.load import TraceDataset
-from tracegen.export.columns import IGNORE
 from tracegen.train.loss import label_loss, model_inputs
 from tracegen.train.rewards import answer_matches
 

@@ -60,8 +60,9 @@ def visible_from_erased_at(erased: Tensor) -> Tensor:
 
 
 def block_mask(erased: Tensor, *, block_size: int = BLOCK_SIZE):
-    """A FlexAttention BlockMask [B, 1, L, L] from erased_at [B, L] (see the module docstring)."""
-    from torch.nn.attention.flex_attention import BlockMask  # torch >= 2.5; only the flex path needs it
+    """A FlexAttention BlockMask [B, 1, L, L] from erased_at [B, L] (see the module docstring); `.to(device)` moves
+    all of it (tracegen.train.erased_block_mask)."""
+    from tracegen.train.erased_block_mask import ErasedAtBlockMask  # torch >= 2.5; only the flex path needs it
 
     batch, length = erased.shape
     blocks = -(-length // block_size)
@@ -81,15 +82,8 @@ def block_mask(erased: Tensor, *, block_size: int = BLOCK_SIZE):
         highest[:, None, :] <= first_q[:, None]
     )  # all keys later, or all erased before the block's first query
     partial = ~full & ~empty
-    kv_num, kv_idx = _indices(partial)
-    full_num, full_idx = _indices(full)
-
-    def mask_mod(b: Tensor, h: Tensor, q: Tensor, kv: Tensor) -> Tensor:
-        return (kv <= q) & (padded[b, kv] > q)
-
-    return BlockMask.from_kv_blocks(
-        kv_num, kv_idx, full_num, full_idx, BLOCK_SIZE=block_size, mask_mod=mask_mod, seq_lengths=(length, length)
-    )
+    tables = (*_indices(partial), *_indices(full))
+    return ErasedAtBlockMask.build(padded, tables, block_size=block_size, length=length)
 
 
 def _indices(chosen: Tensor) -> tuple[Tensor, Tensor]:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import torch.nn.functional as F
 from torch import Tensor
 
-from tracegen.export.columns import IGNORE
+from tracegen.columns import IGNORE
 
 
 def model_inputs(batch: Mapping[str, Tensor]) -> dict[str, Tensor]:

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping, Sequence
 import torch
 from torch import Tensor
 
-from tracegen.export.columns import IGNORE, hard_position_ids
+from tracegen.columns import IGNORE, hard_position_ids
 from tracegen.trace import UndoUnit, replay
 
 CONTEXT_MODES = ("soft", "hard")

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import torch
 
 from tracegen.errors import InputError, first_line
-from tracegen.export.tokenizer import TraceTokenizer
+from tracegen.tokens import TraceTokenizer
 
 MODEL_CONFIGS: dict[str, dict] = {
     # ~0.9M parameters: trains on arith on 2 CPU cores in a couple of minutes

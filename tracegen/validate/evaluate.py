@@ -29,7 +29,7 @@ from tracegen.decoding import decode
 from tracegen.decoding.rowstate import DEFAULT_BAN_AFTER
 from tracegen.train.rewards import answer_matches
 from tracegen.validate.forcing import PrefixForcing
-from tracegen.validate.metrics import Problem, SolutionStats, solution_stats
+from tracegen.validate.metrics import GoldReference, SolutionStats, solution_stats
 
 BAN_POLICIES = (1, 2, 0)
 """ban_after values compared in hard mode: ban at the first undo (the old behaviour), at the second, never."""
@@ -41,8 +41,8 @@ class DecodeSettings:
     ban_after: int = DEFAULT_BAN_AFTER
 
 
-def problem_of(row: Mapping) -> Problem:
-    return Problem(question=row["prompt"], gold_solution=row["clean_completion"], answer=row["answer"])
+def problem_of(row: Mapping) -> GoldReference:
+    return GoldReference(question=row["prompt"], gold_solution=row["clean_completion"], answer=row["answer"])
 
 
 def forced_deviation(row: Mapping, prompt_length: int) -> list[int]:

@@ -28,16 +28,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
-from tracegen.export.tokenizer import TraceTokenizer
 from tracegen.steps import FINAL_MARK
+from tracegen.tokens import TraceTokenizer
 from tracegen.trace import UndoUnit, apply
 from tracegen.train.rewards import answer_matches
 from tracegen.verifiers.divergence import first_wrong_step
 
 
 @dataclass(frozen=True)
-class Problem:
-    """What judging a solution needs."""
+class GoldReference:
+    """What judging a decoded solution needs: the prompt it answered, the gold solution and answer (a held-out
+    row's columns; the build's problems are tracegen.problem.Problem)."""
 
     question: str
     gold_solution: str
@@ -87,7 +88,7 @@ def lines_of(text: str) -> list[str]:
     return lines[:-1] if lines and lines[-1] == "" else lines
 
 
-def first_wrong_line(problem: Problem, lines: Sequence[str], *, last_is_partial: bool = False) -> int | None:
+def first_wrong_line(problem: GoldReference, lines: Sequence[str], *, last_is_partial: bool = False) -> int | None:
     """Index of the first wrong line: a wrong body step (divergence verifier), else a wrong `####` line; None if all
     are right.
 
@@ -100,7 +101,7 @@ def first_wrong_line(problem: Problem, lines: Sequence[str], *, last_is_partial:
     return wrong
 
 
-def _first_wrong_complete_line(problem: Problem, lines: list[str]) -> int | None:
+def _first_wrong_complete_line(problem: GoldReference, lines: list[str]) -> int | None:
     final = next((i for i, line in enumerate(lines) if line.startswith(FINAL_MARK)), len(lines))
     divergence = first_wrong_step(problem.question, problem.gold_solution, lines[:final])
     if divergence is not None:
@@ -110,12 +111,12 @@ def _first_wrong_complete_line(problem: Problem, lines: list[str]) -> int | None
     return None
 
 
-def _starts_a_gold_line(problem: Problem, partial: str) -> bool:
+def _starts_a_gold_line(problem: GoldReference, partial: str) -> bool:
     return any(line.startswith(partial) for line in lines_of(problem.gold_solution))
 
 
 def solution_stats(
-    trace: Sequence[int], problem: Problem, tok: TraceTokenizer, unit: UndoUnit, *, undo_capped: bool = False
+    trace: Sequence[int], problem: GoldReference, tok: TraceTokenizer, unit: UndoUnit, *, undo_capped: bool = False
 ) -> SolutionStats:
     """Judge one freely decoded trace (completion tokens as emitted, `<UNDO>` included); `undo_capped`: the undo cap
     ended it."""

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import torch
 
+from tracegen.columns import IGNORE
 from tracegen.dataset.load import TraceDataset, open_dataset
 from tracegen.errors import InputError
-from tracegen.export.columns import IGNORE
 from tracegen.pipeline.build import build
 from tracegen.train.config import MsftConfig
 from tracegen.train.metrics import read_metrics

@@ -8,20 +8,17 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
-from tracegen.steps import decimal_places, numbers_in, parse_annotations, parse_number, tokenize_expression
+from tracegen.annotations import NUMBER, normalise, parse_annotations, shown_number, tokenize_expression
+from tracegen.steps import decimal_places, numbers_in, parse_number
 from tracegen.verifiers.answers import same_value
-from tracegen.verifiers.expressions import Expression, normalise
+from tracegen.verifiers.expressions import Expression
 from tracegen.verifiers.prose import prose_expression
 
-_NUMBER = r"(?:[0-9]{1,3}(?:,[0-9]{3})+(?![0-9])|[0-9]+)(?:\.[0-9]+)?|\.[0-9]+"
-_SHOWN_RESULT = re.compile(
-    rf"\s*[$€£]?\s*(-?(?:[0-9]+/[0-9]+(?![0-9])|[0-9]{{1,3}}(?: [0-9]{{3}})+(?![0-9])|{_NUMBER}))"
-)  # `3/4`, `17 500` too
-_EQUALS_NUMBER = re.compile(rf"(?:=|\bequals\b|\bis equal to\b)\s*[$€£]?\s*(?P<result>-?(?:{_NUMBER}))(?![0-9])")
+_EQUALS_NUMBER = re.compile(rf"(?:=|\bequals\b|\bis equal to\b)\s*[$€£]?\s*(?P<result>-?(?:{NUMBER}))(?![0-9])")
 _EXPRESSION_CHARS = frozenset("0123456789.,$€£()+-*/×÷−–xX \t")
 _OPERATOR_CHARS = frozenset("+-*/×÷−–")
 _SPACED_TIMES = re.compile(r"(?:(?<=\s)|^)[xX](?=\s)")
-_PLAIN_EXPRESSION = re.compile(rf"\(*(?:{_NUMBER})\)*(?:[-+*/]\(*(?:{_NUMBER})\)*)+")
+_PLAIN_EXPRESSION = re.compile(rf"\(*(?:{NUMBER})\)*(?:[-+*/]\(*(?:{NUMBER})\)*)+")
 _NUMBERS_APART = re.compile(r"[0-9.]\s+[0-9.(]|^\s+[0-9]")  # two numbers with only spaces between them
 _ALGEBRA = re.compile(r"(?<![A-Za-z])[A-Za-z](?![A-Za-z'’])\s*[-+*/=]|[0-9][A-Za-z](?![A-Za-z])")
 _GLUED_OR_SPACED = re.compile(r"[A-Za-z]|\s[0-9]{3}(?![0-9])|:[0-9]")  # `401k`, `17 500`, `1:30`
@@ -81,7 +78,7 @@ def calculations(step: str) -> tuple[Calculation, ...]:
         result = parse_number(annotation.result)
         if result is None:
             continue
-        shown = _SHOWN_RESULT.match(step, annotation.end)
+        shown = shown_number(step, annotation.end)
         found.append(
             Calculation(
                 text=annotation.expr.strip(),
@@ -195,7 +192,7 @@ def _mask_annotations(step: str) -> str:
     masked = step
     for annotation in parse_annotations(step):
         end = annotation.end
-        shown = _SHOWN_RESULT.match(step, end)
+        shown = shown_number(step, end)
         if shown:
             end = shown.end()
         masked = masked[: annotation.start] + "@" * (end - annotation.start) + masked[end:]

@@ -24,6 +24,7 @@ from tracegen.llm.factory import make_backend
 from tracegen.llm.replay import read_replay
 from tracegen.problem import Problem
 from tracegen.sources.gsm8k import read_gsm8k_jsonl
+from tracegen.stages import VERIFIERS
 from tracegen.verifiers.base import Verifier, first_errors
 from tracegen.verifiers.registry import get_verifier
 
@@ -54,6 +55,8 @@ def _key(question: str) -> str:
 def load_verifier(name: str = "divergence", critic: str | Path | None = None) -> Verifier:
     """The verifier `name`; critic and ensemble judge with the backend described by the YAML file `critic`
     (a recipe's `backend:` section: kind, model, base_url, temperature, ...)."""
+    if name not in VERIFIERS:
+        raise InputError(VERIFIERS.unknown(name), field="verifier")
     if name not in ("critic", "ensemble"):
         if critic is not None:
             raise InputError(f"is for the critic and ensemble verifiers, not {name!r}", field="critic")

@@ -9,21 +9,14 @@ reads them.
 from __future__ import annotations
 
 import ast
-import re
 from fractions import Fraction
 from itertools import combinations
 
+from tracegen.annotations import normalise
 from tracegen.steps import evaluate
 
 OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
-_THOUSANDS = re.compile(r"(?<=[0-9]),(?=[0-9]{3}(?![0-9]))")
-_LEADING_ZEROS = re.compile(r"(?<![0-9.])0+(?=[0-9])")  # as steps.evaluate reads them
 MAX_CHAIN = 8  # terms of a chain of + and - whose partial sums are enumerated (2**8 subsets)
-
-
-def normalise(expr: str) -> str:
-    """The expression `evaluate` and `ast` both read: `3,650` -> `3650`, `07` -> `7`."""
-    return _LEADING_ZEROS.sub("", _THOUSANDS.sub("", expr.strip()))
 
 
 def value_of(expr: str) -> Fraction | None:

@@ -15,13 +15,13 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tracegen.check_rows import RowContext, RowError, check_row, expect
+from tracegen.dataset.check_rows import RowContext, RowError, check_row, expect
 from tracegen.dataset.layout import CARD, DATA_DIR, JSONL_DIR, MANIFEST, jsonl_twin
 from tracegen.dataset.load import DatasetError, load_dataset_tokenizer
 from tracegen.dataset.manifest import Manifest, read_manifest
 from tracegen.errors import InputError
-from tracegen.export.branches import BranchError, BranchVerifier, layout_schema
-from tracegen.export.writer import SCHEMA
+from tracegen.pipeline.writer import SCHEMA
+from tracegen.rows.branches import BranchError, BranchVerifier, layout_schema
 
 
 @dataclass

@@ -10,12 +10,12 @@ from rich.table import Table
 from rich.text import Text
 
 from tracegen import __version__
+from tracegen.cli.model_commands import decode, diverge, validate
+from tracegen.cli.terminal import console, friendly_errors, parse_overrides, progress_bar, say
+from tracegen.cli.train_commands import train_app
 from tracegen.errors import InputError
-from tracegen.model_commands import decode, diverge, validate
 from tracegen.progress import format_rate
 from tracegen.resources import resource_dir
-from tracegen.terminal import console, friendly_errors, parse_overrides, progress_bar, say
-from tracegen.train.commands import train_app
 
 app = typer.Typer(
     help="Build, check, publish, decode and train on traces that teach models to take back their mistakes with "
@@ -23,7 +23,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-app.add_typer(train_app, name="train")  # tracegen train msft|grpo (tracegen/train/commands.py)
+app.add_typer(train_app, name="train")  # tracegen train msft|grpo (tracegen/cli/train_commands.py)
 
 
 def _version(value: bool) -> None:
@@ -214,7 +214,7 @@ def merge(
 @app.command()
 def check(out: Annotated[Path, typer.Argument(help="a folder written by tracegen build")]) -> None:
     """Re-derive every invariant of every row; exit 1 naming the first bad row and rule."""
-    from tracegen.check import check_dataset
+    from tracegen.dataset.check import check_dataset
 
     with friendly_errors(), progress_bar() as progress:
         task = progress.add_task("checking", total=None)
@@ -248,7 +248,7 @@ def push(
     ] = False,
 ) -> None:
     """Upload a dataset folder to the Hugging Face Hub as it is (token from HF_TOKEN or `hf auth login`)."""
-    from tracegen.export import push as hub
+    from tracegen.hub import push as hub
 
     with friendly_errors():
         with progress_bar() as progress:

@@ -24,7 +24,7 @@ import yaml
 from huggingface_hub import DatasetCard, HfApi, get_token
 from huggingface_hub.utils import DEFAULT_IGNORE_PATTERNS, HFValidationError, filter_repo_objects, validate_repo_id
 
-from tracegen.check import check_dataset
+from tracegen.dataset.check import check_dataset
 from tracegen.dataset.layout import CARD, DATA_DIR, JSONL_DIR, PLOTS_DIR, TOKENIZER_DIR
 from tracegen.errors import InputError
 from tracegen.public import SECRET_PATTERNS, find_secret

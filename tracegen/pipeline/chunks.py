@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from tracegen.dataset.layout import CHUNKS_DIR
 from tracegen.errors import InputError
-from tracegen.export.writer import SCHEMA
+from tracegen.pipeline.writer import SCHEMA
 
 CHUNK_PROBLEMS = 64
 FINGERPRINT = "fingerprint.json"

@@ -1,7 +1,7 @@
 """The terminal side of every command: the consoles, and how errors and interrupts end a command.
 
-Apart from tracegen.cli so that other command groups (tracegen.train.commands) share it without
-importing the CLI that imports them.
+Apart from tracegen.cli.main so that the other command groups (model_commands, train_commands) share it
+without importing the module that registers them.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.text import Text
 
-from tracegen.cli_fields import as_typed
+from tracegen.cli.fields import as_typed
 from tracegen.errors import InputError
 from tracegen.llm.base import BackendDown
 from tracegen.progress import LineProgress

@@ -17,12 +17,12 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 
 from tracegen import UNDO_TOKEN
-from tracegen.export.columns import token_columns
-from tracegen.export.tokenizer import TraceTokenizer
+from tracegen.columns import token_columns
 from tracegen.generators.base import Deviation
 from tracegen.problem import Problem
 from tracegen.recipe import ExportConfig
 from tracegen.stepsplit import step_starts
+from tracegen.tokens import TraceTokenizer
 from tracegen.trace import Splice, differing_splice, splice
 
 MAX_BOUNDARY_RETRIES = 4

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerFast
 
-EMBEDDED_TOKENIZER_DIR: Path = Path(__file__).resolve().parent.parent / "assets" / "tokenizer"
+EMBEDDED_TOKENIZER_DIR: Path = Path(__file__).resolve().parent / "assets" / "tokenizer"
 
 
 def load_embedded_tokenizer() -> PreTrainedTokenizerFast:

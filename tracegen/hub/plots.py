@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from tracegen.dataset.layout import PLOTS_DIR
-from tracegen.export.stats import DatasetStats, Distribution
+from tracegen.hub.stats import DatasetStats, Distribution
 
 WIDTH_INCHES, DPI = 6.4, 100
 MAX_BINS = 60  # integer values spanning more than this are grouped into MAX_BINS equal bins

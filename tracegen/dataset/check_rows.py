@@ -1,4 +1,4 @@
-"""The rules `tracegen check` holds every row to, one row at a time (tracegen.check walks the folder).
+"""The rules `tracegen check` holds every row to, one row at a time (tracegen.dataset.check walks the folder).
 
 Written independently of the exporter: their own stack walks, prefix decodes and span arithmetic.
 """
@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from tracegen import UNDO_TOKEN
 from tracegen.answer_format import GSM8K, answer_matches
-from tracegen.export.columns import IGNORE
-from tracegen.export.tokenizer import TraceTokenizer
+from tracegen.columns import IGNORE
+from tracegen.tokens import TraceTokenizer
 from tracegen.trace import ends_step
 
 

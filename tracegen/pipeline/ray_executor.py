@@ -5,7 +5,7 @@ solutions (one response cache, one concurrency limit per server), and writes eve
 chunk into the work folder itself: workers need no shared filesystem, and a chunk file is what
 a local build writes, so a stopped Ray build resumes locally and the other way round. A task
 gets its problems and the tokenizer's files (put once into the object store) and returns the
-chunk's row results; rows depend on nothing but their problem (tracegen.problem_rows), so the
+chunk's row results; rows depend on nothing but their problem (tracegen.pipeline.problem_rows), so the
 output is byte-identical to a local build whichever worker ran which chunk.
 
 A worker process that dies mid-task (killed, out of memory, a lost node) is a system failure:
@@ -22,9 +22,10 @@ from itertools import islice
 from pathlib import Path
 
 from tracegen.errors import InputError, first_line
-from tracegen.export.rows import RowResult
-from tracegen.problem_rows import Chunk, chunk_rows, worker_tools
+from tracegen.pipeline.problem_rows import Chunk, chunk_rows, worker_tools
 from tracegen.recipe import Recipe
+from tracegen.rows.row import RowResult
+from tracegen.stages import handoff, receive
 
 MAX_RETRIES = 3
 TASKS_PER_CPU = 2  # chunks in flight per cluster CPU: enough to keep workers busy, few enough to bound driver memory
@@ -45,9 +46,10 @@ def _worker_tokenizer(files: dict[str, bytes], name: str, recipe: Recipe):
 
 
 def build_chunk(
-    chunk: Chunk, recipe_json: str, tokenizer_files: dict[str, bytes], tokenizer_name: str
+    chunk: Chunk, recipe_json: str, stages: dict, tokenizer_files: dict[str, bytes], tokenizer_name: str
 ) -> tuple[int, list[RowResult]]:
-    """One chunk's row results, computed on whichever worker Ray chose."""
+    """One chunk's row results, computed on whichever worker Ray chose (with the stages the recipe names)."""
+    receive(stages)
     recipe = Recipe.model_validate_json(recipe_json)
     tok, checker = _worker_tokenizer(tokenizer_files, tokenizer_name, recipe)
     index, items = chunk
@@ -86,12 +88,12 @@ def iter_ray_chunk_results(
     try:
         task = ray.remote(max_retries=MAX_RETRIES, retry_exceptions=False)(build_chunk)
         files = ray.put({p.name: p.read_bytes() for p in sorted(Path(tokenizer_dir).iterdir()) if p.is_file()})
-        recipe_json = recipe.model_dump_json()
+        recipe_json, stages = recipe.model_dump_json(), handoff(recipe)
         limit = max(1, int(ray.cluster_resources().get("CPU", 1) * TASKS_PER_CPU))
         waiting = iter(chunks)
         while True:
             running += [
-                task.remote(chunk, recipe_json, files, tokenizer_name)
+                task.remote(chunk, recipe_json, stages, files, tokenizer_name)
                 for chunk in islice(waiting, limit - len(running))
             ]
             if not running:

@@ -29,8 +29,8 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 
-from tracegen.export.columns import IGNORE
-from tracegen.export.writer import SCHEMA
+from tracegen.columns import IGNORE
+from tracegen.pipeline.writer import SCHEMA
 from tracegen.trace import replay
 
 LAYOUTS = ("packed", "branches")
@@ -244,7 +244,7 @@ class BranchError(Exception):
 class BranchVerifier:
     """Proves branch rows, one trace (consecutive rows with one id) at a time.
 
-    Each trace's packed row is proven by `check_packed` (tracegen.check_rows.check_row); then the
+    Each trace's packed row is proven by `check_packed` (tracegen.dataset.check_rows.check_row); then the
     contexts of its positions are derived again from the `<UNDO>` stack machine (not from the prune
     spans, which the unrolling used) and its (context -> label) pairs must be the pairs of the
     trace's branch rows, each exactly once. `ctx` is the checker's RowContext.

@@ -14,10 +14,10 @@ from string import Template
 
 from tracegen.dataset.layout import CARD, split_pattern
 from tracegen.dataset.manifest import ExportRecord, Manifest, SourceRecord
-from tracegen.export.branches import layout_summary
-from tracegen.export.plots import Plot, write_plots
-from tracegen.export.stats import DatasetStats, Distribution, dataset_stats
+from tracegen.hub.plots import Plot, write_plots
+from tracegen.hub.stats import DatasetStats, Distribution, dataset_stats
 from tracegen.resources import resource_dir
+from tracegen.rows.branches import layout_summary
 
 LABELS_MEANING = {
     ("msft", "soft"): "the prompt and the deviation tokens carry no loss; `<UNDO>` and every correct token do",

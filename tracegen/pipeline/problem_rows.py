@@ -13,17 +13,17 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 
-from tracegen.check_rows import RowContext, RowError, check_row
-from tracegen.export.rows import RowResult, build_row
-from tracegen.export.tokenizer import TraceTokenizer, from_pretrained
-from tracegen.generators.base import Deviation, DeviationPlan
+from tracegen.dataset.check_rows import RowContext, RowError, check_row
+from tracegen.generators.base import Deviation, DeviationPlan, Skipped, SolutionGenerator, solution_generators
 from tracegen.generators.plan import plan_problem
 from tracegen.generators.planner import draw_detected_after
-from tracegen.generators.weak import weak_deviation
 from tracegen.generators.weak_solution import WeakSolution
 from tracegen.problem import Problem
 from tracegen.recipe import Recipe
+from tracegen.rows.row import RowResult, build_row
+from tracegen.stages import GENERATORS, handoff, receive
 from tracegen.stepsplit import use_step_split
+from tracegen.tokens import TraceTokenizer, from_pretrained
 
 
 def make_rows(
@@ -35,8 +35,10 @@ def make_rows(
     if devs.weak is not None and devs.weak.one_row_per_solution and recipe.plans_deviations:
         rng = random.Random(f"{recipe.seed}:{problem.source_id}")
         detected_after = [draw_detected_after(devs, rng) for _ in solutions]
+        generator = GENERATORS.get(next(iter(solution_generators(devs.generators))))
         return [
             _weak_row(
+                generator,
                 problem,
                 solution,
                 after,
@@ -57,6 +59,7 @@ def make_rows(
 
 
 def _weak_row(
+    generator: SolutionGenerator,
     problem: Problem,
     solution: WeakSolution,
     detected_after: int,
@@ -65,9 +68,9 @@ def _weak_row(
     checker: RowContext,
     row_id: str,
 ) -> RowResult:
-    deviation = weak_deviation(problem, solution, detected_after)
-    if isinstance(deviation, str):
-        return RowResult(row=None, row_id=row_id, note=solution.note).skip(deviation)
+    deviation = generator.deviation(problem, solution, detected_after)
+    if isinstance(deviation, Skipped):
+        return RowResult(row=None, row_id=row_id, note=solution.note).skip(deviation.reason)
     result = proven_row(problem, [deviation], recipe, tok, checker, row_id)
     if (
         result.row is not None and not result.row["deviations"]
@@ -111,8 +114,9 @@ def worker_tools(recipe: Recipe, tokenizer_dir: str | Path, tokenizer_name: str)
     return tok, row_checker(recipe, tok)
 
 
-def _init_worker(recipe_json: str, tokenizer_dir: str, tokenizer_name: str) -> None:
+def _init_worker(recipe_json: str, stages: dict, tokenizer_dir: str, tokenizer_name: str) -> None:
     global _worker
+    receive(stages)
     recipe = Recipe.model_validate_json(recipe_json)
     _worker = (recipe, *worker_tools(recipe, tokenizer_dir, tokenizer_name))
 
@@ -148,7 +152,9 @@ def iter_chunk_results(
         return
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(
-        num_proc, initializer=_init_worker, initargs=(recipe.model_dump_json(), str(tokenizer_dir), tok.name)
+        num_proc,
+        initializer=_init_worker,
+        initargs=(recipe.model_dump_json(), handoff(recipe), str(tokenizer_dir), tok.name),
     ) as pool:
         pending = iter(chunks)
         # a few chunks per process at a time: Pool.imap would read every chunk into its queue at once

@@ -1,4 +1,4 @@
-"""The model-facing commands: `tracegen diverge`, `decode` and `validate` (registered by tracegen.cli)."""
+"""The model-facing commands: `tracegen diverge`, `decode` and `validate` (registered by tracegen.cli.main)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from tracegen.cli.terminal import console, friendly_errors, parse_overrides, say
 from tracegen.errors import InputError
-from tracegen.terminal import console, friendly_errors, parse_overrides, say
 
 
 def diverge(
@@ -105,7 +105,7 @@ def decode(
     from tracegen.decoding import decode as run_decode
     from tracegen.decoding import trace_segments
     from tracegen.decoding.files import load_model, read_prompts
-    from tracegen.export.tokenizer import TraceTokenizer
+    from tracegen.tokens import TraceTokenizer
 
     styles = {"kept": "", "erased": "strike dim", "undo": "bold red"}
     with friendly_errors():

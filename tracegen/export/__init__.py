@@ -1,1 +1,0 @@
-"""Turning traces into training rows: tokenization, columns, files."""
