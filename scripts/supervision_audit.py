@@ -18,22 +18,23 @@ import pyarrow.parquet as pq
 
 from tracegen.columns import IGNORE
 from tracegen.dataset.check_rows import seen_contexts
-from tracegen.dataset.load import load_dataset_tokenizer, read_dataset_manifest
+from tracegen.dataset.load import load_dataset_tokenizer
+from tracegen.dataset.manifest import read_manifest
 from tracegen.trace import replay
 
 
 def audit(out: Path) -> dict:
-    manifest = read_dataset_manifest(out)
+    manifest = read_manifest(out)
     tok = load_dataset_tokenizer(out, manifest)
-    export = manifest["recipe"]["export"]
-    delimiters = tok.delimiters if export["undo_unit"] == "step" else frozenset()
+    export = manifest.recipe.export
+    delimiters = tok.delimiters if export.undo_unit == "step" else frozenset()
     counts = defaultdict(int)
     for path in sorted((out / "data").glob("*.parquet")):
         for row in pq.read_table(path).to_pylist():
             ids, labels = row["input_ids"], row["labels"]
-            p = len(tok.prompt_ids(row["prompt"], export["chat_template"]))
+            p = len(tok.prompt_ids(row["prompt"], export.chat_template))
             completion = ids[p:]
-            run = replay(completion, tok.undo_id, export["undo_unit"], delimiters)
+            run = replay(completion, tok.undo_id, export.undo_unit, delimiters)
             clean = [completion[i] for i in run.survivors]
             counts["rows"] += 1
             counts["labelled"] += sum(label != IGNORE for label in labels)

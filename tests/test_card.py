@@ -15,11 +15,14 @@ from huggingface_hub import DatasetCard
 from PIL import Image
 from typer.testing import CliRunner
 
+from tracegen import __version__
 from tracegen.cli import app
+from tracegen.dataset.manifest import Manifest, read_manifest
 from tracegen.hub import stats
 from tracegen.hub.card import render_card, size_category
 from tracegen.hub.plots import write_plots
 from tracegen.hub.stats import DatasetStats, Distribution, SplitStats, dataset_stats
+from tracegen.recipe import Recipe
 
 MODES = {"soft": [], "hard": ["--context-mode", "hard", "--undo-unit", "step"], "clean": ["--loss", "clean"]}
 IMAGE_LINK = re.compile(r"!\[[^\]]*\]\(([^)]+)\)")
@@ -165,7 +168,7 @@ def synthetic_stats() -> DatasetStats:
 def test_card_tables_escape_kinds_from_data(built, tmp_path):
     mode, out = built
     stats = synthetic_stats()
-    card = render_card(json.loads((out / "tracegen.json").read_text()), stats, write_plots(tmp_path, stats))
+    card = render_card(read_manifest(out), stats, write_plots(tmp_path, stats))
     assert "| kind | train | test |" in card
     assert "| `weak:org/model\\|v2 $x$` | 2 | 0 |" in card
     assert "| tokens per deviation | test | - | - | - | - | - | - |" in card
@@ -246,11 +249,20 @@ def test_stats_read_any_kind_string_from_the_parquet(tmp_path):
     ]
     (tmp_path / "data").mkdir()
     pq.write_table(pa.Table.from_pylist(table, schema=SCHEMA), tmp_path / "data" / "train-00000-of-00001.parquet")
-    manifest = {
-        "tokenizer": {"undo_id": 2},
-        "splits": {"train": {"rows": 3, "problems": 3, "files": ["data/train-00000-of-00001.parquet"]}},
-        "dropped": {"arith_slip:accidentally_correct": 2, "weak:correct_solution": 1, "copy_error:cannot_carry": 5},
-    }
+    manifest = Manifest.model_validate(
+        {
+            "tracegen_version": __version__,
+            "recipe": Recipe(name="r").model_dump(mode="json"),
+            "seed": 0,
+            "tokenizer": {"name": "t", "sha256": "0" * 64, "undo_id": 2, "eos_id": 7},
+            "splits": {"train": {"rows": 3, "problems": 3, "files": ["data/train-00000-of-00001.parquet"]}},
+            "dropped": {
+                "arith_slip:accidentally_correct": 2,
+                "weak:correct_solution": 1,
+                "copy_error:cannot_carry": 5,
+            },
+        }
+    )
     stats = dataset_stats(tmp_path, manifest)
     train = stats.splits["train"]
     assert train.deviations_by_kind == {"digit_swap": 1, "weak:Qwen/Qwen2.5-0.5B": 1}

@@ -159,7 +159,7 @@ def test_critic_needs_its_backend_file_and_labelling_needs_replay_and_out(files,
     source, replay, labels, _ = files
     runner = CliRunner()
     missing = runner.invoke(app, ["diverge", "--source", str(source), "--labels", str(labels), "--verifier", "critic"])
-    assert missing.exit_code == 2 and "needs --critic FILE.yaml" in missing.output
+    assert missing.exit_code == 2 and "field '--critic': the critic verifier needs a YAML file" in missing.output
     bad_yaml = tmp_path / "critic.yaml"
     bad_yaml.write_text("kind: openai\n")  # no model
     invalid = runner.invoke(

@@ -15,6 +15,7 @@ _LAZY = {
     "decode": "tracegen.decoding",  # the KV-trimming <UNDO> decoder
     "load_recipe": "tracegen.recipe",  # a built-in recipe name or a YAML path, with dotted overrides
     "open_dataset": "tracegen.dataset.load",  # a built folder or Hub id -> rows, manifest, tokenizer
+    "read_manifest": "tracegen.dataset.manifest",  # a built folder's tracegen.json, typed (Manifest)
     "TraceCollator": "tracegen.train.data",  # needs torch
     "TraceTokenizer": "tracegen.tokens",
 }

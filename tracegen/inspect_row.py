@@ -7,7 +7,6 @@ completion tokens without a label: dim.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -17,8 +16,9 @@ from rich.table import Table
 from rich.text import Text
 
 from tracegen.columns import IGNORE
+from tracegen.dataset.layout import TOKENIZER_DIR
+from tracegen.dataset.manifest import Manifest, read_manifest
 from tracegen.errors import InputError
-from tracegen.pipeline.writer import MANIFEST, TOKENIZER_DIR
 from tracegen.tokens import TraceTokenizer, load_saved
 
 STYLES = {
@@ -31,22 +31,11 @@ STYLES = {
 }
 
 
-def read_manifest(out: Path) -> dict:
-    manifest_path = Path(out) / MANIFEST
-    if not manifest_path.is_file():
-        raise InputError(f"not a tracegen dataset folder (no {MANIFEST})", file=str(out))
-    try:
-        return json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise InputError(f"not valid JSON ({type(e).__name__})", file=str(manifest_path)) from None
-
-
-def read_row(out: Path, manifest: dict, index: int) -> dict:
-    files = [f for split in manifest["splits"].values() for f in split["files"]]
-    total = sum(split["rows"] for split in manifest["splits"].values())
+def read_row(out: Path, manifest: Manifest, index: int) -> dict:
+    total = manifest.rows
     if not 0 <= index < total:
         raise InputError(f"row {index} does not exist ({total} rows)", field="row")
-    for rel in files:
+    for rel in manifest.files:
         meta = pq.ParquetFile(Path(out) / rel)
         if index < meta.metadata.num_rows:
             return meta.read().slice(index, 1).to_pylist()[0]
@@ -116,5 +105,5 @@ def render_row(row: dict, tok: TraceTokenizer, chat: bool, show_tokens: bool) ->
 def inspect_row(out: Path, index: int, console: Console, show_tokens: bool = False) -> None:
     manifest = read_manifest(out)
     row = read_row(out, manifest, index)
-    tok = load_saved(Path(out) / TOKENIZER_DIR, manifest["tokenizer"]["name"])
-    console.print(render_row(row, tok, manifest["recipe"]["export"]["chat_template"], show_tokens))
+    tok = load_saved(Path(out) / TOKENIZER_DIR, manifest.tokenizer.name)
+    console.print(render_row(row, tok, manifest.recipe.export.chat_template, show_tokens))

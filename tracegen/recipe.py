@@ -35,6 +35,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
+OVERRIDES = "overrides"  # where an error in an override is: load_recipe's argument (the CLI says "command line")
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 SPLIT_PATTERN = r"^\w+$"  # what the Hugging Face Hub accepts as a split name
 
@@ -179,7 +180,7 @@ class ExportConfig(_Strict):
     prompt_template: str = "Question: {question}\nAnswer:\n"
     undo_unit: Literal["token", "step"] = "token"
     context_mode: Literal["soft", "hard"] = "soft"
-    loss: Literal["msft", "naive", "clean"] = "msft"
+    loss: Literal["msft", "naive", "clean"] = "msft"  # clean: the plain SFT baseline (Recipe.plans_deviations)
     label_before_deviation: bool = Field(
         False,
         description="soft mode: also label the state just before each deviation with the correct token (hard mode "
@@ -256,6 +257,12 @@ class Recipe(_Strict):
                 )
         return self
 
+    @property
+    def plans_deviations(self) -> bool:
+        """`export.loss: clean` is the plain SFT baseline: clean solutions, no deviation planned, no weak model asked,
+        whatever `deviations` says (it stays in the dump, as written). The one place that decides it."""
+        return self.export.loss != "clean"
+
     @model_serializer(mode="wrap")
     def _dump(self, handler):
         dumped = handler(self)
@@ -330,7 +337,7 @@ def load_recipe(name_or_path: str, overrides: dict[str, object] | None = None) -
         loc = [str(p) for p in err["loc"]]
         field = ".".join(loc)
         if any(field == k or field.startswith(k + ".") for k in overrides):  # the error is inside an overridden value
-            raise InputError(_pydantic_reason(err), file="command line", field=field) from None
+            raise InputError(_pydantic_reason(err), file=OVERRIDES, field=field) from None
         raise InputError(_pydantic_reason(err), file=str(path), line=_line_of(node, loc), field=field) from None
     return recipe
 
@@ -364,7 +371,7 @@ def _pydantic_reason(err: dict) -> str:
 def _set_dotted(data: dict, dotted: str, value: object, *, file: str, line: int | None) -> None:
     keys = dotted.split(".")
     if not all(keys):
-        raise InputError(f"not a recipe key: {dotted!r}", field="--set")
+        raise InputError(f"not a recipe key: {dotted!r}", field=OVERRIDES)
     target = data
     for key in keys[:-1]:
         child = target.get(key)

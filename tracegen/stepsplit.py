@@ -127,13 +127,3 @@ def use_step_split(tok, split: str, undo_unit: str) -> None:
             field="steps.split",
         )
     tok.delimiters = delimiters  # replaces the cached line delimiters of this instance
-
-
-def use_recipe_steps(tok, recipe: dict) -> None:
-    """`use_step_split` for a dataset, from the recipe its manifest records (no `steps`: line steps)."""
-    use_step_split(tok, (recipe.get("steps") or {}).get("split", LINE), recipe["export"]["undo_unit"])
-
-
-def recipe_answer_format(recipe: dict) -> str:
-    """The answer format a manifest's recipe records (no `answer`: gsm8k)."""
-    return (recipe.get("answer") or {}).get("format", "gsm8k")

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.text import Text
 
+from tracegen.cli.fields import as_typed
 from tracegen.errors import InputError
 from tracegen.llm.base import BackendDown
 from tracegen.progress import LineProgress
@@ -45,7 +46,7 @@ def friendly_errors(interrupted: str = BUILD_INTERRUPTED):
     try:
         yield
     except InputError as e:
-        say("error:", "bold red", str(e))
+        say("error:", "bold red", str(as_typed(e)))  # a function argument's name -> the flag the user types
         raise typer.Exit(2) from None
     except BackendDown as e:  # the model server is unreachable: stop instead of failing every problem
         say("error:", "bold red", str(e))

@@ -16,11 +16,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tracegen.dataset.check_rows import RowContext, RowError, check_row, expect
-from tracegen.dataset.load import DatasetError, load_dataset_tokenizer, read_dataset_manifest
+from tracegen.dataset.layout import CARD, DATA_DIR, JSONL_DIR, MANIFEST, jsonl_twin
+from tracegen.dataset.load import DatasetError, load_dataset_tokenizer
+from tracegen.dataset.manifest import Manifest, read_manifest
 from tracegen.errors import InputError
-from tracegen.pipeline.writer import DATA_DIR, JSONL_DIR, MANIFEST, SCHEMA
+from tracegen.pipeline.writer import SCHEMA
 from tracegen.rows.branches import BranchError, BranchVerifier, layout_schema
-from tracegen.stepsplit import recipe_answer_format
 
 
 @dataclass
@@ -35,36 +36,27 @@ def check_dataset(out: Path, on_progress: Callable[[int], None] = lambda n: None
         raise InputError(f"not a tracegen dataset folder (no {MANIFEST})", file=str(out))
     checked = 0
     try:
-        manifest = read_dataset_manifest(out)
-        export = manifest["recipe"]["export"]
+        manifest = read_manifest(out)
+    except InputError as e:  # a broken manifest is a failed check, like a broken row
+        return CheckReport(checked, str(e))
+    export = manifest.recipe.export
+    try:
         tok = load_dataset_tokenizer(out, manifest)
-        ctx = RowContext.of(
-            tok,
-            export["undo_unit"],
-            export["context_mode"],
-            export["loss"],
-            export["chat_template"],
-            label_before_deviation=export.get("label_before_deviation", False),
-            answer_format=recipe_answer_format(manifest["recipe"]),
-        )
+        ctx = RowContext.for_export(tok, export, manifest.recipe.answer_format)
         _expect_files(out, manifest)
-        branches = (
-            BranchVerifier(ctx, lambda packed: check_row(packed, ctx)) if export.get("layout") == "branches" else None
-        )
+        branches = BranchVerifier(ctx, lambda packed: check_row(packed, ctx)) if export.layout == "branches" else None
         ids: set[str] = set()
-        for split, info in manifest["splits"].items():
+        for split, info in manifest.splits.items():
             split_rows = 0
-            for rel in info["files"]:
-                for row in _rows(
-                    out, rel, jsonl=export["format"] == "jsonl", schema=layout_schema(export.get("layout", "packed"))
-                ):
+            for rel in info.files:
+                for row in _rows(out, rel, jsonl=export.format == "jsonl", schema=layout_schema(export.layout)):
                     try:
                         if branches:
                             branches.add(row)
                         else:
                             check_row(row, ctx)
                         expect(
-                            _id_matches(row, manifest["recipe"]["name"]),
+                            _id_matches(row, manifest.recipe.name),
                             "id",
                             f"id {row['id']!r} is not recipe:source_id[:variant]",
                         )
@@ -85,10 +77,8 @@ def check_dataset(out: Path, on_progress: Callable[[int], None] = lambda n: None
                     branches.finish()  # the split's last trace
             except (RowError, BranchError) as e:
                 return CheckReport(checked, f"split {split}, its last trace: rule '{e.rule}': {e.detail}")
-            if split_rows != info["rows"]:
-                return CheckReport(
-                    checked, f"split {split}: {split_rows} rows on disk, {MANIFEST} says {info['rows']}"
-                )
+            if split_rows != info.rows:
+                return CheckReport(checked, f"split {split}: {split_rows} rows on disk, {MANIFEST} says {info.rows}")
     except DatasetError as e:
         return CheckReport(checked, str(e))
     on_progress(checked % 512)
@@ -101,12 +91,12 @@ def _id_matches(row: dict, recipe_name: str) -> bool:
     return row["id"] == base or (row["id"].startswith(base + ":") and len(row["id"]) > len(base) + 1)
 
 
-def _expect_files(out: Path, manifest: dict) -> None:
+def _expect_files(out: Path, manifest: Manifest) -> None:
     """The data folders hold exactly the files the manifest lists (a stray shard would be loaded too), and the card
     exists."""
-    listed = {rel for info in manifest["splits"].values() for rel in info["files"]}
-    if manifest["recipe"]["export"]["format"] == "jsonl":
-        listed |= {_jsonl_twin(rel) for rel in listed}
+    listed = set(manifest.files)
+    if manifest.recipe.export.format == "jsonl":
+        listed |= {jsonl_twin(rel) for rel in listed}
     present = {
         str(p.relative_to(out))
         for folder in (DATA_DIR, JSONL_DIR)
@@ -117,12 +107,8 @@ def _expect_files(out: Path, manifest: dict) -> None:
         raise DatasetError(f"{missing[0]}: listed in {MANIFEST} but missing")
     if extra := sorted(present - listed):
         raise DatasetError(f"{extra[0]}: not listed in {MANIFEST} (it would be loaded as data)")
-    if not (out / "README.md").is_file():
-        raise DatasetError("README.md (the dataset card) is missing")
-
-
-def _jsonl_twin(rel: str) -> str:
-    return f"{JSONL_DIR}/{Path(rel).stem}.jsonl"
+    if not (out / CARD).is_file():
+        raise DatasetError(f"{CARD} (the dataset card) is missing")
 
 
 def _rows(out: Path, rel: str, *, jsonl: bool, schema: pa.Schema = SCHEMA) -> Iterator[dict]:
@@ -133,14 +119,14 @@ def _rows(out: Path, rel: str, *, jsonl: bool, schema: pa.Schema = SCHEMA) -> It
             raise DatasetError(
                 f"{rel}: schema differs from tracegen's ({_schema_difference(shard.schema_arrow, schema)})"
             )
-        twin = (out / _jsonl_twin(rel)).open(encoding="utf-8") if jsonl else None
+        twin = (out / jsonl_twin(rel)).open(encoding="utf-8") if jsonl else None
         for batch in shard.iter_batches(batch_size=512):
             for row in batch.to_pylist():
                 if twin is not None and json.loads(twin.readline() or "null") != row:
-                    raise DatasetError(f"{_jsonl_twin(rel)}: differs from {rel} at a row with id {row.get('id')}")
+                    raise DatasetError(f"{jsonl_twin(rel)}: differs from {rel} at a row with id {row.get('id')}")
                 yield row
         if twin is not None and twin.readline():
-            raise DatasetError(f"{_jsonl_twin(rel)}: has more rows than {rel}")
+            raise DatasetError(f"{jsonl_twin(rel)}: has more rows than {rel}")
     except (OSError, pa.ArrowException, ValueError) as e:
         raise DatasetError(
             f"{rel}: unreadable ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"

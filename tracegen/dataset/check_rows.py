@@ -58,6 +58,19 @@ class RowContext:
             answer_format,
         )
 
+    @classmethod
+    def for_export(cls, tok: TraceTokenizer, export, answer_format: str) -> RowContext:
+        """The context of rows made with `export`: a recipe's ExportConfig, or the ExportRecord of a manifest."""
+        return cls.of(
+            tok,
+            export.undo_unit,
+            export.context_mode,
+            export.loss,
+            export.chat_template,
+            label_before_deviation=export.label_before_deviation,
+            answer_format=answer_format,
+        )
+
 
 def check_row(row: dict, ctx: RowContext) -> None:
     ids, labels, positions = row["input_ids"], row["labels"], row["position_ids"]

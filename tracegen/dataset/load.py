@@ -8,15 +8,15 @@ and the public `tracegen.open_dataset`. Nothing here imports torch.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tracegen.dataset.layout import MANIFEST, TOKENIZER_DIR
+from tracegen.dataset.manifest import ExportRecord, Manifest, read_manifest
 from tracegen.errors import InputError, first_line
-from tracegen.pipeline.writer import MANIFEST, TOKENIZER_DIR
-from tracegen.stepsplit import use_recipe_steps
+from tracegen.stepsplit import use_step_split
 from tracegen.tokens import HUB_ID, TraceTokenizer, load_saved
 
 if TYPE_CHECKING:
@@ -27,37 +27,23 @@ class DatasetError(Exception):
     """The folder as a whole is broken (manifest, files, schema); one line says what."""
 
 
-def read_dataset_manifest(out: Path) -> dict:
-    try:
-        manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
-        splits = manifest["splits"]
-        assert isinstance(splits, dict) and splits
-        for info in splits.values():
-            assert isinstance(info["files"], list) and isinstance(info["rows"], int)
-        export = manifest["recipe"]["export"]
-        assert all(key in export for key in ("undo_unit", "context_mode", "loss", "chat_template", "format"))
-        assert isinstance(manifest["recipe"]["name"], str) and isinstance(manifest["tokenizer"]["undo_id"], int)
-    except (ValueError, KeyError, TypeError, AssertionError) as e:
-        raise DatasetError(f"{MANIFEST}: not a valid tracegen manifest ({type(e).__name__}: {e})") from None
-    return manifest
-
-
-def load_dataset_tokenizer(out: Path, manifest: dict) -> TraceTokenizer:
+def load_dataset_tokenizer(out: Path, manifest: Manifest) -> TraceTokenizer:
     tokenizer_json = out / TOKENIZER_DIR / "tokenizer.json"
     if not tokenizer_json.is_file():
         raise DatasetError(f"{TOKENIZER_DIR}/tokenizer.json is missing")
-    if hashlib.sha256(tokenizer_json.read_bytes()).hexdigest() != manifest["tokenizer"].get("sha256"):
+    recorded = manifest.tokenizer
+    if hashlib.sha256(tokenizer_json.read_bytes()).hexdigest() != recorded.sha256:
         raise DatasetError(f"{TOKENIZER_DIR}/tokenizer.json does not match the sha256 in {MANIFEST}")
     try:
-        tok = load_saved(out / TOKENIZER_DIR, manifest["tokenizer"]["name"])
+        tok = load_saved(out / TOKENIZER_DIR, recorded.name)
     except InputError as e:
         raise DatasetError(f"{TOKENIZER_DIR}/: {e.reason}") from None
-    if (tok.undo_id, tok.eos_id) != (manifest["tokenizer"]["undo_id"], manifest["tokenizer"].get("eos_id")):
+    if (tok.undo_id, tok.eos_id) != (recorded.undo_id, recorded.eos_id):
         raise DatasetError(
-            f"{MANIFEST}: <UNDO>/EOS ids {manifest['tokenizer']['undo_id']}/{manifest['tokenizer'].get('eos_id')} "
+            f"{MANIFEST}: <UNDO>/EOS ids {recorded.undo_id}/{recorded.eos_id} "
             f"are not the tokenizer's {tok.undo_id}/{tok.eos_id}"
         )
-    use_recipe_steps(tok, manifest["recipe"])
+    use_step_split(tok, manifest.recipe.step_split, manifest.recipe.export.undo_unit)
     return tok
 
 
@@ -67,20 +53,20 @@ class TraceDataset:
 
     rows: Dataset
     tok: TraceTokenizer
-    manifest: dict
+    manifest: Manifest
     root: Path
 
     @property
-    def export(self) -> dict:
-        return self.manifest["recipe"]["export"]
+    def export(self) -> ExportRecord:
+        return self.manifest.recipe.export
 
     @property
     def undo_unit(self) -> str:
-        return self.export["undo_unit"]
+        return self.export.undo_unit
 
     @property
     def context_mode(self) -> str:
-        return self.export["context_mode"]
+        return self.export.context_mode
 
     @property
     def delimiters(self) -> frozenset[int]:
@@ -89,7 +75,7 @@ class TraceDataset:
 
     def prompt_ids(self, row: Mapping) -> list[int]:
         """The prompt's tokens, as the build framed them (the leading part of `input_ids`)."""
-        ids = self.tok.prompt_ids(row["prompt"], self.export["chat_template"])
+        ids = self.tok.prompt_ids(row["prompt"], self.export.chat_template)
         if list(row["input_ids"][: len(ids)]) != ids:
             raise InputError(
                 f"row {row['id']!r}: its prompt does not tokenize to the start of its input_ids",
@@ -121,15 +107,15 @@ def open_dataset(source: str, split: str | None = None) -> TraceDataset:
     import datasets
 
     root = dataset_folder(source)
+    manifest = read_manifest(root, shown=source)
     try:
-        manifest = read_dataset_manifest(root)
         tok = load_dataset_tokenizer(root, manifest)
     except DatasetError as e:
         raise InputError(str(e), file=source) from None
-    splits = manifest["splits"]
+    splits = manifest.splits
     split = split or next(iter(splits))
     if split not in splits:
         raise InputError(f"no split {split!r} (the dataset has {', '.join(splits)})", file=source, field="split")
-    files = [str(root / rel) for rel in splits[split]["files"]]
+    files = [str(root / rel) for rel in splits[split].files]
     rows = datasets.load_dataset("parquet", data_files={split: files}, split=split)
     return TraceDataset(rows=rows, tok=tok, manifest=manifest, root=root)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tracegen.dataset.layout import MANIFEST
 from tracegen.errors import InputError, first_line
 from tracegen.hub.names import require_hub_or_cache
 from tracegen.sources.jsonl import read_jsonl_objects, require_str
@@ -20,15 +21,14 @@ def load_model(name_or_path: str, device: str | None = None):
     import torch
     from transformers import AutoModelForCausalLM
 
-    if (Path(name_or_path) / "tracegen.json").is_file():
+    if (Path(name_or_path) / MANIFEST).is_file():
         raise InputError(
             "is a dataset folder written by tracegen build, not a model: train one on it (tracegen train msft "
-            "DATASET --out RUN) "
-            "and decode with --model RUN/model",
+            "DATASET --out RUN) and decode RUN/model",
             file=name_or_path,
-            field="--model",
+            field="model",
         )
-    require_hub_or_cache(name_or_path, field="--model")
+    require_hub_or_cache(name_or_path, field="model")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     try:
         return AutoModelForCausalLM.from_pretrained(name_or_path).to(device).eval()

@@ -12,12 +12,12 @@ import json
 from pathlib import Path
 from string import Template
 
+from tracegen.dataset.layout import CARD, split_pattern
+from tracegen.dataset.manifest import ExportRecord, Manifest, SourceRecord
 from tracegen.hub.plots import Plot, write_plots
 from tracegen.hub.stats import DatasetStats, Distribution, dataset_stats
 from tracegen.resources import resource_dir
 from tracegen.rows.branches import layout_summary
-
-CARD = "README.md"
 
 LABELS_MEANING = {
     ("msft", "soft"): "the prompt and the deviation tokens carry no loss; `<UNDO>` and every correct token do",
@@ -35,9 +35,9 @@ LABELS_MEANING = {
 }
 
 
-def _labels_meaning(export: dict) -> str:
-    meaning = LABELS_MEANING[export["loss"], export["context_mode"]]
-    if export.get("label_before_deviation") and export["context_mode"] == "soft":
+def _labels_meaning(export: ExportRecord) -> str:
+    meaning = LABELS_MEANING[export.loss, export.context_mode]
+    if export.label_before_deviation and export.context_mode == "soft":
         meaning += (
             "; the state just before each deviation is labelled with the correct token (its input is the "
             "deviation's first token)"
@@ -66,47 +66,45 @@ SIZE_CATEGORIES = [
 ]
 
 
-def write_card(folder: Path, manifest: dict) -> None:
+def write_card(folder: Path, manifest: Manifest) -> None:
     """Compute the statistics of the parquet files in `folder`, draw the plots, write README.md."""
     stats = dataset_stats(folder, manifest)
     plots = write_plots(folder, stats)
-    (Path(folder) / CARD).write_text(
-        render_card(manifest, stats, plots, layout=layout_summary(folder, manifest)), encoding="utf-8"
-    )
+    layout = layout_summary(manifest.recipe.export.layout, [Path(folder) / rel for rel in manifest.files])
+    (Path(folder) / CARD).write_text(render_card(manifest, stats, plots, layout=layout), encoding="utf-8")
 
 
-def render_card(manifest: dict, stats: DatasetStats, plots: list[Plot], layout: str = "packed") -> str:
-    recipe, tokenizer, splits = manifest["recipe"], manifest["tokenizer"], manifest["splits"]
-    deviations = recipe["deviations"]
+def render_card(manifest: Manifest, stats: DatasetStats, plots: list[Plot], layout: str = "packed") -> str:
+    recipe, tokenizer, splits = manifest.recipe, manifest.tokenizer, manifest.splits
+    deviations, export = recipe.deviations, recipe.export
     template = Template((resource_dir("data_cards") / "default.md").read_text(encoding="utf-8"))
     return template.substitute(
-        pretty_name=_yaml_string(f"tracegen {recipe['name']}"),
-        title=f"tracegen {recipe['name']}",
+        pretty_name=_yaml_string(f"tracegen {recipe.name}"),
+        title=f"tracegen {recipe.name}",
         size_category=_yaml_string(size_category(stats.rows)),
         data_files="\n".join(
-            f"  - split: {_yaml_string(split)}\n    path: {_yaml_string(f'data/{split}-*.parquet')}"
-            for split in splits
+            f"  - split: {_yaml_string(split)}\n    path: {_yaml_string(split_pattern(split))}" for split in splits
         ),
-        source_name=_source_name(recipe["source"]),
+        source_name=_source_name(recipe.source.name),
         contamination=f"\n> **Warning: test-set rows.** This dataset was {warning}\n"
         if (warning := contamination_warning(manifest))
         else "",
-        source=_source(recipe["source"]),
-        tracegen_version=manifest["tracegen_version"],
-        recipe_name=recipe["name"],
-        seed=manifest["seed"],
-        tokenizer_name=tokenizer["name"],
-        tokenizer_sha=tokenizer["sha256"][:16],
-        undo_id=tokenizer["undo_id"],
-        undo_unit=recipe["export"]["undo_unit"],
-        context_mode=recipe["export"]["context_mode"],
-        loss=recipe["export"]["loss"],
+        source=_source(recipe.source),
+        tracegen_version=manifest.tracegen_version,
+        recipe_name=recipe.name,
+        seed=manifest.seed,
+        tokenizer_name=tokenizer.name,
+        tokenizer_sha=tokenizer.sha256[:16],
+        undo_id=tokenizer.undo_id,
+        undo_unit=export.undo_unit,
+        context_mode=export.context_mode,
+        loss=export.loss,
         layout=layout,
-        layout_section=BRANCHES_SECTION if recipe["export"].get("layout") == "branches" else "",
-        per_trace=deviations["per_trace"],
-        clean_fraction=deviations["clean_fraction"],
-        detected_after=deviations["detected_after"],
-        generator_table=_rows([(_code(name), f"{weight:g}") for name, weight in deviations["generators"].items()]),
+        layout_section=BRANCHES_SECTION if export.layout == "branches" else "",
+        per_trace=deviations.per_trace,
+        clean_fraction=deviations.clean_fraction,
+        detected_after=deviations.detected_after,
+        generator_table=_rows([(_code(name), f"{weight:g}") for name, weight in deviations.generators.items()]),
         split_table=_rows(
             [
                 (split, _n(s.rows), _n(s.problems), _n(s.rows_with_deviations), _n(s.deviations), _n(s.undos))
@@ -116,43 +114,39 @@ def render_card(manifest: dict, stats: DatasetStats, plots: list[Plot], layout: 
         kind_table=_kind_table(stats),
         length_table=_length_table(stats),
         verification_table=_verification_table(stats),
-        dropped_table=_rows([(_code(reason), _n(count)) for reason, count in manifest["dropped"].items()])
+        dropped_table=_rows([(_code(reason), _n(count)) for reason, count in manifest.dropped.items()])
         or "| (none) | 0 |",
-        labels_meaning=_labels_meaning(recipe["export"]),
+        labels_meaning=_labels_meaning(export),
         first_split=next(iter(splits)),
         **{f"plot_{Path(plot.path).stem}": plot.path for plot in plots},
     )
 
 
-def contamination_warning(manifest: dict) -> str | None:
+def contamination_warning(manifest: Manifest) -> str | None:
     """Plain words for a dataset made from a benchmark's test split: training on it spoils that test set."""
-    tests = [split for split in manifest["splits"] if split == "test"]
-    if not tests:
+    if "test" not in manifest.splits:
         return None
-    source = _source_name(manifest["recipe"]["source"])
+    source = _source_name(manifest.recipe.source.name)
     return (
         f"made from {source} TEST problems: do not evaluate on the {source} test set a model trained on this "
         f"(its score would be contaminated); build from the train split for training data."
     )
 
 
-def _source_name(source: dict) -> str:
-    return source["name"].upper() if source["name"] == "gsm8k" else source["name"]
+def _source_name(name: str) -> str:
+    return name.upper() if name == "gsm8k" else name
 
 
 def size_category(rows: int) -> str:
     return next((name for bound, name in SIZE_CATEGORIES if rows < bound), "n>10M")
 
 
-def _source(source: dict) -> str:
-    if source["name"] == "arith":
-        return f"synthetic arithmetic problems (`arith`, source seed {source['seed']})"
-    if source["path"] is not None:
-        return f"{source['name']}, local file `{Path(source['path']).name}`"
-    return (
-        f"{source['name']}, `{source['hub_id']}` ({source['hub_config']}, split {source['split']}) on the "
-        "Hugging Face Hub"
-    )
+def _source(source: SourceRecord) -> str:
+    if source.name == "arith":
+        return f"synthetic arithmetic problems (`arith`, source seed {source.seed})"
+    if source.path is not None:
+        return f"{source.name}, local file `{Path(source.path).name}`"
+    return f"{source.name}, `{source.hub_id}` ({source.hub_config}, split {source.split}) on the Hugging Face Hub"
 
 
 def _kind_table(stats: DatasetStats) -> str:

@@ -15,9 +15,9 @@ import matplotlib.style
 import numpy as np
 from matplotlib.figure import Figure
 
+from tracegen.dataset.layout import PLOTS_DIR
 from tracegen.hub.stats import DatasetStats, Distribution
 
-PLOTS_DIR = "plots"
 WIDTH_INCHES, DPI = 6.4, 100
 MAX_BINS = 60  # integer values spanning more than this are grouped into MAX_BINS equal bins
 

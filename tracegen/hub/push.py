@@ -25,10 +25,8 @@ from huggingface_hub import DatasetCard, HfApi, get_token
 from huggingface_hub.utils import DEFAULT_IGNORE_PATTERNS, HFValidationError, filter_repo_objects, validate_repo_id
 
 from tracegen.dataset.check import check_dataset
+from tracegen.dataset.layout import CARD, DATA_DIR, JSONL_DIR, PLOTS_DIR, TOKENIZER_DIR
 from tracegen.errors import InputError
-from tracegen.hub.card import CARD
-from tracegen.hub.plots import PLOTS_DIR
-from tracegen.pipeline.writer import DATA_DIR, JSONL_DIR, TOKENIZER_DIR
 from tracegen.public import SECRET_PATTERNS, find_secret
 
 # Folders tracegen owns: their old files on the Hub are removed by a push, so a shard left from an
@@ -59,9 +57,9 @@ def plan_push(folder: Path, repo_id: str, *, on_progress: Callable[[int], None] 
     try:
         validate_repo_id(repo_id)
     except HFValidationError as e:
-        raise InputError(str(e).splitlines()[0], field="--repo-id") from None
+        raise InputError(str(e).splitlines()[0], field="repo_id") from None
     if "/" not in repo_id:
-        raise InputError(f"expected ORG/NAME, got {repo_id!r}", field="--repo-id")
+        raise InputError(f"expected ORG/NAME, got {repo_id!r}", field="repo_id")
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError("no such folder" if not folder.exists() else "is not a folder", file=str(folder))

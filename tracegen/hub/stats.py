@@ -19,6 +19,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from tracegen.dataset.manifest import Manifest
+
 # Drop reasons (`<generator>:<reason>`) that mean a verifier judged a candidate mistake not wrong:
 # a rule's rewrite that is accidentally correct, a weak model's solution that is right or is the gold one.
 VERIFICATION_REJECTS = ("accidentally_correct", "correct_solution", "same_as_gold")
@@ -99,15 +101,15 @@ class DatasetStats:
         return sum(s.deviations for s in self.splits.values())
 
 
-def dataset_stats(folder: Path, manifest: dict) -> DatasetStats:
+def dataset_stats(folder: Path, manifest: Manifest) -> DatasetStats:
     """Statistics of every split the manifest lists, read from its parquet files in `folder`."""
-    undo_id = manifest["tokenizer"]["undo_id"]
+    undo_id = manifest.tokenizer.undo_id
     splits = {
-        split: _split_stats([Path(folder) / rel for rel in info["files"]], undo_id, problems=info["problems"])
-        for split, info in manifest["splits"].items()
+        split: _split_stats([Path(folder) / rel for rel in info.files], undo_id, problems=info.problems)
+        for split, info in manifest.splits.items()
     }
     rejected = sum(
-        count for reason, count in manifest["dropped"].items() if reason.rpartition(":")[2] in VERIFICATION_REJECTS
+        count for reason, count in manifest.dropped.items() if reason.rpartition(":")[2] in VERIFICATION_REJECTS
     )
     return DatasetStats(splits=splits, rejected_by_verification=rejected)
 

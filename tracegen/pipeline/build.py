@@ -21,6 +21,8 @@ from itertools import islice
 from pathlib import Path
 
 from tracegen import __version__
+from tracegen.dataset.layout import CHUNKS_DIR, SHARD_MANIFEST, SKIPPED, TOKENIZER_DIR
+from tracegen.dataset.manifest import Manifest
 from tracegen.errors import InputError
 from tracegen.generators.base import solution_generators
 from tracegen.generators.sampling import collect_weak_solutions
@@ -30,7 +32,6 @@ from tracegen.llm.base import BackendDown
 from tracegen.llm.ray_clients import ray_sampling_backend
 from tracegen.pipeline.chunks import (
     CHUNK_PROBLEMS,
-    CHUNKS_DIR,
     WorkFolder,
     chunk_count,
     chunk_name,
@@ -42,10 +43,6 @@ from tracegen.pipeline.chunks import (
 from tracegen.pipeline.problem_rows import iter_chunk_results, summarize
 from tracegen.pipeline.ray_executor import iter_ray_chunk_results, ray_session, require_ray
 from tracegen.pipeline.writer import (
-    MANIFEST,
-    SHARD_MANIFEST,
-    SKIPPED,
-    TOKENIZER_DIR,
     SplitWriter,
     check_output_folder,
     staged_output,
@@ -87,7 +84,7 @@ class BuildReport:
 
 
 def uses_weak_models(recipe: Recipe) -> bool:
-    return recipe.export.loss != "clean" and bool(solution_generators(recipe.deviations.generators))
+    return recipe.plans_deviations and bool(solution_generators(recipe.deviations.generators))
 
 
 def build(
@@ -115,13 +112,13 @@ def build(
     started = time.perf_counter()
     shard_index, num_shards = shard
     if executor not in EXECUTORS:
-        raise InputError(f"unknown executor {executor!r} (known: {', '.join(EXECUTORS)})", field="--executor")
+        raise InputError(f"unknown executor {executor!r} (known: {', '.join(EXECUTORS)})", field="executor")
     if executor == "ray":
         require_ray()
     elif ray_address is not None:
-        raise InputError("a Ray address needs --executor ray", field="--ray-address")
+        raise InputError("a Ray address needs executor 'ray'", field="ray_address")
     if not 0 <= shard_index < num_shards:
-        raise InputError(f"shard index {shard_index} is not in 0..{num_shards - 1}", field="--shard-index")
+        raise InputError(f"shard index {shard_index} is not in 0..{num_shards - 1}", field="shard")
 
     def problems() -> Iterator[Problem]:  # read again each time, never held in memory
         return iter_problems(recipe.source, recipe.limit, recipe.steps, recipe.answer)
@@ -286,7 +283,7 @@ def assemble(
         report.files = writer.close()
         write_skipped(staging / SKIPPED, _skipped(chunk_files))
         manifest = _manifest(fingerprint, report)
-        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        manifest.write(staging)
         write_card(staging, manifest)
         report.warnings = [warning] if (warning := contamination_warning(manifest)) else []
 
@@ -348,16 +345,17 @@ def merge(shards: list[Path], out: Path, *, overwrite: bool = False) -> BuildRep
     return report
 
 
-def _manifest(fingerprint: dict, report: BuildReport) -> dict:
-    """Everything needed to reproduce and check the dataset; no timestamps, so builds stay byte-identical."""
-    return {
-        "tracegen_version": fingerprint["tracegen_version"],
-        "recipe": fingerprint["recipe"],
-        "seed": fingerprint["recipe"]["seed"],
-        "tokenizer": fingerprint["tokenizer"],
-        "splits": {report.split: {"rows": report.rows, "problems": report.problems, "files": report.files}},
-        "deviations_by_kind": dict(sorted(report.deviations.items())),
-        "dropped": dict(sorted(report.dropped.items())),
-        "skipped_rows": report.skipped_rows,
-        "traces_with_deviations": report.traces_with_deviations,
-    }
+def _manifest(fingerprint: dict, report: BuildReport) -> Manifest:
+    return Manifest.model_validate(
+        {
+            "tracegen_version": fingerprint["tracegen_version"],
+            "recipe": fingerprint["recipe"],
+            "seed": fingerprint["recipe"]["seed"],
+            "tokenizer": fingerprint["tokenizer"],
+            "splits": {report.split: {"rows": report.rows, "problems": report.problems, "files": report.files}},
+            "deviations_by_kind": dict(sorted(report.deviations.items())),
+            "dropped": dict(sorted(report.dropped.items())),
+            "skipped_rows": report.skipped_rows,
+            "traces_with_deviations": report.traces_with_deviations,
+        }
+    )

@@ -26,11 +26,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tracegen.dataset.layout import CHUNKS_DIR
 from tracegen.errors import InputError
 from tracegen.pipeline.writer import SCHEMA
 
 CHUNK_PROBLEMS = 64
-CHUNKS_DIR = "chunks"
 FINGERPRINT = "fingerprint.json"
 _SUMMARY_KEY = b"tracegen.chunk"
 

@@ -32,7 +32,7 @@ def make_rows(
     """The rows of one problem: one, or with `weak.one_row_per_solution` one per weak solution."""
     row_id = f"{recipe.name}:{problem.source_id}"
     devs = recipe.deviations
-    if devs.weak is not None and devs.weak.one_row_per_solution and recipe.export.loss != "clean":
+    if devs.weak is not None and devs.weak.one_row_per_solution and recipe.plans_deviations:
         rng = random.Random(f"{recipe.seed}:{problem.source_id}")
         detected_after = [draw_detected_after(devs, rng) for _ in solutions]
         generator = GENERATORS.get(next(iter(solution_generators(devs.generators))))
@@ -51,7 +51,7 @@ def make_rows(
         ]
     rng = random.Random(f"{recipe.seed}:{problem.source_id}")
     plan = DeviationPlan()
-    if recipe.export.loss != "clean" and rng.random() >= devs.clean_fraction:
+    if recipe.plans_deviations and rng.random() >= devs.clean_fraction:
         plan = plan_problem(problem, devs, solutions, rng)
     result = proven_row(problem, plan.deviations, recipe, tok, checker, row_id)
     result.dropped.update(plan.dropped)
@@ -98,16 +98,7 @@ def proven_row(
 
 
 def row_checker(recipe: Recipe, tok: TraceTokenizer) -> RowContext:
-    export = recipe.export
-    return RowContext.of(
-        tok,
-        export.undo_unit,
-        export.context_mode,
-        export.loss,
-        export.chat_template,
-        label_before_deviation=export.label_before_deviation,
-        answer_format=recipe.answer.format,
-    )
+    return RowContext.for_export(tok, recipe.export, recipe.answer.format)
 
 
 CHUNKS_IN_FLIGHT_PER_PROCESS = 4

@@ -69,7 +69,7 @@ def _connect(address: str | None) -> bool:
     try:
         ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
     except (ConnectionError, ValueError, RuntimeError) as e:
-        raise InputError(f"cannot connect to the Ray cluster: {first_line(e)}", field="--ray-address") from None
+        raise InputError(f"cannot connect to the Ray cluster: {first_line(e)}", field="ray_address") from None
     return True
 
 
@@ -124,8 +124,8 @@ def iter_ray_chunk_results(
 
 
 def require_ray() -> None:
-    """Refuse `--executor ray` before any work when Ray is not installed."""
+    """Refuse `executor="ray"` before any work when Ray is not installed."""
     import importlib.util
 
     if importlib.util.find_spec("ray") is None:
-        raise InputError('Ray is not installed (pip install "tracegen[ray]")', field="--executor")
+        raise InputError('Ray is not installed (pip install "tracegen[ray]")', field="executor")

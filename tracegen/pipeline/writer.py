@@ -16,6 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tracegen.dataset.layout import DATA_DIR, JSONL_DIR, shard_stem
 from tracegen.errors import InputError
 
 DEVIATION_TYPE = pa.struct(
@@ -51,13 +52,6 @@ SCHEMA = pa.schema(
         ("context_mode", pa.string()),
     ]
 )
-
-DATA_DIR = "data"
-JSONL_DIR = "jsonl"
-MANIFEST = "tracegen.json"
-TOKENIZER_DIR = "tokenizer"
-SKIPPED = "skipped.jsonl"
-SHARD_MANIFEST = "tracegen-shard.json"
 
 
 def check_output_folder(out: Path, *, overwrite: bool) -> None:
@@ -190,7 +184,7 @@ class SplitWriter:
         total = len(self._parts)
         names = []
         for index, part in enumerate(self._parts):
-            final = f"{self.split}-{index:05d}-of-{total:05d}"
+            final = shard_stem(self.split, index, total)
             part.rename(part.with_name(f"{final}.parquet"))
             names.append(f"{DATA_DIR}/{final}.parquet")
             if self.jsonl:

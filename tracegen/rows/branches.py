@@ -321,11 +321,10 @@ def _fail(ok: bool, detail: str) -> None:
         raise BranchError("branches", detail)
 
 
-def layout_summary(folder: Path, manifest: dict) -> str:
-    """The card's words for the layout; for branches, how many rows and tokens the unrolling costs."""
-    if manifest["recipe"]["export"].get("layout", "packed") != "branches":
+def layout_summary(layout: str, files: list[Path]) -> str:
+    """The card's words for the layout; for branches, how many rows and tokens the unrolling of `files` costs."""
+    if layout != "branches":
         return "packed: one row per trace (hard rows need the mask built from `prune_spans`)"
-    files = [Path(folder) / rel for info in manifest["splits"].values() for rel in info["files"]]
     first = pl.col("branch") == 0
     totals = (
         pl.scan_parquet(files)

@@ -29,7 +29,7 @@ TRAIN_COLUMNS = ["input_ids", "labels", "position_ids", "prune_spans", "context_
 def held_out(rows, count: int, seed: int):
     """(train, eval): `count` rows drawn at random (seeded) for evaluation, the rest for training."""
     if not 0 < count < len(rows):
-        raise InputError(f"cannot hold out {count} of {len(rows)} rows for evaluation", field="--eval-rows")
+        raise InputError(f"cannot hold out {count} of {len(rows)} rows for evaluation", field="eval_rows")
     parts = rows.train_test_split(test_size=count, seed=seed, shuffle=True)
     return parts["train"], parts["test"]
 

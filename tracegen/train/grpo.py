@@ -129,7 +129,7 @@ def train_grpo(cfg: GrpoConfig, printer: Printer | None = None) -> dict:
     )
     if len(loader) == 0:
         raise InputError(
-            f"{len(prompt_rows)} prompts make no batch of {cfg.prompts_per_step}", field="--prompts-per-step"
+            f"{len(prompt_rows)} prompts make no batch of {cfg.prompts_per_step}", field="prompts_per_step"
         )
     optimizer = loop.adamw(model, lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = loop.cosine_schedule(
@@ -206,16 +206,16 @@ def _validate(cfg: GrpoConfig) -> None:
     )
     loop.require_at_least_one(cfg, names)
     if cfg.group_size < 2:
-        raise InputError("must be at least 2 (advantages compare samples of the same prompt)", field="--group-size")
+        raise InputError("must be at least 2 (advantages compare samples of the same prompt)", field="group_size")
     if cfg.mode is not None and cfg.mode not in CONTEXT_MODES:
-        raise InputError(f"expected soft or hard, got {cfg.mode!r}", field="--mode")
+        raise InputError(f"expected soft or hard, got {cfg.mode!r}", field="mode")
     if cfg.temperature <= 0:
-        raise InputError("must be above 0: GRPO needs samples that differ", field="--temperature")
+        raise InputError("must be above 0: GRPO needs samples that differ", field="temperature")
     for name in ("eval_rows", "kl_coef", "correct_reward", "undo_penalty", "unparseable_penalty", "process_reward"):
         if getattr(cfg, name) < 0:
-            raise InputError(f"must be at least 0, got {getattr(cfg, name)}", field=f"--{name.replace('_', '-')}")
+            raise InputError(f"must be at least 0, got {getattr(cfg, name)}", field=name)
     if cfg.clip_eps <= 0:
-        raise InputError(f"must be above 0, got {cfg.clip_eps}", field="--clip-eps")
+        raise InputError(f"must be above 0, got {cfg.clip_eps}", field="clip_eps")
 
 
 @torch.no_grad()

@@ -33,7 +33,7 @@ def make_accelerator(*, mixed_precision: str, grad_accum: int = 1, seed: int):
 
     if mixed_precision not in MIXED_PRECISION:
         raise InputError(
-            f"expected one of {', '.join(MIXED_PRECISION)}, got {mixed_precision!r}", field="--mixed-precision"
+            f"expected one of {', '.join(MIXED_PRECISION)}, got {mixed_precision!r}", field="mixed_precision"
         )
     accelerator = Accelerator(
         mixed_precision=mixed_precision,
@@ -48,7 +48,7 @@ def make_accelerator(*, mixed_precision: str, grad_accum: int = 1, seed: int):
 def require_at_least_one(settings: object, names: tuple[str, ...]) -> None:
     for name in names:
         if getattr(settings, name) < 1:
-            raise InputError(f"must be at least 1, got {getattr(settings, name)}", field=f"--{name.replace('_', '-')}")
+            raise InputError(f"must be at least 1, got {getattr(settings, name)}", field=name)
 
 
 def adamw(model, *, lr: float, weight_decay: float) -> torch.optim.AdamW:
@@ -130,7 +130,7 @@ def resume(accelerator, out: Path) -> tuple[int, int]:
     """Load the newest checkpoint; returns (optimizer steps, batches) done."""
     found = checkpoints(out)
     if not found:
-        raise InputError(f"nothing to resume: no checkpoint under {out / CHECKPOINTS}", field="--resume")
+        raise InputError(f"nothing to resume: no checkpoint under {out / CHECKPOINTS}", field="resume")
     accelerator.load_state(str(found[-1]))
     state = json.loads((found[-1] / STATE_FILE).read_text())
     return state["step"], state["batches_seen"]

@@ -49,7 +49,7 @@ def build_model(
     scratch)."""
     if (model is None) == (model_config is None):
         raise InputError(
-            "give either a model (path or Hub id) or a model config (tiny, small)", field="--model/--model-config"
+            "give either a model (path or Hub id) or a model config (tiny, small)", field="model/model_config"
         )
     if model_config is not None:
         return _from_config(tok, model_config, seed)
@@ -58,7 +58,7 @@ def build_model(
     try:
         loaded = AutoModelForCausalLM.from_pretrained(model, dtype=torch.float32)
     except Exception as e:  # OSError, ValueError, Hub errors...: one line says which
-        raise InputError(f"cannot load the model: {first_line(e)}", file=model, field="--model") from None
+        raise InputError(f"cannot load the model: {first_line(e)}", file=model, field="model") from None
     add_undo_token(loaded, tok, undo_init)
     return loaded
 
@@ -67,7 +67,7 @@ def _from_config(tok: TraceTokenizer, name: str, seed: int):
     from transformers import LlamaConfig, LlamaForCausalLM
 
     if name not in MODEL_CONFIGS:
-        raise InputError(f"unknown model config {name!r} (known: {', '.join(MODEL_CONFIGS)})", field="--model-config")
+        raise InputError(f"unknown model config {name!r} (known: {', '.join(MODEL_CONFIGS)})", field="model_config")
     config = LlamaConfig(
         vocab_size=len(tok.hf),
         max_position_embeddings=2048,
@@ -107,7 +107,7 @@ def _init_source_ids(tok: TraceTokenizer, words: Sequence[str], existing: int) -
     if not ids or max(ids) >= existing:
         raise InputError(
             f"cannot initialise <UNDO> from {list(words)}: their tokens are not in the model's vocabulary",
-            field="--undo-init",
+            field="undo_init",
         )
     return ids
 

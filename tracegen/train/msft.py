@@ -50,11 +50,11 @@ def train_msft(cfg: MsftConfig, printer: Printer | None = None, on_eval: OnEval 
         ),
     )
     if cfg.eval_decode < 0:
-        raise InputError(f"must be at least 0, got {cfg.eval_decode}", field="--eval-decode")
+        raise InputError(f"must be at least 0, got {cfg.eval_decode}", field="eval_decode")
     accelerator = loop.make_accelerator(mixed_precision=cfg.mixed_precision, grad_accum=cfg.grad_accum, seed=cfg.seed)
     out = Path(cfg.out)
     data = open_dataset(cfg.dataset, cfg.split)
-    if data.export.get("layout", "packed") != "packed":
+    if data.export.layout != "packed":
         raise InputError(
             "has the branches layout (plain causal rows for other trainers); tracegen train reads packed rows: build "
             "without --layout branches",
@@ -74,7 +74,7 @@ def train_msft(cfg: MsftConfig, printer: Printer | None = None, on_eval: OnEval 
         drop_last=True,
     )
     if len(loader) == 0:
-        raise InputError(f"{len(train_rows)} training rows make no batch of {cfg.batch_size}", field="--batch-size")
+        raise InputError(f"{len(train_rows)} training rows make no batch of {cfg.batch_size}", field="batch_size")
     optimizer = loop.adamw(model, lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = loop.cosine_schedule(
         optimizer, warmup_steps=cfg.warmup_steps, steps=cfg.schedule_steps or cfg.steps, min_lr_ratio=cfg.min_lr_ratio

@@ -90,7 +90,7 @@ def synthetic_recipe(recipe_name: str, overrides: dict[str, object] | None = Non
     recipe = load_recipe(recipe_name, overrides or {})
     if recipe.source.name != "arith":
         raise InputError(
-            f"validate needs a recipe with the synthetic arith source, not {recipe.source.name!r}", field="--recipe"
+            f"validate needs a recipe with the synthetic arith source, not {recipe.source.name!r}", field="recipe"
         )
     return recipe
 

@@ -56,8 +56,8 @@ def validate(cfg: ValidateConfig, say: Callable[[str], None] = lambda line: None
     started = time.perf_counter()
     if cfg.seeds < 1 or cfg.budget_minutes <= 0 or cfg.eval_problems < 1:
         raise InputError(
-            "--seeds and --eval-problems must be at least 1 and --budget-minutes above 0",
-            field="--seeds/--budget-minutes/--eval-problems",
+            "seeds and eval_problems must be at least 1 and budget_minutes above 0",
+            field="seeds/budget_minutes/eval_problems",
         )
     recipe = plan.synthetic_recipe(cfg.recipe, cfg.overrides)
     train_problems = cfg.train_problems or recipe.source.num_problems

@@ -56,20 +56,20 @@ def load_verifier(name: str = "divergence", critic: str | Path | None = None) ->
     """The verifier `name`; critic and ensemble judge with the backend described by the YAML file `critic`
     (a recipe's `backend:` section: kind, model, base_url, temperature, ...)."""
     if name not in VERIFIERS:
-        raise InputError(VERIFIERS.unknown(name), field="--verifier")
+        raise InputError(VERIFIERS.unknown(name), field="verifier")
     if name not in ("critic", "ensemble"):
         if critic is not None:
-            raise InputError(f"--critic is for the critic and ensemble verifiers, not {name!r}", field="--critic")
+            raise InputError(f"is for the critic and ensemble verifiers, not {name!r}", field="critic")
         if name == "rollout":
             raise InputError(
                 "the rollout verifier samples continuations from a model: use it in a recipe (weak.verifier)",
-                field="--verifier",
+                field="verifier",
             )
         return get_verifier(name)
     if critic is None:
         raise InputError(
-            f"the {name} verifier needs --critic FILE.yaml, the backend of its judge (kind, model, base_url, ...)",
-            field="--critic",
+            f"the {name} verifier needs a YAML file with the backend of its judge (kind, model, base_url, ...)",
+            field="critic",
         )
     try:
         loaded = yaml.safe_load(Path(critic).read_text(encoding="utf-8"))
