@@ -105,7 +105,7 @@ def test_card_statistics_match_the_rows(built):
 
 def test_statistics_do_not_depend_on_how_many_rows_are_read_at_a_time(built, monkeypatch):
     _, out = built
-    manifest = json.loads((out / "tracegen.json").read_text())
+    manifest = read_manifest(out)
     whole = dataset_stats(out, manifest)
     monkeypatch.setattr(stats, "STATS_BATCH_ROWS", 7)  # 60 problems' rows in many batches, some rows with no undo
     assert dataset_stats(out, manifest) == whole and whole.rows == len(rows(out))
