@@ -205,7 +205,7 @@ def test_plots_are_byte_identical_whatever_the_user_style(tmp_path):
 def test_stats_read_any_kind_string_from_the_parquet(tmp_path):
     import pyarrow as pa
 
-    from tracegen.pipeline.writer import SCHEMA
+    from tracegen.dataset.schema import SCHEMA
 
     deviation = {
         "kind": "weak:Qwen/Qwen2.5-0.5B",

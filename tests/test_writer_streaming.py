@@ -7,8 +7,9 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tracegen.dataset.schema import SCHEMA
 from tracegen.pipeline import writer
-from tracegen.pipeline.writer import SCHEMA, SplitWriter
+from tracegen.pipeline.writer import SplitWriter
 
 
 def rows(n: int) -> list[dict]:

@@ -19,7 +19,7 @@ from tokenizers import Tokenizer
 from tracegen import UNDO_TOKEN
 from tracegen.embedded_tokenizer import EMBEDDED_TOKENIZER_DIR
 from tracegen.errors import InputError, first_line
-from tracegen.hub.names import require_hub_or_cache
+from tracegen.hub_names import require_hub_or_cache
 from tracegen.portable_tokenizer import save_portable
 from tracegen.public import public_name
 

@@ -232,7 +232,7 @@ def inspect(
     tokens: Annotated[bool, typer.Option(help="also list every token with its label and position")] = False,
 ) -> None:
     """Show one row in colour: deviations, <UNDO>, masked and trained tokens."""
-    from tracegen.inspect_row import inspect_row
+    from tracegen.dataset.inspect_row import inspect_row
 
     with friendly_errors():
         inspect_row(out, row, console, show_tokens=tokens)

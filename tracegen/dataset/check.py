@@ -19,8 +19,8 @@ from tracegen.dataset.check_rows import RowContext, RowError, check_row, expect
 from tracegen.dataset.layout import CARD, DATA_DIR, JSONL_DIR, MANIFEST, jsonl_twin
 from tracegen.dataset.load import DatasetError, load_dataset_tokenizer
 from tracegen.dataset.manifest import Manifest, read_manifest
+from tracegen.dataset.schema import SCHEMA
 from tracegen.errors import InputError
-from tracegen.pipeline.writer import SCHEMA
 from tracegen.rows.branches import BranchError, BranchVerifier, layout_schema
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tracegen.dataset.layout import MANIFEST
 from tracegen.errors import InputError, first_line
-from tracegen.hub.names import require_hub_or_cache
+from tracegen.hub_names import require_hub_or_cache
 from tracegen.sources.jsonl import read_jsonl_objects, require_str
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tracegen.errors import InputError, first_line
-from tracegen.hub.names import require_hub_or_cache
+from tracegen.hub_names import require_hub_or_cache
 from tracegen.llm import prompts
 from tracegen.llm.base import OnOutcome, Outcome, OutcomeLog, Request, check_requests, new_stats
 from tracegen.llm.cache import CachedRequest, ResponseCache

@@ -27,8 +27,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tracegen.dataset.layout import CHUNKS_DIR
+from tracegen.dataset.schema import SCHEMA
 from tracegen.errors import InputError
-from tracegen.pipeline.writer import SCHEMA
 
 CHUNK_PROBLEMS = 64
 FINGERPRINT = "fingerprint.json"

@@ -30,7 +30,7 @@ import polars as pl
 import pyarrow as pa
 
 from tracegen.columns import IGNORE
-from tracegen.pipeline.writer import SCHEMA
+from tracegen.dataset.schema import SCHEMA
 from tracegen.trace import replay
 
 LAYOUTS = ("packed", "branches")
