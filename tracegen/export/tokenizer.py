@@ -90,6 +90,33 @@ class TraceTokenizer:
             zip(unique, (tuple(e.ids) for e in self._text_backend.encode_batch(unique, add_special_tokens=False)))
         )
 
+    @cached_property
+    def isolated_newline_id(self) -> int | None:
+        """The id of "\\n" where the tokenizer cuts text at every newline before anything else; else None.
+
+        Such a tokenizer (the embedded one: no normalizer, a first pre-tokenizer that isolates each
+        "\\n", no added token that text could match) tokenizes the text on each side of a newline
+        on its own, so `encode(a + b) == encode(a) + encode(b)` whenever `a` ends with "\\n". A text
+        that starts like an encoded one then needs encoding only from its first changed line
+        (tracegen.export.lines).
+        """
+        backend = self._text_backend
+        if backend.normalizer is not None or backend.pre_tokenizer is None:
+            return None
+        spec = json.loads(backend.pre_tokenizer.__getstate__())
+        if spec.get("type") == "Sequence":
+            spec = (spec.get("pretokenizers") or [{}])[0]
+        isolates_newlines = (
+            spec.get("type") == "Split"
+            and spec.get("pattern") in ({"String": "\n"}, {"Regex": "\n"}, {"Regex": "\\n"})
+            and spec.get("behavior") == "Isolated"
+            and not spec.get("invert")
+        )
+        if not isolates_newlines or not all(t.special for t in backend.get_added_tokens_decoder().values()):
+            return None
+        ids = self.encode("\n")
+        return ids[0] if len(ids) == 1 else None
+
     def encode_batch(self, texts: list[str]) -> list[list[int]]:
         return [e.ids for e in self._text_backend.encode_batch(texts, add_special_tokens=False)]
 
