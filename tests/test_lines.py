@@ -53,3 +53,25 @@ def test_texts_sharing_any_part_of_the_completion(tok, completion):
     for shared in range(len(completion) + 1):
         text = completion[:shared] + "9 more\ntext"
         assert lines.encode(text, shared) == tok.encode(text)
+
+
+def test_a_prefix_added_to_the_first_piece_only_rules_it_out(tmp_path):
+    """Metaspace (prepend_scheme "first") after a newline split: the line after a newline, encoded alone, is a first
+    piece and would get a "▁" it does not get inside the whole text."""
+    from tokenizers import Regex, Tokenizer, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    backend = Tokenizer(models.BPE(unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex("\n"), behavior="isolated"),
+            pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="first"),
+        ]
+    )
+    backend.train_from_iterator(
+        ["a b\nc d\n" * 50], trainers.BpeTrainer(vocab_size=60, special_tokens=["<unk>", "</s>"])
+    )
+    PreTrainedTokenizerFast(tokenizer_object=backend, eos_token="</s>", unk_token="<unk>").save_pretrained(tmp_path)
+    tok = TraceTokenizer.load(str(tmp_path))
+    assert tok.encode("a b\nc d") != tok.encode("a b\n") + tok.encode("c d")  # why it must not qualify
+    assert tok.isolated_newline_id is None

@@ -104,15 +104,18 @@ class TraceTokenizer:
         if backend.normalizer is not None or backend.pre_tokenizer is None:
             return None
         spec = json.loads(backend.pre_tokenizer.__getstate__())
-        if spec.get("type") == "Sequence":
-            spec = (spec.get("pretokenizers") or [{}])[0]
+        first, *then = (spec.get("pretokenizers") or [{}]) if spec.get("type") == "Sequence" else [spec]
         isolates_newlines = (
-            spec.get("type") == "Split"
-            and spec.get("pattern") in ({"String": "\n"}, {"Regex": "\n"}, {"Regex": "\\n"})
-            and spec.get("behavior") == "Isolated"
-            and not spec.get("invert")
+            first.get("type") == "Split"
+            and first.get("pattern") in ({"String": "\n"}, {"Regex": "\n"}, {"Regex": "\\n"})
+            and first.get("behavior") == "Isolated"
+            and not first.get("invert")
         )
-        if not isolates_newlines or not all(t.special for t in backend.get_added_tokens_decoder().values()):
+        if (
+            not isolates_newlines
+            or not all(_cuts_pieces_alike(step) for step in then)
+            or not all(t.special for t in backend.get_added_tokens_decoder().values())
+        ):
             return None
         ids = self.encode("\n")
         return ids[0] if len(ids) == 1 else None
@@ -196,6 +199,30 @@ class TraceTokenizer:
             "eos_id": self.eos_id,
             "vocab_size": self.backend.get_vocab_size(with_added_tokens=True),
         }
+
+
+_SPLITTERS = {
+    "Split",
+    "Digits",
+    "Punctuation",
+    "Whitespace",
+    "WhitespaceSplit",
+    "UnicodeScripts",
+    "CharDelimiterSplit",
+}
+
+
+def _cuts_pieces_alike(pre_tokenizer: dict) -> bool:
+    """Whether a pre-tokenizer treats a piece of text the same wherever the piece stands.
+
+    Splitters do; a byte-level mapping does without a prefix space; a Metaspace or a ByteLevel
+    that adds a space to the *first* piece does not (the piece after a newline is first when
+    encoded alone).
+    """
+    kind = pre_tokenizer.get("type")
+    if kind == "ByteLevel":
+        return not pre_tokenizer.get("add_prefix_space")
+    return kind in _SPLITTERS
 
 
 def from_pretrained(source: str | Path):
