@@ -9,7 +9,10 @@ Each is timed `--repeats` times; the medians are compared.
 The build is timed in one process (`ratio_vs_tokenize`) and with `--num-proc` left at its default,
 one process per available core (`ratio_vs_tokenize_all_cores`); the baseline's batched tokenizer
 uses every core too. `self_check_share` is the part of an in-process build spent proving rows
-(tracegen.dataset.check_rows.check_row).
+(tracegen.dataset.check_rows.check_row). `fixed_cpu_seconds` is what a build of one chunk (64 problems)
+costs in one process: start-up, imports, loading and saving the tokenizer, assembly, the card and
+its plots, whatever the size; `rows_cpu_ratio_vs_tokenize` compares the rest, the work that grows
+with the rows, to the baseline.
 
 Prints one JSON object on its last line and writes it to --out (default bench/results/build.json).
 With --profile, also runs the build once in-process under cProfile and writes the top functions
@@ -37,9 +40,12 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCE = ROOT.parent / "shared" / "data" / "gsm8k" / "train.jsonl"
 
 
-def time_build(source: Path, out: Path, num_proc: int | None) -> tuple[float, float]:
+FIXED_COST_PROBLEMS = 64  # one chunk
+
+
+def time_build(source: Path, out: Path, num_proc: int | None, limit: int | None = None) -> tuple[float, float]:
     """Seconds and CPU seconds (its worker processes included) of one `tracegen build` in a fresh process;
-    `num_proc=None` leaves --num-proc at its default (every core)."""
+    `num_proc=None` leaves --num-proc at its default (every core); `limit` builds only the first problems."""
     command = [
         sys.executable,
         str(ROOT / "cli.py"),
@@ -56,7 +62,9 @@ def time_build(source: Path, out: Path, num_proc: int | None) -> tuple[float, fl
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(
-        command + ([] if num_proc is None else ["--num-proc", str(num_proc)]),
+        command
+        + ([] if num_proc is None else ["--num-proc", str(num_proc)])
+        + ([] if limit is None else ["--limit", str(limit)]),
         check=True,
         stdout=subprocess.DEVNULL,
         env=env,
@@ -134,17 +142,17 @@ def main() -> None:
     problems = [json.loads(line) for line in args.source.read_text(encoding="utf-8").splitlines() if line.strip()]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out"
-        build, all_cores, tokenize = [], [], []
+        build, all_cores, tokenize, fixed = [], [], [], []
         for _ in range(args.repeats):  # interleaved, so a change in the machine's load touches every side alike
             build.append(time_build(args.source, out, 1))
             all_cores.append(time_build(args.source, out, None))
             tokenize.append(time_tokenize(problems, out / "tokenizer"))
+            fixed.append(time_build(args.source, Path(tmp) / "one-chunk", 1, limit=FIXED_COST_PROBLEMS))
         build_seconds, all_cores_seconds, tokenize_seconds = (
             [wall for wall, _ in runs] for runs in (build, all_cores, tokenize)
         )
-        build_cpu, tokenize_cpu = (
-            statistics.median(cpu for _, cpu in build),
-            statistics.median(cpu for _, cpu in tokenize),
+        build_cpu, tokenize_cpu, fixed_cpu = (
+            statistics.median(cpu for _, cpu in runs) for runs in (build, tokenize, fixed)
         )
         rows = json.loads((out / "tracegen.json").read_text())["splits"]["train"]["rows"]
         check_share = self_check_share(args.source, Path(tmp) / "checked")
@@ -169,6 +177,8 @@ def main() -> None:
         "build_cpu_seconds": round(build_cpu, 3),
         "tokenize_cpu_seconds": round(tokenize_cpu, 3),
         "cpu_ratio_vs_tokenize": round(build_cpu / tokenize_cpu, 2),  # steadier than wall time on a busy machine
+        "fixed_cpu_seconds": round(fixed_cpu, 3),
+        "rows_cpu_ratio_vs_tokenize": round((build_cpu - fixed_cpu) / tokenize_cpu, 2),
         "self_check_share": round(check_share, 3),
         "cpus": len(os.sched_getaffinity(0)),
     }

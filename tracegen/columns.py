@@ -27,10 +27,9 @@ Loss = Literal["msft", "naive", "clean"]
 
 
 def soft_labels(prompt_len: int, completion: Sequence[int], is_deviation: Sequence[bool], loss: Loss) -> list[int]:
-    labels = [IGNORE] * prompt_len
-    for tok, dev in zip(completion, is_deviation):
-        labels.append(tok if (loss == "naive" or not dev) else IGNORE)
-    return labels
+    if loss == "naive":
+        return [IGNORE] * prompt_len + list(completion)
+    return [IGNORE] * prompt_len + [IGNORE if dev else tok for tok, dev in zip(completion, is_deviation)]
 
 
 def label_before_deviations(
@@ -121,13 +120,14 @@ def token_columns(
     is_deviation = [False] * len(completion)
     for start, end in deviation_spans:
         is_deviation[start:end] = [True] * (end - start)
-    run = replay(completion, undo_id, unit, delimiters)
-    if mode == "soft":
+    if mode == "soft":  # the stack machine's run only where a label needs it
         labels = soft_labels(p, completion, is_deviation, loss)
         if label_before_deviation:
+            run = replay(completion, undo_id, unit, delimiters)
             label_before_deviations(labels, p, completion, deviation_spans, run)
         positions = list(range(p + len(completion)))
     else:
+        run = replay(completion, undo_id, unit, delimiters)
         labels = hard_labels(p, completion, is_deviation, undo_id, run)
         positions = hard_position_ids(p, completion, undo_id, run)
     return {

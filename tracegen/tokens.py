@@ -90,6 +90,36 @@ class TraceTokenizer:
             zip(unique, (tuple(e.ids) for e in self._text_backend.encode_batch(unique, add_special_tokens=False)))
         )
 
+    @cached_property
+    def isolated_newline_id(self) -> int | None:
+        """The id of "\\n" where the tokenizer cuts text at every newline before anything else; else None.
+
+        Such a tokenizer (the embedded one: no normalizer, a first pre-tokenizer that isolates each
+        "\\n", no added token that text could match) tokenizes the text on each side of a newline
+        on its own, so `encode(a + b) == encode(a) + encode(b)` whenever `a` ends with "\\n". A text
+        that starts like an encoded one then needs encoding only from its first changed line
+        (tracegen.rows.lines).
+        """
+        backend = self._text_backend
+        if backend.normalizer is not None or backend.pre_tokenizer is None:
+            return None
+        spec = json.loads(backend.pre_tokenizer.__getstate__())
+        first, *then = (spec.get("pretokenizers") or [{}]) if spec.get("type") == "Sequence" else [spec]
+        isolates_newlines = (
+            first.get("type") == "Split"
+            and first.get("pattern") in ({"String": "\n"}, {"Regex": "\n"}, {"Regex": "\\n"})
+            and first.get("behavior") == "Isolated"
+            and not first.get("invert")
+        )
+        if (
+            not isolates_newlines
+            or not all(_cuts_pieces_alike(step) for step in then)
+            or not all(t.special for t in backend.get_added_tokens_decoder().values())
+        ):
+            return None
+        ids = self.encode("\n")
+        return ids[0] if len(ids) == 1 else None
+
     def encode_batch(self, texts: list[str]) -> list[list[int]]:
         return [e.ids for e in self._text_backend.encode_batch(texts, add_special_tokens=False)]
 
@@ -169,6 +199,30 @@ class TraceTokenizer:
             "eos_id": self.eos_id,
             "vocab_size": self.backend.get_vocab_size(with_added_tokens=True),
         }
+
+
+_SPLITTERS = {
+    "Split",
+    "Digits",
+    "Punctuation",
+    "Whitespace",
+    "WhitespaceSplit",
+    "UnicodeScripts",
+    "CharDelimiterSplit",
+}
+
+
+def _cuts_pieces_alike(pre_tokenizer: dict) -> bool:
+    """Whether a pre-tokenizer treats a piece of text the same wherever the piece stands.
+
+    Splitters do; a byte-level mapping does without a prefix space; a Metaspace or a ByteLevel
+    that adds a space to the *first* piece does not (the piece after a newline is first when
+    encoded alone).
+    """
+    kind = pre_tokenizer.get("type")
+    if kind == "ByteLevel":
+        return not pre_tokenizer.get("add_prefix_space")
+    return kind in _SPLITTERS
 
 
 def from_pretrained(source: str | Path):

@@ -151,12 +151,18 @@ def _walk(completion: list[int], undo: int, ctx: RowContext) -> _Walk:
     erased: dict[int, list[int]] = {}
     top, depth = [], []
     group = -1
-    for i, tok in enumerate(completion):
+    pushed_from = 0  # the tokens from here to the next <UNDO> are pushed one on another, so handled as one run
+    for i in [*(i for i, tok in enumerate(completion) if tok == undo), len(completion)]:
+        if i > pushed_from:
+            top.append(stack[-1] if stack else -1)
+            top += range(pushed_from, i - 1)
+            depth += range(len(stack), len(stack) + i - pushed_from)
+            stack += range(pushed_from, i)
+        pushed_from = i + 1
+        if i == len(completion):
+            break
         top.append(stack[-1] if stack else -1)
         depth.append(len(stack))
-        if tok != undo:
-            stack.append(i)
-            continue
         group = group if i > 0 and completion[i - 1] == undo else i
         erased.setdefault(group, [])
         if stack:
@@ -321,9 +327,7 @@ def _check_labels(row: dict, p: int, walk: _Walk, contexts: list[int], clean: li
             deviation[j] = True
     expected = [IGNORE] * len(ids)
     if ctx.mode == "soft":
-        for i, tok in enumerate(completion):
-            if ctx.loss == "naive" or not deviation[i]:
-                expected[p + i] = tok
+        expected[p:] = [tok if ctx.loss == "naive" or not off else IGNORE for tok, off in zip(completion, deviation)]
         if ctx.label_before_deviation:
             for dev in row["deviations"]:
                 if (depth := walk.depth[dev["token_start"] - p]) < len(clean):

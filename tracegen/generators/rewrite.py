@@ -33,6 +33,20 @@ def result_edits(step: str, calc: Calc, value: Fraction) -> list[Edit]:
     return edits
 
 
+def calc_result(calc: Calc, numbers: dict[int, Fraction], operators: dict[int, str]) -> Fraction | None:
+    """The result of a calculation with operands (by operand index) and operators (by token index) rewritten, as
+    the rewritten annotation reads; None if it cannot be evaluated."""
+    edits: list[Edit] = []
+    for index, value in numbers.items():
+        token = calc.tokens[calc.operands[index].token]
+        edits.append((token.start, token.end, _operand_text(value, token.text)))
+    edits += [(calc.tokens[index].start, calc.tokens[index].end, op) for index, op in operators.items()]
+    try:
+        return evaluate(splice_edits(calc.annotation.expr, edits))
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
 def edit_calc(
     step: str, calc: Calc, numbers: dict[int, Fraction], operators: dict[int, str], style: Mapping[str, str]
 ) -> tuple[list[Edit], Fraction] | None:
@@ -40,28 +54,22 @@ def edit_calc(
 
     Returns the step edits and the new result; None if the new expression cannot be evaluated.
     """
+    result = calc_result(calc, numbers, operators)
+    if result is None:
+        return None
     base = calc.annotation.start + 2
-    expr_edits: list[Edit] = []
     step_edits: list[Edit] = []
     for index, value in numbers.items():
         operand = calc.operands[index]
-        token = calc.tokens[operand.token]
-        text = _operand_text(value, token.text)
-        expr_edits.append((token.start, token.end, text))
-        step_edits.append((*operand.span, text))
+        step_edits.append((*operand.span, _operand_text(value, calc.tokens[operand.token].text)))
         if operand.shown is not None:
             step_edits.append((*operand.shown, _operand_text(value, step[operand.shown[0] : operand.shown[1]])))
     shown_operators = dict(calc.operators)
     for index, op in operators.items():
         token = calc.tokens[index]
-        expr_edits.append((token.start, token.end, op))
         step_edits.append((base + token.start, base + token.end, op))
         if shown_operators.get(index) is not None:
             step_edits.append((*shown_operators[index], style.get(op, op)))
-    try:
-        result = evaluate(splice_edits(calc.annotation.expr, expr_edits))
-    except (ValueError, ZeroDivisionError):
-        return None
     return step_edits + result_edits(step, calc, result), result
 
 

@@ -34,11 +34,12 @@ from tracegen.generators.base import WrongStep
 from tracegen.generators.calcs import Calc, OperatorStyle, final_literal, is_final_step, read_calcs
 from tracegen.generators.plausible import digit_swaps, misquotes, sensible, slips, unique_values
 from tracegen.generators.registry import rule
-from tracegen.generators.rewrite import edit_calc, result_edits, rewrite_step, splice_edits
+from tracegen.generators.rewrite import calc_result, edit_calc, result_edits, rewrite_step, splice_edits
 from tracegen.problem import Problem
 from tracegen.steps import format_number, numbers_in, parse_number, step_value
 
 _ARITHMETIC = "+-*/"
+Option = tuple[dict, dict, Callable[[], str]]  # operand changes, operator changes, the reason (formatted when used)
 
 
 def _final_wrong(
@@ -91,12 +92,13 @@ def digit_swap(problem: Problem, steps: list[str], index: int, rng: random.Rando
 
 
 def _expression_rule(
-    steps: list[str], index: int, rng: random.Random, options: Callable[[Calc], list[tuple[dict, dict, str]]]
+    steps: list[str], index: int, rng: random.Random, options: Callable[[Calc], list[Option]]
 ) -> WrongStep | None:
     """Shared shape of the rules that change an expression and recompute its result.
 
     `options(calc)` lists (operand changes, operator changes, reason); one whose new result
-    is sensible is picked at random.
+    is sensible is picked at random. Only the picked one's edits are written out (a step may
+    have dozens of options), and a reason is a function, formatted only when it is used.
     """
     step = steps[index]
     calcs = read_calcs(step)
@@ -108,14 +110,15 @@ def _expression_rule(
         if not calc.editable:
             continue
         for numbers, operators, why in options(calc):
-            edited = edit_calc(step, calc, numbers, operators, style)
-            if edited is not None and sensible(edited[1], calc.result, calc.annotation.result):
-                good.append((target, edited, why))
+            new = calc_result(calc, numbers, operators)
+            if new is not None and sensible(new, calc.result, calc.annotation.result):
+                good.append((target, numbers, operators, why))
     while good:
-        target, (edits, new), why = good.pop(rng.randrange(len(good)))
+        target, numbers, operators, why = good.pop(rng.randrange(len(good)))
+        edits, new = edit_calc(step, calcs[target], numbers, operators, style)
         text = rewrite_step(step, calcs, target, edits, new, style)
         if text is not None:
-            return WrongStep(text, why)
+            return WrongStep(text, why())
     return None
 
 
@@ -123,9 +126,9 @@ def _expression_rule(
 def wrong_operator(problem: Problem, steps: list[str], index: int, rng: random.Random) -> WrongStep | None:
     """An operator changed, result recomputed: 48*2 = 96 where 48/2 was meant (annotation true)."""
 
-    def options(calc: Calc) -> list[tuple[dict, dict, str]]:
+    def options(calc: Calc) -> list[Option]:
         return [
-            ({}, {token: op}, f"'{op}' instead of '{calc.tokens[token].text}'")
+            ({}, {token: op}, lambda op=op, token=token: f"'{op}' instead of '{calc.tokens[token].text}'")
             for token, _ in calc.operators
             if calc.tokens[token].text in _ARITHMETIC
             for op in _ARITHMETIC
@@ -148,9 +151,15 @@ def wrong_operand(problem: Problem, steps: list[str], index: int, rng: random.Ra
     """An operand replaced by another available number: 48/4 where 48/2 was meant."""
     pool = _earlier_numbers(problem, steps, index)
 
-    def options(calc: Calc) -> list[tuple[dict, dict, str]]:
+    def options(calc: Calc) -> list[Option]:
         return [
-            ({k: value}, {}, f"uses {format_number(value)} instead of {format_number(operand.value)}")
+            (
+                {k: value},
+                {},
+                lambda value=value, operand=operand: (
+                    f"uses {format_number(value)} instead of {format_number(operand.value)}"
+                ),
+            )
             for k, operand in enumerate(calc.operands)
             if not operand.signed
             for value in pool
@@ -168,14 +177,22 @@ def copy_error(problem: Problem, steps: list[str], index: int, rng: random.Rando
         return _final_wrong(step, rng, _misquoted_values)
     quoted = set(_earlier_numbers(problem, steps, index))  # membership only
 
-    def options(calc: Calc) -> list[tuple[dict, dict, str]]:
+    def options(calc: Calc) -> list[Option]:
         found = []
         for k, operand in enumerate(calc.operands):
             if operand.signed or operand.value not in quoted:
                 continue
             literal = calc.tokens[operand.token].text
             for value, why in _misquoted_values(literal, operand.value):
-                found.append(({k: value}, {}, f"{literal} copied as {format_number(value, literal)} ({why})"))
+                found.append(
+                    (
+                        {k: value},
+                        {},
+                        lambda literal=literal, value=value, why=why: (
+                            f"{literal} copied as {format_number(value, literal)} ({why})"
+                        ),
+                    )
+                )
         return found
 
     return _expression_rule(steps, index, rng, options)

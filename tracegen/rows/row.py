@@ -21,6 +21,7 @@ from tracegen.columns import token_columns
 from tracegen.generators.base import Deviation
 from tracegen.problem import Problem
 from tracegen.recipe import ExportConfig
+from tracegen.rows.lines import CleanLines
 from tracegen.stepsplit import step_starts
 from tracegen.tokens import TraceTokenizer
 from tracegen.trace import Splice, differing_splice, splice
@@ -49,6 +50,7 @@ class _Placed:
     at: int  # clean token index of the splice
     tokens: tuple[int, ...]
     text: str  # the text of `tokens`
+    char_span: tuple[int, int]  # lengths of the decoded clean ids up to the splice, and with `tokens` after them
 
 
 def _common_prefix_len(a: list[int], b: list[int]) -> int:
@@ -60,22 +62,24 @@ def _common_prefix_len(a: list[int], b: list[int]) -> int:
 
 
 def place(
-    tok: TraceTokenizer, completion: str, clean: list[int], char_pos: int, text: str
-) -> tuple[int, tuple[int, ...], str] | None:
+    tok: TraceTokenizer, lines: CleanLines, char_pos: int, text: str
+) -> tuple[int, tuple[int, ...], str, str] | None:
     """Find the token boundary for a deviation starting at `char_pos` and tokenize it in context.
 
     The boundary is the longest run of clean tokens whose text is a prefix of the completion up
     to `char_pos`; the deviation's tokens also cover any text between that boundary and
     `char_pos`. If the tokenizer merges across the boundary, back off one token and retry.
+    Returns the boundary, the deviation's tokens and text, and the decoded clean tokens before it.
     """
-    at = _common_prefix_len(tok.encode(completion[:char_pos]), clean)
+    completion, clean = lines.completion, lines.clean
+    at = _common_prefix_len(lines.encode(completion[:char_pos], char_pos), clean)
     for _ in range(MAX_BOUNDARY_RETRIES):
         prefix = tok.decode(clean[:at])
         if completion.startswith(prefix) and len(prefix) <= char_pos:
             dev_text = completion[len(prefix) : char_pos] + text
-            ids = tok.encode(prefix + dev_text)
+            ids = lines.encode(prefix + dev_text, char_pos)
             if ids[:at] == clean[:at] and len(ids) > at and tok.decode(ids) == prefix + dev_text:
-                return at, tuple(ids[at:]), dev_text
+                return at, tuple(ids[at:]), dev_text, prefix
         if at == 0:
             return None
         at -= 1
@@ -83,7 +87,7 @@ def place(
 
 
 def place_where_it_differs(
-    tok: TraceTokenizer, completion: str, clean: list[int], offsets: list[int], deviation: Deviation
+    tok: TraceTokenizer, lines: CleanLines, offsets: list[int], deviation: Deviation
 ) -> _Placed | str:
     """The deviation placed in token space from its first token that differs from the clean path, or why it cannot be.
 
@@ -92,22 +96,24 @@ def place_where_it_differs(
     correct: they stay clean and the splice moves past them (DESIGN.md section 3). `offsets`
     are the character offsets of the solution's steps.
     """
+    completion, clean = lines.completion, lines.clean
     char_pos = offsets[deviation.step_index] + deviation.start_in_step
-    where = place(tok, completion, clean, char_pos, deviation.text)
+    where = place(tok, lines, char_pos, deviation.text)
     if where is None:
         return "tokenizer_boundary"
-    at, tokens, text = where
+    at, tokens, text, before = where
+    end = len(before) + len(text)  # the clean ids up to the splice and the deviation's ids decode to before + text
     moved = differing_splice(clean, Splice(at, tokens))
     if moved is None:
         return "deviation_prefix_of_clean"
     if moved.at > at:  # texts as prefix decodes, like the row's char offsets
         written = completion[:char_pos] + deviation.text  # the clean text up to the splice, then the deviation's
-        after = tok.decode(clean[: moved.at])
-        if not written.startswith(after):
+        before = tok.decode(clean[: moved.at])
+        if not written.startswith(before):
             return "tokenizer_roundtrip"
-        text = written[len(after) :]
-        deviation = replace(deviation, step_index=bisect_right(offsets, len(after)) - 1)
-    return _Placed(deviation, moved.at, moved.tokens, text)
+        text = written[len(before) :]
+        deviation = replace(deviation, step_index=bisect_right(offsets, len(before)) - 1)
+    return _Placed(deviation, moved.at, moved.tokens, text, (len(before), end))
 
 
 def build_row(
@@ -129,9 +135,10 @@ def build_row(
     clean = body + tok.completion_suffix()
 
     offsets = step_starts(completion, problem.step_split)
+    lines = CleanLines(tok, completion, clean)
     placed: list[_Placed] = []
     for dev in deviations:
-        where = place_where_it_differs(tok, completion, clean, offsets, dev)
+        where = place_where_it_differs(tok, lines, offsets, dev)
         if isinstance(where, str):
             result.dropped[where] += 1
         elif placed and where.at <= placed[-1].at:
@@ -144,8 +151,8 @@ def build_row(
     trace_body = spliced.tokens[: len(spliced.tokens) - len(clean) + len(body)]
     trace_text = tok.decode(trace_body)
     dev_records = [
-        _record(tok, p, trace_body, span, n, len(prompt_ids))
-        for p, span, n in zip(placed, spliced.deviation_spans, spliced.undo_counts)
+        _record(tok, p, trace_body, span, n, len(prompt_ids), first=k == 0)
+        for k, (p, span, n) in enumerate(zip(placed, spliced.deviation_spans, spliced.undo_counts))
     ]
     if any(trace_text[r["char_start"] : r["char_end"]] != p.text for r, p in zip(dev_records, placed)):
         return result.skip("tokenizer_roundtrip")
@@ -179,15 +186,28 @@ def build_row(
 
 
 def _record(
-    tok: TraceTokenizer, p: _Placed, trace_body: list[int], span: tuple[int, int], undo_count: int, prompt_len: int
+    tok: TraceTokenizer,
+    p: _Placed,
+    trace_body: list[int],
+    span: tuple[int, int],
+    undo_count: int,
+    prompt_len: int,
+    first: bool,
 ) -> dict:
-    """A deviation's record; char offsets are into the decoded trace, so they match the tokens exactly."""
+    """A deviation's record; char offsets are into the decoded trace, so they match the tokens exactly.
+
+    The trace up to the end of its first deviation is the clean ids up to the splice and the
+    deviation's ids: their decoded lengths are known from placing it (`p.char_span`).
+    """
     start, end = span
+    char_start, char_end = (
+        p.char_span if first else (len(tok.decode(trace_body[:start])), len(tok.decode(trace_body[:end])))
+    )
     return {
         "kind": p.deviation.kind,
         "step_index": p.deviation.step_index,
-        "char_start": len(tok.decode(trace_body[:start])),
-        "char_end": len(tok.decode(trace_body[:end])),
+        "char_start": char_start,
+        "char_end": char_end,
         "token_start": prompt_len + start,
         "token_end": prompt_len + end,
         "undo_count": undo_count,
