@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import io
 import json
 import os
 import pstats
 import resource
+import site
 import statistics
 import subprocess
 import sys
@@ -124,10 +126,20 @@ def profile_build(source: Path, out: Path, report: Path) -> None:
     recipe = load_recipe("gsm8k", {"source.path": str(source)})
     profiler = cProfile.Profile()
     profiler.runcall(build, recipe, out, overwrite=True)
-    with report.open("w") as f:
-        for order in ("cumulative", "tottime"):
-            f.write(f"=== top 40 by {order} ===\n")
-            pstats.Stats(profiler, stream=f).sort_stats(order).print_stats(40)
+    text = io.StringIO()
+    for order in ("cumulative", "tottime"):
+        text.write(f"=== top 40 by {order} ===\n")
+        pstats.Stats(profiler, stream=text).sort_stats(order).print_stats(40)
+    report.write_text(without_local_paths(text.getvalue()))
+
+
+def without_local_paths(text: str) -> str:
+    """The profile with file names relative to the checkout or site-packages: no local path is written down."""
+    for prefix in sorted({str(ROOT) + "/", *(p + "/" for p in site.getsitepackages()), sys.prefix + "/"}, key=len)[
+        ::-1
+    ]:
+        text = text.replace(prefix, "")
+    return text
 
 
 def main() -> None:
