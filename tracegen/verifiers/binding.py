@@ -65,7 +65,7 @@ _CALENDAR = frozenset(
 )
 _NOT_A_PERSON = re.compile(r"(?:\b(?:the|a|an)|[0-9])\s+([A-Z][a-z]+)")  # `the Chinese team`, `240 Asians`: groups
 _SUBJECT = re.compile(
-    r"\s*(?:(?i:if|so|then|thus|and|meaning|hence|therefore|since|now|but|that means|this means)\s+)*"
+    r"\s*(?:(?i:if|so|then|thus|and|meaning|hence|therefore|since|now|but|that|(?:that|this|which|it|so) means)\s+)*"
     r"([A-Z][a-z]+)(?:['’]s?)?\s+(?!and\b|or\b|&)"
 )
 _LIST_BEFORE = re.compile(r"[A-Z][a-z]+,\s*[A-Z][a-z]+,?\s*(?:and\s*)?$")
