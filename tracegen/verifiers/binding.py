@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
+from itertools import dropwhile, takewhile
 
 from tracegen.steps import numbers_in, split_steps
 from tracegen.verifiers.answers import same_value
@@ -141,7 +142,7 @@ def bindings(
             continue
         words = _WORDS_AFTER.match(plain_text, end)
         after = re.findall(r"[A-Za-z]+", words.group(0)) if words else []
-        head = next((w for w in after if w.lower() not in _QUALIFIERS), None)
+        head = _head(after, counted)
         named = frozenset({_lemma(head)}) if head is not None and _lemma(head) in counted else frozenset()
         if after[:1] == ["times"] and after[1:2] and after[1].lower() in _COMPARING and not counts_times:
             named = frozenset({"times"})  # a multiplier (`25 times the size`, `2 times more`), not an amount
@@ -160,6 +161,15 @@ def bindings(
         )
         found.append((abs(value), binding, _RESULT_BEFORE.search(plain_text[:start]) is not None))
     return found
+
+
+def _head(after: list[str], counted: frozenset[str]) -> str | None:
+    """The noun a number counts: the last of the question's counted nouns in the noun phrase after it (`7 meatball
+    sub sandwiches`: `sub`, where the question counts `meatball` and `sub`; `640 spider legs`: `legs`), else its first
+    word (`more`, `extra` skipped). A compound's first words qualify the last; they are not what is counted."""
+    words = list(dropwhile(lambda word: word.lower() in _QUALIFIERS, after))
+    phrase = list(takewhile(lambda word: word.lower() not in _NOT_NOUNS, words))
+    return next((word for word in reversed(phrase) if _lemma(word) in counted), words[0] if words else None)
 
 
 def _period(text: str, start: int, end: int, before: bool) -> str | None:
