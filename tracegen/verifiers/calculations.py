@@ -22,6 +22,7 @@ _PLAIN_EXPRESSION = re.compile(rf"\(*(?:{NUMBER})\)*(?:[-+*/]\(*(?:{NUMBER})\)*)
 _NUMBERS_APART = re.compile(r"[0-9.]\s+[0-9.(]|^\s+[0-9]")  # two numbers with only spaces between them
 _ALGEBRA = re.compile(r"(?<![A-Za-z])[A-Za-z](?![A-Za-z'’])\s*[-+*/=]|[0-9][A-Za-z](?![A-Za-z])")
 _GLUED_OR_SPACED = re.compile(r"[A-Za-z]|\s[0-9]{3}(?![0-9])|:[0-9]")  # `401k`, `17 500`, `1:30`
+_IMPLICIT_TIMES = re.compile(r"(?<=[0-9.)])(?=\()|(?<=\))(?=[0-9.(])")
 _CENTS = re.compile(r"\s*cents?\b")
 _CONTINUED = re.compile(r"\s*(?:[-+*/×÷−–]|[xX]\s)")
 _WRITTEN_OPERATORS = str.maketrans(
@@ -137,7 +138,7 @@ def _text_equations(text: str) -> list[Calculation]:
             continue  # `350 000`, a chain (`14 * 1/2 = 14 / 2 = 7`), algebra (`= 5A`)
         written = _plain_expression(text, match.start())
         if written is not None:
-            compact = _SPACED_TIMES.sub("*", written).translate(_WRITTEN_OPERATORS)
+            compact = _compact(written)
         elif (prose := prose_expression(text[: match.start()])) is not None:
             written, compact = prose
         else:
@@ -169,11 +170,16 @@ def _plain_expression(text: str, equals: int) -> str | None:
     if first == 0 and start > 0 and text[start - 1].isalnum():
         return None  # glued to a word (`COVID19 + 1 = 20`)
     written = written[first:].strip()
-    if _NUMBERS_APART.search(written) or not _PLAIN_EXPRESSION.fullmatch(
-        _SPACED_TIMES.sub("*", written).translate(_WRITTEN_OPERATORS)
-    ):
+    if _NUMBERS_APART.search(written) or not _PLAIN_EXPRESSION.fullmatch(_compact(written)):
         return None  # mixed numbers (`3 1/2`), or words among the numbers: prose
     return written
+
+
+def _compact(written: str) -> str:
+    """The arithmetic of a plain expression: `x` and `×` as `*`, no currency or spaces, and a number glued to a
+    bracket multiplied (`9000(.30)`, `(4)(5)`, as some gold solutions write it)."""
+    compact = _SPACED_TIMES.sub("*", written).translate(_WRITTEN_OPERATORS)
+    return _IMPLICIT_TIMES.sub("*", compact)
 
 
 def _shown_value(written: str, result: Fraction) -> Fraction | None:
