@@ -40,6 +40,9 @@ _PERIODS = "second|minute|hour|day|night|week|month|year|morning|afternoon|eveni
 _PERIOD = re.compile(
     rf"(?:\b(?:per|a|an|each|every)\s+(?:(?P<count>[0-9]+|other)\s+)?|/\s*)(?P<unit>{_PERIODS})s?\b", re.IGNORECASE
 )
+_POWER_BEFORE = re.compile(r"\b(?:kilowatts?|watts?|kw|kwh)\s*$", re.IGNORECASE)
+_DISTANCE_BEFORE = re.compile(r"\b(?:miles?|kilomet(?:er|re)s?|km|met(?:er|re)s?|feet|foot|yards?)\s*$", re.IGNORECASE)
+_SPEED_PERIODS = frozenset("second minute hour".split())
 _CLAUSE_END = re.compile(r"[.!?;:,]\s")
 _NUMBER_JUST_BEFORE = re.compile(r"[0-9](?:\s*[A-Za-z]+){0,2}\s*$")
 _COMPARATIVES = frozenset("more fewer less older younger longer shorter taller heavier lighter".split())
@@ -175,15 +178,30 @@ def _head(after: list[str], counted: frozenset[str]) -> str | None:
 def _period(text: str, start: int, end: int, before: bool) -> str | None:
     """The period nearest after the number in its clause (`700 every 2 months`), else (`before`:
     in the gold solution, which names it first: `every month they need 700`) the last before it in its sentence."""
-    after = _PERIOD.search(_CLAUSE_END.split(text[end:])[0])
+    clause = _CLAUSE_END.split(text[end:])[0]
+    after = next((m for m in _PERIOD.finditer(clause) if not _rate_unit(clause[: m.start()], m)), None)
     if after is None and before:
         sentence = _SENTENCE_END.split(text[:start])[-1]
-        unattached = [m for m in _PERIOD.finditer(sentence) if not _NUMBER_JUST_BEFORE.search(sentence[: m.start()])]
+        unattached = [
+            m
+            for m in _PERIOD.finditer(sentence)
+            if not _NUMBER_JUST_BEFORE.search(sentence[: m.start()])
+            and not _rate_unit(sentence[: m.start()], m)
+        ]
         after = unattached[-1] if unattached else None  # `4 pieces a day` binds the day to 4, not to what follows
     if after is None:
         return None
     count = after.group("count")
     return f"{count.lower() + ' ' if count and count != '1' else ''}{after.group('unit').lower()}"
+
+
+def _rate_unit(before: str, period: re.Match[str]) -> bool:
+    """Whether a period is part of a unit of rate, not the period of a value: `12 kilowatts per hour` (power is
+    already a rate; the gold solutions use kilowatts per hour and per day loosely), `60 miles per hour` (a speed;
+    `5 miles a day` is a distance per day)."""
+    if _POWER_BEFORE.search(before):
+        return True
+    return _DISTANCE_BEFORE.search(before) is not None and period.group("unit").lower() in _SPEED_PERIODS
 
 
 def _subject(lead: str, clause_before: str, clause_after: str, names: frozenset[str]) -> str | None:
