@@ -2,10 +2,12 @@
 prose, values stated with no equation, and values bound to another quantity than the gold's; and
 side facts that lead nowhere (not errors)."""
 
+from fractions import Fraction
+
 import pytest
 
 from tracegen.steps import split_steps
-from tracegen.verifiers.binding import misbinding
+from tracegen.verifiers.binding import bindings, misbinding
 from tracegen.verifiers.calculations import calculations, stated_numbers
 from tracegen.verifiers.divergence import first_wrong_step
 from tracegen.verifiers.registry import get_verifier
@@ -302,3 +304,80 @@ def test_a_negative_result_written_without_its_sign_and_cents_as_dollars_are_no_
     assert calc.error() is None
     solution = "The scarf is 1 * $0.40 = $<<1*0.40=0.4>>0.40.\nThe coat is $80 - $65 = $<<80-65=15>>15 cheaper."
     assert first_wrong_step(question, gold, split_steps(solution)) is None
+
+
+STICKERS = "Nadia has 30 stickers, 12 more than Omar. Pia has half as many as Omar. How many stickers does Pia have?"
+STICKERS_GOLD = (
+    "Nadia has 12 more than Omar, which means Omar has 30 - 12 = <<30-12=18>>18 stickers.\n"
+    "Pia has 18 / 2 = <<18/2=9>>9 stickers.\n#### 9"
+)
+
+
+def test_which_means_opens_a_clause_before_its_subject():
+    assert "18 of Pia, where the gold solution has 18 of Omar" in misbinding(
+        STICKERS, STICKERS_GOLD, "Pia has 30 - 12 = <<30-12=18>>18 stickers.", 18
+    )
+    for step in (
+        "Omar has 12 fewer, which means Pia has 30 - 12 = <<30-12=18>>18 stickers.",
+        "It means that Pia has 30 - 12 = <<30-12=18>>18 stickers.",
+    ):
+        assert "18 of Pia" in misbinding(STICKERS, STICKERS_GOLD, step, 18)
+    assert misbinding(STICKERS, STICKERS_GOLD, "So it means Omar has 30 - 12 = <<30-12=18>>18 stickers.", 18) is None
+
+
+CHICKEN = (
+    "A cook buys 3 packs with 8 chicken wings each and 2 packs with 5 chicken legs each. He fries 6 wings or 4 "
+    "legs at a time. How many pieces of chicken does he buy?"
+)
+CHICKEN_GOLD = (
+    "He buys 3 * 8 = <<3*8=24>>24 chicken wings.\nHe buys 2 * 5 = <<2*5=10>>10 chicken legs.\n"
+    "He buys 24 + 10 = <<24+10=34>>34 pieces.\n#### 34"
+)
+
+
+def test_a_compound_noun_counts_its_last_noun():
+    assert "24 leg, where the gold solution has 24 wing" in misbinding(
+        CHICKEN, CHICKEN_GOLD, "He buys 3 * 8 = <<3*8=24>>24 chicken legs.", 24
+    )
+    for step in ("He buys 3 * 8 = <<3*8=24>>24 fried chicken wings.", "That is 3 * 8 = <<3*8=24>>24 wings in all."):
+        assert misbinding(CHICKEN, CHICKEN_GOLD, step, 24) is None
+
+
+def test_a_number_glued_to_a_bracket_multiplies_it():
+    (calc,) = calculations("First year: 8000(.25)=2000")
+    assert (calc.operands, calc.result, calc.error()) == ((8000, Fraction(1, 4)), 2000, None)
+    (calc,) = calculations("(4)(5) = 20 cups")
+    assert (calc.operands, calc.result) == ((4, 5), 20)
+    assert calculations("2 (3+4) = 14") == ()  # apart: a count before a bracket, not a product
+    question = (
+        "A car worth $8000 loses 25% of its value in the first year and 25% of what is left in the second year. "
+        "What is it worth after two years?"
+    )
+    gold = (
+        "First year: 8000(.25)=2000\n8000-2000=<<8000-2000=6000>>6000\nSecond year: 6000(.25)=1500\n"
+        "6000-1500=<<6000-1500=4500>>4500\n#### 4500"
+    )
+    solution = (
+        "It loses 8000*.25 = <<8000*.25=2000>>2000 the first year.\n"
+        "It loses 8000*.25 = <<8000*.25=2000>>2000 the second year.\n"
+        "It is worth 8000 - 2000 - 2000 = <<8000-2000-2000=4000>>4000.\nA: 4000"
+    )
+    found = first_error(question, gold, solution)
+    assert found.step_index > 0, found  # the first year's 2000 is the gold's: not the error
+
+
+def test_units_of_rate_are_no_periods():
+    question = (
+        "A heater uses 3 kilowatts per hour. It runs 5 hours a day. What does it cost a day at $0.20 a kilowatt?"
+    )
+    gold = (
+        "It uses 3 * 5 = <<3*5=15>>15 kilowatts per hour.\nIt costs 15 * 0.20 = <<15*0.20=3>>3 dollars a day.\n#### 3"
+    )
+    assert misbinding(question, gold, "It uses 3 * 5 = <<3*5=15>>15 kilowatts a day.", 15) is None
+    question = "A cyclist rides at 12 miles per hour, 3 hours a day, and walks 2 miles a day. How far does she go?"
+    periods = [
+        binding.period for _, binding, _ in bindings("She rides 12 miles per hour and walks 2 miles a day.", question)
+    ]
+    assert periods == [None, "day"]
+    periods = [binding.period for _, binding, _ in bindings("She eats 3 apples per hour.", question)]
+    assert periods == ["hour"]

@@ -179,14 +179,15 @@ def _period(text: str, start: int, end: int, before: bool) -> str | None:
     """The period nearest after the number in its clause (`700 every 2 months`), else (`before`:
     in the gold solution, which names it first: `every month they need 700`) the last before it in its sentence."""
     clause = _CLAUSE_END.split(text[end:])[0]
-    after = next((m for m in _PERIOD.finditer(clause) if not _rate_unit(clause[: m.start()], m)), None)
+    after = _PERIOD.search(clause)
+    if after is not None and _rate_unit(clause[: after.start()], after):
+        return None  # `12 miles per hour for 3 hours a day`: a speed, of no period
     if after is None and before:
         sentence = _SENTENCE_END.split(text[:start])[-1]
         unattached = [
             m
             for m in _PERIOD.finditer(sentence)
-            if not _NUMBER_JUST_BEFORE.search(sentence[: m.start()])
-            and not _rate_unit(sentence[: m.start()], m)
+            if not _NUMBER_JUST_BEFORE.search(sentence[: m.start()]) and not _rate_unit(sentence[: m.start()], m)
         ]
         after = unattached[-1] if unattached else None  # `4 pieces a day` binds the day to 4, not to what follows
     if after is None:
