@@ -341,6 +341,10 @@ def test_a_compound_noun_counts_its_last_noun():
     )
     for step in ("He buys 3 * 8 = <<3*8=24>>24 fried chicken wings.", "That is 3 * 8 = <<3*8=24>>24 wings in all."):
         assert misbinding(CHICKEN, CHICKEN_GOLD, step, 24) is None
+    question = "A club has 40 members. 25% dance and 75% sing. How many members dance?"
+    gold = "Of the 40 members, 40 * .25 = <<40*.25=10>>10 members dance.\n#### 10"
+    # a plural ends the noun phrase: `10 members dance` counts members, as `10 members` does
+    assert misbinding(question, gold, "That is 40 * .25 = <<40*.25=10>>10 members.", 10) is None
 
 
 def test_a_number_glued_to_a_bracket_multiplies_it():

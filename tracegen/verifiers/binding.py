@@ -63,6 +63,7 @@ _NOT_NOUNS = frozenset(
     "remaining "
     "dollars dollar cents cent percent old many much twice half".split()
 )
+_PLURALS = frozenset("people children men women feet teeth mice geese".split())
 _CALENDAR = frozenset(
     "Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April May June July August "
     "September October November December".split()
@@ -169,9 +170,14 @@ def bindings(
 def _head(after: list[str], counted: frozenset[str]) -> str | None:
     """The noun a number counts: the last of the question's counted nouns in the noun phrase after it (`7 meatball
     sub sandwiches`: `sub`, where the question counts `meatball` and `sub`; `640 spider legs`: `legs`), else its first
-    word (`more`, `extra` skipped). A compound's first words qualify the last; they are not what is counted."""
+    word (`more`, `extra` skipped). A compound's first words qualify the last; they are not what is counted. A plural
+    ends the phrase: its first words are singular (`3 people oversee` is no compound)."""
     words = list(dropwhile(lambda word: word.lower() in _QUALIFIERS, after))
     phrase = list(takewhile(lambda word: word.lower() not in _NOT_NOUNS, words))
+    plural = next(
+        (i for i, word in enumerate(phrase) if _lemma(word) != word.lower() or word.lower() in _PLURALS), None
+    )
+    phrase = phrase if plural is None else phrase[: plural + 1]  # `150 people came`: a plural ends the noun phrase
     return next((word for word in reversed(phrase) if _lemma(word) in counted), words[0] if words else None)
 
 
