@@ -11,6 +11,8 @@ unjustified, and its kind (tracegen.verifiers.base.KINDS).
   (the defaults).
 - tests/data/first_error_labels_heldout2.jsonl: seed 16, excluding both files above
   (`--seed 16 --exclude tests/data/first_error_labels.jsonl --exclude tests/data/first_error_labels_heldout.jsonl`).
+- tests/data/first_error_labels_heldout3.jsonl: seed 17, excluding the three files above; labelled by two people
+  independently by docs/labelling-guide.md, their disagreements decided by a third.
 
     .venv/bin/python scripts/draw_heldout_labels.py [--solutions PATH] [--seed N] [--exclude LABELS ...]
 """

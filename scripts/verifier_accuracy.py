@@ -15,13 +15,17 @@ false or unjustified, and its kind (tracegen.verifiers.base.KINDS).
 - tests/data/first_error_labels_heldout2.jsonl: 60 more, 15 per model, from problems neither
   earlier sample has (`random.Random(16)`); labelled before any verifier output on them was seen,
   never used for tuning, scored once at the end of the second round.
+- tests/data/first_error_labels_heldout3.jsonl: 60 more, 15 per model, from problems none of the earlier samples
+  has (`random.Random(17)`); labelled by two people independently, before any verifier output on them was seen
+  (docs/labelling-guide.md), disagreements decided by a third; never used for tuning, scored once at the end of
+  the fourth round.
 
-Prints one line per disagreement (with --show) and, on its last line, a JSON object: per set
-(dev, held_out, all: the first sample; new_held_out: the second; held_out2: the third) the number of labels,
+Prints one line per disagreement (with --show) and, on its last line, a JSON object: per set (dev, held_out,
+all: the first sample; new_held_out: the second; held_out2: the third; held_out3: the fourth) the number of labels,
 exact-step accuracy, within-one-step accuracy, kind accuracy (same kind, any step), per kind
 (exact, within one), and the always-step-0 baseline; also written to --out if given.
 
-    .venv/bin/python scripts/verifier_accuracy.py [--show] [--out PATH] [--sets first,new,new2]
+    .venv/bin/python scripts/verifier_accuracy.py [--show] [--out PATH] [--sets first,new,new2,new3]
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from tracegen.verifiers.registry import get_verifier  # noqa: E402
 LABELS = ROOT / "tests" / "data" / "first_error_labels.jsonl"
 HELD_OUT_LABELS = ROOT / "tests" / "data" / "first_error_labels_heldout.jsonl"
 HELD_OUT2_LABELS = ROOT / "tests" / "data" / "first_error_labels_heldout2.jsonl"
+HELD_OUT3_LABELS = ROOT / "tests" / "data" / "first_error_labels_heldout3.jsonl"
 SOLUTIONS = ROOT.parent / "shared" / "data" / "gsm8k" / "example_model_solutions.jsonl"
 MODELS = ("6b_finetuning", "6b_verification", "175b_finetuning", "175b_verification")
 SEED, PER_MODEL, DEV = 3, 20, 40
@@ -124,8 +129,11 @@ def main() -> None:
     parser.add_argument("--labels", type=Path, default=LABELS)
     parser.add_argument("--held-out-labels", type=Path, default=HELD_OUT_LABELS)
     parser.add_argument("--held-out2-labels", type=Path, default=HELD_OUT2_LABELS)
+    parser.add_argument("--held-out3-labels", type=Path, default=HELD_OUT3_LABELS)
     parser.add_argument(
-        "--sets", default="first,new", help="comma-separated: first (the 80), new (60 more), new2 (the second 60)"
+        "--sets",
+        default="first,new",
+        help="comma-separated: first (the 80), new (60 more), new2 (the second 60), new3 (the third 60)",
     )
     parser.add_argument("--solutions", type=Path, default=SOLUTIONS)
     parser.add_argument("--verifier", default="divergence")
@@ -154,6 +162,7 @@ def main() -> None:
     for name, key, path in (
         ("new", "new_held_out", args.held_out_labels),
         ("new2", "held_out2", args.held_out2_labels),
+        ("new3", "held_out3", args.held_out3_labels),
     ):
         if name in sets:
             labels = [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]

@@ -22,6 +22,7 @@ SCRIPT = ROOT / "scripts" / "verifier_accuracy.py"
 LABELS = ROOT / "tests" / "data" / "first_error_labels.jsonl"
 HELD_OUT = ROOT / "tests" / "data" / "first_error_labels_heldout.jsonl"
 HELD_OUT2 = ROOT / "tests" / "data" / "first_error_labels_heldout2.jsonl"
+HELD_OUT3 = ROOT / "tests" / "data" / "first_error_labels_heldout3.jsonl"
 DRAW = ROOT / "scripts" / "draw_heldout_labels.py"
 MARGIN = 0.20
 
@@ -64,8 +65,8 @@ def test_the_labels_are_the_seeded_sample_of_wrong_solutions(solutions):
 
 @pytest.mark.parametrize(
     ("held_out_path", "seed", "excluded_paths"),
-    [(HELD_OUT, 15, [LABELS]), (HELD_OUT2, 16, [LABELS, HELD_OUT])],
-    ids=["heldout", "heldout2"],
+    [(HELD_OUT, 15, [LABELS]), (HELD_OUT2, 16, [LABELS, HELD_OUT]), (HELD_OUT3, 17, [LABELS, HELD_OUT, HELD_OUT2])],
+    ids=["heldout", "heldout2", "heldout3"],
 )
 def test_the_held_out_labels_are_the_seeded_draw_from_problems_no_earlier_sample_has(
     solutions, held_out_path, seed, excluded_paths
