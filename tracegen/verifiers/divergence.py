@@ -39,6 +39,7 @@ from tracegen.verifiers.answers import WrongSolution, final_line_index, final_va
 from tracegen.verifiers.base import Divergence
 from tracegen.verifiers.binding import misbinding
 from tracegen.verifiers.calculations import Calculation, calculations, plain, stated_numbers
+from tracegen.verifiers.side_facts import true_side_fact
 from tracegen.verifiers.values import GoldChain, contains, question_values
 
 
@@ -112,6 +113,7 @@ def first_wrong_step(question: str, gold: str, steps: list[str], answer: Fractio
                 calc.computes
                 and contains(used_after[index], calc.stated)
                 and (not leads_to_gold[id(calc)] or _swaps_gold_operator(calc, chain))
+                and not true_side_fact(question, steps[index], calc)
             ):
                 return _off_chain(index, calc, chain)
         known.update(  # operands are read without their sign; a later step may reuse what a step writes (`14.99`)
