@@ -113,7 +113,7 @@ def first_wrong_step(question: str, gold: str, steps: list[str], answer: Fractio
                 calc.computes
                 and contains(used_after[index], calc.stated)
                 and (not leads_to_gold[id(calc)] or _swaps_gold_operator(calc, chain))
-                and not true_side_fact(question, steps[index], calc)
+                and not true_side_fact(question, steps[:index], steps[index], calc)
             ):
                 return _off_chain(index, calc, chain)
         known.update(  # operands are read without their sign; a later step may reuse what a step writes (`14.99`)

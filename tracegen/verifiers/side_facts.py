@@ -29,9 +29,10 @@ are the misreading itself.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from fractions import Fraction
+from functools import lru_cache
 from itertools import product
 
 from tracegen.steps import numbers_in
@@ -82,9 +83,9 @@ class Composed:
     must_name: str | None = None  # "unit" or "per": a conversion is only read as one when the step says what it made
 
 
-def true_side_fact(question: str, step: str, calc: Calculation) -> bool:
-    """Whether `calc` of `step` is a product or quotient of two of the question's quantities whose units compose, and
-    the step names its result as the composition does (see the module docstring)."""
+def true_side_fact(question: str, earlier: Sequence[str], step: str, calc: Calculation) -> bool:
+    """Whether `calc` of `step` is a product or quotient of two quantities of the question (or results of the `earlier`
+    steps) whose units compose, and the step names its result as the composition does (see the module docstring)."""
     operations = calc.expression.operations() if calc.expression is not None else []
     if len(operations) != 1 or operations[0][0] not in "*/" or len(calc.operands) != 2:
         return False
@@ -93,19 +94,18 @@ def true_side_fact(question: str, step: str, calc: Calculation) -> bool:
     if stated is None:
         return False
     read = quantities(question)
-    lefts = _readings(read, step, left)
-    rights = _readings(read, step, right)
+    results = tuple(result for text in earlier for result in _results(text))
     return any(
         _agrees(composed, stated)
-        for a, b in product(lefts, rights)
+        for a, b in product(_readings(read + results, step, left), _readings(read + results, step, right))
         if a is not b
         for composed in _compose(symbol, a, b, read)
     )
 
 
 def _readings(read: tuple[Quantity, ...], step: str, operand: Fraction) -> list[Quantity]:
-    """The question's quantities an operand may be, and the operand as a unit constant: those the step's own words for
-    it allow (`100 cents x 5 days` uses 5 days, not the question's $5)."""
+    """The quantities an operand may be, and the operand as a unit constant: those the step's own words for it allow
+    (`100 cents x 5 days` uses 5 days, not the question's $5)."""
     text = _ANNOTATION.sub("=", step)
     written = [
         quantity_at(text, start, end, abs(operand))
@@ -159,21 +159,25 @@ def _the_count(count: Quantity, rate: Quantity, read: tuple[Quantity, ...]) -> b
     if not count.is_count:
         return False
     counts = [q for q in read if q.is_count and q.unit == count.unit]
-    return len(counts) == 1 or count.sentence == rate.sentence
+    return count in counts and (len(counts) == 1 or count.sentence == rate.sentence)
 
 
 def _stated(step: str, value: Fraction) -> Quantity | None:
     """The result as the step writes it last (after an `=` or an annotation), with its unit and rate."""
+    written = [result for result in _results(step) if same_value(result.value, abs(value))]
+    return written[-1] if written else None
+
+
+@lru_cache(maxsize=16384)
+def _results(step: str) -> tuple[Quantity, ...]:
+    """The results a step writes (after an `=` or an annotation), read as quantities; of no sentence of the
+    question."""
     text = _ANNOTATION.sub("=", step)
-    written = [
-        (start, end)
+    return tuple(
+        replace(quantity_at(text, start, end, abs(number)), sentence=-1)
         for start, end, number in numbers_in(text)
-        if same_value(abs(number), abs(value)) and _RESULT_BEFORE.search(text[:start])
-    ]
-    if not written:
-        return None
-    start, end = written[-1]
-    return quantity_at(text, start, end, abs(value))
+        if _RESULT_BEFORE.search(text[:start])
+    )
 
 
 def _agrees(composed: Composed, stated: Quantity) -> bool:
