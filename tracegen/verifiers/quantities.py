@@ -153,10 +153,8 @@ def quantity_at(text: str, start: int, end: int, value: Fraction) -> Quantity:
     before, sentence = text[sentence_start:start], len(_SENTENCE_END.findall(text, 0, start))
     unit, unit_end = _unit(text, start, end)
     hyphenated = _HYPHENATED.match(text, end)
-    if hyphenated is not None:  # `a 200-page book`, `a 3-egg omelet`: so many of the unit per one of the noun after
-        unit, per = Noun(unit_name(hyphenated.group(1))), _head(text, hyphenated.end())
-        if per is not None and per.name != unit.name:
-            return Quantity(value, unit, per, sentence)
+    if hyphenated is not None:  # `a 12-hour stay`, `a 200-page book`: so many hours, pages (a kind of stay, no rate)
+        return Quantity(value, Noun(unit_name(hyphenated.group(1))), None, sentence)
     clause_end = _CLAUSE_END.search(text, unit_end)
     clause = text[unit_end : clause_end.start() if clause_end else len(text)]
     clause = _OPERATOR.split(clause, maxsplit=1)[0]  # `50*7 = 350 customers a week`: the week is the result's
