@@ -55,6 +55,11 @@ _SPELLINGS = {  # a unit's other spellings -> its one name
     "hourly": "hour",
     "nightly": "night",
     "centurie": "century",
+    **{  # `-ves` plurals the rough singular misses
+        plural: singular_form
+        for singular_form in "shelf wolf half calf loaf leaf knife wife life thief scarf elf".split()
+        for plural in (singular_form.removesuffix("f").removesuffix("fe") + "ves",)
+    },
 }
 MEASURES = frozenset(
     "second minute hour day night week month year decade century inch foot yard mile meter centimeter kilometer "
