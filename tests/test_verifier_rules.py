@@ -494,6 +494,23 @@ def test_an_earlier_result_is_a_quantity_too():
     assert first_error(question, gold, wrong).step_index == 1  # 30 days are no week
 
 
+def test_a_true_side_fact_is_no_misbinding_of_the_gold_value_it_equals():
+    question = (
+        "Maya practises piano for 3 hours every day and plays 4 songs each hour. How many songs does she play in 4 "
+        "days?"
+    )
+    gold = (
+        "She practises 3 hours and plays 4 songs an hour, so 3 * 4 = <<3*4=12>>12 songs a day.\n"
+        "In 4 days she plays 12 * 4 = <<12*4=48>>48 songs.\n#### 48"
+    )
+    right = (
+        "She practises 3 hours a day for 4 days, so 3 * 4 = <<3*4=12>>12 hours.\n"
+        "She plays 12 * 4 = <<12*4=48>>48 songs.\nA: 48"
+    )
+    # 12 hours is true (3 hours a day for 4 days), though the gold's 12 is songs
+    assert get_verifier("divergence").flag_steps([(question, gold, right)]) == [None]
+
+
 @pytest.mark.parametrize(
     "text, value, unit, per",
     [

@@ -106,6 +106,7 @@ def first_wrong_step(question: str, gold: str, steps: list[str], answer: Fractio
                 calc.computes
                 and contains(chain.quantities, calc.stated)
                 and (wrong := misbinding(question, gold, steps[index], calc.stated))
+                and not true_side_fact(question, steps[:index], steps[index], calc)
             ):
                 return Divergence(index, "misread", f"{calc.text} = {wrong}")
         for calc in calcs:
