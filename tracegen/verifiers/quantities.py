@@ -94,11 +94,12 @@ _PER_AFTER = re.compile(
 _EACH_BEFORE = re.compile(r"\b(?:each|every|per)\b", re.IGNORECASE)
 _RATE_REACH = 6  # words between a number's unit and the `per`/`each` of its rate, at most
 _EACH_CLAUSE = re.compile(r"\s*(?:and\s+)?(?:in|for|on|at)?\s*(?:each|every)\s+[A-Za-z]+\s*", re.IGNORECASE)
-_OPERATOR = re.compile(r"\s[-+*/×xX=]\s|[+*/×=]")
+_OPERATOR = re.compile(r"\s[-+*/×xX=]\s|[+*×=]|/(?![A-Za-z])")  # not a unit of rate: `pounds/week`
 _HYPHENATED = re.compile(r"[-‐]([A-Za-z]+)\b(?!-)")
-_BARE_EACH = re.compile(r"\s*(?:each|apiece)\b(?!\s+[A-Za-z]+\s+(?:is|are|has|have|costs?|gets?))", re.IGNORECASE)
+_BARE_EACH = re.compile(r"\s*(?:each|apiece)\b", re.IGNORECASE)
 _OWNER_BEFORE = re.compile(r"([A-Za-z]+)\s+(?:for|at)\s+[$€£]?\s*$", re.IGNORECASE)
 _SUBJECT_VERBS = "has|have|is|weighs|costs|holds|contains|makes|takes|uses|needs|eats|gets|sells|comes|can|will|lasts"
+_VERB_AFTER = re.compile(rf"\s+(?:{_SUBJECT_VERBS}|are|cost|need|take|use|get|sell|hold|weigh)\b", re.IGNORECASE)
 _INDEFINITE_SUBJECT = re.compile(
     rf"^\s*(?:An?|One)\s+(?P<phrase>(?:[A-Za-z-]+\s+){{0,3}}?[A-Za-z]+)(?:\s+of(?:\s+[A-Za-z]+){{1,3}}?)?"
     rf"\s+(?:{_SUBJECT_VERBS})\b"
@@ -165,7 +166,7 @@ def quantity_at(text: str, start: int, end: int, value: Fraction) -> Quantity:
     clause = _OPERATOR.split(clause, maxsplit=1)[0]  # `50*7 = 350 customers a week`: the week is the result's
     readers = (
         lambda: _per_after(clause),
-        lambda: _owner(before) if _BARE_EACH.match(text, unit_end) else None,
+        lambda: _owner(before) if _bare_each(text, unit_end) else None,
         lambda: _per_before(before),
         lambda: _indefinite_subject(before),
         lambda: _adverb(text[sentence_start : sentence_end.start() if sentence_end else len(text)]),
@@ -239,6 +240,8 @@ def _per_after(clause: str) -> Noun | None:
         elif match.group("period") is not None:
             return Noun(unit_name(match.group("period")))
         elif (per := _head(clause, match.end())) is not None:
+            if _VERB_AFTER.match(clause, _phrase(clause, match.end())[1]):
+                continue  # `5 cents and each big coupon costs 15`: the subject of the next clause, not a rate
             return per
     return None
 
@@ -250,6 +253,12 @@ def _owner(before: str) -> Noun | None:
     if owner is not None and (noun := _noun([owner.group(1)])) is not None:
         return noun
     return next((_noun([word]) for word in reversed(_WORD.findall(before)) if _plural(word) and _noun([word])), None)
+
+
+def _bare_each(text: str, end: int) -> bool:
+    """`$1.50 each`, `four windows apiece`; not `3 and each box has 4` (the subject of the next clause)."""
+    each = _BARE_EACH.match(text, end)
+    return each is not None and not _VERB_AFTER.match(text, _phrase(text, each.end())[1])
 
 
 def _per_before(before: str) -> Noun | None:
