@@ -70,6 +70,7 @@ CONVERSIONS = (  # (larger unit, smaller unit, how many of the smaller make one 
     ("quart", "pint", 2),
     ("pint", "cup", 2),
 )
+_FACTORS = frozenset(Fraction(factor) for _, _, factor in CONVERSIONS)
 _ANNOTATION = re.compile(r"<<[^<>]*>>")
 _RESULT_BEFORE = re.compile(r"=\s*[$€£]?\s*$")
 
@@ -90,29 +91,32 @@ def true_side_fact(question: str, earlier: Sequence[str], step: str, calc: Calcu
     if len(operations) != 1 or operations[0][0] not in "*/" or len(calc.operands) != 2:
         return False
     symbol, left, right = operations[0]
+    read = quantities(question)
+    known = read + tuple(result for text in earlier for result in _results(text))
+    lefts, rights = ([q for q in known if same_value(q.value, abs(operand))] for operand in (left, right))
+    if not any(q.per is not None for q in lefts + rights) and not {abs(left), abs(right)} & _FACTORS:
+        return False  # no rate and no unit constant: nothing composes (most calls end here)
     stated = _stated(step, calc.stated)
     if stated is None:
         return False
-    read = quantities(question)
-    results = tuple(result for text in earlier for result in _results(text))
     return any(
         _agrees(composed, stated)
-        for a, b in product(_readings(read + results, step, left), _readings(read + results, step, right))
+        for a, b in product(_allowed(lefts, step, left), _allowed(rights, step, right))
         if a is not b
         for composed in _compose(symbol, a, b, read)
     )
 
 
-def _readings(read: tuple[Quantity, ...], step: str, operand: Fraction) -> list[Quantity]:
-    """The quantities an operand may be, and the operand as a unit constant: those the step's own words for it allow
-    (`100 cents x 5 days` uses 5 days, not the question's $5)."""
+def _allowed(candidates: list[Quantity], step: str, operand: Fraction) -> list[Quantity]:
+    """The quantities an operand may be that the step's own words for it allow (`100 cents x 5 days` uses 5 days, not
+    the question's $5), and the operand as a unit constant."""
     text = _ANNOTATION.sub("=", step)
     written = [
         quantity_at(text, start, end, abs(operand))
         for start, end, number in numbers_in(text)
         if same_value(abs(number), abs(operand)) and not _RESULT_BEFORE.search(text[:start])
     ]
-    return [q for q in read if same_value(q.value, abs(operand)) and all(_may_be(q, mine) for mine in written)] + [
+    return [q for q in candidates if all(_may_be(q, mine) for mine in written)] + [
         Quantity(abs(operand), None, None, -1)
     ]
 
