@@ -24,6 +24,8 @@ writes outside them are values it *states*. Walking the steps in order, the firs
    way round) is wrong even when a later value lands on the chain by chance.
    `wrong_operation` when the gold chain combines the same two values with another operator,
    else `misread`.
+A true side fact is neither 3 nor 4: a product or quotient whose units compose (`10 pages a day * 30 days = 300
+pages`, `30 inches / 12 = 2.5 feet`, tracegen.verifiers.side_facts), so the line that misuses it is judged instead.
 When no step is wrong but the answer is, the error is the conclusion (`wrong_final`).
 Kinds are defined in tracegen.verifiers.base.KINDS. Measured against hand labels by
 scripts/verifier_accuracy.py and `tracegen diverge --labels`.

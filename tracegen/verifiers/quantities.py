@@ -32,7 +32,6 @@ _SPELLINGS = {  # a unit's other spellings -> its one name
     "hrs": "hour",
     "feet": "foot",
     "ft": "foot",
-    "inche": "inch",
     "lb": "pound",
     "lbs": "pound",
     "oz": "ounce",
@@ -54,12 +53,13 @@ _SPELLINGS = {  # a unit's other spellings -> its one name
     "annually": "year",
     "hourly": "hour",
     "nightly": "night",
-    "centurie": "century",
-    **{  # `-ves` plurals the rough singular misses
-        plural: singular_form
-        for singular_form in "shelf wolf half calf loaf leaf knife wife life thief scarf elf".split()
-        for plural in (singular_form.removesuffix("f").removesuffix("fe") + "ves",)
-    },
+    **dict(  # `-ves` plurals the rough singular misses
+        zip(
+            "shelves wolves halves calves loaves leaves knives wives lives thieves scarves elves".split(),
+            "shelf wolf half calf loaf leaf knife wife life thief scarf elf".split(),
+            strict=True,
+        )
+    ),
 }
 MEASURES = frozenset(
     "second minute hour day night week month year decade century inch foot yard mile meter centimeter kilometer "
@@ -78,6 +78,7 @@ _STOP = frozenset(
 )
 """Words that end (or are not) the noun phrase after a number."""
 _QUALIFIERS = frozenset("more other extra additional new".split())
+_POSSESSIVE = re.compile(r"['’]s?$")
 _WORD = re.compile(r"[A-Za-z]+(?:['’]s?)?")
 _PHRASE = re.compile(r"\s*[-‐]?\s*([A-Za-z]+(?:['’]s?)?)")
 _NUMBER_WORDS = re.compile(
@@ -139,7 +140,7 @@ class Quantity:
 
 def unit_name(word: str) -> str:
     """The one name of a unit or counted noun: singular, lower case, one spelling (`Minutes` -> `minute`)."""
-    word = word.lower().rstrip("'’s") if word.endswith(("'", "’", "'s", "’s")) else word.lower()
+    word = _POSSESSIVE.sub("", word.lower())  # `students'` -> `students`
     word = _SPELLINGS.get(word, word)
     return _SPELLINGS.get(singular(word), singular(word))
 

@@ -21,9 +21,14 @@ and the result as the step names it, and accepts the calculation only when:
   naming what the rate is per;
 
 and the step's own words for the result (the noun after it, a period or `per` after it) agree
-with the composition. Anything else stays off the chain as before. Deferring every product of
-two question values, as an earlier round did, lost 17 development labels: most of those products
-are the misreading itself.
+with the composition, and its words for each operand (`5 days`) with the quantity it is read as.
+A result an earlier step writes, with its words (`100 cents a day`), is a quantity too. Such a
+fact is not misbound either when it equals a gold value of another thing (`8 hours a day * 5
+days = 40 hours`, where the gold's 40 is minutes). Anything else stays off the chain as before.
+Deferring every product of two question values, as an earlier round did, lost 17 development
+labels: most of those products are the misreading itself. A kind must not differ either (a big
+cookie's calories are no mini cookie's), and a count of the rate's thing must be the question's
+only one or in the rate's sentence.
 """
 
 from __future__ import annotations
