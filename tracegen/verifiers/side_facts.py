@@ -26,9 +26,8 @@ A result an earlier step writes, with its words (`100 cents a day`), is a quanti
 fact is not misbound either when it equals a gold value of another thing (`8 hours a day * 5
 days = 40 hours`, where the gold's 40 is minutes). Anything else stays off the chain as before.
 Deferring every product of two question values, as an earlier round did, lost 17 development
-labels: most of those products are the misreading itself. A kind must not differ either (a big
-cookie's calories are no mini cookie's), and a count of the rate's thing must be the question's
-only one or in the rate's sentence.
+labels: most of those products are the misreading itself. Nor may the kinds differ: a big
+cookie's calories are no mini cookie's.
 """
 
 from __future__ import annotations
