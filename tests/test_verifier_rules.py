@@ -10,6 +10,7 @@ from tracegen.steps import split_steps
 from tracegen.verifiers.binding import bindings, misbinding
 from tracegen.verifiers.calculations import calculations, stated_numbers
 from tracegen.verifiers.divergence import first_wrong_step
+from tracegen.verifiers.quantities import quantities
 from tracegen.verifiers.registry import get_verifier
 
 APPLES = (
@@ -385,3 +386,146 @@ def test_units_of_rate_are_no_periods():
     assert periods == [None, "day"]
     periods = [binding.period for _, binding, _ in bindings("She eats 3 apples per hour.", question)]
     assert periods == ["hour"]
+
+
+# True side facts (tracegen.verifiers.side_facts): a product or quotient of the question's quantities whose units
+# compose is true even when the gold solution never computes it; the first error is the line that misuses it.
+READING = (
+    "Lena reads 15 pages a day. Her library book has 240 pages and is due back in 20 days. How many days early will "
+    "she finish it?"
+)
+READING_GOLD = "She needs 240 / 15 = <<240/15=16>>16 days.\nShe finishes 20 - 16 = <<20-16=4>>4 days early.\n#### 4"
+MUFFINS = "A bakery sells 40 muffins a day at $3 each. How many days does it take to make $1,680 from muffins?"
+MUFFINS_GOLD = (
+    "It makes 40 * 3 = <<40*3=120>>120 dollars a day.\nIt needs 1680 / 120 = <<1680/120=14>>14 days.\n#### 14"
+)
+SNAIL = (
+    "A snail crawls 24 inches an hour. A garden path is 15 feet long and the snail has already crawled 6 feet of it. "
+    "How many more hours until it reaches the end?"
+)
+SNAIL_GOLD = (
+    "It still has 15 - 6 = <<15-6=9>>9 feet to go.\nThat is 9 * 12 = <<9*12=108>>108 inches.\n"
+    "It takes 108 / 24 = <<108/24=4.5>>4.5 hours.\n#### 4.5"
+)
+
+
+@pytest.mark.parametrize(
+    "question, gold, solution, first",
+    [
+        # a rate times a count of what it is per: pages a day x days = pages (true); pages - pages called days
+        (
+            READING,
+            READING_GOLD,
+            "In 20 days she reads 15 pages/day * 20 days = <<15*20=300>>300 pages.\n"
+            "She finishes 300 - 240 = <<300-240=60>>60 days early.\nA: 60",
+            1,
+        ),
+        # a rate per day times the days of a week: a week's muffins (true); then dollars divided by muffins
+        (
+            MUFFINS,
+            MUFFINS_GOLD,
+            "It sells 40 * 7 = <<40*7=280>>280 muffins a week.\nIt needs 1680 / 280 = <<1680/280=6>>6 weeks.\nA: 6",
+            1,
+        ),
+        # the same product called a day's muffins: the period does not compose
+        (
+            MUFFINS,
+            MUFFINS_GOLD,
+            "It sells 40 * 7 = <<40*7=280>>280 muffins a day.\nIt needs 1680 / 280 = <<1680/280=6>>6 days.\nA: 6",
+            0,
+        ),
+        # inches an hour over 12: feet an hour (true); then the whole path instead of what is left
+        (
+            SNAIL,
+            SNAIL_GOLD,
+            "It crawls 24 / 12 = <<24/12=2>>2 feet an hour.\nIt takes 15 / 2 = <<15/2=7.5>>7.5 hours.\nA: 7.5",
+            1,
+        ),
+        # the same quotient called inches: no conversion by 12 makes inches of inches
+        (
+            SNAIL,
+            SNAIL_GOLD,
+            "It crawls 24 / 12 = <<24/12=2>>2 inches an hour.\nIt takes 15 / 2 = <<15/2=7.5>>7.5 hours.\nA: 7.5",
+            0,
+        ),
+    ],
+)
+def test_a_true_side_fact_is_not_the_first_error(question, gold, solution, first):
+    assert first_error(question, gold, solution).step_index == first
+
+
+def test_a_rate_applies_to_its_own_count_and_kind():
+    question = "Tom swims 3 laps a day for 4 days. Then he swims 5 laps a day for 6 days. How many laps does he swim?"
+    gold = (
+        "He swims 3 * 4 = <<3*4=12>>12 laps.\nThen 5 * 6 = <<5*6=30>>30 laps.\nIn all 12 + 30 = <<12+30=42>>42.\n"
+        "#### 42"
+    )
+    wrong = "He swims 5 laps a day * 4 days = <<5*4=20>>20 laps.\nIn all 20 + 12 = <<20+12=32>>32 laps.\nA: 32"
+    assert first_error(question, gold, wrong).step_index == 0  # the 4 days are the other period's
+    question = (
+        "A big cookie has 200 calories. A mini cookie has a quarter of that. Sam eats 6 mini cookies and 1 big "
+        "cookie. How many calories does he eat?"
+    )
+    gold = (
+        "A mini cookie has 200 / 4 = <<200/4=50>>50 calories.\nThe mini cookies have 6 * 50 = <<6*50=300>>300 "
+        "calories.\nHe eats 300 + 200 = <<300+200=500>>500 calories.\n#### 500"
+    )
+    wrong = (
+        "The mini cookies have 6 * 200 = <<6*200=1200>>1200 calories.\nHe eats 1200 + 200 = 1400 calories.\nA: 1400"
+    )
+    assert first_error(question, gold, wrong).step_index == 0  # a big cookie's calories are no mini cookie's
+
+
+def test_an_earlier_result_is_a_quantity_too():
+    question = (
+        "Ravi buys 3 apples every day at 40 cents each. He gets $10 of pocket money a week. How many cents does he "
+        "have left at the end of a week?"
+    )
+    gold = (
+        "He spends 3 * 40 = <<3*40=120>>120 cents a day.\nIn a week he spends 120 * 7 = <<120*7=840>>840 cents.\n"
+        "$10 is 10 * 100 = <<10*100=1000>>1000 cents.\nHe has 1000 - 840 = <<1000-840=160>>160 cents left.\n#### 160"
+    )
+    wrong = (
+        "He spends 3 * 40 = <<3*40=120>>120 cents a day.\nHe spends 120 * 30 = <<120*30=3600>>3600 cents a month.\n"
+        "He has 3600 - 1000 = <<3600-1000=2600>>2600 cents left.\nA: 2600"
+    )
+    assert first_error(question, gold, wrong).step_index == 2  # a month of the day's 120 cents is true
+    wrong = wrong.replace("cents a month", "cents a week")
+    assert first_error(question, gold, wrong).step_index == 1  # 30 days are no week
+
+
+def test_a_true_side_fact_is_no_misbinding_of_the_gold_value_it_equals():
+    question = (
+        "Maya practises piano for 3 hours every day and plays 4 songs each hour. How many songs does she play in 4 "
+        "days?"
+    )
+    gold = (
+        "She practises 3 hours and plays 4 songs an hour, so 3 * 4 = <<3*4=12>>12 songs a day.\n"
+        "In 4 days she plays 12 * 4 = <<12*4=48>>48 songs.\n#### 48"
+    )
+    right = (
+        "She practises 3 hours a day for 4 days, so 3 * 4 = <<3*4=12>>12 hours.\n"
+        "She plays 12 * 4 = <<12*4=48>>48 songs.\nA: 48"
+    )
+    # 12 hours is true (3 hours a day for 4 days), though the gold's 12 is songs
+    assert get_verifier("divergence").flag_steps([(question, gold, right)]) == [None]
+
+
+@pytest.mark.parametrize(
+    "text, value, unit, per",
+    [
+        ("Each wheel costs 15 dollars to replace.", 15, "dollar", "wheel"),
+        ("There are 4 shelves with 30 books on each shelf.", 30, "book", "shelf"),
+        ("There are 4 shelves with 30 books on each shelf.", 4, "shelf", None),
+        ("A crate weighs 12 kg when it is full.", 12, "kilogram", "crate"),
+        ("She has 6 boxes with eight crayons each.", 8, "crayon", "box"),
+        ("Weekly, the shop sells 90 hats.", 90, "hat", "week"),
+        ("The printer prints 20 pages per minute.", 20, "page", "minute"),
+        ("They watched a 3-hour movie.", 3, "hour", None),
+        ("He buys 2 bus tickets five days a week.", 5, "day", "week"),
+        ("9 out of 10 dentists agree.", 9, None, None),
+    ],
+)
+def test_what_a_number_measures(text, value, unit, per):
+    (found,) = [q for q in quantities(text) if q.value == value]
+    assert (found.unit and found.unit.name, found.per and found.per.name) == (unit, per)

@@ -24,6 +24,8 @@ writes outside them are values it *states*. Walking the steps in order, the firs
    way round) is wrong even when a later value lands on the chain by chance.
    `wrong_operation` when the gold chain combines the same two values with another operator,
    else `misread`.
+A true side fact is neither 3 nor 4: a product or quotient whose units compose (`10 pages a day * 30 days = 300
+pages`, `30 inches / 12 = 2.5 feet`, tracegen.verifiers.side_facts), so the line that misuses it is judged instead.
 When no step is wrong but the answer is, the error is the conclusion (`wrong_final`).
 Kinds are defined in tracegen.verifiers.base.KINDS. Measured against hand labels by
 scripts/verifier_accuracy.py and `tracegen diverge --labels`.
@@ -39,6 +41,7 @@ from tracegen.verifiers.answers import WrongSolution, final_line_index, final_va
 from tracegen.verifiers.base import Divergence
 from tracegen.verifiers.binding import misbinding
 from tracegen.verifiers.calculations import Calculation, calculations, plain, stated_numbers
+from tracegen.verifiers.side_facts import true_side_fact
 from tracegen.verifiers.values import GoldChain, contains, question_values
 
 
@@ -105,6 +108,7 @@ def first_wrong_step(question: str, gold: str, steps: list[str], answer: Fractio
                 calc.computes
                 and contains(chain.quantities, calc.stated)
                 and (wrong := misbinding(question, gold, steps[index], calc.stated))
+                and not true_side_fact(question, steps[:index], steps[index], calc)
             ):
                 return Divergence(index, "misread", f"{calc.text} = {wrong}")
         for calc in calcs:
@@ -112,6 +116,7 @@ def first_wrong_step(question: str, gold: str, steps: list[str], answer: Fractio
                 calc.computes
                 and contains(used_after[index], calc.stated)
                 and (not leads_to_gold[id(calc)] or _swaps_gold_operator(calc, chain))
+                and not true_side_fact(question, steps[:index], steps[index], calc)
             ):
                 return _off_chain(index, calc, chain)
         known.update(  # operands are read without their sign; a later step may reuse what a step writes (`14.99`)
