@@ -385,3 +385,53 @@ def test_units_of_rate_are_no_periods():
     assert periods == [None, "day"]
     periods = [binding.period for _, binding, _ in bindings("She eats 3 apples per hour.", question)]
     assert periods == ["hour"]
+
+
+KENNEL = (
+    "A kennel takes in 40 dogs each day and has room for 900 dogs. It starts empty. How many free places does it "
+    "have after 3 weeks?"
+)
+KENNEL_GOLD = (
+    "In a week it takes in 40 * 7 = <<40*7=280>>280 dogs.\nIn 3 weeks it takes in 280 * 3 = <<280*3=840>>840 dogs.\n"
+    "It has 900 - 840 = <<900-840=60>>60 free places.\n#### 60"
+)
+
+
+def test_a_number_per_day_times_a_count_of_weeks_is_a_unit_error():
+    solution = (
+        "In 3 weeks it takes in 40 * 3 = <<40*3=120>>120 dogs.\nIt has 900 - 120 = <<900-120=780>>780 free places."
+    )
+    found = first_error(KENNEL, KENNEL_GOLD, solution + "\nA: 780")
+    assert (found.step_index, found.kind) == (0, "misread"), found
+    assert "a count of weeks times a number per day" in found.reason
+    # converting first is right, whichever way round; a number per week times weeks too
+    for right in (
+        "It takes in 40 * 7 = <<40*7=280>>280 dogs a week.\nSo 3 * 280 = <<3*280=840>>840 dogs.",
+        "That is 3 * 7 = <<3*7=21>>21 days.\nSo 40 * 21 = <<40*21=840>>840 dogs.",
+        "It takes in 40 * 7 * 3 = <<40*7*3=840>>840 dogs.",
+    ):
+        assert first_wrong_step(KENNEL, KENNEL_GOLD, split_steps(right)) is None, right
+    question = "A cafe sells 30 cakes a week. A cake needs 2 eggs. How many eggs does it use in 5 weeks?"
+    gold = "It sells 30 * 5 = <<30*5=150>>150 cakes.\nThey need 150 * 2 = <<150*2=300>>300 eggs.\n#### 300"
+    assert first_wrong_step(question, gold, split_steps("It sells 30 * 5 = <<30*5=150>>150 cakes.")) is None
+    # `50 weeks a year` times `35 hours a week` cancels: only a plain count of another period is an error
+    question = "Lena works 50 weeks a year and 35 hours a week at $20 an hour. What does she earn in a year?"
+    gold = "She works 50 * 35 = <<50*35=1750>>1750 hours.\nShe earns 1750 * 20 = <<1750*20=35000>>35000.\n#### 35000"
+    assert first_wrong_step(question, gold, split_steps("She works 50 * 35 = <<50*35=1750>>1750 hours.")) is None
+
+
+def test_a_percentage_added_to_an_amount_is_a_unit_error_even_when_nothing_uses_it():
+    question = "A baker had 20 pies. Then she made 45% more pies. Her friend has 6 fewer than the baker. How many?"
+    gold = (
+        "She made 20 * 0.45 = <<20*0.45=9>>9 more pies.\nShe has 20 + 9 = <<20+9=29>>29 pies.\n"
+        "Her friend has 29 - 6 = <<29-6=23>>23 pies.\n#### 23"
+    )
+    solution = "She has 20 + 45% = <<20+45*.01=20.45>>20.45 pies.\nHer friend has 20 - 6 = <<20-6=14>>14 pies.\nA: 14"
+    found = first_error(question, gold, solution)
+    assert (found.step_index, found.kind) == (0, "misread"), found
+    for right in (
+        "She has 20 * (1 + 0.45) = <<20*(1+0.45)=29>>29 pies.",
+        "She has 100% + 45% = 145% of the pies, 20 * 1.45 = <<20*1.45=29>>29.",
+        "The friend has 1 - 0.45 = <<1-0.45=0.55>>0.55 of nothing; she has 20 + 9 = <<20+9=29>>29 pies.",
+    ):
+        assert first_wrong_step(question, gold, split_steps(right)) is None, right

@@ -202,6 +202,13 @@ def _period(text: str, start: int, end: int, before: bool) -> str | None:
     return f"{count.lower() + ' ' if count and count != '1' else ''}{after.group('unit').lower()}"
 
 
+def rate_period(text: str, start: int, end: int) -> str | None:
+    """The period the number at text[start:end] is a rate per, read before the next number (`50 patients each day`;
+    not the `per day` of `2 weeks if she charges $12 per day`, which is 12's)."""
+    following = next((found for found, _, _ in _numbers(text) if found >= end), len(text))
+    return _period(text[:following], start, end, before=False)
+
+
 def _rate_unit(before: str, period: re.Match[str]) -> bool:
     """Whether a period is part of a unit of rate, not the period of a value: `12 kilowatts per hour` (power is
     already a rate; the gold solutions use kilowatts per hour and per day loosely), `60 miles per hour` (a speed;

@@ -15,7 +15,9 @@ writes outside them are values it *states*. Walking the steps in order, the firs
 3. computes a gold quantity but binds it to another quantity than the gold solution does: the
    right number of the wrong thing (`3 potatoes` for the gold's `3 onions`), period (`210 a
    day` for `210 a week`), person (`Raymond does 100` for the gold's `David does 100`) or as a
-   multiplier (`30 times as old`) (`misread`, tracegen.verifiers.binding), else
+   multiplier (`30 times as old`) (`misread`, tracegen.verifiers.binding), or combines two of the
+   question's quantities whose units do not combine so (`50 a day * 2 weeks`, `10 plants + 60%`:
+   `misread`, tracegen.verifiers.units; wrong even when nothing after uses it), else
 4. computes a value that leads nowhere on the gold chain yet is used: not a gold result, and no
    later step turns it into one (a partial result of the gold chain counts only when a later
    step completes it). A solution may take another path (`3+4=7`, then `16-7=9`), and a value
@@ -39,6 +41,7 @@ from tracegen.verifiers.answers import WrongSolution, final_line_index, final_va
 from tracegen.verifiers.base import Divergence
 from tracegen.verifiers.binding import misbinding
 from tracegen.verifiers.calculations import Calculation, calculations, plain, stated_numbers
+from tracegen.verifiers.units import unit_error
 from tracegen.verifiers.values import GoldChain, contains, question_values
 
 
@@ -100,6 +103,9 @@ def first_wrong_step(question: str, gold: str, steps: list[str], answer: Fractio
                     f"states {plain(value)} with no calculation, and neither the question, the gold solution nor an "
                     "earlier step gives it",
                 )
+        for calc in calcs:
+            if (why := unit_error(question, calc)) is not None:
+                return Divergence(index, "misread", f"{calc.text}: {why}")
         for calc in calcs:
             if (
                 calc.computes
