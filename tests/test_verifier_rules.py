@@ -435,3 +435,25 @@ def test_a_percentage_added_to_an_amount_is_a_unit_error_even_when_nothing_uses_
         "The friend has 1 - 0.45 = <<1-0.45=0.55>>0.55 of nothing; she has 20 + 9 = <<20+9=29>>29 pies.",
     ):
         assert first_wrong_step(question, gold, split_steps(right)) is None, right
+
+
+def test_a_value_the_gold_adds_to_a_yearly_amount_is_a_years():
+    question = (
+        "Ana earns $3000 a month. Once a year she gets a bonus of half a month's pay. What does she earn in a year?"
+    )
+    gold = (
+        "She earns 3000 * 12 = <<3000*12=36000>>36000 a year.\nHer bonus is 3000 / 2 = <<3000/2=1500>>1500.\n"
+        "She earns 36000 + 1500 = <<36000+1500=37500>>37500.\n#### 37500"
+    )
+    solution = (
+        "Her bonus is 3000 / 2 = <<3000/2=1500>>1500 per month.\nShe earns 3000 + 1500 = <<3000+1500=4500>>4500 a "
+        "month.\nIn a year she earns 4500 * 12 = <<4500*12=54000>>54000.\nA: 54000"
+    )
+    found = first_error(question, gold, solution)
+    assert (found.step_index, found.kind) == (0, "misread"), found
+    assert "1500 per month, where the gold solution has 1500 per year" in found.reason
+    for right in (
+        "Her bonus is 3000 / 2 = <<3000/2=1500>>1500.",
+        "Her bonus is 3000 / 2 = <<3000/2=1500>>1500 a year.",
+    ):
+        assert misbinding(question, gold, right, 1500) is None

@@ -8,7 +8,8 @@ where the gold's 10,500 is paid once a year. A value's *binding* is read from th
   (`3 onions`, `20 pounds of oats`; `5 dollars`, `12 each` bind nothing), or `times` for a
   multiplier (`25 times the size of`);
 - `period`: `per day`, `a week`, `every 2 months`, `/hour`: the nearest after it in its clause, else
-  the last before it in its sentence (`every month, they need 700`);
+  the last before it in its sentence (`every month, they need 700`); where the gold solution names
+  none, the one period of the values it adds the value to (the terms of a sum share a period);
 - `scope`: `each` (`each class has 15`, `$3 apiece`) or `total` (`combined`, `altogether`), when its
   clause says one and not the other;
 - `person`: the first name of the question in its sentence, its subject (`Raymond does 1/2*400 = 200`).
@@ -29,6 +30,7 @@ from itertools import dropwhile, takewhile
 from tracegen.steps import numbers_in, split_steps
 from tracegen.verifiers.answers import same_value
 from tracegen.verifiers.calculations import plain
+from tracegen.verifiers.values import GoldChain
 
 _ANNOTATION = re.compile(r"<<[^<>]*>>")
 _COUNTED = re.compile(
@@ -250,6 +252,24 @@ def gold_bindings(question: str, gold: str) -> tuple[tuple[Fraction, Binding, bo
     return tuple(pair for step in split_steps(gold) for pair in bindings(step, question, gold=True))
 
 
+def _period_of_sum(question: str, gold: str, value: Fraction) -> set[str | None] | None:
+    """The period of `value` where the gold solution names none: the one period of the values it adds `value` to or
+    takes it from, since the terms of a sum are of one period (the gold's `bonus 21000*.5 = 10500`, then `252,000 +
+    10,500` where 252,000 is `a year`: 10,500 is a year's, and `10500 per month` misreads it)."""
+    partners = [
+        other
+        for symbol, operands in GoldChain.of(gold).operations
+        if symbol in "+-" and len(operands) == 2 and any(same_value(value, o) for o in operands)
+        for other in operands
+        if not same_value(value, other)
+    ]
+    periods = set()
+    for partner in partners:
+        found = {b.period for v, b, result in gold_bindings(question, gold) if same_value(v, partner) and result}
+        periods |= found
+    return periods if len(periods) == 1 and None not in periods else None
+
+
 def misbinding(question: str, gold: str, step: str, value: Fraction) -> str | None:
     """Why `value`, as `step` writes it last, is bound to another quantity than where the gold
     solution concludes it (every place, else every place it writes it); None when it is not."""
@@ -278,6 +298,8 @@ def misbinding(question: str, gold: str, step: str, value: Fraction) -> str | No
     for field, what in FIELDS:
         have = getattr(last, field)
         gold_have = {getattr(b, field) for b in theirs} - {UNCLEAR}  # a clause of several people does not vote
+        if field == "period" and gold_have == {None}:
+            gold_have = _period_of_sum(question, gold, abs(value)) or gold_have
         if have in (None, UNCLEAR) or None in gold_have or not gold_have or have in gold_have:
             continue
         return (
