@@ -457,3 +457,30 @@ def test_a_value_the_gold_adds_to_a_yearly_amount_is_a_years():
         "Her bonus is 3000 / 2 = <<3000/2=1500>>1500 a year.",
     ):
         assert misbinding(question, gold, right, 1500) is None
+
+
+def test_an_equation_whose_root_no_quantity_has_is_set_up_wrongly_on_its_line():
+    from tracegen.verifiers.algebra import equations
+
+    assert equations("In 3 years their ages add up to 2y+y=27.") == (("2y+y=27", 9),)
+    assert equations("So she is n=2(30-2n) years old.") == (("n=2(30-2n)", 12),)
+    assert equations("He makes 9,000 cakes x 3 = 27,000 cakes.") == ()  # a times sign, not an unknown
+    assert equations("Let x be a number.") == equations("She uses 2x flour.") == ()
+    question = (
+        "The sides of a triangle are x, 2x and 4x cm long, and its perimeter is 63 cm. How long is its longest side?"
+    )
+    gold = (
+        "Let x be the shortest side.\nx+2x+4x=63\n7x=63\nx=<<63/7=9>>9\nThe longest side is 4*9=<<4*9=36>>36 cm.\n"
+        "#### 36"
+    )
+    solution = (
+        "Let x be the shortest side.\nThe sides add up to 2x+4x=63 cm.\nSo 6x=63 and x=63/6=<<63/6=10.5>>10.5.\n"
+        "The longest side is 4*10.5=<<4*10.5=42>>42 cm.\nA: 42"
+    )
+    found = first_error(question, gold, solution)
+    assert (found.step_index, found.kind) == (1, "misread"), found
+    right = (
+        "Let x be the shortest side.\nThe sides add up to x + 2x + 4x = 63 cm.\nSo 7x = 63 and x = 9.\n"
+        "The longest is 4 * 9 = 36."
+    )
+    assert first_wrong_step(question, gold, split_steps(right)) is None

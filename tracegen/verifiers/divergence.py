@@ -17,7 +17,9 @@ writes outside them are values it *states*. Walking the steps in order, the firs
    day` for `210 a week`), person (`Raymond does 100` for the gold's `David does 100`) or as a
    multiplier (`30 times as old`) (`misread`, tracegen.verifiers.binding), or combines two of the
    question's quantities whose units do not combine so (`50 a day * 2 weeks`, `10 plants + 60%`:
-   `misread`, tracegen.verifiers.units; wrong even when nothing after uses it), else
+   `misread`, tracegen.verifiers.units; wrong even when nothing after uses it), or sets up an
+   equation whose root no question, gold or earlier value has (`3x + 2x = 180` where the angles are
+   x, 2x and 3x: `misread`, tracegen.verifiers.algebra), else
 4. computes a value that leads nowhere on the gold chain yet is used: not a gold result, and no
    later step turns it into one (a partial result of the gold chain counts only when a later
    step completes it). A solution may take another path (`3+4=7`, then `16-7=9`), and a value
@@ -37,6 +39,7 @@ from collections.abc import Sequence
 from fractions import Fraction
 
 from tracegen.steps import split_steps
+from tracegen.verifiers.algebra import equations
 from tracegen.verifiers.answers import WrongSolution, final_line_index, final_value, same_value
 from tracegen.verifiers.base import Divergence
 from tracegen.verifiers.binding import misbinding
@@ -102,6 +105,17 @@ def first_wrong_step(question: str, gold: str, steps: list[str], answer: Fractio
                     "unsupported_value",
                     f"states {plain(value)} with no calculation, and neither the question, the gold solution nor an "
                     "earlier step gives it",
+                )
+        for equation, root in equations(steps[index]):
+            if not (contains(known, root) or contains(chain.quantities, root)) and not any(
+                same_value(root, calc.stated)
+                for calc in calcs  # `S = 19 - 4 - 2 = 13`: a calculation, judged as one
+            ):
+                return Divergence(
+                    index,
+                    "misread",
+                    f"{equation} gives {plain(root)}, which neither the question, the gold solution nor an earlier "
+                    "step has",
                 )
         for calc in calcs:
             if (why := unit_error(question, calc)) is not None:
