@@ -484,3 +484,30 @@ def test_an_equation_whose_root_no_quantity_has_is_set_up_wrongly_on_its_line():
         "The longest is 4 * 9 = 36."
     )
     assert first_wrong_step(question, gold, split_steps(right)) is None
+
+
+def test_a_sum_a_later_step_adds_its_own_term_to_again_is_misnamed_where_it_is_made():
+    question = "Omar saves $30 and his sister gives him $12 more. A bank doubles all of it. How much does he have?"
+    gold = "He has 30+12=<<30+12=42>>42 dollars.\nThe bank doubles it: 42*2=<<42*2=84>>84 dollars.\n#### 84"
+    solution = (
+        "His sister adds 30+12=<<30+12=42>>42 dollars to his savings.\nSo he has 42+30=<<42+30=72>>72 dollars.\n"
+        "The bank doubles it: 72*2=<<72*2=144>>144 dollars.\nA: 144"
+    )
+    found = first_error(question, gold, solution)
+    assert (found.step_index, found.kind) == (0, "misread"), found
+    assert "42 already holds 30" in found.reason
+    # adding a term again is right where the gold does it too: through another sum, or with a term it has twice
+    question = "Ivy has 50 beads. Mia has 20 more than Ivy, and Zoe has 20 more than Mia. How many do the three have?"
+    gold = (
+        "Mia has 50+20=<<50+20=70>>70 beads.\nZoe has 70+20=<<70+20=90>>90 beads.\nIvy and Mia have "
+        "50+70=<<50+70=120>>120.\nThe three have 120+90=<<120+90=210>>210 beads.\n#### 210"
+    )
+    solution = (
+        "Mia has 50+20=<<50+20=70>>70 beads.\nZoe has 70+20=<<70+20=90>>90 beads.\n"
+        "They have 70+50+90=<<70+50+90=210>>210 beads."
+    )
+    assert first_wrong_step(question, gold, split_steps(solution)) is None
+    question = "Two books weigh 4 pounds each and a bag weighs 3 pounds. What do the books and the bag weigh?"
+    gold = "They weigh 4+4+3=<<4+4+3=11>>11 pounds.\n#### 11"
+    solution = "A book and the bag weigh 4+3=<<4+3=7>>7 pounds.\nWith the other book: 7+4=<<7+4=11>>11 pounds."
+    assert first_wrong_step(question, gold, split_steps(solution)) is None

@@ -1,0 +1,83 @@
+"""A sum counted twice: a step adds a term to a sum that already holds it.
+
+`He added 20 + 10 = 30 to his allowance`, then `30 + 20 = 50`: the 20 is in the 30 already, so the
+later sum counts it twice. When the first sum is a value of the gold chain (`20 + 10 = 30` is the
+gold's total), the first line is right in number and wrong in meaning: it calls the total a part
+(what was added, the capacity of one school), and the later line believes it. The labelling guide
+blames the line that misnames the value, so the first sum is the error, not the line that adds
+again, unless the gold solution itself adds the same two values.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from functools import lru_cache
+
+from tracegen.steps import split_steps
+from tracegen.verifiers.calculations import Calculation, calculations, plain
+from tracegen.verifiers.values import GoldChain, contains
+
+
+def counted_twice(calc: Calculation, later: list[tuple[Calculation, ...]], chain: GoldChain, gold: str) -> str | None:
+    """Why the sum `calc` is misnamed: a later step adds one of its terms to it again; None when none does."""
+    if calc.expression is None or not contains(chain.quantities, calc.stated):
+        return None
+    terms = _terms(calc)
+    if not terms:
+        return None
+    total = abs(calc.stated)
+    for calcs in later:
+        for other in calcs:
+            for symbol, left, right in other.expression.operations() if other.expression is not None else ():
+                if symbol != "+":
+                    continue
+                for whole, part in ((left, right), (right, left)):
+                    if (
+                        whole == total
+                        and contains(terms, part)
+                        and not any(
+                            contains(terms, part) and (len(terms) == 1 or contains(terms, whole))
+                            for terms in gold_sums(gold)
+                        )
+                    ):
+                        return (
+                            f"{calc.text} = {plain(total)} already holds {plain(part)}, and a later step adds "
+                            f"{plain(part)} to it again: {plain(total)} is not what this line calls it"
+                        )
+    return None
+
+
+@lru_cache(maxsize=4096)
+def gold_sums(gold: str) -> tuple[frozenset[Fraction], ...]:
+    """The terms of each sum of the gold solution, a term that is itself a gold sum opened up: `36+40 = 76`, then
+    `76+46 = 122` has the terms 76, 46, 36 and 40 (Rani's 46 is added to Monic's 36, through 76). A sum that has a
+    term twice (`4+4+3+6`: two books of 4 pounds) may add it again to anything: it has every value twice."""
+    sums = [
+        (abs(calc.result), [abs(operand) for operand in calc.operands])
+        for step in split_steps(gold)
+        for calc in calculations(step)
+        if calc.expression is not None
+        and calc.computes
+        and all(symbol in "+-" for symbol, _, _ in calc.expression.operations())
+    ]
+    first: dict[Fraction, frozenset[Fraction]] = {}
+    for total, terms in sums:
+        first.setdefault(total, frozenset(terms))
+
+    def opened(terms: frozenset[Fraction], seen: frozenset[Fraction]) -> frozenset[Fraction]:
+        for term in terms - seen:
+            if term in first:
+                terms |= opened(first[term], seen | terms)
+        return terms
+
+    return tuple(opened(frozenset(terms), frozenset({total})) for total, terms in sums) + tuple(
+        frozenset({twice}) for _, terms in sums for twice in terms if terms.count(twice) > 1
+    )
+
+
+def _terms(calc: Calculation) -> frozenset[Fraction]:
+    """The terms of a plain sum (`20+10`), else nothing."""
+    operations = calc.expression.operations() if calc.expression is not None else []
+    if not operations or any(symbol != "+" for symbol, _, _ in operations):
+        return frozenset()
+    return frozenset(calc.operands)
