@@ -511,3 +511,13 @@ def test_a_sum_a_later_step_adds_its_own_term_to_again_is_misnamed_where_it_is_m
     gold = "They weigh 4+4+3=<<4+4+3=11>>11 pounds.\n#### 11"
     solution = "A book and the bag weigh 4+3=<<4+3=7>>7 pounds.\nWith the other book: 7+4=<<7+4=11>>11 pounds."
     assert first_wrong_step(question, gold, split_steps(solution)) is None
+
+
+def test_a_period_three_words_after_a_number_is_that_numbers():
+    question = "A cook uses 3 cups of rice a day. How many cups does he use in 7 days?"
+    gold = "He uses 3 cups of rice a day so in 7 days he uses 3*7 = <<3*7=21>>21 cups.\n#### 21"
+    assert misbinding(question, gold, "He uses 3*7 = <<3*7=21>>21 cups of rice a week.", 21) is None
+    gold = "Every day, he uses 3 * 7 = <<3*7=21>>21 cups.\n#### 21"  # a period no number has is the value's
+    assert "21 per week, where the gold solution has 21 per day" in misbinding(
+        question, gold, "He uses 3*7 = <<3*7=21>>21 cups a week.", 21
+    )

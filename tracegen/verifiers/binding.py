@@ -46,7 +46,7 @@ _POWER_BEFORE = re.compile(r"\b(?:kilowatts?|watts?|kw|kwh)\s*$", re.IGNORECASE)
 _DISTANCE_BEFORE = re.compile(r"\b(?:miles?|kilomet(?:er|re)s?|km|met(?:er|re)s?|feet|foot|yards?)\s*$", re.IGNORECASE)
 _SPEED_PERIODS = frozenset("second minute hour".split())
 _CLAUSE_END = re.compile(r"[.!?;:,]\s")
-_NUMBER_JUST_BEFORE = re.compile(r"[0-9](?:\s*[A-Za-z]+){0,2}\s*$")
+_NUMBER_JUST_BEFORE = re.compile(r"[0-9](?:\s*[A-Za-z]+){0,3}\s*$")
 _COMPARATIVES = frozenset("more fewer less older younger longer shorter taller heavier lighter".split())
 _QUALIFIERS = frozenset("more fewer less extra additional other".split())
 _COMPARING = frozenset(
@@ -197,7 +197,7 @@ def _period(text: str, start: int, end: int, before: bool) -> str | None:
             for m in _PERIOD.finditer(sentence)
             if not _NUMBER_JUST_BEFORE.search(sentence[: m.start()]) and not _rate_unit(sentence[: m.start()], m)
         ]
-        after = unattached[-1] if unattached else None  # `4 pieces a day` binds the day to 4, not to what follows
+        after = unattached[-1] if unattached else None  # `4 pieces of gum a day`: the day is 4's, not what follows
     if after is None:
         return None
     count = after.group("count")
