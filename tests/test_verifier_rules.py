@@ -521,3 +521,22 @@ def test_a_period_three_words_after_a_number_is_that_numbers():
     assert "21 per week, where the gold solution has 21 per day" in misbinding(
         question, gold, "He uses 3*7 = <<3*7=21>>21 cups a week.", 21
     )
+
+
+def test_a_calculation_repeated_where_the_gold_applies_it_to_a_new_base_is_a_misread():
+    question = "A bike costs $500. It loses 10% of its value in the first year and 10% of what is left in the second."
+    gold = (
+        "First year: 500*.10=<<500*.10=50>>50\n500-50=<<500-50=450>>450\nSecond year: 450*.10=<<450*.10=45>>45\n"
+        "450-45=<<450-45=405>>405\n#### 405"
+    )
+    solution = (
+        "In the first year it loses 500*.10=<<500*.10=50>>50.\nIn the second year it loses 500*.10=<<500*.10=50>>50.\n"
+        "It is worth 500-50-50=<<500-50-50=400>>400.\nA: 400"
+    )
+    found = first_error(question, gold, solution)
+    assert (found.step_index, found.kind) == (1, "misread"), found
+    # the same product for two things the gold never computes apart is no repeat (3 hats and 3 pairs of socks)
+    question = "Eva knits 3 hats of 2 balls of wool each and 3 pairs of socks of 2 balls each. How many balls?"
+    gold = "One hat and one pair of socks take 2+2=<<2+2=4>>4 balls.\nShe needs 3*4=<<3*4=12>>12 balls.\n#### 12"
+    solution = "Hats: 3*2=<<3*2=6>>6 balls.\nSocks: 3*2=<<3*2=6>>6 balls.\nIn all 6+6=<<6+6=12>>12 balls."
+    assert first_wrong_step(question, gold, split_steps(solution)) is None

@@ -1,4 +1,4 @@
-"""A sum counted twice: a step adds a term to a sum that already holds it.
+"""A quantity counted twice: a sum a later step adds one of its own terms to, a calculation made twice.
 
 `He added 20 + 10 = 30 to his allowance`, then `30 + 20 = 50`: the 20 is in the 30 already, so the
 later sum counts it twice. When the first sum is a value of the gold chain (`20 + 10 = 30` is the
@@ -6,6 +6,10 @@ gold's total), the first line is right in number and wrong in meaning: it calls 
 (what was added, the capacity of one school), and the later line believes it. The labelling guide
 blames the line that misnames the value, so the first sum is the error, not the line that adds
 again, unless the gold solution itself adds the same two values.
+
+Likewise a calculation a step repeats (`9000*.30` for the first year and again for the second)
+where the gold makes it once and applies the same operator and operand to another value the
+second time (30% of the 6300 left): the repeat is applied to the wrong base.
 """
 
 from __future__ import annotations
@@ -81,3 +85,43 @@ def _terms(calc: Calculation) -> frozenset[Fraction]:
     if not operations or any(symbol != "+" for symbol, _, _ in operations):
         return frozenset()
     return frozenset(calc.operands)
+
+
+def repeated(calc: Calculation, earlier: list[tuple[Calculation, ...]], gold: str) -> str | None:
+    """Why `calc`, the same calculation as an earlier step's, is applied to the wrong value: the gold solution makes it
+    once and applies its operator and one of its operands to another value (`9000*.30` in the first year and again
+    in the second, where the gold takes 30% of 6300 in the second)."""
+    operations = calc.expression.operations() if calc.expression is not None else []
+    if len(operations) != 1:
+        return None
+    symbol, left, right = operations[0]
+    if not any(
+        other.expression is not None and other.expression.operations() == operations
+        for calcs in earlier
+        for other in calcs
+    ):
+        return None
+    gold_operations = _gold_operations(gold)
+    if gold_operations.count((symbol, left, right)) + gold_operations.count((symbol, right, left)) != 1:
+        return None  # the gold makes it twice too, or never: then it is no repeat of the gold's
+    for gold_symbol, gold_left, gold_right in gold_operations:
+        if gold_symbol != symbol:
+            continue
+        for shared, other in ((gold_right, gold_left), (gold_left, gold_right)):
+            if shared in (left, right) and other not in (left, right) and shared not in (1, 2, 100):  # not a unit
+                return (
+                    f"{calc.text} again, where the gold solution computes it once and then {plain(other)} {symbol} "
+                    f"{plain(shared)}"
+                )
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _gold_operations(gold: str) -> list[tuple[str, Fraction, Fraction]]:
+    return [
+        operation
+        for step in split_steps(gold)
+        for calc in calculations(step)
+        if calc.expression is not None
+        for operation in calc.expression.operations()
+    ]

@@ -21,7 +21,9 @@ writes outside them are values it *states*. Walking the steps in order, the firs
    equation whose root no question, gold or earlier value has (`3x + 2x = 180` where the angles are
    x, 2x and 3x: `misread`, tracegen.verifiers.algebra), or makes a gold value as a sum that a
    later step adds one of its own terms to again (`20+10 = 30` added to the allowance, then
-   `30+20`: the line misnames the total; tracegen.verifiers.counting), else
+   `30+20`: the line misnames the total), or repeats a calculation the gold makes once before
+   applying its operator and operand to a new base (`9000*.30` again in the second year, where the
+   gold takes 30% of 6300; both tracegen.verifiers.counting), else
 4. computes a value that leads nowhere on the gold chain yet is used: not a gold result, and no
    later step turns it into one (a partial result of the gold chain counts only when a later
    step completes it). A solution may take another path (`3+4=7`, then `16-7=9`), and a value
@@ -46,7 +48,7 @@ from tracegen.verifiers.answers import WrongSolution, final_line_index, final_va
 from tracegen.verifiers.base import Divergence
 from tracegen.verifiers.binding import misbinding
 from tracegen.verifiers.calculations import Calculation, calculations, plain, stated_numbers
-from tracegen.verifiers.counting import counted_twice
+from tracegen.verifiers.counting import counted_twice, repeated
 from tracegen.verifiers.units import unit_error
 from tracegen.verifiers.values import GoldChain, contains, question_values
 
@@ -122,6 +124,8 @@ def first_wrong_step(question: str, gold: str, steps: list[str], answer: Fractio
                 )
         for calc in calcs:
             if (why := counted_twice(calc, step_calcs[index + 1 :], chain, gold)) is not None:
+                return Divergence(index, "misread", why)
+            if (why := repeated(calc, step_calcs[:index], gold)) is not None:
                 return Divergence(index, "misread", why)
         for calc in calcs:
             if (why := unit_error(question, calc)) is not None:
