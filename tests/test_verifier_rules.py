@@ -540,3 +540,25 @@ def test_a_calculation_repeated_where_the_gold_applies_it_to_a_new_base_is_a_mis
     gold = "One hat and one pair of socks take 2+2=<<2+2=4>>4 balls.\nShe needs 3*4=<<3*4=12>>12 balls.\n#### 12"
     solution = "Hats: 3*2=<<3*2=6>>6 balls.\nSocks: 3*2=<<3*2=6>>6 balls.\nIn all 6+6=<<6+6=12>>12 balls."
     assert first_wrong_step(question, gold, split_steps(solution)) is None
+
+
+def test_a_number_per_item_times_the_items_is_no_number_per_item():
+    question = (
+        "A parking garage has 6 levels. Each level holds 40 cars. A quarter of the places are free. How many cars?"
+    )
+    gold = (
+        "It holds 6 * 40 = <<6*40=240>>240 cars.\n240 / 4 = <<240/4=60>>60 are free.\n"
+        "240 - 60 = <<240-60=180>>180.\n#### 180"
+    )
+    solution = (
+        "There are 6 * 40 = <<6*40=240>>240 cars on each level.\n"
+        "So the garage holds 240 * 6 = <<240*6=1440>>1440 cars.\nA: 1440"
+    )
+    found = first_error(question, gold, solution)
+    assert (found.step_index, found.kind) == (0, "misread"), found
+    assert "240 is all the levels' together" in found.reason
+    for right in (
+        "There are 6 * 40 = <<6*40=240>>240 cars on all levels.",
+        "Each level holds 40 cars, so 6 levels hold 6 * 40 = <<6*40=240>>240 cars.",
+    ):
+        assert first_wrong_step(question, gold, split_steps(right)) is None, right

@@ -104,7 +104,7 @@ class Binding:
     scope: str | None
 
 
-def _lemma(word: str) -> str:
+def lemma(word: str) -> str:
     """The singular of a plural, roughly: `horses` -> `horse`, `boxes` -> `box`, `berries` -> `berry`, `potatoes` ->
     `potato`."""
     word = word.lower()
@@ -123,7 +123,7 @@ def _lemma(word: str) -> str:
 def question_words(question: str) -> tuple[frozenset[str], frozenset[str]]:
     """(the nouns a binding may name: those the question counts, `12 onions`; the names of people and days) of a
     question."""
-    nouns = frozenset(_lemma(w) for w in _COUNTED.findall(question) if w.lower() not in _NOT_NOUNS and len(w) > 2)
+    nouns = frozenset(lemma(w) for w in _COUNTED.findall(question) if w.lower() not in _NOT_NOUNS and len(w) > 2)
     lower = {w.lower() for w in re.findall(r"\b[a-z]+\b", question)}
     groups = set(_NOT_A_PERSON.findall(question))
     names = frozenset(
@@ -149,7 +149,7 @@ def bindings(
         words = _WORDS_AFTER.match(plain_text, end)
         after = re.findall(r"[A-Za-z]+", words.group(0)) if words else []
         head = _head(after, counted)
-        named = frozenset({_lemma(head)}) if head is not None and _lemma(head) in counted else frozenset()
+        named = frozenset({lemma(head)}) if head is not None and lemma(head) in counted else frozenset()
         if after[:1] == ["times"] and after[1:2] and after[1].lower() in _COMPARING and not counts_times:
             named = frozenset({"times"})  # a multiplier (`25 times the size`, `2 times more`), not an amount
         clause_before = _CLAUSE_END.split(plain_text[:start])[-1]
@@ -177,10 +177,10 @@ def _head(after: list[str], counted: frozenset[str]) -> str | None:
     words = list(dropwhile(lambda word: word.lower() in _QUALIFIERS, after))
     phrase = list(takewhile(lambda word: word.lower() not in _NOT_NOUNS, words))
     plural = next(
-        (i for i, word in enumerate(phrase) if _lemma(word) != word.lower() or word.lower() in _PLURALS), None
+        (i for i, word in enumerate(phrase) if lemma(word) != word.lower() or word.lower() in _PLURALS), None
     )
     phrase = phrase if plural is None else phrase[: plural + 1]  # `150 people came`: a plural ends the noun phrase
-    return next((word for word in reversed(phrase) if _lemma(word) in counted), words[0] if words else None)
+    return next((word for word in reversed(phrase) if lemma(word) in counted), words[0] if words else None)
 
 
 def _period(text: str, start: int, end: int, before: bool) -> str | None:

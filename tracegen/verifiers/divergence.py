@@ -16,7 +16,8 @@ writes outside them are values it *states*. Walking the steps in order, the firs
    right number of the wrong thing (`3 potatoes` for the gold's `3 onions`), period (`210 a
    day` for `210 a week`), person (`Raymond does 100` for the gold's `David does 100`) or as a
    multiplier (`30 times as old`) (`misread`, tracegen.verifiers.binding), or combines two of the
-   question's quantities whose units do not combine so (`50 a day * 2 weeks`, `10 plants + 60%`:
+   question's quantities whose units do not combine so (`50 a day * 2 weeks`, `10 plants + 60%`,
+   `15 floors * 8 units = 120 units on each floor`:
    `misread`, tracegen.verifiers.units; wrong even when nothing after uses it), or sets up an
    equation whose root no question, gold or earlier value has (`3x + 2x = 180` where the angles are
    x, 2x and 3x: `misread`, tracegen.verifiers.algebra), or makes a gold value as a sum that a
@@ -49,7 +50,7 @@ from tracegen.verifiers.base import Divergence
 from tracegen.verifiers.binding import misbinding
 from tracegen.verifiers.calculations import Calculation, calculations, plain, stated_numbers
 from tracegen.verifiers.counting import counted_twice, repeated
-from tracegen.verifiers.units import unit_error
+from tracegen.verifiers.units import per_item_total, unit_error
 from tracegen.verifiers.values import GoldChain, contains, question_values
 
 
@@ -128,7 +129,7 @@ def first_wrong_step(question: str, gold: str, steps: list[str], answer: Fractio
             if (why := repeated(calc, step_calcs[:index], gold)) is not None:
                 return Divergence(index, "misread", why)
         for calc in calcs:
-            if (why := unit_error(question, calc)) is not None:
+            if (why := unit_error(question, calc) or per_item_total(question, calc, steps[index])) is not None:
                 return Divergence(index, "misread", f"{calc.text}: {why}")
         for calc in calcs:
             if (

@@ -1,15 +1,17 @@
 """Calculations whose operands cannot be combined that way, whatever the numbers: a unit error.
 
-Two kinds are read, both from what the question says about the operands:
+Three kinds are read, all from what the question says about the operands:
 
 - a rate times a count of another period: the question gives `50 patients each day` and `2 weeks`,
   and the step multiplies 50 by 2 (a count of weeks times a number per day needs the 7 days of a
   week first);
 - a percentage added to or taken from an amount: `10 + 60%` where the question means 60% *of*
   something (`10 + 60*.01 = 10.6` plants): a rate and an amount have different units, so their
-  sum is no quantity.
+  sum is no quantity;
+- a number per item times the count of items, called a number per item: `Each floor contains 8
+  units` and `15 floors`, then `15*8 = 120 units on each floor` (120 is the building's).
 
-Either is wrong even when its value happens to be a value of the gold chain.
+Each is wrong even when its value happens to be a value of the gold chain.
 """
 
 from __future__ import annotations
@@ -19,11 +21,15 @@ from fractions import Fraction
 from functools import lru_cache
 
 from tracegen.steps import numbers_in
-from tracegen.verifiers.binding import bindings, rate_period
+from tracegen.verifiers.binding import bindings, lemma, rate_period
 from tracegen.verifiers.calculations import Calculation, plain
 
 _PERCENT_AFTER = re.compile(r"\s*(?:%|percent\b)", re.IGNORECASE)
 _PERIOD_UNITS = frozenset("second minute hour day week month year".split())
+_ANNOTATION = re.compile(r"<<[^<>]*>>")
+_CLAUSE = re.compile(r"[.!?;:,]\s|\s(?:and|so|but|which|because)\s")
+_EACH_NOUN = re.compile(r"\b(?:each|every|per)\s+([a-z]+)", re.IGNORECASE)
+_NOT_ITEMS = frozenset("one other of time".split())
 
 
 @lru_cache(maxsize=4096)
@@ -53,6 +59,47 @@ def _question_units(question: str) -> tuple[dict[Fraction, str], dict[Fraction, 
             counts[value] = noun
     rates = frozenset(abs(value) / 100 for _, end, value in spans if _PERCENT_AFTER.match(question, end))
     return per, counts, rates
+
+
+def _each(question: str) -> dict[Fraction, str]:
+    """value -> the noun its clause gives it for each one of (`Each floor contains 8 units`: 8 -> floor), for the
+    values the question writes once."""
+    spans = numbers_in(question)
+    values = [abs(value) for _, _, value in spans]
+    found = {}
+    for start, end, value in spans:
+        clause = _CLAUSE.split(question[:start])[-1] + " " + _CLAUSE.split(question[end:])[0]
+        nouns = {lemma(noun) for noun in _EACH_NOUN.findall(clause)} - _NOT_ITEMS
+        if values.count(abs(value)) == 1 and len(nouns) == 1:
+            found[abs(value)] = nouns.pop()
+    return found
+
+
+def _counted_nouns(question: str) -> dict[Fraction, str]:
+    """value -> the one noun the question counts with it (`15 floors`: 15 -> floor)."""
+    found = {}
+    for value, binding, _ in bindings(question, question):
+        if binding.nouns is not None and len(binding.nouns) == 1:
+            found.setdefault(value, next(iter(binding.nouns)))
+    return found
+
+
+def per_item_total(question: str, calc: Calculation, step: str) -> str | None:
+    """Why `calc`, a number per item times the count of items (`8 units on each floor * 15 floors`), is called a
+    number per item in `step` (`120 units on each floor`); None when it is not."""
+    operations = calc.expression.operations() if calc.expression is not None else []
+    if len(operations) != 1 or operations[0][0] != "*":
+        return None
+    _, left, right = operations[0]
+    each, counted = _each(question), _counted_nouns(question)
+    ends = [end for _, end, value in numbers_in(_ANNOTATION.sub(" ", step)) if abs(value) == abs(calc.stated)]
+    if not ends:
+        return None
+    said = {lemma(noun) for noun in _EACH_NOUN.findall(_CLAUSE.split(_ANNOTATION.sub(" ", step)[ends[-1] :])[0])}
+    for per, count in ((left, right), (right, left)):
+        if per in each and counted.get(count) == each[per] and each[per] in said:
+            return f"{plain(calc.stated)} is all the {each[per]}s' together, not one {each[per]}'s"
+    return None
 
 
 def unit_error(question: str, calc: Calculation) -> str | None:
