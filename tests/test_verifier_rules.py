@@ -562,3 +562,15 @@ def test_a_number_per_item_times_the_items_is_no_number_per_item():
         "Each level holds 40 cars, so 6 levels hold 6 * 40 = <<6*40=240>>240 cars.",
     ):
         assert first_wrong_step(question, gold, split_steps(right)) is None, right
+
+
+def test_an_unjustified_sum_of_money_or_persons_amount_is_wrong_even_when_nothing_uses_it():
+    question = "Ben has $50. Ann has 20% less than Ben. How much do they have together?"
+    gold = "Ann has 50*0.8=<<50*0.8=40>>40 dollars.\nTogether they have 50+40=<<50+40=90>>90 dollars.\n#### 90"
+    rest = "\nAnn has 50-10=<<50-10=40>>40 dollars.\nTogether they have 50+40=<<50+40=90>>90 dollars."
+    for claim in ("Ben's $50 is 20% more than Ann's $45", "Ben's 50 is 20% more than Ann's 45"):
+        solution = f"{claim}, so Ann has 50*0.2=<<50*0.2=10>>10 dollars less." + rest
+        found = first_wrong_step(question, gold, split_steps(solution))
+        assert (found.step_index, found.kind) == (0, "unsupported_value"), (claim, found)
+    solution = "Over 3 days nothing changes, so Ann has 50*0.2=<<50*0.2=10>>10 dollars less." + rest
+    assert first_wrong_step(question, gold, split_steps(solution)) is None  # a bare number in passing

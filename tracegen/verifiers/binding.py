@@ -44,6 +44,7 @@ _PERIOD = re.compile(
 )
 _POWER_BEFORE = re.compile(r"\b(?:kilowatts?|watts?|kw|kwh)\s*$", re.IGNORECASE)
 _DISTANCE_BEFORE = re.compile(r"\b(?:miles?|kilomet(?:er|re)s?|km|met(?:er|re)s?|feet|foot|yards?)\s*$", re.IGNORECASE)
+_AMOUNT_BEFORE = re.compile(r"(?:[$€£]|[A-Za-z]['’]s\s+[$€£]?)\s*$")
 _SPEED_PERIODS = frozenset("second minute hour".split())
 _CLAUSE_END = re.compile(r"[.!?;:,]\s")
 _NUMBER_JUST_BEFORE = re.compile(r"[0-9](?:\s*[A-Za-z]+){0,3}\s*$")
@@ -209,6 +210,16 @@ def rate_period(text: str, start: int, end: int) -> str | None:
     not the `per day` of `2 weeks if she charges $12 per day`, which is 12's)."""
     following = next((found for found, _, _ in _numbers(text) if found >= end), len(text))
     return _period(text[:following], start, end, before=False)
+
+
+def names_an_amount(step: str, value: Fraction) -> bool:
+    """Whether `step` writes `value` as a sum of money (`$30000`) or as someone's (`Lylah's 30000`): a claim about a
+    quantity of the problem even when no later step uses it, unlike a bare number in passing (`in 3 days`)."""
+    plain_text = _ANNOTATION.sub(" ", step)
+    return any(
+        same_value(abs(found), value) and _AMOUNT_BEFORE.search(plain_text[:start])
+        for start, _, found in _numbers(plain_text)
+    )
 
 
 def _rate_unit(before: str, period: re.Match[str]) -> bool:

@@ -11,7 +11,8 @@ prose (`12 apples / 3 = 4 apples`, tracegen.verifiers.calculations and .prose); 
 writes outside them are values it *states*. Walking the steps in order, the first step is wrong that
 1. has false arithmetic (`false_annotation`), else
 2. uses an operand that is not known, or states a value no question, gold solution or earlier
-   step gives, no gold quantity, that a later step uses (`unsupported_value`), else
+   step gives, no gold quantity, that a later step uses or that it writes as money or as someone's
+   (`Lylah's $30000`: a claim, even unused) (`unsupported_value`), else
 3. computes a gold quantity but binds it to another quantity than the gold solution does: the
    right number of the wrong thing (`3 potatoes` for the gold's `3 onions`), period (`210 a
    day` for `210 a week`), person (`Raymond does 100` for the gold's `David does 100`) or as a
@@ -47,7 +48,7 @@ from tracegen.steps import split_steps
 from tracegen.verifiers.algebra import equations
 from tracegen.verifiers.answers import WrongSolution, final_line_index, final_value, same_value
 from tracegen.verifiers.base import Divergence
-from tracegen.verifiers.binding import misbinding
+from tracegen.verifiers.binding import misbinding, names_an_amount
 from tracegen.verifiers.calculations import Calculation, calculations, plain, stated_numbers
 from tracegen.verifiers.counting import counted_twice, repeated
 from tracegen.verifiers.units import per_item_total, unit_error
@@ -103,7 +104,7 @@ def first_wrong_step(question: str, gold: str, steps: list[str], answer: Fractio
                     "earlier step gives",
                 )
         for value in stated[index]:
-            if contains(used_after[index], value) and not (
+            if (contains(used_after[index], value) or names_an_amount(steps[index], value)) and not (
                 contains(known, value) or contains(chain.quantities, value) or contains(useful_after[index], value)
             ):
                 return Divergence(
