@@ -574,3 +574,27 @@ def test_an_unjustified_sum_of_money_or_persons_amount_is_wrong_even_when_nothin
         assert (found.step_index, found.kind) == (0, "unsupported_value"), (claim, found)
     solution = "Over 3 days nothing changes, so Ann has 50*0.2=<<50*0.2=10>>10 dollars less." + rest
     assert first_wrong_step(question, gold, split_steps(solution)) is None  # a bare number in passing
+
+
+def test_an_expression_in_the_gold_unknown_is_judged_at_the_gold_root():
+    from tracegen.verifiers.algebra import expressions
+
+    assert expressions("Ana: 4x+10 marbles", "x", Fraction(10)) == (("4x+10", 50),)
+    assert expressions("So Ana is 5*x+2 = 5x+2.", "x", Fraction(3)) == (("5*x+2", 17), ("5x+2", 17))
+    question = (
+        "Ana, Bo and Cy have 100 marbles. Bo has 4 times as many as Cy, and Ana has 10 more than Bo. How many has Ana?"
+    )
+    gold = (
+        "Let x be the number of marbles Cy has.\nBo: 4x\nAna: 4x+10\nx+4x+4x+10=100\n9x=90\nx=<<90/9=10>>10\n"
+        "Ana: 4*10+10=<<4*10+10=50>>50 marbles\n#### 50"
+    )
+    solution = (
+        "Let x be the number of Cy's marbles.\nBo: 4x\nAna: x+10\nTotal: x+4x+x+10=100\n6x=90\nx=15\nAna: 25\nA: 25"
+    )
+    found = first_error(question, gold, solution)
+    assert (found.step_index, found.kind) == (2, "misread"), found
+    right = "Let x be the number of Cy's marbles.\nBo: 4x\nAna: 4x+10\nIn all x+4x+4x+10=100\n9x=90\nx=10"
+    assert first_wrong_step(question, gold, split_steps(right)) is None
+    # another unknown (x for Bo's marbles) is not judged at the gold's root
+    other = "Let x be the number of Bo's marbles.\nAna: x+10\nCy: x/4"
+    assert first_wrong_step(question, gold, split_steps(other)) is None

@@ -4,6 +4,10 @@ A solution that writes an equation commits to the value of its unknown, whether 
 on that line: `3x + 2x = 180` says x is 36. When the question, the gold solution and the steps before
 give no such value, the equation is set up wrongly, and the line that sets it up is the first error
 (the labelling guide's rule for algebra), not the later line that solves it or uses its root.
+
+Where the solution lets the same letter stand for what the gold solution's does (`Let x be the
+number of cards PJ has`), each expression it writes in it (`Becca: x+12`) has a value at the gold's
+root; one that no question, gold or earlier value has names the wrong quantity (Becca has 3x+12).
 """
 
 from __future__ import annotations
@@ -13,10 +17,17 @@ from fractions import Fraction
 from functools import lru_cache
 
 from tracegen.steps import evaluate
+from tracegen.verifiers.binding import lemma
 
 _ANNOTATION = re.compile(r"<<[^<>]*>>")
 _TOKEN = re.compile(r"[0-9]+(?:\.[0-9]+)?|\.[0-9]+|[A-Za-z]+|[-+*/×()=]|\S")
 _ARTICLES = frozenset("aAI")
+_SYMBOLS = frozenset("+-*/()=")
+_BRACKETED = re.compile(r"\(([^()]*)\)")
+_LET = re.compile(r"\bLet\s+([A-Za-z])\s+(?:be|represent|=|denote|stand)", re.IGNORECASE)
+_WORD = re.compile(r"[A-Za-z]{2,}")
+_NAME = re.compile(r"\b[A-Z][A-Za-z]+(?=['’]s\b|\b)")
+_NOT_SUBJECTS = frozenset("be the of number amount in has have that is are and his her their now we an".split())
 _THOUSANDS = re.compile(r"(?<=[0-9]),(?=[0-9]{3}(?![0-9]))")
 _GLUED_PRODUCT = re.compile(r"(?<=[0-9.)a-z])(?=[(a-z])|(?<=[a-z)])(?=[0-9.(])")
 
@@ -24,25 +35,92 @@ _GLUED_PRODUCT = re.compile(r"(?<=[0-9.)a-z])(?=[(a-z])|(?<=[a-z)])(?=[0-9.(])")
 @lru_cache(maxsize=4096)
 def equations(step: str) -> tuple[tuple[str, Fraction], ...]:
     """(the equation as written, its unknown's value) of each linear equation in one unknown of `step`."""
-    text = _THOUSANDS.sub("", _ANNOTATION.sub(" ", step)).replace("×", "*")
-    tokens = _TOKEN.findall(text)
+    return tuple(solved for run in _runs(step) if (solved := _solve(list(run))) is not None)
+
+
+def expressions(step: str, unknown: str, root: Fraction) -> tuple[tuple[str, Fraction], ...]:
+    """(the expression as written, its value at `root`) of each expression in `unknown` of `step` that is no
+    equation (`Becca: x+12`, `She uses 2x salt`)."""
     found = []
+    for run in _runs(step):
+        letters = {token.lower() for token in run if token.isalpha()}
+        if letters != {unknown} or len(run) < 2 or _times_sign(run, unknown) or _solve(list(run)) is not None:
+            continue  # an equation: its root is judged instead
+        for side in "".join(run).split("="):  # `5*x+25 = 5x+25` restates one expression
+            if unknown in side.lower() and side != unknown:
+                try:
+                    found.append((side, _value(side.lower(), unknown, root)))
+                except (ValueError, ZeroDivisionError, SyntaxError):
+                    continue
+    return tuple(found)
+
+
+def shared_unknown(gold: str, steps: tuple[str, ...]) -> tuple[str, Fraction, frozenset[Fraction]] | None:
+    """(the letter, the gold's value of it, the values of the gold's expressions in it there) when the solution lets
+    the same letter stand for what the gold's does (`Let x represent the number of cards PJ has` / `Let x be the
+    number of PJ's cards`: they share a word), and the gold solution's equations give it a value."""
+    theirs, mine = _unknown_of(gold), _unknown_of("\n".join(steps))
+    if theirs is None or mine is None or theirs[0] != mine[0] or not _same_thing(theirs[1], mine[1]):
+        return None
+    unknown = theirs[0]
+    runs = [
+        run for line in gold.split("\n") for run in _runs(line) if unknown in {t.lower() for t in run if t.isalpha()}
+    ]
+    root = next((solved[1] for run in runs if (solved := _solve(list(run))) is not None), None)
+    if root is None:
+        return None
+    values = set()
+    for run in runs:
+        text = "".join(run).lower()
+        for part in [*text.split("="), *_BRACKETED.findall(text)]:
+            try:
+                values.add(_value(part, unknown, root))
+            except (ValueError, ZeroDivisionError, SyntaxError):
+                continue
+    return unknown, root, frozenset(values)
+
+
+def _same_thing(theirs: frozenset[str], mine: frozenset[str]) -> bool:
+    """Whether two `Let` lines say the same: the same people when either names one, else a word in common."""
+    named = any(word[:1].isupper() for word in theirs | mine)
+    return theirs == mine if named else bool(theirs & mine)
+
+
+@lru_cache(maxsize=4096)
+def _unknown_of(text: str) -> tuple[str, frozenset[str]] | None:
+    """(the letter, what it stands for: the names its line gives, else its words) of the first `Let x be ...` of
+    `text`."""
+    for line in text.split("\n"):
+        found = _LET.search(line)
+        if found is not None:
+            said = line[found.end() :]
+            names = {name.removesuffix("s") for name in _NAME.findall(said)}  # `PJ`, `Colin's` -> Colin
+            words = names or {lemma(word) for word in _WORD.findall(said)} - _NOT_SUBJECTS
+            return found.group(1).lower(), frozenset(words)
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _runs(step: str) -> tuple[tuple[str, ...], ...]:
+    """The maximal runs of numbers, operators, brackets, `=` and one-letter words of `step` (other words end one)."""
+    text = _THOUSANDS.sub("", _ANNOTATION.sub(" ", step)).replace("×", "*")
+    runs = []
     run: list[str] = []
-    for token in [*tokens, ";"]:
-        if (
-            token[0].isdigit()
-            or token[0] == "."
-            and token[1:2].isdigit()
-            or token in ("+", "-", "*", "/", "(", ")", "=")
-        ):
+    for token in [*_TOKEN.findall(text), ";"]:
+        if token[0].isdigit() or token[0] == "." and token[1:2].isdigit() or token in _SYMBOLS:
             run.append(token)
         elif len(token) == 1 and token.isalpha() and token not in _ARTICLES:
             run.append(token)
         else:
-            if (solved := _solve(run)) is not None:
-                found.append(solved)
+            if run:
+                runs.append(tuple(run))
             run = []
-    return tuple(found)
+    return tuple(runs)
+
+
+def _times_sign(run: tuple[str, ...] | list[str], unknown: str) -> bool:
+    """`bars x 3 = 24000`: a letter before a number is a times sign; algebra writes 3x, not x3."""
+    return any(a.lower() == unknown.lower() and b[0].isdigit() for a, b in zip(run, run[1:]))
 
 
 def _solve(run: list[str]) -> tuple[str, Fraction] | None:
@@ -51,8 +129,8 @@ def _solve(run: list[str]) -> tuple[str, Fraction] | None:
     if len(unknowns) != 1 or "=" not in run:
         return None
     (unknown,) = unknowns
-    if any(a == unknown and b[0].isdigit() for a, b in zip(run, run[1:])):
-        return None  # `bars x 3 = 24000`: a times sign; algebra writes 3x, not x3
+    if _times_sign(run, unknown):
+        return None
     sides = "".join(run).lower().split("=")
     sides = [side for side in sides if side]
     with_unknown = [i for i, side in enumerate(sides) if unknown.lower() in side]
@@ -70,6 +148,6 @@ def _solve(run: list[str]) -> tuple[str, Fraction] | None:
     return f"{left}={right}", -f[0] / slope
 
 
-def _value(side: str, unknown: str, at: int) -> Fraction:
+def _value(side: str, unknown: str, at: Fraction | int) -> Fraction:
     expression = _GLUED_PRODUCT.sub("*", side).replace(unknown.lower(), f"({at})")
     return evaluate(expression)

@@ -21,7 +21,9 @@ writes outside them are values it *states*. Walking the steps in order, the firs
    `15 floors * 8 units = 120 units on each floor`:
    `misread`, tracegen.verifiers.units; wrong even when nothing after uses it), or sets up an
    equation whose root no question, gold or earlier value has (`3x + 2x = 180` where the angles are
-   x, 2x and 3x: `misread`, tracegen.verifiers.algebra), or makes a gold value as a sum that a
+   x, 2x and 3x), or writes an expression in the gold's unknown whose value at the gold's root no
+   value has (`Becca: x+12` where the gold has 3x+12: `misread`, tracegen.verifiers.algebra), or
+   makes a gold value as a sum that a
    later step adds one of its own terms to again (`20+10 = 30` added to the allowance, then
    `30+20`: the line misnames the total), or repeats a calculation the gold makes once before
    applying its operator and operand to a new base (`9000*.30` again in the second year, where the
@@ -45,7 +47,7 @@ from collections.abc import Sequence
 from fractions import Fraction
 
 from tracegen.steps import split_steps
-from tracegen.verifiers.algebra import equations
+from tracegen.verifiers.algebra import equations, expressions, shared_unknown
 from tracegen.verifiers.answers import WrongSolution, final_line_index, final_value, same_value
 from tracegen.verifiers.base import Divergence
 from tracegen.verifiers.binding import misbinding, names_an_amount
@@ -90,6 +92,7 @@ def first_wrong_step(question: str, gold: str, steps: list[str], answer: Fractio
     stated = [stated_numbers(step) for step in steps]
     leads_to_gold, useful_after = _leads_to_gold(step_calcs, chain.results)
     used_after = _used_after(step_calcs, stated, answer)
+    unknown = shared_unknown(gold, tuple(steps))
     for index, calcs in enumerate(step_calcs):
         for calc in calcs:
             if (error := calc.error()) is not None:
@@ -112,6 +115,14 @@ def first_wrong_step(question: str, gold: str, steps: list[str], answer: Fractio
                     "unsupported_value",
                     f"states {plain(value)} with no calculation, and neither the question, the gold solution nor an "
                     "earlier step gives it",
+                )
+        for expression, value in expressions(steps[index], *unknown[:2]) if unknown else ():
+            if not (contains(known, value) or contains(chain.quantities, value) or contains(unknown[2], value)):
+                return Divergence(
+                    index,
+                    "misread",
+                    f"{expression} is {plain(value)} at the gold solution's {unknown[0]} = {plain(unknown[1])}, a "
+                    "value neither the question, the gold solution nor an earlier step has",
                 )
         for equation, root in equations(steps[index]):
             if not (contains(known, root) or contains(chain.quantities, root)) and not any(
