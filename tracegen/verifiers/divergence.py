@@ -16,18 +16,11 @@ writes outside them are values it *states*. Walking the steps in order, the firs
 3. computes a gold quantity but binds it to another quantity than the gold solution does: the
    right number of the wrong thing (`3 potatoes` for the gold's `3 onions`), period (`210 a
    day` for `210 a week`), person (`Raymond does 100` for the gold's `David does 100`) or as a
-   multiplier (`30 times as old`) (`misread`, tracegen.verifiers.binding), or combines two of the
-   question's quantities whose units do not combine so (`50 a day * 2 weeks`, `10 plants + 60%`,
-   `15 floors * 8 units = 120 units on each floor`:
-   `misread`, tracegen.verifiers.units; wrong even when nothing after uses it), or sets up an
-   equation whose root no question, gold or earlier value has (`3x + 2x = 180` where the angles are
-   x, 2x and 3x), or writes an expression in the gold's unknown whose value at the gold's root no
-   value has (`Becca: x+12` where the gold has 3x+12: `misread`, tracegen.verifiers.algebra), or
-   makes a gold value as a sum that a
-   later step adds one of its own terms to again (`20+10 = 30` added to the allowance, then
-   `30+20`: the line misnames the total), or repeats a calculation the gold makes once before
-   applying its operator and operand to a new base (`9000*.30` again in the second year, where the
-   gold takes 30% of 6300; both tracegen.verifiers.counting), else
+   multiplier (`30 times as old`) (`misread`, tracegen.verifiers.binding), or misreads the
+   problem whatever the gold chain: an equation or an expression in the unknown that no value
+   bears out (`3x + 2x = 180` where the angles are x, 2x and 3x), a term counted twice, a
+   calculation repeated on a stale base, quantities combined against their units (`50 a day * 2
+   weeks`) (`misread`, tracegen.verifiers.misreadings), else
 4. computes a value that leads nowhere on the gold chain yet is used: not a gold result, and no
    later step turns it into one (a partial result of the gold chain counts only when a later
    step completes it). A solution may take another path (`3+4=7`, then `16-7=9`), and a value
@@ -47,13 +40,11 @@ from collections.abc import Sequence
 from fractions import Fraction
 
 from tracegen.steps import split_steps
-from tracegen.verifiers.algebra import equations, expressions, shared_unknown
 from tracegen.verifiers.answers import WrongSolution, final_line_index, final_value, same_value
 from tracegen.verifiers.base import Divergence
 from tracegen.verifiers.binding import misbinding, names_an_amount
 from tracegen.verifiers.calculations import Calculation, calculations, plain, stated_numbers
-from tracegen.verifiers.counting import counted_twice, repeated
-from tracegen.verifiers.units import per_item_total, unit_error
+from tracegen.verifiers.misreadings import misreading
 from tracegen.verifiers.values import GoldChain, contains, question_values
 
 
@@ -92,7 +83,6 @@ def first_wrong_step(question: str, gold: str, steps: list[str], answer: Fractio
     stated = [stated_numbers(step) for step in steps]
     leads_to_gold, useful_after = _leads_to_gold(step_calcs, chain.results)
     used_after = _used_after(step_calcs, stated, answer)
-    unknown = shared_unknown(gold, tuple(steps))
     for index, calcs in enumerate(step_calcs):
         for calc in calcs:
             if (error := calc.error()) is not None:
@@ -116,33 +106,8 @@ def first_wrong_step(question: str, gold: str, steps: list[str], answer: Fractio
                     f"states {plain(value)} with no calculation, and neither the question, the gold solution nor an "
                     "earlier step gives it",
                 )
-        for expression, value in expressions(steps[index], *unknown[:2]) if unknown else ():
-            if not (contains(known, value) or contains(chain.quantities, value) or contains(unknown[2], value)):
-                return Divergence(
-                    index,
-                    "misread",
-                    f"{expression} is {plain(value)} at the gold solution's {unknown[0]} = {plain(unknown[1])}, a "
-                    "value neither the question, the gold solution nor an earlier step has",
-                )
-        for equation, root in equations(steps[index]):
-            if not (contains(known, root) or contains(chain.quantities, root)) and not any(
-                same_value(root, calc.stated)
-                for calc in calcs  # `S = 19 - 4 - 2 = 13`: a calculation, judged as one
-            ):
-                return Divergence(
-                    index,
-                    "misread",
-                    f"{equation} gives {plain(root)}, which neither the question, the gold solution nor an earlier "
-                    "step has",
-                )
-        for calc in calcs:
-            if (why := counted_twice(calc, step_calcs[index + 1 :], chain, gold)) is not None:
-                return Divergence(index, "misread", why)
-            if (why := repeated(calc, step_calcs[:index], gold)) is not None:
-                return Divergence(index, "misread", why)
-        for calc in calcs:
-            if (why := unit_error(question, calc) or per_item_total(question, calc, steps[index])) is not None:
-                return Divergence(index, "misread", f"{calc.text}: {why}")
+        if (why := misreading(question, gold, steps, step_calcs, index, known)) is not None:
+            return Divergence(index, "misread", why)
         for calc in calcs:
             if (
                 calc.computes
