@@ -387,6 +387,14 @@ def test_units_of_rate_are_no_periods():
     assert periods == ["hour"]
 
 
+def assert_first_error(question, gold, solution, step, kind="misread", says="", rights=()):
+    """`solution` goes wrong first at `step`, for the reason that `says`; each of `rights`, judged alone, is right."""
+    found = first_error(question, gold, solution)
+    assert (found.step_index, found.kind) == (step, kind) and says in found.reason, found
+    for right in rights:
+        assert first_wrong_step(question, gold, split_steps(right)) is None, right
+
+
 KENNEL = (
     "A kennel takes in 40 dogs each day and has room for 900 dogs. It starts empty. How many free places does it "
     "have after 3 weeks?"
@@ -401,9 +409,7 @@ def test_a_number_per_day_times_a_count_of_weeks_is_a_unit_error():
     solution = (
         "In 3 weeks it takes in 40 * 3 = <<40*3=120>>120 dogs.\nIt has 900 - 120 = <<900-120=780>>780 free places."
     )
-    found = first_error(KENNEL, KENNEL_GOLD, solution + "\nA: 780")
-    assert (found.step_index, found.kind) == (0, "misread"), found
-    assert "a count of weeks times a number per day" in found.reason
+    assert_first_error(KENNEL, KENNEL_GOLD, solution + "\nA: 780", 0, says="a count of weeks times a number per day")
     # converting first is right, whichever way round; a number per week times weeks too
     for right in (
         "It takes in 40 * 7 = <<40*7=280>>280 dogs a week.\nSo 3 * 280 = <<3*280=840>>840 dogs.",
@@ -427,8 +433,7 @@ def test_a_percentage_added_to_an_amount_is_a_unit_error_even_when_nothing_uses_
         "Her friend has 29 - 6 = <<29-6=23>>23 pies.\n#### 23"
     )
     solution = "She has 20 + 45% = <<20+45*.01=20.45>>20.45 pies.\nHer friend has 20 - 6 = <<20-6=14>>14 pies.\nA: 14"
-    found = first_error(question, gold, solution)
-    assert (found.step_index, found.kind) == (0, "misread"), found
+    assert_first_error(question, gold, solution, 0)
     for right in (
         "She has 20 * (1 + 0.45) = <<20*(1+0.45)=29>>29 pies.",
         "She has 100% + 45% = 145% of the pies, 20 * 1.45 = <<20*1.45=29>>29.",
@@ -449,14 +454,10 @@ def test_a_value_the_gold_adds_to_a_yearly_amount_is_a_years():
         "Her bonus is 3000 / 2 = <<3000/2=1500>>1500 per month.\nShe earns 3000 + 1500 = <<3000+1500=4500>>4500 a "
         "month.\nIn a year she earns 4500 * 12 = <<4500*12=54000>>54000.\nA: 54000"
     )
-    found = first_error(question, gold, solution)
-    assert (found.step_index, found.kind) == (0, "misread"), found
-    assert "1500 per month, where the gold solution has 1500 per year" in found.reason
-    for right in (
-        "Her bonus is 3000 / 2 = <<3000/2=1500>>1500.",
-        "Her bonus is 3000 / 2 = <<3000/2=1500>>1500 a year.",
-    ):
-        assert misbinding(question, gold, right, 1500) is None
+    rights = ("Her bonus is 3000 / 2 = <<3000/2=1500>>1500.", "Her bonus is 3000 / 2 = <<3000/2=1500>>1500 a year.")
+    assert_first_error(
+        question, gold, solution, 0, says="1500 per month, where the gold solution has 1500 per year", rights=rights
+    )
 
 
 def test_an_equation_whose_root_no_quantity_has_is_set_up_wrongly_on_its_line():
@@ -477,8 +478,7 @@ def test_an_equation_whose_root_no_quantity_has_is_set_up_wrongly_on_its_line():
         "Let x be the shortest side.\nThe sides add up to 2x+4x=63 cm.\nSo 6x=63 and x=63/6=<<63/6=10.5>>10.5.\n"
         "The longest side is 4*10.5=<<4*10.5=42>>42 cm.\nA: 42"
     )
-    found = first_error(question, gold, solution)
-    assert (found.step_index, found.kind) == (1, "misread"), found
+    assert_first_error(question, gold, solution, 1)
     right = (
         "Let x be the shortest side.\nThe sides add up to x + 2x + 4x = 63 cm.\nSo 7x = 63 and x = 9.\n"
         "The longest is 4 * 9 = 36."
@@ -493,34 +493,54 @@ def test_a_sum_a_later_step_adds_its_own_term_to_again_is_misnamed_where_it_is_m
         "His sister adds 30+12=<<30+12=42>>42 dollars to his savings.\nSo he has 42+30=<<42+30=72>>72 dollars.\n"
         "The bank doubles it: 72*2=<<72*2=144>>144 dollars.\nA: 144"
     )
-    found = first_error(question, gold, solution)
-    assert (found.step_index, found.kind) == (0, "misread"), found
-    assert "42 already holds 30" in found.reason
-    # adding a term again is right where the gold does it too: through another sum, or with a term it has twice
-    question = "Ivy has 50 beads. Mia has 20 more than Ivy, and Zoe has 20 more than Mia. How many do the three have?"
-    gold = (
-        "Mia has 50+20=<<50+20=70>>70 beads.\nZoe has 70+20=<<70+20=90>>90 beads.\nIvy and Mia have "
-        "50+70=<<50+70=120>>120.\nThe three have 120+90=<<120+90=210>>210 beads.\n#### 210"
-    )
-    solution = (
-        "Mia has 50+20=<<50+20=70>>70 beads.\nZoe has 70+20=<<70+20=90>>90 beads.\n"
-        "They have 70+50+90=<<70+50+90=210>>210 beads."
-    )
-    assert first_wrong_step(question, gold, split_steps(solution)) is None
-    question = "Two books weigh 4 pounds each and a bag weighs 3 pounds. What do the books and the bag weigh?"
-    gold = "They weigh 4+4+3=<<4+4+3=11>>11 pounds.\n#### 11"
-    solution = "A book and the bag weigh 4+3=<<4+3=7>>7 pounds.\nWith the other book: 7+4=<<7+4=11>>11 pounds."
+    assert_first_error(question, gold, solution, 0, says="42 already holds 30")
+
+
+BEADS = "Ivy has 50 beads. Mia has 20 more than Ivy, and Zoe has 20 more than Mia. How many do the three have?"
+BEADS_GOLD = (
+    "Mia has 50+20=<<50+20=70>>70 beads.\nZoe has 70+20=<<70+20=90>>90 beads.\nIvy and Mia have 50+70=<<50+70=120>>"
+    "120.\nThe three have 120+90=<<120+90=210>>210 beads.\n#### 210"
+)
+BOOKS = "Two books weigh 4 pounds each and a bag weighs 3 pounds. What do the books and the bag weigh?"
+
+
+@pytest.mark.parametrize(
+    "question, gold, solution",
+    [
+        (
+            BEADS,
+            BEADS_GOLD,
+            "Mia has 50+20=<<50+20=70>>70.\nZoe has 70+20=<<70+20=90>>90.\nIn all 70+50+90=<<70+50+90=210>>210.",
+        ),
+        (
+            BOOKS,
+            "They weigh 4+4+3=<<4+4+3=11>>11 pounds.\n#### 11",
+            "A book and the bag: 4+3=<<4+3=7>>7.\nAll: 7+4=<<7+4=11>>11.",
+        ),
+    ],
+    ids=["through-another-gold-sum", "a-term-the-gold-has-twice"],
+)
+def test_adding_a_term_again_is_right_where_the_gold_does_it_too(question, gold, solution):
     assert first_wrong_step(question, gold, split_steps(solution)) is None
 
 
-def test_a_period_three_words_after_a_number_is_that_numbers():
-    question = "A cook uses 3 cups of rice a day. How many cups does he use in 7 days?"
-    gold = "He uses 3 cups of rice a day so in 7 days he uses 3*7 = <<3*7=21>>21 cups.\n#### 21"
-    assert misbinding(question, gold, "He uses 3*7 = <<3*7=21>>21 cups of rice a week.", 21) is None
-    gold = "Every day, he uses 3 * 7 = <<3*7=21>>21 cups.\n#### 21"  # a period no number has is the value's
-    assert "21 per week, where the gold solution has 21 per day" in misbinding(
-        question, gold, "He uses 3*7 = <<3*7=21>>21 cups a week.", 21
-    )
+RICE = "A cook uses 3 cups of rice a day. How many cups does he use in 7 days?"
+
+
+@pytest.mark.parametrize(
+    "gold, says",
+    [
+        ("He uses 3 cups of rice a day so in 7 days he uses 3*7 = <<3*7=21>>21 cups.\n#### 21", None),
+        (
+            "Every day, he uses 3 * 7 = <<3*7=21>>21 cups.\n#### 21",
+            "21 per week, where the gold solution has 21 per day",
+        ),
+    ],
+    ids=["the-day-is-3s", "a-period-no-number-has-is-the-values"],
+)
+def test_a_period_three_words_after_a_number_is_that_numbers(gold, says):
+    found = misbinding(RICE, gold, "He uses 3*7 = <<3*7=21>>21 cups of rice a week.", 21)
+    assert found is None if says is None else says in found
 
 
 def test_a_calculation_repeated_where_the_gold_applies_it_to_a_new_base_is_a_misread():
@@ -533,8 +553,7 @@ def test_a_calculation_repeated_where_the_gold_applies_it_to_a_new_base_is_a_mis
         "In the first year it loses 500*.10=<<500*.10=50>>50.\nIn the second year it loses 500*.10=<<500*.10=50>>50.\n"
         "It is worth 500-50-50=<<500-50-50=400>>400.\nA: 400"
     )
-    found = first_error(question, gold, solution)
-    assert (found.step_index, found.kind) == (1, "misread"), found
+    assert_first_error(question, gold, solution, 1)
     # the same product for two things the gold never computes apart is no repeat (3 hats and 3 pairs of socks)
     question = "Eva knits 3 hats of 2 balls of wool each and 3 pairs of socks of 2 balls each. How many balls?"
     gold = "One hat and one pair of socks take 2+2=<<2+2=4>>4 balls.\nShe needs 3*4=<<3*4=12>>12 balls.\n#### 12"
@@ -554,14 +573,11 @@ def test_a_number_per_item_times_the_items_is_no_number_per_item():
         "There are 6 * 40 = <<6*40=240>>240 cars on each level.\n"
         "So the garage holds 240 * 6 = <<240*6=1440>>1440 cars.\nA: 1440"
     )
-    found = first_error(question, gold, solution)
-    assert (found.step_index, found.kind) == (0, "misread"), found
-    assert "240 is all the levels' together" in found.reason
-    for right in (
+    rights = (
         "There are 6 * 40 = <<6*40=240>>240 cars on all levels.",
         "Each level holds 40 cars, so 6 levels hold 6 * 40 = <<6*40=240>>240 cars.",
-    ):
-        assert first_wrong_step(question, gold, split_steps(right)) is None, right
+    )
+    assert_first_error(question, gold, solution, 0, says="240 is all the levels' together", rights=rights)
 
 
 def test_an_unjustified_sum_of_money_or_persons_amount_is_wrong_even_when_nothing_uses_it():
@@ -591,8 +607,7 @@ def test_an_expression_in_the_gold_unknown_is_judged_at_the_gold_root():
     solution = (
         "Let x be the number of Cy's marbles.\nBo: 4x\nAna: x+10\nTotal: x+4x+x+10=100\n6x=90\nx=15\nAna: 25\nA: 25"
     )
-    found = first_error(question, gold, solution)
-    assert (found.step_index, found.kind) == (2, "misread"), found
+    assert_first_error(question, gold, solution, 2)
     right = "Let x be the number of Cy's marbles.\nBo: 4x\nAna: 4x+10\nIn all x+4x+4x+10=100\n9x=90\nx=10"
     assert first_wrong_step(question, gold, split_steps(right)) is None
     # another unknown (x for Bo's marbles) is not judged at the gold's root
