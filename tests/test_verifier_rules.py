@@ -613,3 +613,22 @@ def test_an_expression_in_the_gold_unknown_is_judged_at_the_gold_root():
     # another unknown (x for Bo's marbles) is not judged at the gold's root
     other = "Let x be the number of Bo's marbles.\nAna: x+10\nCy: x/4"
     assert first_wrong_step(question, gold, split_steps(other)) is None
+
+
+STAMPS = "Ola sold 2/3 of her stamps and has 40 left. How many stamps did she have at first?"
+STAMPS_GOLD = "She has 1 - 2/3 = 1/3 left.\nSo she had 40 * 3 = <<40*3=120>>120 stamps at first.\n#### 120"
+
+
+def test_an_unknown_for_what_the_question_asks_has_the_gold_answer_as_its_value():
+    solution = "Let y be the number of stamps she had at first.\nShe sold 2/3y and kept 40y.\nSo y = 40/3.\nA: 13"
+    assert_first_error(
+        STAMPS,
+        STAMPS_GOLD,
+        solution,
+        1,
+        says="40y is 4800",  # 2/3y is no gold value, but a share of y the question names
+        rights=["Let y be the number of stamps she had at first.\nShe kept y/3 = 40 stamps.\nSo y = 120."],
+    )
+    # an unknown for something the question does not ask is not judged at the answer
+    other = "Let y be the number of stamps she sold.\nShe kept 40y."
+    assert first_wrong_step(STAMPS, STAMPS_GOLD, split_steps(other)) is None

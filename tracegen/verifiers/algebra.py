@@ -17,7 +17,8 @@ from fractions import Fraction
 from functools import lru_cache
 
 from tracegen.steps import evaluate
-from tracegen.verifiers.binding import lemma
+from tracegen.verifiers.answers import final_value
+from tracegen.verifiers.binding import NOT_NAMES, lemma
 
 _ANNOTATION = re.compile(r"<<[^<>]*>>")
 _TOKEN = re.compile(r"[0-9]+(?:\.[0-9]+)?|\.[0-9]+|[A-Za-z]+|[-+*/×()=]|\S")
@@ -27,7 +28,10 @@ _BRACKETED = re.compile(r"\(([^()]*)\)")
 _LET = re.compile(r"\bLet\s+([A-Za-z])\s+(?:be|represent|=|denote|stand)", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z]{2,}")
 _NAME = re.compile(r"\b[A-Z][A-Za-z]+(?=['’]s\b|\b)")
-_NOT_SUBJECTS = frozenset("be the of number amount in has have that is are and his her their now we an".split())
+_NOT_SUBJECTS = frozenset(
+    "be the of number amount in has have had that is are and his her their now we an at to how many much what doe "
+    "did do it its he she they".split()
+)
 _THOUSANDS = re.compile(r"(?<=[0-9]),(?=[0-9]{3}(?![0-9]))")
 _GLUED_PRODUCT = re.compile(r"(?<=[0-9.)a-z])(?=[(a-z])|(?<=[a-z)])(?=[0-9.(])")
 
@@ -55,14 +59,28 @@ def expressions(step: str, unknown: str, root: Fraction) -> tuple[tuple[str, Fra
     return tuple(found)
 
 
-def shared_unknown(gold: str, steps: tuple[str, ...]) -> tuple[str, Fraction, frozenset[Fraction]] | None:
-    """(the letter, the gold's value of it, the values of the gold's expressions in it there) when the solution lets
-    the same letter stand for what the gold's does (`Let x represent the number of cards PJ has` / `Let x be the
-    number of PJ's cards`: they share a word), and the gold solution's equations give it a value."""
-    theirs, mine = _unknown_of(gold), _unknown_of("\n".join(steps))
-    if theirs is None or mine is None or theirs[0] != mine[0] or not _same_thing(theirs[1], mine[1]):
+def shared_unknown(
+    question: str, gold: str, steps: tuple[str, ...]
+) -> tuple[str, Fraction, frozenset[Fraction]] | None:
+    """(the solution's letter, the gold's value of it, the values of the gold's expressions in it there) when the
+    solution lets its letter stand for what the gold's stands for (`Let V be the number of votes against` / `Let x
+    be the number of votes against`) and the gold solution's equations give that a value; or, where the gold
+    solution lets no letter stand for anything, when the solution's stands for what the question asks (`Let x be the
+    amount of land he had at first`, `How much land did he have at first?`): its value is the gold's answer."""
+    mine = _unknown_of("\n".join(steps))
+    if mine is None:
         return None
-    unknown = theirs[0]
+    letter, about = mine
+    theirs = _unknown_of(gold)
+    if theirs is None:
+        asked = _about([sentence for sentence in re.split(r"(?<=[.?!])\s+", question.strip()) if sentence][-1])
+        answer = final_value(gold)
+        if answer is None or not _same_thing(about, asked, asked_names=asked[0]):
+            return None
+        return letter, answer, frozenset()
+    unknown, theirs_about = theirs
+    if not _same_thing(about, theirs_about):
+        return None
     runs = [
         run for line in gold.split("\n") for run in _runs(line) if unknown in {t.lower() for t in run if t.isalpha()}
     ]
@@ -77,26 +95,35 @@ def shared_unknown(gold: str, steps: tuple[str, ...]) -> tuple[str, Fraction, fr
                 values.add(_value(part, unknown, root))
             except (ValueError, ZeroDivisionError, SyntaxError):
                 continue
-    return unknown, root, frozenset(values)
+    return letter, root, frozenset(values)
 
 
-def _same_thing(theirs: frozenset[str], mine: frozenset[str]) -> bool:
-    """Whether two `Let` lines say the same: the same people when either names one, else a word in common."""
-    named = any(word[:1].isupper() for word in theirs | mine)
-    return theirs == mine if named else bool(theirs & mine)
+About = tuple[frozenset[str], frozenset[str]]
+"""What a `Let` line or a question's last sentence is about: (the names it gives, its other words)."""
+
+
+def _about(text: str) -> About:
+    names = frozenset(name.removesuffix("s") for name in _NAME.findall(text) if name not in NOT_NAMES)  # `Colin's`
+    words = frozenset(lemma(word) for word in _WORD.findall(text) if not word[:1].isupper()) - _NOT_SUBJECTS
+    return names, words
+
+
+def _same_thing(mine: About, theirs: About, asked_names: frozenset[str] | None = None) -> bool:
+    """Whether two say the same: the same people (a question that names no one may mean anyone: `he`), and the
+    words of one among the other's (one may say more: `the cards PJ has`, `the cards in PJ's collection`; not
+    `the third set` and `the first set`)."""
+    if mine[0] != theirs[0] and not (asked_names is not None and not asked_names):
+        return False
+    return bool(mine[1]) and bool(theirs[1]) and (mine[1] <= theirs[1] or theirs[1] <= mine[1])
 
 
 @lru_cache(maxsize=4096)
-def _unknown_of(text: str) -> tuple[str, frozenset[str]] | None:
-    """(the letter, what it stands for: the names its line gives, else its words) of the first `Let x be ...` of
-    `text`."""
+def _unknown_of(text: str) -> tuple[str, About] | None:
+    """(the letter, what it stands for) of the first `Let x be ...` of `text`."""
     for line in text.split("\n"):
         found = _LET.search(line)
         if found is not None:
-            said = line[found.end() :]
-            names = {name.removesuffix("s") for name in _NAME.findall(said)}  # `PJ`, `Colin's` -> Colin
-            words = names or {lemma(word) for word in _WORD.findall(said)} - _NOT_SUBJECTS
-            return found.group(1).lower(), frozenset(words)
+            return found.group(1).lower(), _about(line[found.end() :])
     return None
 
 

@@ -77,7 +77,7 @@ _SUBJECT = re.compile(
     r"([A-Z][a-z]+)(?:['’]s?)?\s+(?!and\b|or\b|&)"
 )
 _LIST_BEFORE = re.compile(r"[A-Z][a-z]+,\s*[A-Z][a-z]+,?\s*(?:and\s*)?$")
-_NOT_NAMES = frozenset(
+NOT_NAMES = frozenset(
     "A An The If In On At After Before When While How What Which Who Each Every Then So She He They It We You I "
     "His Her Their Its There This That These Those One Two Three Four Five Six Seven Eight Nine Ten But And Or "
     "For From To With Of By As Mr Mrs Ms Dr Calculate Find Given Since Because Last Next First Second Third "
@@ -130,7 +130,7 @@ def question_words(question: str) -> tuple[frozenset[str], frozenset[str]]:
     names = frozenset(
         n
         for n in _NAME.findall(question)
-        if n not in _NOT_NAMES and n not in _CALENDAR and n not in groups and n.lower() not in lower
+        if n not in NOT_NAMES and n not in _CALENDAR and n not in groups and n.lower() not in lower
     )
     return nouns, names
 

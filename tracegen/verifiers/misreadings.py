@@ -19,7 +19,7 @@ from tracegen.verifiers.answers import same_value
 from tracegen.verifiers.calculations import Calculation, plain
 from tracegen.verifiers.counting import counted_twice, repeated
 from tracegen.verifiers.units import per_item_total, unit_error
-from tracegen.verifiers.values import GoldChain, contains
+from tracegen.verifiers.values import GoldChain, contains, question_values
 
 
 def misreading(
@@ -33,9 +33,14 @@ def misreading(
     """Why step `index` misreads the problem (the reason of a `misread`), or None. `known`: the values the question,
     the gold solution and the earlier steps give."""
     chain, step, calcs = GoldChain.of(gold), steps[index], step_calcs[index]
-    unknown = shared_unknown(gold, tuple(steps))
+    unknown = shared_unknown(question, gold, tuple(steps))
     for expression, value in expressions(step, *unknown[:2]) if unknown else ():
-        if not (contains(known, value) or contains(chain.quantities, value) or contains(unknown[2], value)):
+        if not (
+            contains(known, value)
+            or contains(chain.quantities, value)
+            or contains(unknown[2], value)
+            or contains(_shares(question, unknown[1]), value)
+        ):
             return (
                 f"{expression} is {plain(value)} at the gold solution's {unknown[0]} = {plain(unknown[1])}, a value "
                 "neither the question, the gold solution nor an earlier step has"
@@ -57,3 +62,8 @@ def misreading(
         if (why := unit_error(question, calc) or per_item_total(question, calc, step)) is not None:
             return f"{calc.text}: {why}"
     return None
+
+
+def _shares(question: str, whole: Fraction) -> frozenset[Fraction]:
+    """The parts of the unknown's value that the question's fractions and percentages take (`3/5x` of the land)."""
+    return frozenset(whole * part for part in question_values(question) if 0 < part < 1)
