@@ -24,6 +24,7 @@ _ANNOTATION = re.compile(r"<<[^<>]*>>")
 _TOKEN = re.compile(r"[0-9]+(?:\.[0-9]+)?|\.[0-9]+|[A-Za-z]+|[-+*/×()=]|\S")
 _ARTICLES = frozenset("aAI")
 _SYMBOLS = frozenset("+-*/()=")
+_CURRENCY = str.maketrans("", "", "$€£")
 _BRACKETED = re.compile(r"\(([^()]*)\)")
 _LET = re.compile(r"\bLet\s+([A-Za-z])\s+(?:be|represent|=|denote|stand)", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z]{2,}")
@@ -64,29 +65,33 @@ def shared_unknown(
 ) -> tuple[str, Fraction, frozenset[Fraction]] | None:
     """(the solution's letter, the gold's value of it, the values of the gold's expressions in it there) when the
     solution lets its letter stand for what the gold's stands for (`Let V be the number of votes against` / `Let x
-    be the number of votes against`) and the gold solution's equations give that a value; or, where the gold
-    solution lets no letter stand for anything, when the solution's stands for what the question asks (`Let x be the
-    amount of land he had at first`, `How much land did he have at first?`): its value is the gold's answer."""
+    be the number of votes against`) and the gold solution's equations give that a value; or else, when the
+    solution's letter stands for what the question asks (`Let x be the amount of land he had at first`, `How much
+    land did he have at first?`): its value is the gold's answer."""
     mine = _unknown_of("\n".join(steps))
     if mine is None:
         return None
     letter, about = mine
     theirs = _unknown_of(gold)
-    if theirs is None:
-        asked = _about([sentence for sentence in re.split(r"(?<=[.?!])\s+", question.strip()) if sentence][-1])
-        answer = final_value(gold)
-        if answer is None or not _same_thing(about, asked, asked_names=asked[0]):
-            return None
-        return letter, answer, frozenset()
-    unknown, theirs_about = theirs
-    if not _same_thing(about, theirs_about):
+    gold_root, values = _gold_algebra(gold, theirs[0]) if theirs is not None else (None, frozenset())
+    if theirs is not None and gold_root is not None and _same_thing(about, theirs[1]):
+        return letter, gold_root, values
+    asked = _about([sentence for sentence in re.split(r"(?<=[.?!])\s+", question.strip()) if sentence][-1])
+    answer = final_value(gold)
+    if answer is None or not _same_thing(about, asked, asked_names=asked[0]):
         return None
+    return letter, answer, values
+
+
+def _gold_algebra(gold: str, unknown: str) -> tuple[Fraction | None, frozenset[Fraction]]:
+    """The value the gold solution's equations give `unknown`, and the values of its expressions in it there (both
+    sides of each equation, each bracket: `(x+7)*5` has x+7 and (x+7)*5)."""
     runs = [
         run for line in gold.split("\n") for run in _runs(line) if unknown in {t.lower() for t in run if t.isalpha()}
     ]
     root = next((solved[1] for run in runs if (solved := _solve(list(run))) is not None), None)
     if root is None:
-        return None
+        return None, frozenset()
     values = set()
     for run in runs:
         text = "".join(run).lower()
@@ -95,7 +100,7 @@ def shared_unknown(
                 values.add(_value(part, unknown, root))
             except (ValueError, ZeroDivisionError, SyntaxError):
                 continue
-    return letter, root, frozenset(values)
+    return root, frozenset(values)
 
 
 About = tuple[frozenset[str], frozenset[str]]
@@ -130,16 +135,16 @@ def _unknown_of(text: str) -> tuple[str, About] | None:
 @lru_cache(maxsize=4096)
 def _runs(step: str) -> tuple[tuple[str, ...], ...]:
     """The maximal runs of numbers, operators, brackets, `=` and one-letter words of `step` (other words end one)."""
-    text = _THOUSANDS.sub("", _ANNOTATION.sub(" ", step)).replace("×", "*")
+    text = _THOUSANDS.sub("", _ANNOTATION.sub(" ", step)).replace("×", "*").translate(_CURRENCY)
     runs = []
     run: list[str] = []
     for token in [*_TOKEN.findall(text), ";"]:
         if token[0].isdigit() or token[0] == "." and token[1:2].isdigit() or token in _SYMBOLS:
             run.append(token)
-        elif len(token) == 1 and token.isalpha() and token not in _ARTICLES:
+        elif len(token) == 1 and token.isalpha() and token not in _ARTICLES or token == "%":
             run.append(token)
         else:
-            if run:
+            if run and "%" not in run:  # `x - 25% = 19.50`: a percentage of what, the line does not say
                 runs.append(tuple(run))
             run = []
     return tuple(runs)
