@@ -632,3 +632,11 @@ def test_an_unknown_for_what_the_question_asks_has_the_gold_answer_as_its_value(
     # an unknown for something the question does not ask is not judged at the answer
     other = "Let y be the number of stamps she sold.\nShe kept 40y."
     assert first_wrong_step(STAMPS, STAMPS_GOLD, split_steps(other)) is None
+
+
+def test_a_number_of_times_a_week_times_weeks_counts_times_not_hours():
+    question = "A choir meets 3 times a week for 2 hours each time for 5 weeks. How many hours does it meet?"
+    gold = "It meets 3*2=<<3*2=6>>6 hours a week.\nIn 5 weeks it meets 6*5=<<6*5=30>>30 hours.\n#### 30"
+    solution = "It meets 5*3=<<5*3=15>>15 hours in all.\nA: 15"
+    rights = ("It meets 5*3=<<5*3=15>>15 times.\nEach time is 2 hours: 15*2=<<15*2=30>>30 hours.",)
+    assert_first_error(question, gold, solution, 0, says="15 counts times (3 a week), not hours", rights=rights)

@@ -18,7 +18,7 @@ from tracegen.verifiers.algebra import equations, expressions, shared_unknown
 from tracegen.verifiers.answers import same_value
 from tracegen.verifiers.calculations import Calculation, plain
 from tracegen.verifiers.counting import counted_twice, repeated
-from tracegen.verifiers.units import per_item_total, unit_error
+from tracegen.verifiers.units import per_item_total, rate_product_named, unit_error
 from tracegen.verifiers.values import GoldChain, contains, question_values
 
 
@@ -59,7 +59,11 @@ def misreading(
         if why is not None:
             return why
     for calc in calcs:
-        if (why := unit_error(question, calc) or per_item_total(question, calc, step)) is not None:
+        if (
+            why := unit_error(question, calc)
+            or per_item_total(question, calc, step)
+            or rate_product_named(question, calc, step)
+        ) is not None:
             return f"{calc.text}: {why}"
     return None
 

@@ -1,6 +1,6 @@
 """Calculations whose operands cannot be combined that way, whatever the numbers: a unit error.
 
-Three kinds are read, all from what the question says about the operands:
+Four kinds are read, all from what the question says about the operands:
 
 - a rate times a count of another period: the question gives `50 patients each day` and `2 weeks`,
   and the step multiplies 50 by 2 (a count of weeks times a number per day needs the 7 days of a
@@ -9,7 +9,9 @@ Three kinds are read, all from what the question says about the operands:
   something (`10 + 60*.01 = 10.6` plants): a rate and an amount have different units, so their
   sum is no quantity;
 - a number per item times the count of items, called a number per item: `Each floor contains 8
-  units` and `15 floors`, then `15*8 = 120 units on each floor` (120 is the building's).
+  units` and `15 floors`, then `15*8 = 120 units on each floor` (120 is the building's);
+- a number of things per period times a count of periods, called a number of another thing: `4
+  times a week` and `6 weeks`, then `6*4 = 24 hours` (24 classes).
 
 Each is wrong even when its value happens to be a value of the gold chain.
 """
@@ -29,6 +31,7 @@ _PERIOD_UNITS = frozenset("second minute hour day week month year".split())
 _ANNOTATION = re.compile(r"<<[^<>]*>>")
 _CLAUSE = re.compile(r"[.!?;:,]\s|\s(?:and|so|but|which|because)\s")
 _EACH_NOUN = re.compile(r"\b(?:each|every|per)\s+([a-z]+)", re.IGNORECASE)
+_TIMES = re.compile(r"\s+times\s+(?:a|an|per|each|every)\s", re.IGNORECASE)
 _NOT_ITEMS = frozenset("one other of time".split())
 
 
@@ -42,16 +45,19 @@ def _question_units(question: str) -> tuple[dict[Fraction, str], dict[Fraction, 
     for value, _, _ in found:
         seen[value] = seen.get(value, 0) + 1
     per, counts = {}, {}
-    for (value, binding, _), (start, end, _) in zip(found, spans):
+    for i, ((value, binding, _), (start, end, _)) in enumerate(zip(found, spans)):
         if seen[value] != 1:
             continue
+        following = spans[i + 1][0] if i + 1 < len(spans) else len(question)
+        after = _CLAUSE.split(question[end:following])[0]
+        own_each = _EACH_NOUN.search(after) is not None  # `3 hours each time`; not `2 hours each time for 6`'s
         period = binding.period if binding.period is None else rate_period(question, start, end)
         if period is not None and period in _PERIOD_UNITS:
             per[value] = period
         if (
             not question.startswith("-", end)  # `a 7-day week`: 7 counts days, in a word that names a week
             and binding.period is None
-            and binding.scope != "each"
+            and not own_each
             and binding.nouns is not None
             and len(binding.nouns) == 1
             and (noun := next(iter(binding.nouns))) in _PERIOD_UNITS
@@ -76,11 +82,13 @@ def _each(question: str) -> dict[Fraction, str]:
 
 
 def _counted_nouns(question: str) -> dict[Fraction, str]:
-    """value -> the one noun the question counts with it (`15 floors`: 15 -> floor)."""
+    """value -> the one noun the question counts with it (`15 floors`: 15 -> floor; `4 times a week`: 4 -> time)."""
     found = {}
-    for value, binding, _ in bindings(question, question):
+    for (value, binding, _), (_, end, _) in zip(bindings(question, question), numbers_in(question)):
         if binding.nouns is not None and len(binding.nouns) == 1:
             found.setdefault(value, next(iter(binding.nouns)))
+        elif _TIMES.match(question, end):
+            found.setdefault(value, "time")
     return found
 
 
@@ -99,6 +107,26 @@ def per_item_total(question: str, calc: Calculation, step: str) -> str | None:
     for per, count in ((left, right), (right, left)):
         if per in each and counted.get(count) == each[per] and each[per] in said:
             return f"{plain(calc.stated)} is all the {each[per]}s' together, not one {each[per]}'s"
+    return None
+
+
+def rate_product_named(question: str, calc: Calculation, step: str) -> str | None:
+    """Why a number of things per period times a count of periods (`4 times a week` * `6 weeks`) is called a number of
+    another thing the question counts (`= 24 hours`): it counts the rate's things (24 times); None when it is not."""
+    operations = calc.expression.operations() if calc.expression is not None else []
+    if len(operations) != 1 or operations[0][0] != "*":
+        return None
+    per, counts, _ = _question_units(question)
+    counted = _counted_nouns(question)
+    for rate, count in (operations[0][1:], operations[0][2:0:-1]):
+        if rate in per and counts.get(count) == per[rate] and rate in counted:
+            said = {
+                next(iter(binding.nouns))
+                for _, binding, result in bindings(step, question, only=abs(calc.stated))
+                if result and binding.nouns is not None and len(binding.nouns) == 1
+            }
+            if len(said) == 1 and (other := said.pop()) not in (counted[rate], per[rate]):
+                return f"{plain(calc.stated)} counts {counted[rate]}s ({plain(rate)} a {per[rate]}), not {other}s"
     return None
 
 
