@@ -420,6 +420,10 @@ def test_a_number_per_day_times_a_count_of_weeks_is_a_unit_error():
     question = "A cafe sells 30 cakes a week. A cake needs 2 eggs. How many eggs does it use in 5 weeks?"
     gold = "It sells 30 * 5 = <<30*5=150>>150 cakes.\nThey need 150 * 2 = <<150*2=300>>300 eggs.\n#### 300"
     assert first_wrong_step(question, gold, split_steps("It sells 30 * 5 = <<30*5=150>>150 cakes.")) is None
+    # `5 days a week` is a number of days, not of things: its `1 hour` of yoga is per day
+    question = "Ada does 1 hour of yoga, 5 days a week. How many hours of yoga does she do in 4 weeks?"
+    gold = "She does 1*5=<<1*5=5>>5 hours a week.\nIn 4 weeks: 5*4=<<5*4=20>>20 hours.\n#### 20"
+    assert first_wrong_step(question, gold, split_steps("That is 5*1=<<5*1=5>>5 hours a week.")) is None
     # `50 weeks a year` times `35 hours a week` cancels: only a plain count of another period is an error
     question = "Lena works 50 weeks a year and 35 hours a week at $20 an hour. What does she earn in a year?"
     gold = "She works 50 * 35 = <<50*35=1750>>1750 hours.\nShe earns 1750 * 20 = <<1750*20=35000>>35000.\n#### 35000"
@@ -508,6 +512,12 @@ BOOKS = "Two books weigh 4 pounds each and a bag weighs 3 pounds. What do the bo
     "question, gold, solution",
     [
         (
+            "Cal has 3 kg of rice, Dee 5 kg and Eli 4 kg. They share it equally. How much does each get?",
+            "They have 3+5+4=<<3+5+4=12>>12 kg.\nEach gets 12/3=<<12/3=4>>4 kg.\n#### 4",
+            "Dee and Eli have 5+4=<<5+4=9>>9 kg.\nAll three have 3+9=<<3+9=12>>12 kg.\nEli and Dee have "
+            "4+9=<<4+9=13>>13.\nEach gets 12/3=<<12/3=4>>4 kg.",
+        ),
+        (
             BEADS,
             BEADS_GOLD,
             "Mia has 50+20=<<50+20=70>>70.\nZoe has 70+20=<<70+20=90>>90.\nIn all 70+50+90=<<70+50+90=210>>210.",
@@ -518,7 +528,7 @@ BOOKS = "Two books weigh 4 pounds each and a bag weighs 3 pounds. What do the bo
             "A book and the bag: 4+3=<<4+3=7>>7.\nAll: 7+4=<<7+4=11>>11.",
         ),
     ],
-    ids=["through-another-gold-sum", "a-term-the-gold-has-twice"],
+    ids=["a-double-count-nothing-uses", "through-another-gold-sum", "a-term-the-gold-has-twice"],
 )
 def test_adding_a_term_again_is_right_where_the_gold_does_it_too(question, gold, solution):
     assert first_wrong_step(question, gold, split_steps(solution)) is None

@@ -18,20 +18,30 @@ from fractions import Fraction
 from functools import lru_cache
 
 from tracegen.steps import split_steps
+from tracegen.verifiers.answers import same_value
 from tracegen.verifiers.calculations import Calculation, calculations, plain
 from tracegen.verifiers.values import GoldChain, contains
 
 
-def counted_twice(calc: Calculation, later: list[tuple[Calculation, ...]], chain: GoldChain, gold: str) -> str | None:
-    """Why the sum `calc` is misnamed: a later step adds one of its terms to it again; None when none does."""
+def counted_twice(
+    calc: Calculation, later: list[tuple[Calculation, ...]], chain: GoldChain, gold: str, answer: Fraction | None
+) -> str | None:
+    """Why the sum `calc` is misnamed: a later step adds one of its terms to it again, and what that gives is used
+    after (or answered): a sum counted twice that leads nowhere is an aside; None when there is none."""
     if calc.expression is None or not contains(chain.quantities, calc.stated):
         return None
     terms = _terms(calc)
     if not terms:
         return None
     total = abs(calc.stated)
-    for calcs in later:
+    for position, calcs in enumerate(later):
+        used = {abs(operand) for after in later[position + 1 :] for c in after for operand in c.operands}
         for other in calcs:
+            if not (
+                contains(used, abs(other.stated))
+                or (answer is not None and same_value(abs(answer), abs(other.stated)))
+            ):
+                continue
             for symbol, left, right in other.expression.operations() if other.expression is not None else ():
                 if symbol != "+":
                     continue

@@ -106,7 +106,7 @@ def first_wrong_step(question: str, gold: str, steps: list[str], answer: Fractio
                     f"states {plain(value)} with no calculation, and neither the question, the gold solution nor an "
                     "earlier step gives it",
                 )
-        if (why := misreading(question, gold, steps, step_calcs, index, known)) is not None:
+        if (why := misreading(question, gold, steps, step_calcs, index, known, answer)) is not None:
             return Divergence(index, "misread", why)
         for calc in calcs:
             if (

@@ -29,9 +29,10 @@ def misreading(
     step_calcs: list[tuple[Calculation, ...]],
     index: int,
     known: set[Fraction],
+    answer: Fraction | None = None,
 ) -> str | None:
     """Why step `index` misreads the problem (the reason of a `misread`), or None. `known`: the values the question,
-    the gold solution and the earlier steps give."""
+    the gold solution and the earlier steps give; `answer`: the solution's final answer, if any."""
     chain, step, calcs = GoldChain.of(gold), steps[index], step_calcs[index]
     unknown = shared_unknown(question, gold, tuple(steps))
     for expression, value in expressions(step, *unknown[:2]) if unknown else ():
@@ -55,7 +56,9 @@ def misreading(
                 "has"
             )
     for calc in calcs:
-        why = counted_twice(calc, step_calcs[index + 1 :], chain, gold) or repeated(calc, step_calcs[:index], gold)
+        why = counted_twice(calc, step_calcs[index + 1 :], chain, gold, answer) or repeated(
+            calc, step_calcs[:index], gold
+        )
         if why is not None:
             return why
     for calc in calcs:

@@ -38,7 +38,8 @@ _NOT_ITEMS = frozenset("one other of time".split())
 @lru_cache(maxsize=4096)
 def _question_units(question: str) -> tuple[dict[Fraction, str], dict[Fraction, str], frozenset[Fraction]]:
     """(value -> the period it is a rate per, value -> the period it counts, the question's percentages as rates),
-    for the values the question writes once (a value written twice may be either)."""
+    for the values the question writes once (a value written twice may be either). A number of periods per period
+    (`5 days a week`, `50 weeks a year`) is no rate of things: `1 hour` of yoga on those days is per day."""
     found = bindings(question, question)
     spans = numbers_in(question)
     seen: dict[Fraction, int] = {}
@@ -52,7 +53,7 @@ def _question_units(question: str) -> tuple[dict[Fraction, str], dict[Fraction, 
         after = _CLAUSE.split(question[end:following])[0]
         own_each = _EACH_NOUN.search(after) is not None  # `3 hours each time`; not `2 hours each time for 6`'s
         period = binding.period if binding.period is None else rate_period(question, start, end)
-        if period is not None and period in _PERIOD_UNITS:
+        if period is not None and period in _PERIOD_UNITS and not (binding.nouns or set()) & _PERIOD_UNITS:
             per[value] = period
         if (
             not question.startswith("-", end)  # `a 7-day week`: 7 counts days, in a word that names a week
