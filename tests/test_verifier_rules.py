@@ -420,6 +420,11 @@ def test_a_number_per_day_times_a_count_of_weeks_is_a_unit_error():
     question = "A cafe sells 30 cakes a week. A cake needs 2 eggs. How many eggs does it use in 5 weeks?"
     gold = "It sells 30 * 5 = <<30*5=150>>150 cakes.\nThey need 150 * 2 = <<150*2=300>>300 eggs.\n#### 300"
     assert first_wrong_step(question, gold, split_steps("It sells 30 * 5 = <<30*5=150>>150 cakes.")) is None
+    # minutes for each visit are no count of minutes: 300 visits a day * 20 minutes each is minutes a day
+    question = "A clinic sees 300 people a day. Each visit lasts 20 minutes. How many hours of visits a day?"
+    gold = "That is 300*20=<<300*20=6000>>6000 minutes a day.\nOr 6000/60=<<6000/60=100>>100 hours.\n#### 100"
+    assert first_wrong_step(question, "#### 100", split_steps("That is 300*20=<<300*20=6000>>6000 minutes.")) is None
+    assert first_wrong_step(question, gold, split_steps("They see 20*300=<<20*300=6000>>6000 minutes.")) is None
     # `5 days a week` is a number of days, not of things: its `1 hour` of yoga is per day
     question = "Ada does 1 hour of yoga, 5 days a week. How many hours of yoga does she do in 4 weeks?"
     gold = "She does 1*5=<<1*5=5>>5 hours a week.\nIn 4 weeks: 5*4=<<5*4=20>>20 hours.\n#### 20"

@@ -63,7 +63,7 @@ def misreading(
             return why
     for calc in calcs:
         if (
-            why := unit_error(question, calc)
+            why := unit_error(question, calc, chain.operations)
             or per_item_total(question, calc, step)
             or rate_product_named(question, calc, step)
         ) is not None:

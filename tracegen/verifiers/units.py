@@ -31,6 +31,7 @@ _PERIOD_UNITS = frozenset("second minute hour day week month year".split())
 _ANNOTATION = re.compile(r"<<[^<>]*>>")
 _CLAUSE = re.compile(r"[.!?;:,]\s|\s(?:and|so|but|which|because)\s")
 _EACH_NOUN = re.compile(r"\b(?:each|every|per)\s+([a-z]+)", re.IGNORECASE)
+_OWNED = re.compile(r"[0-9]\s+[A-Za-z]+\s*$")  # `2 hours each`: the `each` of the number before it
 _TIMES = re.compile(r"\s+times\s+(?:a|an|per|each|every)\s", re.IGNORECASE)
 _NOT_ITEMS = frozenset("one other of time".split())
 
@@ -51,7 +52,10 @@ def _question_units(question: str) -> tuple[dict[Fraction, str], dict[Fraction, 
             continue
         following = spans[i + 1][0] if i + 1 < len(spans) else len(question)
         after = _CLAUSE.split(question[end:following])[0]
-        own_each = _EACH_NOUN.search(after) is not None  # `3 hours each time`; not `2 hours each time for 6`'s
+        before = _CLAUSE.split(question[:start])[-1]
+        each_before = [m for m in _EACH_NOUN.finditer(before) if not _OWNED.search(before[: m.start()])]
+        own_each = _EACH_NOUN.search(after) is not None or bool(each_before)  # `3 hours each time`, `Each patient
+        # is seen for 24 minutes`; not `2 hours each time for 6 weeks`, whose `each` is the 2's
         period = binding.period if binding.period is None else rate_period(question, start, end)
         if period is not None and period in _PERIOD_UNITS and not (binding.nouns or set()) & _PERIOD_UNITS:
             per[value] = period
@@ -131,9 +135,12 @@ def rate_product_named(question: str, calc: Calculation, step: str) -> str | Non
     return None
 
 
-def unit_error(question: str, calc: Calculation) -> str | None:
-    """Why `calc` combines two of the question's quantities that cannot be combined so; None when it does not."""
-    if calc.expression is None:
+def unit_error(question: str, calc: Calculation, gold_operations: frozenset = frozenset()) -> str | None:
+    """Why `calc` combines two of the question's quantities that cannot be combined so; None when it does not, or
+    when the gold solution makes the same operation (`gold_operations`: (symbol, {operands})), which settles it."""
+    if calc.expression is None or any(
+        (symbol, frozenset((left, right))) in gold_operations for symbol, left, right in calc.expression.operations()
+    ):
         return None
     per, counts, rates = _question_units(question)
     operations = calc.expression.operations()
