@@ -24,16 +24,26 @@ from tracegen.verifiers.values import GoldChain, contains
 
 
 def counted_twice(
-    calc: Calculation, later: list[tuple[Calculation, ...]], chain: GoldChain, gold: str, answer: Fraction | None
+    step_calcs: list[tuple[Calculation, ...]],
+    index: int,
+    calc: Calculation,
+    gold: str,
+    answer: Fraction | None,
 ) -> str | None:
-    """Why the sum `calc` is misnamed: a later step adds one of its terms to it again, and what that gives is used
-    after (or answered): a sum counted twice that leads nowhere is an aside; None when there is none."""
+    """Why the sum `calc` of step `index` is misnamed: a later step adds one of its terms to it again, and what that
+    gives is used after (or answered); None when there is none. Not when the term is an increment the solution
+    keeps adding (`200+50`, `250+50`, `300+50`: bids rising by 50), nor when the double count leads nowhere (an
+    aside). Which of the two lines misnames its sum the numbers cannot tell (`the first two classes have 15+12 =
+    27`, then `the first two classes have a total of 27+15`); read from the words of the two lines (the later one
+    says the same thing), that cost a development label and two right blames for one, so the first is blamed."""
+    chain = GoldChain.of(gold)
     if calc.expression is None or not contains(chain.quantities, calc.stated):
         return None
     terms = _terms(calc)
     if not terms:
         return None
     total = abs(calc.stated)
+    later = step_calcs[index + 1 :]
     for position, calcs in enumerate(later):
         used = {abs(operand) for after in later[position + 1 :] for c in after for operand in c.operands}
         for other in calcs:
@@ -49,6 +59,7 @@ def counted_twice(
                     if (
                         whole == total
                         and contains(terms, part)
+                        and not _increment(step_calcs[: index + 1], terms, part)
                         and not any(
                             contains(terms, part) and (len(terms) == 1 or contains(terms, whole))
                             for terms in gold_sums(gold)
@@ -59,6 +70,17 @@ def counted_twice(
                             f"{plain(part)} to it again: {plain(total)} is not what this line calls it"
                         )
     return None
+
+
+def _increment(step_calcs: list[tuple[Calculation, ...]], terms: frozenset[Fraction], part: Fraction) -> bool:
+    """Whether another term of the sum was itself made by adding `part` (a running total rising by `part`)."""
+    return any(
+        same_value(abs(earlier.stated), term) and contains(earlier.operands, part)
+        for calcs in step_calcs
+        for earlier in calcs
+        for term in terms
+        if not same_value(term, part) and earlier.expression is not None and "+" in earlier.text
+    )
 
 
 @lru_cache(maxsize=4096)

@@ -56,9 +56,7 @@ def misreading(
                 "has"
             )
     for calc in calcs:
-        why = counted_twice(calc, step_calcs[index + 1 :], chain, gold, answer) or repeated(
-            calc, step_calcs[:index], gold
-        )
+        why = counted_twice(step_calcs, index, calc, gold, answer) or repeated(calc, step_calcs[:index], gold)
         if why is not None:
             return why
     for calc in calcs:
