@@ -529,3 +529,273 @@ def test_a_true_side_fact_is_no_misbinding_of_the_gold_value_it_equals():
 def test_what_a_number_measures(text, value, unit, per):
     (found,) = [q for q in quantities(text) if q.value == value]
     assert (found.unit and found.unit.name, found.per and found.per.name) == (unit, per)
+
+
+def assert_first_error(question, gold, solution, step, kind="misread", says="", rights=()):
+    """`solution` goes wrong first at `step`, for the reason that `says`; each of `rights`, judged alone, is right."""
+    found = first_error(question, gold, solution)
+    assert (found.step_index, found.kind) == (step, kind) and says in found.reason, found
+    for right in rights:
+        assert first_wrong_step(question, gold, split_steps(right)) is None, right
+
+
+KENNEL = (
+    "A kennel takes in 40 dogs each day and has room for 900 dogs. It starts empty. How many free places does it "
+    "have after 3 weeks?"
+)
+KENNEL_GOLD = (
+    "In a week it takes in 40 * 7 = <<40*7=280>>280 dogs.\nIn 3 weeks it takes in 280 * 3 = <<280*3=840>>840 dogs.\n"
+    "It has 900 - 840 = <<900-840=60>>60 free places.\n#### 60"
+)
+
+
+def test_a_number_per_day_times_a_count_of_weeks_is_a_unit_error():
+    solution = (
+        "In 3 weeks it takes in 40 * 3 = <<40*3=120>>120 dogs.\nIt has 900 - 120 = <<900-120=780>>780 free places."
+    )
+    assert_first_error(KENNEL, KENNEL_GOLD, solution + "\nA: 780", 0, says="a count of weeks times a number per day")
+    # converting first is right, whichever way round; a number per week times weeks too
+    for right in (
+        "It takes in 40 * 7 = <<40*7=280>>280 dogs a week.\nSo 3 * 280 = <<3*280=840>>840 dogs.",
+        "That is 3 * 7 = <<3*7=21>>21 days.\nSo 40 * 21 = <<40*21=840>>840 dogs.",
+        "It takes in 40 * 7 * 3 = <<40*7*3=840>>840 dogs.",
+    ):
+        assert first_wrong_step(KENNEL, KENNEL_GOLD, split_steps(right)) is None, right
+    question = "A cafe sells 30 cakes a week. A cake needs 2 eggs. How many eggs does it use in 5 weeks?"
+    gold = "It sells 30 * 5 = <<30*5=150>>150 cakes.\nThey need 150 * 2 = <<150*2=300>>300 eggs.\n#### 300"
+    assert first_wrong_step(question, gold, split_steps("It sells 30 * 5 = <<30*5=150>>150 cakes.")) is None
+    # minutes for each visit are no count of minutes: 300 visits a day * 20 minutes each is minutes a day
+    question = "A clinic sees 300 people a day. Each visit lasts 20 minutes. How many hours of visits a day?"
+    gold = "That is 300*20=<<300*20=6000>>6000 minutes a day.\nOr 6000/60=<<6000/60=100>>100 hours.\n#### 100"
+    assert first_wrong_step(question, "#### 100", split_steps("That is 300*20=<<300*20=6000>>6000 minutes.")) is None
+    assert first_wrong_step(question, gold, split_steps("They see 20*300=<<20*300=6000>>6000 minutes.")) is None
+    # `5 days a week` is a number of days, not of things: its `1 hour` of yoga is per day
+    question = "Ada does 1 hour of yoga, 5 days a week. How many hours of yoga does she do in 4 weeks?"
+    gold = "She does 1*5=<<1*5=5>>5 hours a week.\nIn 4 weeks: 5*4=<<5*4=20>>20 hours.\n#### 20"
+    assert first_wrong_step(question, gold, split_steps("That is 5*1=<<5*1=5>>5 hours a week.")) is None
+    # `50 weeks a year` times `35 hours a week` cancels: only a plain count of another period is an error
+    question = "Lena works 50 weeks a year and 35 hours a week at $20 an hour. What does she earn in a year?"
+    gold = "She works 50 * 35 = <<50*35=1750>>1750 hours.\nShe earns 1750 * 20 = <<1750*20=35000>>35000.\n#### 35000"
+    assert first_wrong_step(question, gold, split_steps("She works 50 * 35 = <<50*35=1750>>1750 hours.")) is None
+
+
+def test_a_percentage_added_to_an_amount_is_a_unit_error_even_when_nothing_uses_it():
+    question = "A baker had 20 pies. Then she made 45% more pies. Her friend has 6 fewer than the baker. How many?"
+    gold = (
+        "She made 20 * 0.45 = <<20*0.45=9>>9 more pies.\nShe has 20 + 9 = <<20+9=29>>29 pies.\n"
+        "Her friend has 29 - 6 = <<29-6=23>>23 pies.\n#### 23"
+    )
+    solution = "She has 20 + 45% = <<20+45*.01=20.45>>20.45 pies.\nHer friend has 20 - 6 = <<20-6=14>>14 pies.\nA: 14"
+    assert_first_error(question, gold, solution, 0)
+    for right in (
+        "She has 20 * (1 + 0.45) = <<20*(1+0.45)=29>>29 pies.",
+        "She has 100% + 45% = 145% of the pies, 20 * 1.45 = <<20*1.45=29>>29.",
+        "The friend has 1 - 0.45 = <<1-0.45=0.55>>0.55 of nothing; she has 20 + 9 = <<20+9=29>>29 pies.",
+    ):
+        assert first_wrong_step(question, gold, split_steps(right)) is None, right
+
+
+def test_a_value_the_gold_adds_to_a_yearly_amount_is_a_years():
+    question = (
+        "Ana earns $3000 a month. Once a year she gets a bonus of half a month's pay. What does she earn in a year?"
+    )
+    gold = (
+        "She earns 3000 * 12 = <<3000*12=36000>>36000 a year.\nHer bonus is 3000 / 2 = <<3000/2=1500>>1500.\n"
+        "She earns 36000 + 1500 = <<36000+1500=37500>>37500.\n#### 37500"
+    )
+    solution = (
+        "Her bonus is 3000 / 2 = <<3000/2=1500>>1500 per month.\nShe earns 3000 + 1500 = <<3000+1500=4500>>4500 a "
+        "month.\nIn a year she earns 4500 * 12 = <<4500*12=54000>>54000.\nA: 54000"
+    )
+    rights = ("Her bonus is 3000 / 2 = <<3000/2=1500>>1500.", "Her bonus is 3000 / 2 = <<3000/2=1500>>1500 a year.")
+    assert_first_error(
+        question, gold, solution, 0, says="1500 per month, where the gold solution has 1500 per year", rights=rights
+    )
+
+
+def test_an_equation_whose_root_no_quantity_has_is_set_up_wrongly_on_its_line():
+    from tracegen.verifiers.algebra import equations
+
+    assert equations("In 3 years their ages add up to 2y+y=27.") == (("2y+y=27", 9),)
+    assert equations("So she is n=2(30-2n) years old.") == (("n=2(30-2n)", 12),)
+    assert equations("He makes 9,000 cakes x 3 = 27,000 cakes.") == ()  # a times sign, not an unknown
+    assert equations("Let x be a number.") == equations("She uses 2x flour.") == ()
+    question = (
+        "The sides of a triangle are x, 2x and 4x cm long, and its perimeter is 63 cm. How long is its longest side?"
+    )
+    gold = (
+        "Let x be the shortest side.\nx+2x+4x=63\n7x=63\nx=<<63/7=9>>9\nThe longest side is 4*9=<<4*9=36>>36 cm.\n"
+        "#### 36"
+    )
+    solution = (
+        "Let x be the shortest side.\nThe sides add up to 2x+4x=63 cm.\nSo 6x=63 and x=63/6=<<63/6=10.5>>10.5.\n"
+        "The longest side is 4*10.5=<<4*10.5=42>>42 cm.\nA: 42"
+    )
+    assert_first_error(question, gold, solution, 1)
+    right = (
+        "Let x be the shortest side.\nThe sides add up to x + 2x + 4x = 63 cm.\nSo 7x = 63 and x = 9.\n"
+        "The longest is 4 * 9 = 36."
+    )
+    assert first_wrong_step(question, gold, split_steps(right)) is None
+
+
+def test_a_sum_a_later_step_adds_its_own_term_to_again_is_misnamed_where_it_is_made():
+    question = "Omar saves $30 and his sister gives him $12 more. A bank doubles all of it. How much does he have?"
+    gold = "He has 30+12=<<30+12=42>>42 dollars.\nThe bank doubles it: 42*2=<<42*2=84>>84 dollars.\n#### 84"
+    solution = (
+        "His sister adds 30+12=<<30+12=42>>42 dollars to his savings.\nSo he has 42+30=<<42+30=72>>72 dollars.\n"
+        "The bank doubles it: 72*2=<<72*2=144>>144 dollars.\nA: 144"
+    )
+    assert_first_error(question, gold, solution, 0, says="42 already holds 30")
+
+
+BEADS = "Ivy has 50 beads. Mia has 20 more than Ivy, and Zoe has 20 more than Mia. How many do the three have?"
+BEADS_GOLD = (
+    "Mia has 50+20=<<50+20=70>>70 beads.\nZoe has 70+20=<<70+20=90>>90 beads.\nIvy and Mia have 50+70=<<50+70=120>>"
+    "120.\nThe three have 120+90=<<120+90=210>>210 beads.\n#### 210"
+)
+BOOKS = "Two books weigh 4 pounds each and a bag weighs 3 pounds. What do the books and the bag weigh?"
+
+
+@pytest.mark.parametrize(
+    "question, gold, solution",
+    [
+        (
+            "Cal has 3 kg of rice, Dee 5 kg and Eli 4 kg. They share it equally. How much does each get?",
+            "They have 3+5+4=<<3+5+4=12>>12 kg.\nEach gets 12/3=<<12/3=4>>4 kg.\n#### 4",
+            "Dee and Eli have 5+4=<<5+4=9>>9 kg.\nAll three have 3+9=<<3+9=12>>12 kg.\nEli and Dee have "
+            "4+9=<<4+9=13>>13.\nEach gets 12/3=<<12/3=4>>4 kg.",
+        ),
+        (
+            BEADS,
+            BEADS_GOLD,
+            "Mia has 50+20=<<50+20=70>>70.\nZoe has 70+20=<<70+20=90>>90.\nIn all 70+50+90=<<70+50+90=210>>210.",
+        ),
+        (
+            BOOKS,
+            "They weigh 4+4+3=<<4+4+3=11>>11 pounds.\n#### 11",
+            "A book and the bag: 4+3=<<4+3=7>>7.\nAll: 7+4=<<7+4=11>>11.",
+        ),
+    ],
+    ids=["a-double-count-nothing-uses", "through-another-gold-sum", "a-term-the-gold-has-twice"],
+)
+def test_adding_a_term_again_is_right_where_the_gold_does_it_too(question, gold, solution):
+    assert first_wrong_step(question, gold, split_steps(solution)) is None
+
+
+RICE = "A cook uses 3 cups of rice a day. How many cups does he use in 7 days?"
+
+
+@pytest.mark.parametrize(
+    "gold, says",
+    [
+        ("He uses 3 cups of rice a day so in 7 days he uses 3*7 = <<3*7=21>>21 cups.\n#### 21", None),
+        (
+            "Every day, he uses 3 * 7 = <<3*7=21>>21 cups.\n#### 21",
+            "21 per week, where the gold solution has 21 per day",
+        ),
+    ],
+    ids=["the-day-is-3s", "a-period-no-number-has-is-the-values"],
+)
+def test_a_period_three_words_after_a_number_is_that_numbers(gold, says):
+    found = misbinding(RICE, gold, "He uses 3*7 = <<3*7=21>>21 cups of rice a week.", 21)
+    assert found is None if says is None else says in found
+
+
+def test_a_calculation_repeated_where_the_gold_applies_it_to_a_new_base_is_a_misread():
+    question = "A bike costs $500. It loses 10% of its value in the first year and 10% of what is left in the second."
+    gold = (
+        "First year: 500*.10=<<500*.10=50>>50\n500-50=<<500-50=450>>450\nSecond year: 450*.10=<<450*.10=45>>45\n"
+        "450-45=<<450-45=405>>405\n#### 405"
+    )
+    solution = (
+        "In the first year it loses 500*.10=<<500*.10=50>>50.\nIn the second year it loses 500*.10=<<500*.10=50>>50.\n"
+        "It is worth 500-50-50=<<500-50-50=400>>400.\nA: 400"
+    )
+    assert_first_error(question, gold, solution, 1)
+    # the same product for two things the gold never computes apart is no repeat (3 hats and 3 pairs of socks)
+    question = "Eva knits 3 hats of 2 balls of wool each and 3 pairs of socks of 2 balls each. How many balls?"
+    gold = "One hat and one pair of socks take 2+2=<<2+2=4>>4 balls.\nShe needs 3*4=<<3*4=12>>12 balls.\n#### 12"
+    solution = "Hats: 3*2=<<3*2=6>>6 balls.\nSocks: 3*2=<<3*2=6>>6 balls.\nIn all 6+6=<<6+6=12>>12 balls."
+    assert first_wrong_step(question, gold, split_steps(solution)) is None
+
+
+def test_a_number_per_item_times_the_items_is_no_number_per_item():
+    question = (
+        "A parking garage has 6 levels. Each level holds 40 cars. A quarter of the places are free. How many cars?"
+    )
+    gold = (
+        "It holds 6 * 40 = <<6*40=240>>240 cars.\n240 / 4 = <<240/4=60>>60 are free.\n"
+        "240 - 60 = <<240-60=180>>180.\n#### 180"
+    )
+    solution = (
+        "There are 6 * 40 = <<6*40=240>>240 cars on each level.\n"
+        "So the garage holds 240 * 6 = <<240*6=1440>>1440 cars.\nA: 1440"
+    )
+    rights = (
+        "There are 6 * 40 = <<6*40=240>>240 cars on all levels.",
+        "Each level holds 40 cars, so 6 levels hold 6 * 40 = <<6*40=240>>240 cars.",
+    )
+    assert_first_error(question, gold, solution, 0, says="240 is all the levels' together", rights=rights)
+
+
+def test_an_unjustified_sum_of_money_or_persons_amount_is_wrong_even_when_nothing_uses_it():
+    question = "Ben has $50. Ann has 20% less than Ben. How much do they have together?"
+    gold = "Ann has 50*0.8=<<50*0.8=40>>40 dollars.\nTogether they have 50+40=<<50+40=90>>90 dollars.\n#### 90"
+    rest = "\nAnn has 50-10=<<50-10=40>>40 dollars.\nTogether they have 50+40=<<50+40=90>>90 dollars."
+    for claim in ("Ben's $50 is 20% more than Ann's $45", "Ben's 50 is 20% more than Ann's 45"):
+        solution = f"{claim}, so Ann has 50*0.2=<<50*0.2=10>>10 dollars less." + rest
+        found = first_wrong_step(question, gold, split_steps(solution))
+        assert (found.step_index, found.kind) == (0, "unsupported_value"), (claim, found)
+    solution = "Over 3 days nothing changes, so Ann has 50*0.2=<<50*0.2=10>>10 dollars less." + rest
+    assert first_wrong_step(question, gold, split_steps(solution)) is None  # a bare number in passing
+
+
+def test_an_expression_in_the_gold_unknown_is_judged_at_the_gold_root():
+    from tracegen.verifiers.algebra import expressions
+
+    assert expressions("Ana: 4x+10 marbles", "x", Fraction(10)) == (("4x+10", 50),)
+    assert expressions("So Ana is 5*x+2 = 5x+2.", "x", Fraction(3)) == (("5*x+2", 17), ("5x+2", 17))
+    question = (
+        "Ana, Bo and Cy have 100 marbles. Bo has 4 times as many as Cy, and Ana has 10 more than Bo. How many has Ana?"
+    )
+    gold = (
+        "Let x be the number of marbles Cy has.\nBo: 4x\nAna: 4x+10\nx+4x+4x+10=100\n9x=90\nx=<<90/9=10>>10\n"
+        "Ana: 4*10+10=<<4*10+10=50>>50 marbles\n#### 50"
+    )
+    solution = (
+        "Let x be the number of Cy's marbles.\nBo: 4x\nAna: x+10\nTotal: x+4x+x+10=100\n6x=90\nx=15\nAna: 25\nA: 25"
+    )
+    assert_first_error(question, gold, solution, 2)
+    right = "Let x be the number of Cy's marbles.\nBo: 4x\nAna: 4x+10\nIn all x+4x+4x+10=100\n9x=90\nx=10"
+    assert first_wrong_step(question, gold, split_steps(right)) is None
+    # another unknown (x for Bo's marbles) is not judged at the gold's root
+    other = "Let x be the number of Bo's marbles.\nAna: x+10\nCy: x/4"
+    assert first_wrong_step(question, gold, split_steps(other)) is None
+
+
+STAMPS = "Ola sold 2/3 of her stamps and has 40 left. How many stamps did she have at first?"
+STAMPS_GOLD = "She has 1 - 2/3 = 1/3 left.\nSo she had 40 * 3 = <<40*3=120>>120 stamps at first.\n#### 120"
+
+
+def test_an_unknown_for_what_the_question_asks_has_the_gold_answer_as_its_value():
+    solution = "Let y be the number of stamps she had at first.\nShe sold 2/3y and kept 40y.\nSo y = 40/3.\nA: 13"
+    assert_first_error(
+        STAMPS,
+        STAMPS_GOLD,
+        solution,
+        1,
+        says="40y is 4800",  # 2/3y is no gold value, but a share of y the question names
+        rights=["Let y be the number of stamps she had at first.\nShe kept y/3 = 40 stamps.\nSo y = 120."],
+    )
+    # an unknown for something the question does not ask is not judged at the answer
+    other = "Let y be the number of stamps she sold.\nShe kept 40y."
+    assert first_wrong_step(STAMPS, STAMPS_GOLD, split_steps(other)) is None
+
+
+def test_a_number_of_times_a_week_times_weeks_counts_times_not_hours():
+    question = "A choir meets 3 times a week for 2 hours each time for 5 weeks. How many hours does it meet?"
+    gold = "It meets 3*2=<<3*2=6>>6 hours a week.\nIn 5 weeks it meets 6*5=<<6*5=30>>30 hours.\n#### 30"
+    solution = "It meets 5*3=<<5*3=15>>15 hours in all.\nA: 15"
+    rights = ("It meets 5*3=<<5*3=15>>15 times.\nEach time is 2 hours: 15*2=<<15*2=30>>30 hours.",)
+    assert_first_error(question, gold, solution, 0, says="15 counts times (3 a week), not hours", rights=rights)

@@ -8,7 +8,8 @@ where the gold's 10,500 is paid once a year. A value's *binding* is read from th
   (`3 onions`, `20 pounds of oats`; `5 dollars`, `12 each` bind nothing), or `times` for a
   multiplier (`25 times the size of`);
 - `period`: `per day`, `a week`, `every 2 months`, `/hour`: the nearest after it in its clause, else
-  the last before it in its sentence (`every month, they need 700`);
+  the last before it in its sentence (`every month, they need 700`); where the gold solution names
+  none, the one period of the values it adds the value to (the terms of a sum share a period);
 - `scope`: `each` (`each class has 15`, `$3 apiece`) or `total` (`combined`, `altogether`), when its
   clause says one and not the other;
 - `person`: the first name of the question in its sentence, its subject (`Raymond does 1/2*400 = 200`).
@@ -29,6 +30,7 @@ from itertools import dropwhile, takewhile
 from tracegen.steps import numbers_in, split_steps
 from tracegen.verifiers.answers import same_value
 from tracegen.verifiers.calculations import plain
+from tracegen.verifiers.values import GoldChain
 
 _ANNOTATION = re.compile(r"<<[^<>]*>>")
 _COUNTED = re.compile(
@@ -42,9 +44,10 @@ _PERIOD = re.compile(
 )
 _POWER_BEFORE = re.compile(r"\b(?:kilowatts?|watts?|kw|kwh)\s*$", re.IGNORECASE)
 _DISTANCE_BEFORE = re.compile(r"\b(?:miles?|kilomet(?:er|re)s?|km|met(?:er|re)s?|feet|foot|yards?)\s*$", re.IGNORECASE)
+_AMOUNT_BEFORE = re.compile(r"(?:[$€£]|[A-Za-z]['’]s\s+[$€£]?)\s*$")
 _SPEED_PERIODS = frozenset("second minute hour".split())
 _CLAUSE_END = re.compile(r"[.!?;:,]\s")
-_NUMBER_JUST_BEFORE = re.compile(r"[0-9](?:\s*[A-Za-z]+){0,2}\s*$")
+_NUMBER_JUST_BEFORE = re.compile(r"[0-9](?:\s*[A-Za-z]+){0,3}\s*$")
 _COMPARATIVES = frozenset("more fewer less older younger longer shorter taller heavier lighter".split())
 _QUALIFIERS = frozenset("more fewer less extra additional other".split())
 _COMPARING = frozenset(
@@ -74,7 +77,7 @@ _SUBJECT = re.compile(
     r"([A-Z][a-z]+)(?:['’]s?)?\s+(?!and\b|or\b|&)"
 )
 _LIST_BEFORE = re.compile(r"[A-Z][a-z]+,\s*[A-Z][a-z]+,?\s*(?:and\s*)?$")
-_NOT_NAMES = frozenset(
+NOT_NAMES = frozenset(
     "A An The If In On At After Before When While How What Which Who Each Every Then So She He They It We You I "
     "His Her Their Its There This That These Those One Two Three Four Five Six Seven Eight Nine Ten But And Or "
     "For From To With Of By As Mr Mrs Ms Dr Calculate Find Given Since Because Last Next First Second Third "
@@ -102,7 +105,7 @@ class Binding:
     scope: str | None
 
 
-def _lemma(word: str) -> str:
+def lemma(word: str) -> str:
     """The singular of a plural, roughly: `horses` -> `horse`, `boxes` -> `box`, `berries` -> `berry`, `potatoes` ->
     `potato`."""
     word = word.lower()
@@ -121,13 +124,13 @@ def _lemma(word: str) -> str:
 def question_words(question: str) -> tuple[frozenset[str], frozenset[str]]:
     """(the nouns a binding may name: those the question counts, `12 onions`; the names of people and days) of a
     question."""
-    nouns = frozenset(_lemma(w) for w in _COUNTED.findall(question) if w.lower() not in _NOT_NOUNS and len(w) > 2)
+    nouns = frozenset(lemma(w) for w in _COUNTED.findall(question) if w.lower() not in _NOT_NOUNS and len(w) > 2)
     lower = {w.lower() for w in re.findall(r"\b[a-z]+\b", question)}
     groups = set(_NOT_A_PERSON.findall(question))
     names = frozenset(
         n
         for n in _NAME.findall(question)
-        if n not in _NOT_NAMES and n not in _CALENDAR and n not in groups and n.lower() not in lower
+        if n not in NOT_NAMES and n not in _CALENDAR and n not in groups and n.lower() not in lower
     )
     return nouns, names
 
@@ -147,7 +150,7 @@ def bindings(
         words = _WORDS_AFTER.match(plain_text, end)
         after = re.findall(r"[A-Za-z]+", words.group(0)) if words else []
         head = _head(after, counted)
-        named = frozenset({_lemma(head)}) if head is not None and _lemma(head) in counted else frozenset()
+        named = frozenset({lemma(head)}) if head is not None and lemma(head) in counted else frozenset()
         if after[:1] == ["times"] and after[1:2] and after[1].lower() in _COMPARING and not counts_times:
             named = frozenset({"times"})  # a multiplier (`25 times the size`, `2 times more`), not an amount
         clause_before = _CLAUSE_END.split(plain_text[:start])[-1]
@@ -175,10 +178,10 @@ def _head(after: list[str], counted: frozenset[str]) -> str | None:
     words = list(dropwhile(lambda word: word.lower() in _QUALIFIERS, after))
     phrase = list(takewhile(lambda word: word.lower() not in _NOT_NOUNS, words))
     plural = next(
-        (i for i, word in enumerate(phrase) if _lemma(word) != word.lower() or word.lower() in _PLURALS), None
+        (i for i, word in enumerate(phrase) if lemma(word) != word.lower() or word.lower() in _PLURALS), None
     )
     phrase = phrase if plural is None else phrase[: plural + 1]  # `150 people came`: a plural ends the noun phrase
-    return next((word for word in reversed(phrase) if _lemma(word) in counted), words[0] if words else None)
+    return next((word for word in reversed(phrase) if lemma(word) in counted), words[0] if words else None)
 
 
 def _period(text: str, start: int, end: int, before: bool) -> str | None:
@@ -195,11 +198,28 @@ def _period(text: str, start: int, end: int, before: bool) -> str | None:
             for m in _PERIOD.finditer(sentence)
             if not _NUMBER_JUST_BEFORE.search(sentence[: m.start()]) and not _rate_unit(sentence[: m.start()], m)
         ]
-        after = unattached[-1] if unattached else None  # `4 pieces a day` binds the day to 4, not to what follows
+        after = unattached[-1] if unattached else None  # `4 pieces of gum a day`: the day is 4's, not what follows
     if after is None:
         return None
     count = after.group("count")
     return f"{count.lower() + ' ' if count and count != '1' else ''}{after.group('unit').lower()}"
+
+
+def rate_period(text: str, start: int, end: int) -> str | None:
+    """The period the number at text[start:end] is a rate per, read before the next number (`50 patients each day`;
+    not the `per day` of `2 weeks if she charges $12 per day`, which is 12's)."""
+    following = next((found for found, _, _ in _numbers(text) if found >= end), len(text))
+    return _period(text[:following], start, end, before=False)
+
+
+def names_an_amount(step: str, value: Fraction) -> bool:
+    """Whether `step` writes `value` as a sum of money (`$30000`) or as someone's (`Lylah's 30000`): a claim about a
+    quantity of the problem even when no later step uses it, unlike a bare number in passing (`in 3 days`)."""
+    plain_text = _ANNOTATION.sub(" ", step)
+    return any(
+        same_value(abs(found), value) and _AMOUNT_BEFORE.search(plain_text[:start])
+        for start, _, found in _numbers(plain_text)
+    )
 
 
 def _rate_unit(before: str, period: re.Match[str]) -> bool:
@@ -243,6 +263,24 @@ def gold_bindings(question: str, gold: str) -> tuple[tuple[Fraction, Binding, bo
     return tuple(pair for step in split_steps(gold) for pair in bindings(step, question, gold=True))
 
 
+def _period_of_sum(question: str, gold: str, value: Fraction) -> set[str | None] | None:
+    """The period of `value` where the gold solution names none: the one period of the values it adds `value` to or
+    takes it from, since the terms of a sum are of one period (the gold's `bonus 21000*.5 = 10500`, then `252,000 +
+    10,500` where 252,000 is `a year`: 10,500 is a year's, and `10500 per month` misreads it)."""
+    partners = [
+        other
+        for symbol, operands in GoldChain.of(gold).operations
+        if symbol in "+-" and len(operands) == 2 and any(same_value(value, o) for o in operands)
+        for other in operands
+        if not same_value(value, other)
+    ]
+    periods = set()
+    for partner in partners:
+        found = {b.period for v, b, result in gold_bindings(question, gold) if same_value(v, partner) and result}
+        periods |= found
+    return periods if len(periods) == 1 and None not in periods else None
+
+
 def misbinding(question: str, gold: str, step: str, value: Fraction) -> str | None:
     """Why `value`, as `step` writes it last, is bound to another quantity than where the gold
     solution concludes it (every place, else every place it writes it); None when it is not."""
@@ -271,6 +309,8 @@ def misbinding(question: str, gold: str, step: str, value: Fraction) -> str | No
     for field, what in FIELDS:
         have = getattr(last, field)
         gold_have = {getattr(b, field) for b in theirs} - {UNCLEAR}  # a clause of several people does not vote
+        if field == "period" and gold_have == {None}:
+            gold_have = _period_of_sum(question, gold, abs(value)) or gold_have
         if have in (None, UNCLEAR) or None in gold_have or not gold_have or have in gold_have:
             continue
         return (

@@ -11,11 +11,16 @@ prose (`12 apples / 3 = 4 apples`, tracegen.verifiers.calculations and .prose); 
 writes outside them are values it *states*. Walking the steps in order, the first step is wrong that
 1. has false arithmetic (`false_annotation`), else
 2. uses an operand that is not known, or states a value no question, gold solution or earlier
-   step gives, no gold quantity, that a later step uses (`unsupported_value`), else
+   step gives, no gold quantity, that a later step uses or that it writes as money or as someone's
+   (`Lylah's $30000`: a claim, even unused) (`unsupported_value`), else
 3. computes a gold quantity but binds it to another quantity than the gold solution does: the
    right number of the wrong thing (`3 potatoes` for the gold's `3 onions`), period (`210 a
    day` for `210 a week`), person (`Raymond does 100` for the gold's `David does 100`) or as a
-   multiplier (`30 times as old`) (`misread`, tracegen.verifiers.binding), else
+   multiplier (`30 times as old`) (`misread`, tracegen.verifiers.binding), or misreads the
+   problem whatever the gold chain: an equation or an expression in the unknown that no value
+   bears out (`3x + 2x = 180` where the angles are x, 2x and 3x), a term counted twice, a
+   calculation repeated on a stale base, quantities combined against their units (`50 a day * 2
+   weeks`) (`misread`, tracegen.verifiers.misreadings), else
 4. computes a value that leads nowhere on the gold chain yet is used: not a gold result, and no
    later step turns it into one (a partial result of the gold chain counts only when a later
    step completes it). A solution may take another path (`3+4=7`, then `16-7=9`), and a value
@@ -39,8 +44,9 @@ from fractions import Fraction
 from tracegen.steps import split_steps
 from tracegen.verifiers.answers import WrongSolution, final_line_index, final_value, same_value
 from tracegen.verifiers.base import Divergence
-from tracegen.verifiers.binding import misbinding
+from tracegen.verifiers.binding import misbinding, names_an_amount
 from tracegen.verifiers.calculations import Calculation, calculations, plain, stated_numbers
+from tracegen.verifiers.misreadings import misreading
 from tracegen.verifiers.side_facts import true_side_fact
 from tracegen.verifiers.values import GoldChain, contains, question_values
 
@@ -94,7 +100,7 @@ def first_wrong_step(question: str, gold: str, steps: list[str], answer: Fractio
                     "earlier step gives",
                 )
         for value in stated[index]:
-            if contains(used_after[index], value) and not (
+            if (contains(used_after[index], value) or names_an_amount(steps[index], value)) and not (
                 contains(known, value) or contains(chain.quantities, value) or contains(useful_after[index], value)
             ):
                 return Divergence(
@@ -103,6 +109,8 @@ def first_wrong_step(question: str, gold: str, steps: list[str], answer: Fractio
                     f"states {plain(value)} with no calculation, and neither the question, the gold solution nor an "
                     "earlier step gives it",
                 )
+        if (why := misreading(question, gold, steps, step_calcs, index, known, answer)) is not None:
+            return Divergence(index, "misread", why)
         for calc in calcs:
             if (
                 calc.computes

@@ -19,8 +19,8 @@ from fractions import Fraction
 from functools import lru_cache
 
 from tracegen.steps import numbers_in
-from tracegen.verifiers.binding import _lemma as singular
-from tracegen.verifiers.values import _WORD_VALUES
+from tracegen.verifiers.binding import lemma as singular
+from tracegen.verifiers.values import WORD_VALUES
 
 PERIODS = frozenset("second minute hour day night week month year decade century".split())
 _SPELLINGS = {  # a unit's other spellings -> its one name
@@ -82,7 +82,7 @@ _POSSESSIVE = re.compile(r"['’]s?$")
 _WORD = re.compile(r"[A-Za-z]+(?:['’]s?)?")
 _PHRASE = re.compile(r"\s*[-‐]?\s*([A-Za-z]+(?:['’]s?)?)")
 _NUMBER_WORDS = re.compile(
-    rf"\b(?:{'|'.join(w for w, v in _WORD_VALUES.items() if 0 < v < 100 and w not in {'once', 'single'})})\b",
+    rf"\b(?:{'|'.join(w for w, v in WORD_VALUES.items() if 0 < v < 100 and w not in {'once', 'single'})})\b",
     re.IGNORECASE,
 )
 _CLAUSE_END = re.compile(r"[,;:]\s|[.!?](?:\s|$)")
@@ -149,7 +149,7 @@ def unit_name(word: str) -> str:
 def quantities(text: str) -> tuple[Quantity, ...]:
     """Every number of `text` (digits, and number words up to ninety-nine) read as a quantity."""
     spans = [(start, end, abs(value)) for start, end, value in numbers_in(text)]
-    spans += [(m.start(), m.end(), Fraction(_WORD_VALUES[m.group(0).lower()])) for m in _NUMBER_WORDS.finditer(text)]
+    spans += [(m.start(), m.end(), Fraction(WORD_VALUES[m.group(0).lower()])) for m in _NUMBER_WORDS.finditer(text)]
     return tuple(quantity_at(text, start, end, value) for start, end, value in sorted(spans))
 
 

@@ -56,7 +56,7 @@ _UNITS = (  # a word of the question (regex) -> the constants a solution may bri
 )
 _UNIT_PATTERNS = tuple((re.compile(words, re.IGNORECASE), values) for words, values in _UNITS)
 
-_WORD_VALUES = {
+WORD_VALUES = {
     "zero": 0,
     "one": 1,
     "two": 2,
@@ -150,8 +150,8 @@ def question_values(question: str) -> frozenset[Fraction]:
             values.update({part, 1 - part, 1 + part, 1 / part if part else part})
     for word in _WORD.findall(question):
         word = word.lower()
-        if word in _WORD_VALUES:
-            values.add(Fraction(_WORD_VALUES[word]))
+        if word in WORD_VALUES:
+            values.add(Fraction(WORD_VALUES[word]))
         if word in _FRACTION_WORDS:
             part = _FRACTION_WORDS[word]
             values.update({part, 1 / part, 1 - part, 1 + part})
@@ -167,16 +167,16 @@ def _word_compounds(question: str) -> set[Fraction]:
     found = set()
     words = [w.lower() for w in _WORD.findall(question)]
     for first, second in zip(words, words[1:]):
-        a = _WORD_VALUES.get(first, _FRACTION_WORDS.get(first))
-        b = _WORD_VALUES.get(second)
+        a = WORD_VALUES.get(first, _FRACTION_WORDS.get(first))
+        b = WORD_VALUES.get(second)
         if a is not None and b is not None:
             found.update({Fraction(a) * b, Fraction(a) + b})
     for first, second, third, fourth in zip(words, words[1:], words[2:], words[3:] + [""]):
-        a = _WORD_VALUES.get(first, _FRACTION_WORDS.get(first))
+        a = WORD_VALUES.get(first, _FRACTION_WORDS.get(first))
         if a is None:
             continue
-        if _WORD_VALUES.get(third) is not None:  # "half a dozen"
-            found.add(Fraction(a) * _WORD_VALUES[third])
+        if WORD_VALUES.get(third) is not None:  # "half a dozen"
+            found.add(Fraction(a) * WORD_VALUES[third])
         if second == "and" and _FRACTION_WORDS.get(fourth) is not None and third in ("a", "one"):  # "three and a half"
             found.add(a + _FRACTION_WORDS[fourth])
     return found
