@@ -5,7 +5,8 @@ besides bindings, each a general statement about word problems (see each module)
   the gold's root no value has (tracegen.verifiers.algebra);
 - a gold-valued sum that a later step adds one of its own terms to again, or a calculation repeated where the
   gold applies its operator and operand to a new base (tracegen.verifiers.counting);
-- two of the question's quantities combined against their units (tracegen.verifiers.units).
+- two of the question's quantities combined against their units (tracegen.verifiers.units);
+- a product still per one of several items called a total of them all (tracegen.verifiers.scope).
 
 Each is wrong even when its value lands on the gold chain, so these run before the gold-chain checks.
 """
@@ -18,6 +19,7 @@ from tracegen.verifiers.algebra import equations, expressions, shared_unknown
 from tracegen.verifiers.answers import same_value
 from tracegen.verifiers.calculations import Calculation, plain
 from tracegen.verifiers.counting import counted_twice, repeated
+from tracegen.verifiers.scope import per_one_called_all
 from tracegen.verifiers.units import per_item_total, rate_product_named, unit_error
 from tracegen.verifiers.values import GoldChain, contains, question_values
 
@@ -64,6 +66,7 @@ def misreading(
             why := unit_error(question, calc, chain.operations)
             or per_item_total(question, calc, step)
             or rate_product_named(question, calc, step)
+            or per_one_called_all(question, calc, step)
         ) is not None:
             return f"{calc.text}: {why}"
     return None

@@ -1,0 +1,134 @@
+"""A value for one of several things called the value for all of them: a per-one product named a total.
+
+A word problem gives amounts per item (`1000 people living in each city`, `in each country, there are 5 cities`,
+`Each class has 1/8 the capacity`) and how many items there are (`26 countries`, `two classes`). Multiplying amounts
+per item through gives an amount that is still per one item: 1000 people per city times 5 cities per country is
+5000 people *per country*, 1/8 of a 120-student class per class is 15 students *per class*. A line that calls such a
+result a total (`The total population of cities is 5*1000`, `the combined capacity of John's classes is 1/8*120`)
+states something false on that line, whatever a later line does with the value: the labelling guide's subtotal
+called the total. Whether the result is per one item is read from the units of the operands
+(tracegen.verifiers.quantities), not from the word alone: gold solutions say `total` loosely for true totals, and
+the word decides nothing unless the units say the result is still per one of something the question has several of.
+
+The check reads only a product of two operands (a share `1/8` is one operand) and only when:
+
+- every reading of the operands that composes leaves the result per one item P: a rate per Q times a rate of Q's
+  per P (`people per city * cities per country`), or two amounts per P (`1/8 per class * 120 students per class`);
+  none reads it as a rate times a count of what it is per (a true total);
+- P is no period (`$10 an hour * 8 hours a day` called `total earnings` is a day's, and solutions and golds alike
+  name a day's total so: left to the period checks of tracegen.verifiers.units and binding);
+- the question counts more than one P (`26 countries`, `two classes`): with one P, the per-one value is the total;
+- the clause of the step that names the result calls it all of them (`total`, `combined`, `altogether`, `in all`,
+  `whole`, `both`), does not say it is per one P (`each country`, `per class`, `a city`, `one country`), and does
+  not write an operand with what it counts (`the total weight of the 8 portions is 8*2`: a total of those 8).
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+from tracegen.verifiers.answers import same_value
+from tracegen.verifiers.calculations import Calculation, plain
+from tracegen.verifiers.quantities import PERIODS, Noun, Quantity, quantities
+from tracegen.verifiers.values import WORD_VALUES
+
+_ANNOTATION = re.compile(r"<<[^<>]*>>")
+_CLAUSE_END = re.compile(r"[,;:]\s|[.!?](?:\s|$)")
+_ALL_OF_THEM = re.compile(
+    r"\b(?:total|totals|combined|altogether|all\s+together|in\s+all|whole|entire|both)\b", re.IGNORECASE
+)
+
+
+def per_one_called_all(question: str, calc: Calculation, step: str) -> str | None:
+    """Why `calc` of `step`, a product still per one item of several, is called a total of them all (module
+    docstring); None when it is not."""
+    operations = calc.expression.operations() if calc.expression is not None else []
+    if not operations or operations[0][0] != "*" or any(symbol in "+-" for symbol, _, _ in operations):
+        return None
+    _, left, right = operations[0]  # the root: the product of its two sides
+    read = quantities(question)
+    lefts, rights = _readings(left, operations, read), _readings(right, operations, read)
+    if not lefts or not rights:
+        return None
+    results = {_per(a, b) for a in lefts for b in rights if a is not b} - {None}
+    if len(results) != 1 or (per := results.pop()) == _TOTAL or per.name in PERIODS:
+        return None
+    if not _each_one(question, per):
+        return None
+    several = [q.value for q in read if q.is_count and q.unit.matches(per) and q.value > 1]
+    text = _clause(step, calc)
+    if not several or not _ALL_OF_THEM.search(text) or _says_per_one(text, per) or _names_what_it_counts(text, calc):
+        return None
+    return (
+        f"{plain(calc.stated)} is one {per.name}'s, called a total of all {plain(several[0])} {per.name}s'"
+        if len(several) == 1
+        else f"{plain(calc.stated)} is one {per.name}'s, called a total"
+    )
+
+
+_TOTAL = Noun("")
+"""The composition of a rate and a count of what it is per: a true total, per nothing."""
+
+
+def _readings(value: Fraction, operations: list[tuple[str, Fraction, Fraction]], read: tuple[Quantity, ...]):
+    """The question's quantities an operand may be: those of its value, or, for a share the step writes as a
+    fraction (`1/8`), its denominator's (what the share is per)."""
+    found = [q for q in read if same_value(q.value, abs(value))]
+    if found:
+        return found
+    shares = [b for symbol, a, b in operations if symbol == "/" and a / b == value and a < b]
+    return [q for q in read if shares and q.value == shares[0] and q.unit is None and q.per is not None]
+
+
+def _per(a: Quantity, b: Quantity) -> Noun | None:
+    """What `a * b` is per: `_TOTAL` for a rate times a count of what it is per, a noun P when the product is still
+    per one P, None when the two do not compose."""
+    for x, y in ((a, b), (b, a)):
+        if x.per is not None and x.per.matches(y.unit):
+            return _TOTAL if y.per is None else y.per  # a rate times its count; times a rate of its per
+    if a.per is not None and a.per.matches(b.per) and not (a.per.matches(a.unit) or b.per.matches(b.unit)):
+        return a.per  # two amounts per one P: `1/8 of` a class per class times students per class
+    return None
+
+
+def _each_one(question: str, per: Noun) -> bool:
+    """Whether the question says something of each one P (`in each country, there are 5 cities`, `Each class has`)
+    in a clause with no number before the `each`: in `25 cards in each deck and five boxes` the deck is the 25's,
+    and the five boxes are no boxes per deck."""
+    for clause in _CLAUSE_END.split(question):
+        for match in re.finditer(rf"\b(?:each|every|per)\s+{re.escape(per.name)}", clause, re.IGNORECASE):
+            before = clause[: match.start()]
+            if not any(char.isdigit() for char in before) and not any(
+                word.lower() in WORD_VALUES for word in re.findall(r"[A-Za-z]+", before)
+            ):
+                return True
+    return False
+
+
+def _clause(step: str, calc: Calculation) -> str:
+    """The clause of `step` that names the result of `calc`: `If each class has 1/8 of the capacity, the combined
+    capacity of John's classes is 1/8*120` names it in its last clause; the first only restates the question."""
+    text = _ANNOTATION.sub(" ", step)
+    at = text.find(calc.text)
+    if at < 0:
+        return text
+    start = max((m.end() for m in _CLAUSE_END.finditer(text, 0, at)), default=0)
+    end = _CLAUSE_END.search(text, at + len(calc.text))
+    return text[start : end.start() if end else len(text)]
+
+
+def _names_what_it_counts(clause: str, calc: Calculation) -> bool:
+    """Whether the clause writes an operand with what it counts (`The total weight of the 8 portions is 8*2`): the
+    total it claims is of those, which the product is."""
+    words = clause.replace(calc.text, " ")
+    return any(q.unit is not None and any(same_value(q.value, v) for v in calc.operands) for q in quantities(words))
+
+
+def _says_per_one(text: str, per: Noun) -> bool:
+    """Whether the step says its result is per one P: `each country`, `per class`, `a city`, `one country`."""
+    name = re.escape(per.name)
+    return (
+        re.search(rf"\b(?:each|per|every|one|single|a|an)\s+(?:[A-Za-z'’]+\s+)?{name}\b", text, re.IGNORECASE)
+        is not None
+    )
