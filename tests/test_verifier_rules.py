@@ -799,3 +799,52 @@ def test_a_number_of_times_a_week_times_weeks_counts_times_not_hours():
     solution = "It meets 5*3=<<5*3=15>>15 hours in all.\nA: 15"
     rights = ("It meets 5*3=<<5*3=15>>15 times.\nEach time is 2 hours: 15*2=<<15*2=30>>30 hours.",)
     assert_first_error(question, gold, solution, 0, says="15 counts times (3 a week), not hours", rights=rights)
+
+
+FARM = "A farm has 7 barns. In each barn there are 6 stalls, and each stall holds 3 goats. How many goats are there?"
+FARM_GOLD = "There are 7*6=<<7*6=42>>42 stalls.\nThey hold 42*3=<<42*3=126>>126 goats.\n#### 126"
+
+
+def test_a_product_still_per_one_item_called_a_total_is_misread_on_its_line():
+    # 6 stalls a barn * 3 goats a stall is one barn's goats: called the total, the line is the error, not the next
+    solution = "The total number of goats is 6*3=<<6*3=18>>18.\nSo the farm has 18*6=<<18*6=108>>108 goats.\nA: 108"
+    rights = (
+        "Each barn has 6*3=<<6*3=18>>18 goats.\nThe farm has 18*7=<<18*7=126>>126 goats.",
+        "The 6 stalls of a barn hold 6*3=<<6*3=18>>18 goats in total.\nThe farm has 18*7=<<18*7=126>>126 goats.",
+        "The total number of goats in a barn is 6*3=<<6*3=18>>18.\nThe farm has 18*7=<<18*7=126>>126 goats.",
+    )
+    assert_first_error(
+        FARM, FARM_GOLD, solution, 0, says="18 is one barn's, called a total of all 7 barns'", rights=rights
+    )
+
+
+def test_a_share_each_item_has_called_the_combined_share_is_misread_on_its_line():
+    question = (
+        "A library has 4 reading rooms. Each room has 1/5 the seats of the main hall, which seats 150 people. "
+        "How many seats are there in all, the main hall included?"
+    )
+    gold = (
+        "A room has 150/5=<<150/5=30>>30 seats.\nThe rooms have 30*4=<<30*4=120>>120.\n"
+        "120+150=<<120+150=270>>270.\n#### 270"
+    )
+    solution = (
+        "The combined seats of the reading rooms are 1/5*150=<<1/5*150=30>>30.\n"
+        "With the main hall there are 30+150=<<30+150=180>>180 seats.\nA: 180"
+    )
+    rights = ("Each reading room has 1/5*150=<<1/5*150=30>>30 seats.\nThe 4 rooms have 30*4=<<30*4=120>>120 seats.",)
+    assert_first_error(question, gold, solution, 0, says="30 is one room's", rights=rights)
+
+
+def test_a_total_of_one_item_is_a_total_where_the_question_has_one_or_an_each_is_another_numbers():
+    # one barn: its goats are all the goats
+    question = "A farm has 1 barn. In each barn there are 6 stalls, and each stall holds 3 goats. How many goats?"
+    solution = "The total number of goats is 6*3=<<6*3=18>>18.\nA: 18"
+    assert first_wrong_step(question, "6*3=<<6*3=18>>18 goats.\n#### 18", split_steps(solution)) is None
+    # `25 cards in each deck and 5 boxes`: the boxes are no boxes per deck, so 5*40 is a total of the boxes' cards
+    question = (
+        "Kim has 6 decks with 25 cards in each deck and 5 boxes with 40 stickers in each box. She gives away 100. How "
+        "many things does she keep?"
+    )
+    gold = "6*25=<<6*25=150>>150.\n5*40=<<5*40=200>>200.\n150+200-100=<<150+200-100=250>>250.\n#### 250"
+    solution = "Kim has 6*25=<<6*25=150>>150 cards.\nShe has 5*40=<<5*40=200>>200 stickers in total.\nA: 250"
+    assert first_wrong_step(question, gold, split_steps(solution)) is None

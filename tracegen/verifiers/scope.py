@@ -17,7 +17,8 @@ The check reads only a product of two operands (a share `1/8` is one operand) an
   none reads it as a rate times a count of what it is per (a true total);
 - P is no period (`$10 an hour * 8 hours a day` called `total earnings` is a day's, and solutions and golds alike
   name a day's total so: left to the period checks of tracegen.verifiers.units and binding);
-- the question counts more than one P (`26 countries`, `two classes`): with one P, the per-one value is the total;
+- the question counts more than one P (`26 countries`, `two classes`, `A farm has 7 barns`): with one P, the per-one
+  value is the total;
 - the clause of the step that names the result calls it all of them (`total`, `combined`, `altogether`, `in all`,
   `whole`, `both`), does not say it is per one P (`each country`, `per class`, `a city`, `one country`), and does
   not write an operand with what it counts (`the total weight of the 8 portions is 8*2`: a total of those 8).
@@ -56,7 +57,7 @@ def per_one_called_all(question: str, calc: Calculation, step: str) -> str | Non
         return None
     if not _each_one(question, per):
         return None
-    several = [q.value for q in read if q.is_count and q.unit.matches(per) and q.value > 1]
+    several = [q.value for q in read if q.unit is not None and q.unit.matches(per) and q.value > 1 and _whole(q, read)]
     text = _clause(step, calc)
     if not several or not _ALL_OF_THEM.search(text) or _says_per_one(text, per) or _names_what_it_counts(text, calc):
         return None
@@ -89,7 +90,16 @@ def _per(a: Quantity, b: Quantity) -> Noun | None:
             return _TOTAL if y.per is None else y.per  # a rate times its count; times a rate of its per
     if a.per is not None and a.per.matches(b.per) and not (a.per.matches(a.unit) or b.per.matches(b.unit)):
         return a.per  # two amounts per one P: `1/8 of` a class per class times students per class
+    for x, y in ((a, b), (b, a)):
+        if x.unit is None and x.per is not None and y.per is None:
+            return x.per  # a share each P has (`Each room has 1/5 the seats`) of an amount (`150 people`)
     return None
+
+
+def _whole(count: Quantity, read: tuple[Quantity, ...]) -> bool:
+    """Whether `count` counts all there are of its thing: a plain count (`26 countries`), or one per a thing the
+    question has one of (`A farm has 7 barns`: no count of farms)."""
+    return count.per is None or not any(q.unit is not None and q.unit.matches(count.per) for q in read)
 
 
 def _each_one(question: str, per: Noun) -> bool:
