@@ -848,3 +848,20 @@ def test_a_total_of_one_item_is_a_total_where_the_question_has_one_or_an_each_is
     gold = "6*25=<<6*25=150>>150.\n5*40=<<5*40=200>>200.\n150+200-100=<<150+200-100=250>>250.\n#### 250"
     solution = "Kim has 6*25=<<6*25=150>>150 cards.\nShe has 5*40=<<5*40=200>>200 stickers in total.\nA: 250"
     assert first_wrong_step(question, gold, split_steps(solution)) is None
+
+
+def test_a_value_called_the_total_of_the_period_the_question_asks_is_misnamed_when_it_is_not_the_answer():
+    question = "Lena pays $40 a month for her phone and $20 a month for music. How much does she pay in a year?"
+    gold = "She pays 40+20=<<40+20=60>>60 a month.\nIn a year she pays 60*12=<<60*12=720>>720.\n#### 720"
+    # 480 is the phone's year, named the year's total, and nothing uses it: the line is wrong, not the next one
+    solution = (
+        "In a year she pays 40*12=<<40*12=480>>480 dollars in total.\nEach month she pays 40-20=<<40-20=20>>20 more.\n"
+        "A: 20"
+    )
+    rights = (
+        "For the phone she pays 40*12=<<40*12=480>>480 dollars a year.\nFor music 20*12=<<20*12=240>>240.\n"
+        "In a year she pays 480+240=<<480+240=720>>720 dollars in total.",
+        "In a year she pays 40*12=<<40*12=480>>480 dollars in total for the phone.\n"  # a subtotal a later step uses
+        "For music she pays 20*12=<<20*12=240>>240.\nSo 480+240=<<480+240=720>>720 in all.",
+    )
+    assert_first_error(question, gold, solution, 0, says="480 is called the year's total", rights=rights)

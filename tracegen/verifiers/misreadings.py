@@ -19,7 +19,7 @@ from tracegen.verifiers.algebra import equations, expressions, shared_unknown
 from tracegen.verifiers.answers import same_value
 from tracegen.verifiers.calculations import Calculation, plain
 from tracegen.verifiers.counting import counted_twice, repeated
-from tracegen.verifiers.scope import per_one_called_all
+from tracegen.verifiers.scope import asked_total_not_the_answer, per_one_called_all
 from tracegen.verifiers.units import per_item_total, rate_product_named, unit_error
 from tracegen.verifiers.values import GoldChain, contains, question_values
 
@@ -67,6 +67,7 @@ def misreading(
             or per_item_total(question, calc, step)
             or rate_product_named(question, calc, step)
             or per_one_called_all(question, calc, step)
+            or asked_total_not_the_answer(question, gold, steps, calc, index)
         ) is not None:
             return f"{calc.text}: {why}"
     return None

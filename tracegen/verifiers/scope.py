@@ -1,4 +1,4 @@
-"""A value for one of several things called the value for all of them: a per-one product named a total.
+"""Values named as a whole they are not: a per-one product called a total, a value called the total the question asks.
 
 A word problem gives amounts per item (`1000 people living in each city`, `in each country, there are 5 cities`,
 `Each class has 1/8 the capacity`) and how many items there are (`26 countries`, `two classes`). Multiplying amounts
@@ -22,6 +22,14 @@ The check reads only a product of two operands (a share `1/8` is one operand) an
 - the clause of the step that names the result calls it all of them (`total`, `combined`, `altogether`, `in all`,
   `whole`, `both`), does not say it is per one P (`each country`, `per class`, `a city`, `one country`), and does
   not write an operand with what it counts (`the total weight of the 8 portions is 8*2`: a total of those 8).
+
+A line can also name its value as the very quantity the question asks: `to find the annual total: $1000/month * 12 =
+$12000/year` when the question asks what she pays in a year. When that value is not the gold answer and no later
+line uses it (it is not a subtotal on the way: nothing adds to it), the name is false on that line, even though no
+line builds on it (`asked_total_not_the_answer`). The question's period anchors it: the line calls its value a total
+(`total`, `in all`, ...) of the period the question's ask names (`in a year`, `annual`, `/year`, `monthly`...). The
+same rule read from the total words alone (`total` in the ask and in the line) blamed true subtotals (`for a total
+of 5*3`, `the total area of all the bedrooms`) as often as real misnamings on the unlabelled solutions: rejected.
 """
 
 from __future__ import annotations
@@ -29,7 +37,8 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from tracegen.verifiers.answers import same_value
+from tracegen.steps import numbers_in
+from tracegen.verifiers.answers import final_value, same_value
 from tracegen.verifiers.calculations import Calculation, plain
 from tracegen.verifiers.quantities import PERIODS, Noun, Quantity, quantities
 from tracegen.verifiers.values import WORD_VALUES
@@ -142,3 +151,36 @@ def _says_per_one(text: str, per: Noun) -> bool:
         re.search(rf"\b(?:each|per|every|one|single|a|an)\s+(?:[A-Za-z'’]+\s+)?{name}\b", text, re.IGNORECASE)
         is not None
     )
+
+
+_PERIOD_WORDS = {
+    "year": r"annual|yearly|a\s+year|per\s+year|each\s+year|every\s+year|in\s+a\s+year|/\s*year",
+    "month": r"monthly|a\s+month|per\s+month|each\s+month|every\s+month|in\s+a\s+month|/\s*month",
+    "day": r"daily|a\s+day|per\s+day|each\s+day|every\s+day|in\s+a\s+day|/\s*day",
+    "week": r"weekly|a\s+week|per\s+week|each\s+week|every\s+week|in\s+a\s+week|/\s*week",
+}
+_ASK = re.compile(r"[^.!?]*\?\s*$")
+
+
+def asked_total_not_the_answer(
+    question: str, gold: str, steps: list[str], calc: Calculation, index: int
+) -> str | None:
+    """Why `calc` of step `index`, named the total of the period the question asks about (`the annual total` when it
+    asks what she pays in a year), is misnamed: it is not the gold answer and no later step uses it; None when not."""
+    ask = _ASK.search(question)
+    answer = final_value(gold)
+    if ask is None or answer is None or same_value(calc.stated, answer):
+        return None
+    text = _clause(steps[index], calc)
+    for period, words in _PERIOD_WORDS.items():
+        said = rf"\b(?:{words})"
+        if re.search(said, ask.group(0), re.IGNORECASE) and re.search(said, text, re.IGNORECASE):
+            if _ALL_OF_THEM.search(text) and not _used_later(calc.stated, steps[index + 1 :]):
+                return (
+                    f"{plain(calc.stated)} is called the {period}'s total the question asks, which is {plain(answer)}"
+                )
+    return None
+
+
+def _used_later(value: Fraction, later: list[str]) -> bool:
+    return any(same_value(abs(number), abs(value)) for step in later for _, _, number in numbers_in(step))
