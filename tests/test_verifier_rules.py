@@ -801,8 +801,8 @@ def test_a_number_of_times_a_week_times_weeks_counts_times_not_hours():
     assert_first_error(question, gold, solution, 0, says="15 counts times (3 a week), not hours", rights=rights)
 
 
-FARM = "A farm has 7 barns. In each barn there are 6 stalls, and each stall holds 3 goats. How many goats are there?"
-FARM_GOLD = "There are 7*6=<<7*6=42>>42 stalls.\nThey hold 42*3=<<42*3=126>>126 goats.\n#### 126"
+BARNS = "A farm has 7 barns. In each barn there are 6 stalls, and each stall holds 3 goats. How many goats are there?"
+BARNS_GOLD = "There are 7*6=<<7*6=42>>42 stalls.\nThey hold 42*3=<<42*3=126>>126 goats.\n#### 126"
 
 
 def test_a_product_still_per_one_item_called_a_total_is_misread_on_its_line():
@@ -814,7 +814,7 @@ def test_a_product_still_per_one_item_called_a_total_is_misread_on_its_line():
         "The total number of goats in a barn is 6*3=<<6*3=18>>18.\nThe farm has 18*7=<<18*7=126>>126 goats.",
     )
     assert_first_error(
-        FARM, FARM_GOLD, solution, 0, says="18 is one barn's, called a total of all 7 barns'", rights=rights
+        BARNS, BARNS_GOLD, solution, 0, says="18 is one barn's, called a total of all 7 barns'", rights=rights
     )
 
 
