@@ -813,9 +813,7 @@ def test_a_product_still_per_one_item_called_a_total_is_misread_on_its_line():
         "The 6 stalls of a barn hold 6*3=<<6*3=18>>18 goats in total.\nThe farm has 18*7=<<18*7=126>>126 goats.",
         "The total number of goats in a barn is 6*3=<<6*3=18>>18.\nThe farm has 18*7=<<18*7=126>>126 goats.",
     )
-    assert_first_error(
-        BARNS, BARNS_GOLD, solution, 0, says="18 is one barn's, called a total of all 7 barns'", rights=rights
-    )
+    assert_first_error(BARNS, BARNS_GOLD, solution, 0, says="18 is one barn's, called a total of all 7", rights=rights)
 
 
 def test_a_share_each_item_has_called_the_combined_share_is_misread_on_its_line():

@@ -39,7 +39,7 @@ from fractions import Fraction
 
 from tracegen.steps import numbers_in
 from tracegen.verifiers.answers import final_value, same_value
-from tracegen.verifiers.calculations import Calculation, plain
+from tracegen.verifiers.calculations import Calculation, calculations, plain
 from tracegen.verifiers.quantities import PERIODS, Noun, Quantity, quantities
 from tracegen.verifiers.values import WORD_VALUES
 
@@ -71,7 +71,7 @@ def per_one_called_all(question: str, calc: Calculation, step: str) -> str | Non
     if not several or not _ALL_OF_THEM.search(text) or _says_per_one(text, per) or _names_what_it_counts(text, calc):
         return None
     return (
-        f"{plain(calc.stated)} is one {per.name}'s, called a total of all {plain(several[0])} {per.name}s'"
+        f"{plain(calc.stated)} is one {per.name}'s, called a total of all {plain(several[0])}"
         if len(several) == 1
         else f"{plain(calc.stated)} is one {per.name}'s, called a total"
     )
@@ -169,8 +169,8 @@ def asked_total_not_the_answer(
     asks what she pays in a year), is misnamed: it is not the gold answer and no later step uses it; None when not."""
     ask = _ASK.search(question)
     answer = final_value(gold)
-    if ask is None or answer is None or same_value(calc.stated, answer):
-        return None
+    if ask is None or answer is None or same_value(calc.stated, answer) or calc != calculations(steps[index])[-1]:
+        return None  # a line names its last value (`eats 10+4 = 14 a day, for a total of 14*7`: the total is 98)
     text = _clause(steps[index], calc)
     for period, words in _PERIOD_WORDS.items():
         said = rf"\b(?:{words})"
