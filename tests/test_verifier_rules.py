@@ -848,18 +848,32 @@ def test_a_total_of_one_item_is_a_total_where_the_question_has_one_or_an_each_is
     assert first_wrong_step(question, gold, split_steps(solution)) is None
 
 
-def test_a_value_called_the_total_of_the_period_the_question_asks_is_misnamed_when_it_is_not_the_answer():
-    question = "Lena pays $40 a month for her phone and $20 a month for music. How much does she pay in a year?"
-    gold = "She pays 40+20=<<40+20=60>>60 a month.\nIn a year she pays 60*12=<<60*12=720>>720.\n#### 720"
-    # 480 is the phone's year, named the year's total, and nothing uses it: the line is wrong, not the next one
-    solution = (
-        "In a year she pays 40*12=<<40*12=480>>480 dollars in total.\nEach month she pays 40-20=<<40-20=20>>20 more.\n"
-        "A: 20"
-    )
-    rights = (
-        "For the phone she pays 40*12=<<40*12=480>>480 dollars a year.\nFor music 20*12=<<20*12=240>>240.\n"
-        "In a year she pays 480+240=<<480+240=720>>720 dollars in total.",
-        "In a year she pays 40*12=<<40*12=480>>480 dollars in total for the phone.\n"  # a subtotal a later step uses
-        "For music she pays 20*12=<<20*12=240>>240.\nSo 480+240=<<480+240=720>>720 in all.",
-    )
-    assert_first_error(question, gold, solution, 0, says="480 is called the year's total", rights=rights)
+PHONE = "Lena pays $40 a month for her phone and $20 a month for music. How much does she pay in a year?"
+PHONE_GOLD = "She pays 40+20=<<40+20=60>>60 a month.\nIn a year she pays 60*12=<<60*12=720>>720.\n#### 720"
+
+
+@pytest.mark.parametrize(
+    "solution, first",
+    [
+        # 480 is the phone's year, named the year's total, and nothing uses it: the line is wrong, not the next one
+        (
+            "In a year she pays 40*12=<<40*12=480>>480 in total.\nEach month 40-20=<<40-20=20>>20 more.\nA: 20",
+            0,
+        ),
+        # a year's subtotal a later step adds to is on the way
+        (
+            "In a year she pays 40*12=<<40*12=480>>480 dollars in total for the phone.\n"
+            "For music she pays 20*12=<<20*12=240>>240.\nSo 480+240=<<480+240=720>>720 in all.",
+            None,
+        ),
+        # the same value named the phone's: no misnaming, the wrong line is the next
+        ("For the phone she pays 40*12=<<40*12=480>>480 a year.\nEach month 40-20=<<40-20=20>>20 more.\nA: 20", 1),
+    ],
+)
+def test_a_value_called_the_total_of_the_period_the_question_asks_is_misnamed_when_it_is_not_the_answer(
+    solution, first
+):
+    found = first_wrong_step(PHONE, PHONE_GOLD, split_steps(solution))
+    assert (found and found.step_index) == first, found
+    if first == 0:
+        assert "480 is called the year's total" in found.reason
