@@ -877,3 +877,44 @@ def test_a_value_called_the_total_of_the_period_the_question_asks_is_misnamed_wh
     assert (found and found.step_index) == first, found
     if first == 0:
         assert "480 is called the year's total" in found.reason
+
+
+SHELF = (
+    "A shelf holds a red box of 6 kg, a blue box of 4 kg and a green box of 9 kg. A yellow box weighs twice as "
+    "much as the blue box. How heavy are the four boxes together?"
+)
+SHELF_GOLD = (
+    "The yellow box weighs 4 * 2 = <<4*2=8>>8 kg.\nTogether they weigh 6 + 4 + 9 + 8 = <<6+4+9+8=27>>27 kg.\n#### 27"
+)
+
+
+@pytest.mark.parametrize(
+    "solution, first",
+    [
+        (  # two of the gold's terms, then added to: the sum that leaves the green box out is the error
+            "The red and blue boxes weigh 6 + 4 = <<6+4=10>>10 kg.\nThe yellow box weighs 4 * 2 = <<4*2=8>>8 kg.\n"
+            "The four boxes weigh 10 + 8 = <<10+8=18>>18 kg.\nA: 18",
+            2,
+        ),
+        (  # three pieces, each added on: still the last sum
+            "The red and blue boxes weigh 6 + 4 = <<6+4=10>>10 kg.\nWith the green box that is 10 + 9 = <<10+9=19>>19"
+            " kg.\nThe yellow box weighs 4 * 3 = <<4*3=12>>12 kg.\nAll four weigh 19 + 12 = <<19+12=31>>31 kg.\nA: 31",
+            2,
+        ),
+    ],
+)
+def test_a_partial_sum_the_solution_keeps_adding_to_is_no_first_error(solution, first):
+    assert first_error(SHELF, SHELF_GOLD, solution).step_index == first
+
+
+@pytest.mark.parametrize(
+    "solution",
+    [
+        # the piece is taken for the whole: halved as if it were all four boxes
+        "The boxes weigh 6 + 4 + 9 = <<6+4+9=19>>19 kg.\nHalf of that is 19 / 2 = <<19/2=9.5>>9.5 kg.\nA: 9.5",
+        # equal to a gold partial sum (6+4 = 10) but not made of the gold's terms: 2 + 8 are no boxes
+        "The boxes weigh 2 + 8 = <<2+8=10>>10 kg.\nWith the yellow box 10 + 8 = <<10+8=18>>18 kg.\nA: 18",
+    ],
+)
+def test_a_partial_sum_used_as_the_whole_stays_the_first_error(solution):
+    assert first_error(SHELF, SHELF_GOLD, solution).step_index == 0

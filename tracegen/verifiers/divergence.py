@@ -30,7 +30,9 @@ writes outside them are values it *states*. Walking the steps in order, the firs
    `wrong_operation` when the gold chain combines the same two values with another operator,
    else `misread`.
 A true side fact is neither 3 nor 4: a product or quotient whose units compose (`10 pages a day * 30 days = 300
-pages`, `30 inches / 12 = 2.5 feet`, tracegen.verifiers.side_facts), so the line that misuses it is judged instead.
+pages`, `30 inches / 12 = 2.5 feet`, tracegen.verifiers.side_facts), so the line that misuses it is judged instead;
+nor is 4 a sum of some of a gold sum's terms that the solution keeps adding to (`4 + 3 = 7` pounds, then `7 + 6`:
+tracegen.verifiers.partials), so the sum that concludes without a term is blamed.
 When no step is wrong but the answer is, the error is the conclusion (`wrong_final`).
 Kinds are defined in tracegen.verifiers.base.KINDS. Measured against hand labels by
 scripts/verifier_accuracy.py and `tracegen diverge --labels`.
@@ -47,6 +49,7 @@ from tracegen.verifiers.base import Divergence
 from tracegen.verifiers.binding import misbinding, names_an_amount
 from tracegen.verifiers.calculations import Calculation, calculations, plain, stated_numbers
 from tracegen.verifiers.misreadings import misreading
+from tracegen.verifiers.partials import kept_partial_sum
 from tracegen.verifiers.side_facts import true_side_fact
 from tracegen.verifiers.values import GoldChain, contains, question_values
 
@@ -125,6 +128,7 @@ def first_wrong_step(question: str, gold: str, steps: list[str], answer: Fractio
                 and contains(used_after[index], calc.stated)
                 and (not leads_to_gold[id(calc)] or _swaps_gold_operator(calc, chain))
                 and not true_side_fact(question, steps[:index], steps[index], calc)
+                and not kept_partial_sum(gold, calc, step_calcs[:index], step_calcs[index + 1 :])
             ):
                 return _off_chain(index, calc, chain)
         known.update(  # operands are read without their sign; a later step may reuse what a step writes (`14.99`)
