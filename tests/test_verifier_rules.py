@@ -388,8 +388,8 @@ def test_units_of_rate_are_no_periods():
     assert periods == ["hour"]
 
 
-# True side facts (tracegen.verifiers.side_facts): a product or quotient of the question's quantities whose units
-# compose is true even when the gold solution never computes it; the first error is the line that misuses it.
+# True side facts (tracegen.verifiers.side_facts): a conversion of the question's quantities by a unit constant is
+# true even when the gold solution never computes it; the first error is the line that misuses it.
 READING = (
     "Lena reads 15 pages a day. Her library book has 240 pages and is due back in 20 days. How many days early will "
     "she finish it?"
@@ -412,13 +412,14 @@ SNAIL_GOLD = (
 @pytest.mark.parametrize(
     "question, gold, solution, first",
     [
-        # a rate times a count of what it is per: pages a day x days = pages (true); pages - pages called days
+        # a rate times a count of what it is per is no conversion: `she reads 300 pages` is false (the book has 240),
+        # and a reader of units cannot tell "could read" from "reads", so the line stays the first error
         (
             READING,
             READING_GOLD,
             "In 20 days she reads 15 pages/day * 20 days = <<15*20=300>>300 pages.\n"
             "She finishes 300 - 240 = <<300-240=60>>60 days early.\nA: 60",
-            1,
+            0,
         ),
         # a rate per day times the days of a week: a week's muffins (true); then dollars divided by muffins
         (

@@ -29,9 +29,12 @@ writes outside them are values it *states*. Walking the steps in order, the firs
    way round) is wrong even when a later value lands on the chain by chance.
    `wrong_operation` when the gold chain combines the same two values with another operator,
    else `misread`.
-A true side fact is neither 3 nor 4: a product or quotient whose units compose (`10 pages a day * 30 days = 300
-pages`, `30 inches / 12 = 2.5 feet`, tracegen.verifiers.side_facts), so the line that misuses it is judged instead;
-nor is 4 a sum of some of a gold sum's terms that the solution keeps adding to (`4 + 3 = 7` pounds, then `7 + 6`:
+A true side fact is not 3: a product or quotient whose units compose (`8 hours a day * 5 days = 40 hours`, where
+the gold's 40 is minutes; tracegen.verifiers.side_facts). Nor is it 4 when it converts by a unit constant
+(`30 inches / 12 = 2.5 feet`, `50 a day * 7 = 350 a week`) or divides an amount by a rate of its unit, so the line
+that misuses it is judged instead. A rate times a count stays 4: read by hand on whole-file moves, deferring it was
+right about as often as wrong (a reader of units cannot tell `could read 300 pages` from `reads 300 pages`).
+Nor is 4 a sum of some of a gold sum's terms that the solution keeps adding to (`4 + 3 = 7` pounds, then `7 + 6`:
 tracegen.verifiers.partials), so the sum that concludes without a term is blamed.
 When no step is wrong but the answer is, the error is the conclusion (`wrong_final`).
 Kinds are defined in tracegen.verifiers.base.KINDS. Measured against hand labels by
@@ -127,7 +130,7 @@ def first_wrong_step(question: str, gold: str, steps: list[str], answer: Fractio
                 calc.computes
                 and contains(used_after[index], calc.stated)
                 and (not leads_to_gold[id(calc)] or _swaps_gold_operator(calc, chain))
-                and not true_side_fact(question, steps[:index], steps[index], calc)
+                and not true_side_fact(question, steps[:index], steps[index], calc, conversions_only=True)
                 and not kept_partial_sum(gold, calc, step_calcs[:index], step_calcs[index + 1 :])
             ):
                 return _off_chain(index, calc, chain)
