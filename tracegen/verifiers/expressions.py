@@ -33,6 +33,7 @@ class Expression:
     def __init__(self, source: str, tree: ast.expr):
         self.source = source
         self.tree = tree
+        self._operations: tuple[tuple[str, Fraction, Fraction], ...] | None = None  # read by many checks: made once
 
     @classmethod
     def parse(cls, expr: str) -> Expression | None:
@@ -46,13 +47,15 @@ class Expression:
 
     def operations(self) -> list[tuple[str, Fraction, Fraction]]:
         """(symbol, left value, right value) of every + - * / in it."""
-        found = []
-        for node in ast.walk(self.tree):
-            if isinstance(node, ast.BinOp) and type(node.op) in OPERATORS:
-                left, right = self.value(node.left), self.value(node.right)
-                if left is not None and right is not None:
-                    found.append((OPERATORS[type(node.op)], left, right))
-        return found
+        if self._operations is None:
+            found = []
+            for node in ast.walk(self.tree):
+                if isinstance(node, ast.BinOp) and type(node.op) in OPERATORS:
+                    left, right = self.value(node.left), self.value(node.right)
+                    if left is not None and right is not None:
+                        found.append((OPERATORS[type(node.op)], left, right))
+            self._operations = tuple(found)
+        return list(self._operations)
 
     def partial_results(self) -> set[Fraction]:
         """Values of every operation in it and of every regrouping of a chain of + and -.

@@ -72,6 +72,7 @@ def _question_units(question: str) -> tuple[dict[Fraction, str], dict[Fraction, 
     return per, counts, rates
 
 
+@lru_cache(maxsize=4096)
 def _each(question: str) -> dict[Fraction, str]:
     """value -> the noun its clause gives it for each one of (`Each floor contains 8 units`: 8 -> floor), for the
     values the question writes once."""
@@ -86,6 +87,7 @@ def _each(question: str) -> dict[Fraction, str]:
     return found
 
 
+@lru_cache(maxsize=4096)
 def _counted_nouns(question: str) -> dict[Fraction, str]:
     """value -> the one noun the question counts with it (`15 floors`: 15 -> floor; `4 times a week`: 4 -> time)."""
     found = {}
