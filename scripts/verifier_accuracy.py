@@ -1,13 +1,14 @@
 """First-error accuracy of a verifier against the project's hand labels.
 
-Two samples of wrong solutions of data/gsm8k/example_model_solutions.jsonl, each labelled by
-reading the question, the gold solution and the solution: the first line that states something
-false or unjustified, and its kind (tracegen.verifiers.base.KINDS).
+Samples of wrong solutions of data/gsm8k/example_model_solutions.jsonl, each labelled by reading
+the question, the gold solution and the solution: the first line that states something false or
+unjustified, and its kind (tracegen.verifiers.base.KINDS; the definition: docs/labelling-guide.md).
 
 - tests/data/first_error_labels.jsonl: 80 solutions, 20 per model, drawn with `random.Random(3)`
   (`--draw` prints them again, in the labels' order, with numbered steps). The first 40 labels
   are the dev half, the last 40 the held-out half; both were looked at while tuning the rule
-  verifier, the dev half first.
+  verifier, the dev half first. Relabelled blind by a second person in issue 15's fourth round; the
+  6 lines they disagreed on were decided by a third (tests/data/labellings/: both labellings).
 - tests/data/first_error_labels_heldout.jsonl: 60 more, 15 per model, from problems the first
   sample does not have, drawn by scripts/draw_heldout_labels.py (`random.Random(15)`); labelled
   before any verifier output on them was seen and scored once at the end of the first round of
