@@ -13,6 +13,8 @@ unjustified, and its kind (tracegen.verifiers.base.KINDS).
   (`--seed 16 --exclude tests/data/first_error_labels.jsonl --exclude tests/data/first_error_labels_heldout.jsonl`).
 - tests/data/first_error_labels_heldout3.jsonl: seed 17, excluding the three files above; labelled by two people
   independently by docs/labelling-guide.md, their disagreements decided by a third.
+- tests/data/first_error_labels_heldout4.jsonl: seed 18, excluding the four files above and
+  tests/data/labellings/audit_moved.jsonl; labelled the same way.
 
     .venv/bin/python scripts/draw_heldout_labels.py [--solutions PATH] [--seed N] [--exclude LABELS ...]
 """

@@ -23,6 +23,8 @@ LABELS = ROOT / "tests" / "data" / "first_error_labels.jsonl"
 HELD_OUT = ROOT / "tests" / "data" / "first_error_labels_heldout.jsonl"
 HELD_OUT2 = ROOT / "tests" / "data" / "first_error_labels_heldout2.jsonl"
 HELD_OUT3 = ROOT / "tests" / "data" / "first_error_labels_heldout3.jsonl"
+HELD_OUT4 = ROOT / "tests" / "data" / "first_error_labels_heldout4.jsonl"
+AUDIT = ROOT / "tests" / "data" / "labellings" / "audit_moved.jsonl"
 DRAW = ROOT / "scripts" / "draw_heldout_labels.py"
 MARGIN = 0.20
 
@@ -65,8 +67,13 @@ def test_the_labels_are_the_seeded_sample_of_wrong_solutions(solutions):
 
 @pytest.mark.parametrize(
     ("held_out_path", "seed", "excluded_paths"),
-    [(HELD_OUT, 15, [LABELS]), (HELD_OUT2, 16, [LABELS, HELD_OUT]), (HELD_OUT3, 17, [LABELS, HELD_OUT, HELD_OUT2])],
-    ids=["heldout", "heldout2", "heldout3"],
+    [
+        (HELD_OUT, 15, [LABELS]),
+        (HELD_OUT2, 16, [LABELS, HELD_OUT]),
+        (HELD_OUT3, 17, [LABELS, HELD_OUT, HELD_OUT2]),
+        (HELD_OUT4, 18, [LABELS, HELD_OUT, HELD_OUT2, HELD_OUT3, AUDIT]),
+    ],
+    ids=["heldout", "heldout2", "heldout3", "heldout4"],
 )
 def test_the_held_out_labels_are_the_seeded_draw_from_problems_no_earlier_sample_has(
     solutions, held_out_path, seed, excluded_paths
