@@ -919,3 +919,42 @@ def test_a_partial_sum_the_solution_keeps_adding_to_is_no_first_error(solution, 
 )
 def test_a_partial_sum_used_as_the_whole_stays_the_first_error(solution):
     assert first_error(SHELF, SHELF_GOLD, solution).step_index == 0
+
+
+TRIP = (
+    "Maya walks 25 minutes to the museum, spends an hour and 10 minutes inside and walks 25 minutes back. Leo's trip "
+    "takes 30 minutes less than Maya's. How many minutes does Leo's trip take?"
+)
+TRIP_GOLD = (
+    "Maya spends 60+10 = <<60+10=70>>70 minutes inside.\nSo her total time is 25+70+25 = <<25+70+25=120>>120 "
+    "minutes.\nLeo's trip takes 120-30 = <<120-30=90>>90 minutes.\n#### 90"
+)
+
+
+def test_a_named_total_the_gold_gives_another_value_is_wrong_even_unused():
+    steps = [
+        "Maya's total time is 25+1+10+25 = <<25+1+10+25=61>>61 minutes.",  # an hour read as 1 minute; nothing uses 61
+        "Maya spends 60+10 = <<60+10=70>>70 minutes inside.",
+        "Leo's trip takes 25+70+25-30 = <<25+70+25-30=90>>90 minutes.",
+    ]
+    found = first_wrong_step(TRIP, TRIP_GOLD, steps, Fraction(90))
+    assert found is not None and (found.step_index, found.kind) == (0, "misread")
+    assert "120" in found.reason
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        "Maya's total time is 25+70+25 = <<25+70+25=120>>120 minutes.",  # the gold's value
+        "Maya walks a total of 25+25 = <<25+25=50>>50 minutes.",  # a piece of the gold sum 25+70+25: a gold value
+        "Her total time is 25+1+10+25 = <<25+1+10+25=61>>61 minutes.",  # no one named as its subject: not read
+        "Maya's time inside is 60+10 = <<60+10=70>>70 minutes.",  # no total
+    ],
+)
+def test_a_total_is_compared_only_with_the_same_quantity(first):
+    steps = [
+        first,
+        "Maya spends 60+10 = <<60+10=70>>70 minutes inside.",
+        "Leo's trip takes 120-30 = <<120-30=90>>90 minutes.",
+    ]
+    assert first_wrong_step(TRIP, TRIP_GOLD, steps, Fraction(90)) is None

@@ -51,6 +51,7 @@ from tracegen.verifiers.answers import WrongSolution, final_line_index, final_va
 from tracegen.verifiers.base import Divergence
 from tracegen.verifiers.binding import misbinding, names_an_amount
 from tracegen.verifiers.calculations import Calculation, calculations, plain, stated_numbers
+from tracegen.verifiers.contradiction import contradicts_gold
 from tracegen.verifiers.misreadings import misreading
 from tracegen.verifiers.partials import kept_partial_sum
 from tracegen.verifiers.side_facts import true_side_fact
@@ -117,6 +118,9 @@ def first_wrong_step(question: str, gold: str, steps: list[str], answer: Fractio
                 )
         if (why := misreading(question, gold, steps, step_calcs, index, known, answer)) is not None:
             return Divergence(index, "misread", why)
+        for calc in calcs:
+            if calc.computes and (wrong := contradicts_gold(question, gold, steps[index], calc.stated)):
+                return Divergence(index, "misread", f"{calc.text} = {wrong}")
         for calc in calcs:
             if (
                 calc.computes
