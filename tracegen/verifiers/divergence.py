@@ -20,7 +20,9 @@ writes outside them are values it *states*. Walking the steps in order, the firs
    problem whatever the gold chain: an equation or an expression in the unknown that no value
    bears out (`3x + 2x = 180` where the angles are x, 2x and 3x), a term counted twice, a
    calculation repeated on a stale base, quantities combined against their units (`50 a day * 2
-   weeks`) (`misread`, tracegen.verifiers.misreadings), else
+   weeks`) (`misread`, tracegen.verifiers.misreadings), or names its value as a quantity the gold
+   gives one other value, used or not (`Jon's total time was 111 minutes` where the gold's is 170)
+   (`misread`, tracegen.verifiers.contradiction), else
 4. computes a value that leads nowhere on the gold chain yet is used: not a gold result, and no
    later step turns it into one (a partial result of the gold chain counts only when a later
    step completes it). A solution may take another path (`3+4=7`, then `16-7=9`), and a value
