@@ -919,3 +919,56 @@ def test_a_partial_sum_the_solution_keeps_adding_to_is_no_first_error(solution, 
 )
 def test_a_partial_sum_used_as_the_whole_stays_the_first_error(solution):
     assert first_error(SHELF, SHELF_GOLD, solution).step_index == 0
+
+
+TRIP = (
+    "Maya walks 25 minutes to the museum, spends an hour and 10 minutes inside and walks 25 minutes back. Leo's trip "
+    "takes 30 minutes less than Maya's. How many minutes does Leo's trip take?"
+)
+TRIP_GOLD = (
+    "Maya spends 60+10 = <<60+10=70>>70 minutes inside.\nSo her total time is 25+70+25 = <<25+70+25=120>>120 "
+    "minutes.\nLeo's trip takes 120-30 = <<120-30=90>>90 minutes.\n#### 90"
+)
+
+
+def test_a_named_total_the_gold_gives_another_value_is_wrong_even_unused():
+    steps = [
+        "Maya's total time is 25+1+10+25 = <<25+1+10+25=61>>61 minutes.",  # an hour read as 1 minute; nothing uses 61
+        "Maya spends 60+10 = <<60+10=70>>70 minutes inside.",
+        "Leo's trip takes 25+70+25-30 = <<25+70+25-30=90>>90 minutes.",
+    ]
+    found = first_wrong_step(TRIP, TRIP_GOLD, steps, Fraction(90))
+    assert found is not None and (found.step_index, found.kind) == (0, "misread")
+    assert "120" in found.reason
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        "Maya's total time is 25+70+25 = <<25+70+25=120>>120 minutes.",  # the gold's value
+        "Maya walks a total of 25+25 = <<25+25=50>>50 minutes.",  # a piece of the gold sum 25+70+25: a gold value
+        "Her total time is 25+1+10+25 = <<25+1+10+25=61>>61 minutes.",  # no one named as its subject: not read
+        "Maya's time inside is 60+10 = <<60+10=70>>70 minutes.",  # the gold's value
+        "In two days, Maya's total time is 120*2 = <<120*2=240>>240 minutes.",  # another time: an aside
+    ],
+)
+def test_a_value_is_compared_only_with_the_same_quantity_at_the_same_time(first):
+    steps = [
+        first,
+        "Maya spends 60+10 = <<60+10=70>>70 minutes inside.",
+        "Leo's trip takes 120-30 = <<120-30=90>>90 minutes.",
+    ]
+    assert first_wrong_step(TRIP, TRIP_GOLD, steps, Fraction(90)) is None
+
+
+def test_a_persons_count_the_gold_gives_another_value_is_wrong_even_unused():
+    question = (
+        "Nina earns $12 an hour. She worked 6 hours on the first job and 4 hours on the second. How much did she earn?"
+    )
+    gold = "Nina worked 6+4 = <<6+4=10>>10 hours.\nShe earned 10*12 = $<<10*12=120>>120.\n#### 120"
+    steps = ["Nina worked 6*12 = <<6*12=72>>72 hours.", "She earned 10*12 = $<<10*12=120>>120."]
+    found = first_wrong_step(question, gold, steps, Fraction(120))
+    assert found is not None and (found.step_index, found.kind) == (0, "misread")
+    # another person's hours, or the same hours at another stage, are other quantities
+    for other in ("Omar worked 6*12 = <<6*12=72>>72 hours.", "Nina worked 6*12 = <<6*12=72>>72 hours after lunch."):
+        assert first_wrong_step(question, gold, [other, steps[1]], Fraction(120)) is None

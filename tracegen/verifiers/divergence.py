@@ -20,7 +20,9 @@ writes outside them are values it *states*. Walking the steps in order, the firs
    problem whatever the gold chain: an equation or an expression in the unknown that no value
    bears out (`3x + 2x = 180` where the angles are x, 2x and 3x), a term counted twice, a
    calculation repeated on a stale base, quantities combined against their units (`50 a day * 2
-   weeks`) (`misread`, tracegen.verifiers.misreadings), else
+   weeks`) (`misread`, tracegen.verifiers.misreadings), or names its value as a quantity the gold
+   gives one other value, used or not (`Jon's total time was 111 minutes` where the gold's is 170)
+   (`misread`, tracegen.verifiers.contradiction), else
 4. computes a value that leads nowhere on the gold chain yet is used: not a gold result, and no
    later step turns it into one (a partial result of the gold chain counts only when a later
    step completes it). A solution may take another path (`3+4=7`, then `16-7=9`), and a value
@@ -51,6 +53,7 @@ from tracegen.verifiers.answers import WrongSolution, final_line_index, final_va
 from tracegen.verifiers.base import Divergence
 from tracegen.verifiers.binding import misbinding, names_an_amount
 from tracegen.verifiers.calculations import Calculation, calculations, plain, stated_numbers
+from tracegen.verifiers.contradiction import contradicts_gold
 from tracegen.verifiers.misreadings import misreading
 from tracegen.verifiers.partials import kept_partial_sum
 from tracegen.verifiers.side_facts import true_side_fact
@@ -117,6 +120,9 @@ def first_wrong_step(question: str, gold: str, steps: list[str], answer: Fractio
                 )
         if (why := misreading(question, gold, steps, step_calcs, index, known, answer)) is not None:
             return Divergence(index, "misread", why)
+        for calc in calcs:
+            if calc.computes and (wrong := contradicts_gold(question, gold, steps[index], calc.stated)):
+                return Divergence(index, "misread", f"{calc.text} = {wrong}")
         for calc in calcs:
             if (
                 calc.computes
