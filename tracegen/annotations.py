@@ -56,6 +56,11 @@ class ExprToken:
     unary: bool = False
 
 
+def without_annotations(text: str, replacement: str = " ") -> str:
+    """`text` with every annotation replaced (`=` keeps `6*3=<<6*3=18>>18` reading as a result: `6*3==18`)."""
+    return _ANNOTATION.sub(replacement, text)
+
+
 def parse_annotations(step: str) -> list[Annotation]:
     """Calculator annotations of a step, in order; the result is the text after the last `=`."""
     annotations = []

@@ -16,11 +16,11 @@ import re
 from fractions import Fraction
 from functools import lru_cache
 
+from tracegen.annotations import without_annotations
 from tracegen.steps import evaluate
 from tracegen.verifiers.answers import final_value
 from tracegen.verifiers.binding import NOT_NAMES, lemma
 
-_ANNOTATION = re.compile(r"<<[^<>]*>>")
 _TOKEN = re.compile(r"[0-9]+(?:\.[0-9]+)?|\.[0-9]+|[A-Za-z]+|[-+*/×()=]|\S")
 _ARTICLES = frozenset("aAI")
 _SYMBOLS = frozenset("+-*/()=")
@@ -135,7 +135,7 @@ def _unknown_of(text: str) -> tuple[str, About] | None:
 @lru_cache(maxsize=4096)
 def _runs(step: str) -> tuple[tuple[str, ...], ...]:
     """The maximal runs of numbers, operators, brackets, `=` and one-letter words of `step` (other words end one)."""
-    text = _THOUSANDS.sub("", _ANNOTATION.sub(" ", step)).replace("×", "*").translate(_CURRENCY)
+    text = _THOUSANDS.sub("", without_annotations(step)).replace("×", "*").translate(_CURRENCY)
     runs = []
     run: list[str] = []
     for token in [*_TOKEN.findall(text), ";"]:

@@ -27,12 +27,12 @@ from fractions import Fraction
 from functools import lru_cache
 from itertools import dropwhile, takewhile
 
+from tracegen.annotations import without_annotations
 from tracegen.steps import numbers_in, split_steps
 from tracegen.verifiers.answers import same_value
 from tracegen.verifiers.calculations import plain
 from tracegen.verifiers.values import GoldChain
 
-_ANNOTATION = re.compile(r"<<[^<>]*>>")
 _COUNTED = re.compile(
     r"(?:[0-9]|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|dozen|half|twice|double))[%$]?\s+([a-z]+)",
     re.IGNORECASE,
@@ -54,7 +54,7 @@ _COMPARING = frozenset(
     "the as bigger larger longer older taller faster slower heavier his her their that what more fewer less".split()
 )
 _COUNTED_TIMES = re.compile(rf"[0-9]\s+times\b(?!\s+(?:{'|'.join(sorted(_COMPARING))})\b)", re.IGNORECASE)
-_RESULT_BEFORE = re.compile(r"=\s*[$€£]?\s*$")
+RESULT_BEFORE = re.compile(r"=\s*[$€£]?\s*$")  # a number written right after an `=`: a result
 _EACH = re.compile(rf"\b(?:each|per|apiece|every)\b(?!\s+(?:[0-9]+\s+|other\s+)?(?:{_PERIODS}))", re.IGNORECASE)
 _TOTAL = re.compile(r"\b(?:total|combined|altogether|in all|all together|together)\b", re.IGNORECASE)
 _NAME = re.compile(r"\b[A-Z][a-z]+\b")
@@ -142,7 +142,7 @@ def bindings(
     those of that value) with its binding, and whether it is a result (written after an `=` or an annotation)."""
     counted, names = question_words(question)
     counts_times = _COUNTED_TIMES.search(question) is not None  # `rang 20 times`: `5 times more` may be an amount
-    plain_text = _ANNOTATION.sub("=", text)  # `6*3=<<6*3=18>>18` -> `6*3==18`: the result follows an `=`
+    plain_text = without_annotations(text, "=")  # `6*3=<<6*3=18>>18` -> `6*3==18`: the result follows an `=`
     found = []
     for start, end, value in _numbers(plain_text):
         if only is not None and not same_value(abs(value), only):
@@ -166,7 +166,7 @@ def bindings(
             ),  # `Bethany can run 10-5 = 5 more laps` than Quinn: a difference of two people's values
             scope=_scope(clause_before + " " + clause_after),
         )
-        found.append((abs(value), binding, _RESULT_BEFORE.search(plain_text[:start]) is not None))
+        found.append((abs(value), binding, RESULT_BEFORE.search(plain_text[:start]) is not None))
     return found
 
 
@@ -215,7 +215,7 @@ def rate_period(text: str, start: int, end: int) -> str | None:
 def names_an_amount(step: str, value: Fraction) -> bool:
     """Whether `step` writes `value` as a sum of money (`$30000`) or as someone's (`Lylah's 30000`): a claim about a
     quantity of the problem even when no later step uses it, unlike a bare number in passing (`in 3 days`)."""
-    plain_text = _ANNOTATION.sub(" ", step)
+    plain_text = without_annotations(step)
     return any(
         same_value(abs(found), value) and _AMOUNT_BEFORE.search(plain_text[:start])
         for start, _, found in _numbers(plain_text)

@@ -85,7 +85,7 @@ _NUMBER_WORDS = re.compile(
     rf"\b(?:{'|'.join(w for w, v in WORD_VALUES.items() if 0 < v < 100 and w not in {'once', 'single'})})\b",
     re.IGNORECASE,
 )
-_CLAUSE_END = re.compile(r"[,;:]\s|[.!?](?:\s|$)")
+CLAUSE_END = re.compile(r"[,;:]\s|[.!?](?:\s|$)")  # where a clause of a question or a step ends
 _SENTENCE_END = re.compile(r"(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bDr)[.!?](?:\s+|$)")
 _PER_AFTER = re.compile(
     rf"(?:\b(?:per|each|every)\s+(?:single\s+)?(?P<item>(?=[A-Za-z]))|\b(?:a|an)\s+(?P<period>{'|'.join(PERIODS)})\b"
@@ -162,7 +162,7 @@ def quantity_at(text: str, start: int, end: int, value: Fraction) -> Quantity:
     hyphenated = _HYPHENATED.match(text, end)
     if hyphenated is not None:  # `a 12-hour stay`, `a 200-page book`: so many hours, pages (a kind of stay, no rate)
         return Quantity(value, Noun(unit_name(hyphenated.group(1))), None, sentence)
-    clause_end = _CLAUSE_END.search(text, unit_end)
+    clause_end = CLAUSE_END.search(text, unit_end)
     clause = text[unit_end : clause_end.start() if clause_end else len(text)]
     clause = _OPERATOR.split(clause, maxsplit=1)[0]  # `50*7 = 350 customers a week`: the week is the result's
     readers = (
@@ -266,7 +266,7 @@ def _per_before(before: str) -> Noun | None:
     """`Each tire costs 25 cents`, `in each country, there are 5 cities`: the nearest `each`/`every`/`per` before the
     number in its clause, or a clause of its own just before (not `every lunch and dinner, how many weeks will a 42 kg
     bag last`)."""
-    clauses = _CLAUSE_END.split(before)
+    clauses = CLAUSE_END.split(before)
     near = clauses[-1]
     if len(clauses) > 1 and _EACH_CLAUSE.fullmatch(clauses[-2]):
         near = clauses[-2] + ", " + near

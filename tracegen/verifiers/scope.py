@@ -37,14 +37,13 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
+from tracegen.annotations import without_annotations
 from tracegen.steps import numbers_in
 from tracegen.verifiers.answers import final_value, same_value
 from tracegen.verifiers.calculations import Calculation, calculations, plain
-from tracegen.verifiers.quantities import PERIODS, Noun, Quantity, quantities
+from tracegen.verifiers.quantities import CLAUSE_END, PERIODS, Noun, Quantity, quantities
 from tracegen.verifiers.values import WORD_VALUES
 
-_ANNOTATION = re.compile(r"<<[^<>]*>>")
-_CLAUSE_END = re.compile(r"[,;:]\s|[.!?](?:\s|$)")
 _ALL_OF_THEM = re.compile(
     r"\b(?:total|totals|combined|altogether|all\s+together|in\s+all|whole|entire|both)\b", re.IGNORECASE
 )
@@ -115,7 +114,7 @@ def _each_one(question: str, per: Noun) -> bool:
     """Whether the question says something of each one P (`in each country, there are 5 cities`, `Each class has`)
     in a clause with no number before the `each`: in `25 cards in each deck and five boxes` the deck is the 25's,
     and the five boxes are no boxes per deck."""
-    for clause in _CLAUSE_END.split(question):
+    for clause in CLAUSE_END.split(question):
         for match in re.finditer(rf"\b(?:each|every|per)\s+{re.escape(per.name)}", clause, re.IGNORECASE):
             before = clause[: match.start()]
             if not any(char.isdigit() for char in before) and not any(
@@ -128,12 +127,12 @@ def _each_one(question: str, per: Noun) -> bool:
 def _clause(step: str, calc: Calculation) -> str:
     """The clause of `step` that names the result of `calc`: `If each class has 1/8 of the capacity, the combined
     capacity of John's classes is 1/8*120` names it in its last clause; the first only restates the question."""
-    text = _ANNOTATION.sub(" ", step)
+    text = without_annotations(step)
     at = text.find(calc.text)
     if at < 0:
         return text
-    start = max((m.end() for m in _CLAUSE_END.finditer(text, 0, at)), default=0)
-    end = _CLAUSE_END.search(text, at + len(calc.text))
+    start = max((m.end() for m in CLAUSE_END.finditer(text, 0, at)), default=0)
+    end = CLAUSE_END.search(text, at + len(calc.text))
     return text[start : end.start() if end else len(text)]
 
 

@@ -36,15 +36,16 @@ cookie's calories are no mini cookie's.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import lru_cache
 from itertools import product
 
+from tracegen.annotations import without_annotations
 from tracegen.steps import numbers_in
 from tracegen.verifiers.answers import same_value
+from tracegen.verifiers.binding import RESULT_BEFORE
 from tracegen.verifiers.calculations import Calculation
 from tracegen.verifiers.quantities import Noun, Quantity, quantities, quantity_at
 
@@ -79,8 +80,6 @@ CONVERSIONS = (  # (larger unit, smaller unit, how many of the smaller make one 
     ("pint", "cup", 2),
 )
 _FACTORS = frozenset(Fraction(factor) for _, _, factor in CONVERSIONS)
-_ANNOTATION = re.compile(r"<<[^<>]*>>")
-_RESULT_BEFORE = re.compile(r"=\s*[$€£]?\s*$")
 
 
 @dataclass(frozen=True)
@@ -123,11 +122,11 @@ def true_side_fact(
 def _allowed(candidates: list[Quantity], step: str, operand: Fraction) -> list[Quantity]:
     """The quantities an operand may be that the step's own words for it allow (`100 cents x 5 days` uses 5 days, not
     the question's $5), and the operand as a unit constant."""
-    text = _ANNOTATION.sub("=", step)
+    text = without_annotations(step, "=")
     written = [
         quantity_at(text, start, end, abs(operand))
         for start, end, number in numbers_in(text)
-        if same_value(abs(number), abs(operand)) and not _RESULT_BEFORE.search(text[:start])
+        if same_value(abs(number), abs(operand)) and not RESULT_BEFORE.search(text[:start])
     ]
     return [q for q in candidates if all(_may_be(q, mine) for mine in written)] + [
         Quantity(abs(operand), None, None, -1)
@@ -189,11 +188,11 @@ def _stated(step: str, value: Fraction) -> Quantity | None:
 def _results(step: str) -> tuple[Quantity, ...]:
     """The results a step writes (after an `=` or an annotation), read as quantities; of no sentence of the
     question."""
-    text = _ANNOTATION.sub("=", step)
+    text = without_annotations(step, "=")
     return tuple(
         replace(quantity_at(text, start, end, abs(number)), sentence=-1)
         for start, end, number in numbers_in(text)
-        if _RESULT_BEFORE.search(text[:start])
+        if RESULT_BEFORE.search(text[:start])
     )
 
 

@@ -22,13 +22,13 @@ import re
 from fractions import Fraction
 from functools import lru_cache
 
+from tracegen.annotations import without_annotations
 from tracegen.steps import numbers_in
 from tracegen.verifiers.binding import bindings, lemma, rate_period
 from tracegen.verifiers.calculations import Calculation, plain
 
 _PERCENT_AFTER = re.compile(r"\s*(?:%|percent\b)", re.IGNORECASE)
 _PERIOD_UNITS = frozenset("second minute hour day week month year".split())
-_ANNOTATION = re.compile(r"<<[^<>]*>>")
 _CLAUSE = re.compile(r"[.!?;:,]\s|\s(?:and|so|but|which|because)\s")
 _EACH_NOUN = re.compile(r"\b(?:each|every|per)\s+([a-z]+)", re.IGNORECASE)
 _OWNED = re.compile(r"[0-9]\s+[A-Za-z]+\s*$")  # `2 hours each`: the `each` of the number before it
@@ -107,10 +107,10 @@ def per_item_total(question: str, calc: Calculation, step: str) -> str | None:
         return None
     _, left, right = operations[0]
     each, counted = _each(question), _counted_nouns(question)
-    ends = [end for _, end, value in numbers_in(_ANNOTATION.sub(" ", step)) if abs(value) == abs(calc.stated)]
+    ends = [end for _, end, value in numbers_in(without_annotations(step)) if abs(value) == abs(calc.stated)]
     if not ends:
         return None
-    said = {lemma(noun) for noun in _EACH_NOUN.findall(_CLAUSE.split(_ANNOTATION.sub(" ", step)[ends[-1] :])[0])}
+    said = {lemma(noun) for noun in _EACH_NOUN.findall(_CLAUSE.split(without_annotations(step)[ends[-1] :])[0])}
     for per, count in ((left, right), (right, left)):
         if per in each and counted.get(count) == each[per] and each[per] in said:
             return f"{plain(calc.stated)} is all the {each[per]}s' together, not one {each[per]}'s"
