@@ -55,6 +55,7 @@ from tracegen.verifiers.binding import misbinding, names_an_amount
 from tracegen.verifiers.calculations import Calculation, calculations, plain, stated_numbers
 from tracegen.verifiers.contradiction import contradicts_gold
 from tracegen.verifiers.misreadings import misreading
+from tracegen.verifiers.names import misnamed
 from tracegen.verifiers.partials import kept_partial_sum
 from tracegen.verifiers.side_facts import true_side_fact
 from tracegen.verifiers.values import GoldChain, contains, question_values
@@ -127,7 +128,10 @@ def first_wrong_step(question: str, gold: str, steps: list[str], answer: Fractio
             if (
                 calc.computes
                 and contains(chain.quantities, calc.stated)
-                and (wrong := misbinding(question, gold, steps[index], calc.stated))
+                and (
+                    wrong := misbinding(question, gold, steps[index], calc.stated)
+                    or misnamed(question, gold, steps[index], calc, step_calcs[index + 1 :])
+                )
                 and not true_side_fact(question, steps[:index], steps[index], calc)
             ):
                 return Divergence(index, "misread", f"{calc.text} = {wrong}")

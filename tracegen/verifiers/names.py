@@ -1,0 +1,185 @@
+"""A gold value given the name of another quantity: `3*30 = 90 nongendered children` where the gold's 90 is girls.
+
+A line whose value is on the gold chain passes the value checks, yet it can still call that value something it is
+not, and the next line, which builds on the wrong meaning, was blamed instead. binding.misbinding compares nouns the
+*question* counts (`3 onions`); many names are written only in the gold solution (`27 people` where the question
+says `25 classmates`), and read from the gold's own words a noun is often a synonym (`video games` / `games`), which
+an earlier round measured at 25 more false alarms. So the name is compared strictly, as the name of a *different*
+quantity of the problem, never as another wording:
+
+- a value's *name* is the head noun of the noun phrase right after it (`27 people who`, `8 pieces of paper`,
+  `90 nongendered children`: `children`), read the same way in the line, the gold solution and the question;
+- the line's name for its value is wrong when the question or gold solution writes that same name after another
+  value and never after this one, while they do write this value with a name of their own (`90 girls`): the gold
+  solution calls the number one thing and the line calls it another thing the problem counts separately.
+
+A value the question or gold writes with no noun, or with the line's noun anywhere, gets no verdict.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from fractions import Fraction
+from functools import lru_cache
+from itertools import dropwhile, takewhile
+
+from tracegen.annotations import without_annotations
+from tracegen.steps import numbers_in, split_steps
+from tracegen.verifiers.answers import same_value
+from tracegen.verifiers.binding import RESULT_BEFORE, lemma
+from tracegen.verifiers.calculations import Calculation, calculations, plain
+from tracegen.verifiers.values import GoldChain, contains
+
+_WORDS_AFTER = re.compile(r"(?:\s*[-‐]?\s*[A-Za-z]+){1,4}")
+_TEXT_AFTER = re.compile(r"(?:\s*[-‐]?\s*[A-Za-z0-9]+){1,4}")  # `200 segments of 2 miles`
+_QUALIFIERS = frozenset("more fewer less extra additional other new whole full total".split())
+_NOT_NOUNS = frozenset(
+    "a an the of per and or to for in on at by with from into onto over under after before during about around "
+    "across through each every more less fewer than times as is are was were be been will would can could has have "
+    "had so then that this these those which who whom total altogether left remaining dollars dollar cents cent "
+    "percent old many much twice half times time x it its he she they we you i his her their our my your if but not "
+    "do does did".split()
+)
+_PLURALS = frozenset("people children men women feet teeth mice geese".split())
+_SAME_THING = {"persons": "person", "people": "person", "kids": "child", "children": "child"}
+
+
+def _plural(word: str) -> bool:
+    return lemma(word) != word.lower() or word.lower() in _PLURALS
+
+
+def _name(text: str, end: int) -> str | None:
+    """The noun phrase after the number ending at `end`, up to its plural head (`nongendered children` ->
+    `nongendered child`, `pieces of paper` -> `piece`, `sports cards` -> `sport card`), qualifiers (`more`,
+    `other`) skipped; None for a singular or no noun (`1 more`, `5 each`, `3 eat`)."""
+    words = _WORDS_AFTER.match(text, end)
+    after = re.findall(r"[A-Za-z]+", words.group(0)) if words else []
+    phrase = list(
+        takewhile(lambda w: w.lower() not in _NOT_NOUNS, dropwhile(lambda w: w.lower() in _QUALIFIERS, after))
+    )
+    plural = next((i for i, w in enumerate(phrase) if _plural(w)), None)
+    if plural is None:
+        return None
+    while plural + 1 < len(phrase) and _plural(phrase[plural + 1]):
+        plural += 1  # `sports cards`: a compound of plurals ends at its last
+    words_of = [_SAME_THING.get(w.lower(), lemma(w)) for w in phrase[: plural + 1]]
+    return " ".join(words_of)
+
+
+def _names(text: str) -> list[tuple[Fraction, str | None, bool]]:
+    """Each number of `text` (annotations left out, results kept) with its name and whether it is a result."""
+    plain_text = without_annotations(text, "=")
+    return [
+        (abs(value), _name(plain_text, end), RESULT_BEFORE.search(plain_text[:start]) is not None)
+        for start, end, value in numbers_in(plain_text)
+    ]
+
+
+@lru_cache(maxsize=1024)
+def _problem_names(question: str, gold: str) -> tuple[tuple[Fraction, str | None], ...]:
+    """Every number the question and the gold solution write, with its name."""
+    return tuple((value, name) for text in (question, *split_steps(gold)) for value, name, _ in _names(text))
+
+
+@lru_cache(maxsize=1024)
+def _gold_calculations(gold: str) -> tuple[tuple[str, tuple[Fraction, ...], Fraction, bool], ...]:
+    """(its step, its operands sorted, its result, whether it is a sum) of each calculation of the gold solution."""
+    return tuple(
+        (
+            step,
+            tuple(sorted(abs(operand) for operand in calc.operands)),
+            abs(calc.result),
+            calc.expression is not None and all(op[0] == "+" for op in calc.expression.operations()),
+        )
+        for step in split_steps(gold)
+        for calc in calculations(step)
+        if calc.computes
+    )
+
+
+def misnamed(
+    question: str, gold: str, step: str, calc: Calculation, later: Sequence[Sequence[Calculation]]
+) -> str | None:
+    """Why the value `calc` computes, as `step` concludes it, carries the name the problem gives another value and
+    the solution acts on that name: a `later` calculation uses it and leaves the gold chain (`27 cupcakes`, then
+    `27 / 2`); None when it does not.
+
+    Only a calculation the gold solution makes too (the same operands, the same result) is read: then the value is
+    the gold's quantity for certain (a line reaching the gold's number another way may be another true quantity
+    with the same number: `8/2 = 4 years` where the gold's 4 is oranges). A misnaming the solution goes on to use
+    as the gold does is a slip of wording (`1.5*100 = 150 pages`, then `150*2 = 300` pages) that correct
+    solutions make too (8 more false alarms on the shipped correct solutions without this condition)."""
+    value = abs(calc.stated)
+    operands = tuple(sorted(abs(operand) for operand in calc.operands))
+    gold_steps = [
+        gold_step
+        for gold_step, found, result, _ in _gold_calculations(gold)
+        if found == operands and same_value(result, value)
+    ]
+    mine = [name for found, name, result in _names(step) if result and same_value(found, value)]
+    if not gold_steps or not mine or mine[-1] is None or not _acted_on(gold, value, later):
+        return None
+    name = mine[-1]
+    own = {
+        n for gold_step in gold_steps for found, n, result in _names(gold_step) if result and same_value(found, value)
+    }
+    own.discard(None)
+    others = _other_values_named(question, gold, name, value, own)
+    if not own or not others or any(_head(name) in _words_after(gold_step, value) for gold_step in gold_steps):
+        return None  # the gold leaves it unnamed, or writes the line's noun with it (`200 bags of apples`)
+    return (
+        f"{plain(value)} {name}, where the gold solution has {plain(value)} {' / '.join(sorted(own))} and "
+        f"{' / '.join(plain(other) for other in others)} {name}"
+    )
+
+
+def _other_values_named(question: str, gold: str, name: str, value: Fraction, own: set[str]) -> list[Fraction]:
+    """The other values the question and gold solution call `name`, when `name` is clearly another quantity than
+    `value`'s (the gold's name for it: `own`); else none. Not clearly another: `people` (a name of every group of
+    people: `voters`, `guests`); a name the problem also writes after `value`; a gold name for `value` that other
+    values have too (a kind, `90 flowers` and `50 flowers`, of which the line's `petunias` may be one); a name of a
+    sum `value` is a term of (`25 bugs + 50 ants = 75 insects`: `25 insects` is true)."""
+    written = _problem_names(question, gold)
+    own_heads = {_head(n) for n in own}
+    if _head(name) == "person" or any(
+        _head(other) == _head(name) if same_value(found, value) else _head(other) in own_heads
+        for found, other in written
+        if other is not None
+    ):
+        return []
+    others = sorted({found for found, other in written if other == name})
+    return [] if any(_sums_to(gold, other, value) for other in others) else others
+
+
+def _acted_on(gold: str, value: Fraction, later: Sequence[Sequence[Calculation]]) -> bool:
+    """Whether a later calculation uses `value` and computes something the gold solution never has."""
+    quantities = GoldChain.of(gold).quantities
+    return any(
+        any(same_value(abs(operand), value) for operand in later_calc.operands)
+        and not contains(quantities, later_calc.stated)
+        for calcs in later
+        for later_calc in calcs
+    )
+
+
+def _head(name: str) -> str:
+    return name.rsplit(" ", 1)[-1]
+
+
+def _words_after(text: str, value: Fraction) -> set[str]:
+    """The words (singular) of the phrase after each place `text` writes `value` (`200 bags of apples`)."""
+    plain_text = without_annotations(text, "=")
+    found = set()
+    for _, end, number in numbers_in(plain_text):
+        if same_value(abs(number), value) and (words := _TEXT_AFTER.match(plain_text, end)):
+            found.update(_SAME_THING.get(w.lower(), lemma(w)) for w in re.findall(r"[A-Za-z]+", words.group(0)))
+    return found
+
+
+def _sums_to(gold: str, whole: Fraction, part: Fraction) -> bool:
+    """Whether the gold solution adds `part` into `whole`: then a name of `whole` is a kind `part` is one of."""
+    return any(
+        is_sum and same_value(result, whole) and any(same_value(operand, part) for operand in operands)
+        for _, operands, result, is_sum in _gold_calculations(gold)
+    )
