@@ -27,7 +27,7 @@ from itertools import dropwhile, takewhile
 from tracegen.annotations import without_annotations
 from tracegen.steps import numbers_in, split_steps
 from tracegen.verifiers.answers import same_value
-from tracegen.verifiers.binding import RESULT_BEFORE, lemma
+from tracegen.verifiers.binding import RESULT_BEFORE, UNCLEAR, bindings, lemma
 from tracegen.verifiers.calculations import Calculation, calculations, plain
 from tracegen.verifiers.values import GoldChain, contains
 
@@ -42,6 +42,16 @@ _NOT_NOUNS = frozenset(
     "do does did".split()
 )
 _PLURALS = frozenset("people children men women feet teeth mice geese".split())
+_ROLES = (
+    "sister|brother|mother|father|mom|dad|friend|son|daughter|wife|husband|teacher|cousin|aunt|uncle|grandma|"
+    "grandpa|grandmother|grandfather|neighbor|neighbour|boss|partner|classmate|coach|sibling|parent|child|boyfriend|"
+    "girlfriend|roommate"
+)
+_ROLE = re.compile(rf"\b(?:{_ROLES})s?\b", re.IGNORECASE)
+_ROLE_SUBJECT = re.compile(
+    rf"\s*(?:(?:so|then|thus|and|also|now)\s*,?\s+)*(?:his|her|their|the|my)\s+(?:\w+\s+)?({_ROLES})s?\b",
+    re.IGNORECASE,
+)
 _SAME_THING = {"persons": "person", "people": "person", "kids": "child", "children": "child"}
 
 
@@ -117,8 +127,17 @@ def misnamed(
         for gold_step, found, result, _ in _gold_calculations(gold)
         if found == operands and same_value(result, value)
     ]
+    if not gold_steps or not _acted_on(gold, value, later):
+        return None
+    return _named_as_other(question, gold, step, value, gold_steps) or _owned_by_other(
+        question, step, value, gold_steps
+    )
+
+
+def _named_as_other(question: str, gold: str, step: str, value: Fraction, gold_steps: list[str]) -> str | None:
+    """The line's noun for `value` is the problem's noun for other values, never for this one (`27 cupcakes`)."""
     mine = [name for found, name, result in _names(step) if result and same_value(found, value)]
-    if not gold_steps or not mine or mine[-1] is None or not _acted_on(gold, value, later):
+    if not mine or mine[-1] is None:
         return None
     name = mine[-1]
     own = {
@@ -132,6 +151,20 @@ def misnamed(
         f"{plain(value)} {name}, where the gold solution has {plain(value)} {' / '.join(sorted(own))} and "
         f"{' / '.join(plain(other) for other in others)} {name}"
     )
+
+
+def _owned_by_other(question: str, step: str, value: Fraction, gold_steps: list[str]) -> str | None:
+    """The line gives `value` to a person (its clause's one subject) where the gold's line gives it to someone the
+    gold calls by a role (`Her sister gathered 30*2 = 60 apples`; binding.misbinding compares two names). Not read
+    when the line says the role too (`Joanne's sister gathered 60`)."""
+    mine = [binding.person for _, binding, result in bindings(step, question, only=value) if result]
+    if not mine or mine[-1] in (None, UNCLEAR) or _ROLE.search(step):
+        return None
+    for gold_step in gold_steps:
+        role = _ROLE_SUBJECT.match(without_annotations(gold_step))
+        if role is not None and mine[-1] not in gold_step:
+            return f"{plain(value)} of {mine[-1]}, where the gold solution has {plain(value)} of the {role.group(1)}"
+    return None
 
 
 def _other_values_named(question: str, gold: str, name: str, value: Fraction, own: set[str]) -> list[Fraction]:
