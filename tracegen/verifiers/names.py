@@ -35,7 +35,7 @@ _WORDS_AFTER = re.compile(r"(?:\s*[-‐]?\s*[A-Za-z]+){1,4}")
 _TEXT_AFTER = re.compile(r"(?:\s*[-‐]?\s*[A-Za-z0-9]+){1,4}")  # `200 segments of 2 miles`
 _QUALIFIERS = frozenset("more fewer less extra additional other new whole full total".split())
 _NOT_NOUNS = frozenset(
-    "a an the of per and or to for in on at by with from into onto over under after before during about around "
+    "a an the of per and or to for in on at by with from into onto over under after before during about around towards "
     "across through each every more less fewer than times as is are was were be been will would can could has have "
     "had so then that this these those which who whom total altogether left remaining dollars dollar cents cent "
     "percent old many much twice half times time x it its he she they we you i his her their our my your if but not "
@@ -122,11 +122,7 @@ def misnamed(
     solutions make too (8 more false alarms on the shipped correct solutions without this condition)."""
     value = abs(calc.stated)
     operands = tuple(sorted(abs(operand) for operand in calc.operands))
-    gold_steps = [
-        gold_step
-        for gold_step, found, result, _ in _gold_calculations(gold)
-        if found == operands and same_value(result, value)
-    ]
+    gold_steps = [gold_step for gold_step, found, result, _ in _gold_calculations(gold) if same_value(result, value)]
     if not gold_steps or not _acted_on(gold, value, later):
         return None
     return _named_as_other(question, gold, step, value, gold_steps) or _owned_by_other(
@@ -140,9 +136,7 @@ def _named_as_other(question: str, gold: str, step: str, value: Fraction, gold_s
     if not mine or mine[-1] is None:
         return None
     name = mine[-1]
-    own = {
-        n for gold_step in gold_steps for found, n, result in _names(gold_step) if result and same_value(found, value)
-    }
+    own = {n for gold_step in gold_steps for found, n, _ in _names(gold_step) if same_value(found, value)}
     own.discard(None)
     others = _other_values_named(question, gold, name, value, own)
     if not own or not others or any(_head(name) in _words_after(gold_step, value) for gold_step in gold_steps):
