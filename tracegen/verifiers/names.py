@@ -35,11 +35,11 @@ _WORDS_AFTER = re.compile(r"(?:\s*[-‐]?\s*[A-Za-z]+){1,4}")
 _TEXT_AFTER = re.compile(r"(?:\s*[-‐]?\s*[A-Za-z0-9]+){1,4}")  # `200 segments of 2 miles`
 _QUALIFIERS = frozenset("more fewer less extra additional other new whole full total".split())
 _NOT_NOUNS = frozenset(
-    "a an the of per and or to for in on at by with from into onto over under after before during about around towards "
-    "across through each every more less fewer than times as is are was were be been will would can could has have "
-    "had so then that this these those which who whom total altogether left remaining dollars dollar cents cent "
-    "percent old many much twice half times time x it its he she they we you i his her their our my your if but not "
-    "do does did".split()
+    "a an the of per and or to for in on at by with from into onto over under after before during about around "
+    "towards across through each every more less fewer than times as is are was were be been will would can could "
+    "has have had so then that this these those which who whom total altogether left remaining dollars dollar "
+    "cents cent percent old many much twice half times time x it its he she they we you i his her their our my "
+    "your if but not do does did".split()
 )
 _PLURALS = frozenset("people children men women feet teeth mice geese".split())
 _ROLES = (
@@ -52,6 +52,9 @@ _ROLE_SUBJECT = re.compile(
     rf"\s*(?:(?:so|then|thus|and|also|now)\s*,?\s+)*(?:his|her|their|the|my)\s+(?:\w+\s+)?({_ROLES})s?\b",
     re.IGNORECASE,
 )
+_RATE_WORDS = frozenset("per each apiece every".split())
+_SLASH = re.compile(r"\s*/")
+_OF = re.compile(r"\s*[A-Za-z]+\s+of\b")
 _SAME_THING = {"persons": "person", "people": "person", "kids": "child", "children": "child"}
 
 
@@ -73,8 +76,25 @@ def _name(text: str, end: int) -> str | None:
         return None
     while plural + 1 < len(phrase) and _plural(phrase[plural + 1]):
         plural += 1  # `sports cards`: a compound of plurals ends at its last
+    rest = after[after.index(phrase[plural]) + 1 :]
+    if rest[:1] and rest[0].lower() in _RATE_WORDS or (words and _SLASH.match(text, words.end()) and not rest):
+        return None  # `2 pillow cases/sheet`, `4 pieces per minute`: a rate, whose noun is a unit, not its name
     words_of = [_SAME_THING.get(w.lower(), lemma(w)) for w in phrase[: plural + 1]]
     return " ".join(words_of)
+
+
+def _of_names(text: str, value: Fraction) -> list[str]:
+    """The names of the `of` phrases after the last place `text` writes `value` as a result (`4 sets of sheets`:
+    `sheet`)."""
+    plain_text = without_annotations(text, "=")
+    ends = [
+        end
+        for start, end, found in numbers_in(plain_text)
+        if same_value(abs(found), value) and RESULT_BEFORE.search(plain_text[:start])
+    ]
+    of = _OF.match(plain_text, ends[-1]) if ends else None
+    name = None if of is None else _name(plain_text, of.end())
+    return [] if name is None else [name]
 
 
 def _names(text: str) -> list[tuple[Fraction, str | None, bool]]:
@@ -121,7 +141,6 @@ def misnamed(
     as the gold does is a slip of wording (`1.5*100 = 150 pages`, then `150*2 = 300` pages) that correct
     solutions make too (8 more false alarms on the shipped correct solutions without this condition)."""
     value = abs(calc.stated)
-    operands = tuple(sorted(abs(operand) for operand in calc.operands))
     gold_steps = [gold_step for gold_step, found, result, _ in _gold_calculations(gold) if same_value(result, value)]
     if not gold_steps or not _acted_on(gold, value, later):
         return None
@@ -135,11 +154,13 @@ def _named_as_other(question: str, gold: str, step: str, value: Fraction, gold_s
     mine = [name for found, name, result in _names(step) if result and same_value(found, value)]
     if not mine or mine[-1] is None:
         return None
-    name = mine[-1]
     own = {n for gold_step in gold_steps for found, n, _ in _names(gold_step) if same_value(found, value)}
     own.discard(None)
-    others = _other_values_named(question, gold, name, value, own)
-    if not own or not others or any(_head(name) in _words_after(gold_step, value) for gold_step in gold_steps):
+    for name in (mine[-1], *_of_names(step, value)):
+        others = _other_values_named(question, gold, name, value, own)
+        if own and others and not any(_head(name) in _words_after(gold_step, value) for gold_step in gold_steps):
+            break
+    else:
         return None  # the gold leaves it unnamed, or writes the line's noun with it (`200 bags of apples`)
     return (
         f"{plain(value)} {name}, where the gold solution has {plain(value)} {' / '.join(sorted(own))} and "
