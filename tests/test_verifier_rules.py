@@ -972,3 +972,59 @@ def test_a_persons_count_the_gold_gives_another_value_is_wrong_even_unused():
     # another person's hours, or the same hours at another stage, are other quantities
     for other in ("Omar worked 6*12 = <<6*12=72>>72 hours.", "Nina worked 6*12 = <<6*12=72>>72 hours after lunch."):
         assert first_wrong_step(question, gold, [other, steps[1]], Fraction(120)) is None
+
+
+ZOO = "A zoo has 4 times as many parrots as eagles and half as many owls as eagles. It has 12 eagles. How many birds?"
+ZOO_GOLD = (
+    "There are 4*12 = <<4*12=48>>48 parrots.\nThere are 12/2 = <<12/2=6>>6 owls.\n"
+    "There are 48+12+6 = <<48+12+6=66>>66 birds.\n#### 66"
+)
+
+
+def test_a_gold_value_given_the_name_of_another_quantity_is_wrong_on_its_line():
+    steps = [
+        "There are 4*12 = <<4*12=48>>48 owls.",
+        "There are 48*2 = <<48*2=96>>96 parrots.",
+        "There are 96+48+12 = <<96+48+12=156>>156 birds.",
+    ]
+    found = first_wrong_step(ZOO, ZOO_GOLD, steps, Fraction(156))
+    assert found is not None and (found.step_index, found.kind) == (0, "misread")
+    assert "48 owl" in found.reason
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        "There are 4*12 = <<4*12=48>>48 birds.",  # a kind the 48 parrots are part of (the gold's 66 birds): true
+        "There are 4*12 = <<4*12=48>>48 parrot birds.",  # the gold's name, worded otherwise
+        "There are 4*12 = <<4*12=48>>48 more.",  # no name
+    ],
+)
+def test_a_gold_value_named_as_a_kind_or_unnamed_is_not_misnamed(first):
+    steps = [first, "There are 48*2 = <<48*2=96>>96 parrots.", "There are 96+48+12 = <<96+48+12=156>>156 birds."]
+    found = first_wrong_step(ZOO, ZOO_GOLD, steps, Fraction(156))
+    assert found is not None and found.step_index == 1
+
+
+def test_a_misnamed_gold_value_used_as_the_gold_uses_it_is_a_slip_of_wording_not_read():
+    steps = ["There are 4*12 = <<4*12=48>>48 owls.", "There are 48+12+6 = <<48+12+6=66>>66 birds."]
+    assert first_wrong_step(ZOO, ZOO_GOLD, steps, Fraction(66)) is None
+
+
+BERRIES = (
+    "Maya picks 20 strawberries. Her brother picks three times as many. They sell each for $1. How much do they get?"
+)
+BERRIES_GOLD = (
+    "Her brother picks 20*3 = <<20*3=60>>60 strawberries.\nTogether they pick 20+60 = <<20+60=80>>80 strawberries.\n"
+    "They get 80*1 = $<<80*1=80>>80.\n#### 80"
+)
+
+
+def test_a_gold_value_given_to_a_named_person_where_the_gold_gives_it_to_a_role_is_wrong():
+    later = ["Together they pick 60+60 = <<60+60=120>>120 strawberries.", "They get 120*1 = $<<120*1=120>>120."]
+    found = first_wrong_step(BERRIES, BERRIES_GOLD, ["Maya picks 20*3 = <<20*3=60>>60 strawberries.", *later])
+    assert found is not None and (found.step_index, found.kind) == (0, "misread")
+    found = first_wrong_step(
+        BERRIES, BERRIES_GOLD, ["Maya's brother picks 20*3 = <<20*3=60>>60 strawberries.", *later]
+    )
+    assert found is not None and found.step_index == 1  # the role said: the 60 is right, the sum is wrong

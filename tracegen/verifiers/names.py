@@ -2,18 +2,23 @@
 
 A line whose value is on the gold chain passes the value checks, yet it can still call that value something it is
 not, and the next line, which builds on the wrong meaning, was blamed instead. binding.misbinding compares nouns the
-*question* counts (`3 onions`); many names are written only in the gold solution (`27 people` where the question
-says `25 classmates`), and read from the gold's own words a noun is often a synonym (`video games` / `games`), which
-an earlier round measured at 25 more false alarms. So the name is compared strictly, as the name of a *different*
-quantity of the problem, never as another wording:
+*question* counts (`3 onions`) and people's names; many names are written only in the gold solution (`27 people`
+where the question says `25 classmates`), and read from the gold's own words a noun is often a synonym (`video
+games` / `games`), which an earlier round measured at 25 more false alarms. So the name is compared strictly, as the
+name of a *different* quantity of the problem, never as another wording:
 
-- a value's *name* is the head noun of the noun phrase right after it (`27 people who`, `8 pieces of paper`,
-  `90 nongendered children`: `children`), read the same way in the line, the gold solution and the question;
-- the line's name for its value is wrong when the question or gold solution writes that same name after another
-  value and never after this one, while they do write this value with a name of their own (`90 girls`): the gold
-  solution calls the number one thing and the line calls it another thing the problem counts separately.
-
-A value the question or gold writes with no noun, or with the line's noun anywhere, gets no verdict.
+- a value's *name* is the noun phrase right after it, up to its plural head (`27 people who`, `8 pieces of paper`,
+  `90 nongendered children`), read the same way in the line, the gold solution and the question; a rate's noun
+  (`2 pillow cases/sheet`, `4 pieces per minute`) is a unit, not a name; a measure word's `of` phrase names the
+  value too (`4 sets of sheets`);
+- the line's name is wrong when the problem writes exactly that name after other values and never after this one,
+  the gold names this value itself (`90 girls`), its name is no kind that other values have too (`90 flowers`,
+  `50 flowers`: `50 petunias` may be one of them), `people` is never the other name (every group of people is
+  people), and the line's name is not that of a sum this value is a term of (`25 bugs + 50 ants = 75 insects`:
+  `25 insects` is true);
+- or the line gives the value to a named person where the gold's line gives it to someone it calls by a role (`Her
+  sister gathered 30*2 = 60 apples`, the line: `Joanne gathered 30*2 = 60 apples`);
+- and in both, the solution acts on the wrong name: a later calculation uses the value and leaves the gold chain.
 """
 
 from __future__ import annotations
@@ -133,13 +138,9 @@ def misnamed(
 ) -> str | None:
     """Why the value `calc` computes, as `step` concludes it, carries the name the problem gives another value and
     the solution acts on that name: a `later` calculation uses it and leaves the gold chain (`27 cupcakes`, then
-    `27 / 2`); None when it does not.
-
-    Only a calculation the gold solution makes too (the same operands, the same result) is read: then the value is
-    the gold's quantity for certain (a line reaching the gold's number another way may be another true quantity
-    with the same number: `8/2 = 4 years` where the gold's 4 is oranges). A misnaming the solution goes on to use
-    as the gold does is a slip of wording (`1.5*100 = 150 pages`, then `150*2 = 300` pages) that correct
-    solutions make too (8 more false alarms on the shipped correct solutions without this condition)."""
+    `27 / 2`); None when it does not. The gold lines that compute the value say what it is. A misnaming the
+    solution goes on to use as the gold does is a slip of wording (`1.5*100 = 150 pages`, then `150*2 = 300`
+    pages) that correct solutions make too (8 more false alarms on the shipped correct solutions without it)."""
     value = abs(calc.stated)
     gold_steps = [gold_step for gold_step, found, result, _ in _gold_calculations(gold) if same_value(result, value)]
     if not gold_steps or not _acted_on(gold, value, later):
