@@ -31,7 +31,7 @@ from itertools import dropwhile, takewhile
 
 from tracegen.annotations import without_annotations
 from tracegen.steps import numbers_in, split_steps
-from tracegen.verifiers.answers import same_value
+from tracegen.verifiers.answers import final_value, same_value
 from tracegen.verifiers.binding import RESULT_BEFORE, UNCLEAR, bindings, lemma
 from tracegen.verifiers.calculations import Calculation, calculations, plain
 from tracegen.verifiers.values import GoldChain, contains
@@ -59,6 +59,9 @@ _ROLE_SUBJECT = re.compile(
 )
 _RATE_WORDS = frozenset("per each apiece every".split())
 _SLASH = re.compile(r"\s*/")
+_ASK = re.compile(r"\bhow\s+many\b", re.IGNORECASE)
+_NUMBER_OF = re.compile(r"\b(?:(?:number|amount|count)\s+of\s+(?:the\s+)?|how\s+many\b)", re.IGNORECASE)
+_CLAUSE_START = re.compile(r"[.!?;]\s")
 _OF = re.compile(r"\s*[A-Za-z]+\s+of\b")
 _SAME_THING = {"persons": "person", "people": "person", "kids": "child", "children": "child"}
 
@@ -88,18 +91,27 @@ def _name(text: str, end: int) -> str | None:
     return " ".join(words_of)
 
 
-def _of_names(text: str, value: Fraction) -> list[str]:
-    """The names of the `of` phrases after the last place `text` writes `value` as a result (`4 sets of sheets`:
-    `sheet`)."""
+def _other_names(text: str, value: Fraction) -> list[str]:
+    """More names `text` gives `value` where it writes it last as a result: the `of` phrase after a measure word
+    (`4 sets of sheets`: `sheet`), and what its clause says it is the number of (`the total number of cupcakes
+    Carly makes: 5 * 2 = 10 cups`: `cupcake`)."""
     plain_text = without_annotations(text, "=")
-    ends = [
-        end
+    places = [
+        (start, end)
         for start, end, found in numbers_in(plain_text)
         if same_value(abs(found), value) and RESULT_BEFORE.search(plain_text[:start])
     ]
-    of = _OF.match(plain_text, ends[-1]) if ends else None
-    name = None if of is None else _name(plain_text, of.end())
-    return [] if name is None else [name]
+    if not places:
+        return []
+    start, end = places[-1]
+    of = _OF.match(plain_text, end)
+    clause = _CLAUSE_START.split(plain_text[:start])[-1]
+    lead = _NUMBER_OF.search(clause)  # the first: what a line sets out to find comes before how it finds it
+    names = [
+        None if of is None else _name(plain_text, of.end()),
+        None if lead is None else _name(plain_text, start - len(clause) + lead.end()),
+    ]
+    return [name for name in names if name is not None]
 
 
 def _names(text: str) -> list[tuple[Fraction, str | None, bool]]:
@@ -113,8 +125,13 @@ def _names(text: str) -> list[tuple[Fraction, str | None, bool]]:
 
 @lru_cache(maxsize=1024)
 def _problem_names(question: str, gold: str) -> tuple[tuple[Fraction, str | None], ...]:
-    """Every number the question and the gold solution write, with its name."""
-    return tuple((value, name) for text in (question, *split_steps(gold)) for value, name, _ in _names(text))
+    """Every number the question and the gold solution write, with its name, and the gold answer with the name the
+    question asks for (`how many cupcakes did Carly make`)."""
+    written = [(value, name) for text in (question, *split_steps(gold)) for value, name, _ in _names(text)]
+    answer, ask = final_value(gold), _ASK.search(question)
+    if answer is not None and ask is not None:
+        written.append((abs(answer), _name(question, ask.end())))
+    return tuple(written)
 
 
 @lru_cache(maxsize=1024)
@@ -153,11 +170,13 @@ def misnamed(
 def _named_as_other(question: str, gold: str, step: str, value: Fraction, gold_steps: list[str]) -> str | None:
     """The line's noun for `value` is the problem's noun for other values, never for this one (`27 cupcakes`)."""
     mine = [name for found, name, result in _names(step) if result and same_value(found, value)]
-    if not mine or mine[-1] is None:
+    if not mine:
         return None
     own = {n for gold_step in gold_steps for found, n, _ in _names(gold_step) if same_value(found, value)}
     own.discard(None)
-    for name in (mine[-1], *_of_names(step, value)):
+    for name in (*mine[-1:], *_other_names(step, value)):
+        if name is None:
+            continue
         others = _other_values_named(question, gold, name, value, own)
         if own and others and not any(_head(name) in _words_after(gold_step, value) for gold_step in gold_steps):
             break
