@@ -193,11 +193,11 @@ def _owned_by_other(question: str, step: str, value: Fraction, gold_steps: list[
     gold calls by a role (`Her sister gathered 30*2 = 60 apples`; binding.misbinding compares two names). Not read
     when the line says the role too (`Joanne's sister gathered 60`)."""
     mine = [binding.person for _, binding, result in bindings(step, question, only=value) if result]
-    if not mine or mine[-1] in (None, UNCLEAR) or _ROLE.search(step):
-        return None
+    if not mine or mine[-1] in (None, UNCLEAR) or _ROLE.search(step) or any(mine[-1] in g for g in gold_steps):
+        return None  # no one's, a role said too, or a gold line that computes the value names the person
     for gold_step in gold_steps:
         role = _ROLE_SUBJECT.match(without_annotations(gold_step))
-        if role is not None and mine[-1] not in gold_step:
+        if role is not None:
             return f"{plain(value)} of {mine[-1]}, where the gold solution has {plain(value)} of the {role.group(1)}"
     return None
 
