@@ -157,7 +157,7 @@ def misnamed(
     the solution acts on that name: a `later` calculation uses it and leaves the gold chain (`27 cupcakes`, then
     `27 / 2`); None when it does not. The gold lines that compute the value say what it is. A misnaming the
     solution goes on to use as the gold does is a slip of wording (`1.5*100 = 150 pages`, then `150*2 = 300`
-    pages) that correct solutions make too (8 more false alarms on the shipped correct solutions without it)."""
+    pages) that correct solutions make too (16 more false alarms on the shipped correct solutions without it)."""
     value = abs(calc.stated)
     gold_steps = [gold_step for gold_step, found, result, _ in _gold_calculations(gold) if same_value(result, value)]
     if not gold_steps or not _acted_on(gold, value, later):
