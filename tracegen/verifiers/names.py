@@ -114,13 +114,14 @@ def _other_names(text: str, value: Fraction) -> list[str]:
     return [name for name in names if name is not None]
 
 
-def _names(text: str) -> list[tuple[Fraction, str | None, bool]]:
+@lru_cache(maxsize=4096)
+def _names(text: str) -> tuple[tuple[Fraction, str | None, bool], ...]:
     """Each number of `text` (annotations left out, results kept) with its name and whether it is a result."""
     plain_text = without_annotations(text, "=")
-    return [
+    return tuple(
         (abs(value), _name(plain_text, end), RESULT_BEFORE.search(plain_text[:start]) is not None)
         for start, end, value in numbers_in(plain_text)
-    ]
+    )
 
 
 @lru_cache(maxsize=1024)
