@@ -1037,3 +1037,17 @@ def test_what_a_line_sets_out_to_find_names_its_value(sets_out, blamed):
     ]
     found = first_wrong_step(BAKER, BAKER_GOLD, steps, Fraction(18))
     assert (None if found is None else found.step_index) == blamed  # 18 is the pastries, the question's muffins 6
+
+
+PENS = "Ava has $20. She buys a book for $5 and a ruler for $3 and spends the rest on pens at $3 each. How many pens?"
+PENS_GOLD = (
+    "The book and ruler cost 5+3 = $<<5+3=8>>8.\nShe spends 20-8 = $<<20-8=12>>12 on pens.\n"
+    "She buys 12/3 = <<12/3=4>>4 pens.\n#### 4"
+)
+
+
+@pytest.mark.parametrize(("bought", "blamed"), [("pens", 0), ("the book and ruler", 1)])
+def test_money_is_named_by_what_it_buys(bought, blamed):
+    steps = [f"She spends 5+3 = $<<5+3=8>>8 on {bought}.", "She buys 8*3 = <<8*3=24>>24 pens."]
+    found = first_wrong_step(PENS, PENS_GOLD, steps, Fraction(24))
+    assert found is not None and found.step_index == blamed  # the gold's 12 is what she spends on pens

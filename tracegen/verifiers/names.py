@@ -9,10 +9,12 @@ name of a *different* quantity of the problem, never as another wording:
 
 - a value's *name* is the noun phrase right after it, up to its plural head (`27 people who`, `8 pieces of paper`,
   `90 nongendered children`), read the same way in the line, the gold solution and the question; a rate's noun
-  (`2 pillow cases/sheet`, `4 pieces per minute`) is a unit, not a name; a measure word's `of` phrase names the
-  value too (`4 sets of sheets`);
+  (`2 pillow cases/sheet`, `4 pieces per minute`) is a unit, not a name; money is named by what it buys (`$3.75 on
+  candy bars`); a measure word's `of` phrase names the value too (`4 sets of sheets`), and so does what the line's
+  clause sets out to find (`the number of cupcakes`, `how many cupcakes`); the question's ask names the gold answer;
 - the line's name is wrong when the problem writes exactly that name after other values and never after this one,
-  the gold names this value itself (`90 girls`), its name is no kind that other values have too (`90 flowers`,
+  the gold names this value itself (`90 girls`; a purchase is specific enough without: `George spent $4.95
+  because`, then `3.75 on candy bars`), its name is no kind that other values have too (`90 flowers`,
   `50 flowers`: `50 petunias` may be one of them), `people` is never the other name (every group of people is
   people), and the line's name is not that of a sum this value is a term of (`25 bugs + 50 ants = 75 insects`:
   `25 insects` is true);
@@ -63,6 +65,8 @@ _ASK = re.compile(r"\bhow\s+many\b", re.IGNORECASE)
 _NUMBER_OF = re.compile(r"\b(?:(?:number|amount|count)\s+of\s+(?:the\s+)?|how\s+many\b)", re.IGNORECASE)
 _CLAUSE_START = re.compile(r"[.!?;]\s")
 _OF = re.compile(r"\s*[A-Za-z]+\s+of\b")
+_ON = "on "
+_SPENT_ON = re.compile(r"\s+on\s+(?=[A-Za-z])", re.IGNORECASE)
 _SAME_THING = {"persons": "person", "people": "person", "kids": "child", "children": "child"}
 
 
@@ -74,6 +78,10 @@ def _name(text: str, end: int) -> str | None:
     """The noun phrase after the number ending at `end`, up to its plural head (`nongendered children` ->
     `nongendered child`, `pieces of paper` -> `piece`, `sports cards` -> `sport card`), qualifiers (`more`,
     `other`) skipped; None for a singular or no noun (`1 more`, `5 each`, `3 eat`)."""
+    spent = _SPENT_ON.match(text, end)
+    if spent is not None:
+        name = _name(text, spent.end())
+        return None if name is None else _ON + name  # `$3.75 on candy bars`: money named by what it buys
     words = _WORDS_AFTER.match(text, end)
     after = re.findall(r"[A-Za-z]+", words.group(0)) if words else []
     phrase = list(
@@ -179,12 +187,16 @@ def _named_as_other(question: str, gold: str, step: str, value: Fraction, gold_s
         if name is None:
             continue
         others = _other_values_named(question, gold, name, value, own)
-        if own and others and not any(_head(name) in _words_after(gold_step, value) for gold_step in gold_steps):
+        # a purchase names one thing (`on candy bars`), so a gold that leaves its sum unnamed (`George spent $4.95
+        # because`) still says it is not this one; a noun may be a unit of several values, and needs the gold's name
+        named = bool(own) or name.startswith(_ON)
+        if named and others and not any(_head(name) in _words_after(gold_step, value) for gold_step in gold_steps):
             break
     else:
         return None  # the gold leaves it unnamed, or writes the line's noun with it (`200 bags of apples`)
+    gold_name = f"{plain(value)} {' / '.join(sorted(own))}" if own else f"{plain(value)} unnamed"
     return (
-        f"{plain(value)} {name}, where the gold solution has {plain(value)} {' / '.join(sorted(own))} and "
+        f"{plain(value)} {name}, where the gold solution has {gold_name} and "
         f"{' / '.join(plain(other) for other in others)} {name}"
     )
 
