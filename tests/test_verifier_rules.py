@@ -972,3 +972,82 @@ def test_a_persons_count_the_gold_gives_another_value_is_wrong_even_unused():
     # another person's hours, or the same hours at another stage, are other quantities
     for other in ("Omar worked 6*12 = <<6*12=72>>72 hours.", "Nina worked 6*12 = <<6*12=72>>72 hours after lunch."):
         assert first_wrong_step(question, gold, [other, steps[1]], Fraction(120)) is None
+
+
+ZOO = "A zoo has 4 times as many parrots as eagles and half as many owls as eagles. It has 12 eagles. How many birds?"
+ZOO_GOLD = (
+    "There are 4*12 = <<4*12=48>>48 parrots.\nThere are 12/2 = <<12/2=6>>6 owls.\n"
+    "There are 48+12+6 = <<48+12+6=66>>66 birds.\n#### 66"
+)
+
+
+@pytest.mark.parametrize(
+    ("first", "blamed"),
+    [
+        ("There are 4*12 = <<4*12=48>>48 owls.", 0),  # the gold's 48 is parrots, its 6 owls
+        ("There are 4*12 = <<4*12=48>>48 birds.", 1),  # a kind the 48 parrots are part of (the gold's 66 birds): true
+        ("There are 4*12 = <<4*12=48>>48 parrot birds.", 1),  # the gold's name, worded otherwise
+        ("There are 4*12 = <<4*12=48>>48 more.", 1),  # no name
+    ],
+)
+def test_a_gold_value_given_the_name_of_another_quantity_is_wrong_on_its_line(first, blamed):
+    steps = [first, "There are 48*2 = <<48*2=96>>96 parrots.", "There are 96+48+12 = <<96+48+12=156>>156 birds."]
+    found = first_wrong_step(ZOO, ZOO_GOLD, steps, Fraction(156))
+    assert found is not None and (found.step_index, found.kind) == (blamed, "misread")
+    assert ("48 owl" in found.reason) == (blamed == 0)
+
+
+def test_a_misnamed_gold_value_used_as_the_gold_uses_it_is_a_slip_of_wording_not_read():
+    steps = ["There are 4*12 = <<4*12=48>>48 owls.", "There are 48+12+6 = <<48+12+6=66>>66 birds."]
+    assert first_wrong_step(ZOO, ZOO_GOLD, steps, Fraction(66)) is None
+
+
+BERRIES = (
+    "Maya picks 20 strawberries. Her brother picks three times as many. They sell each for $1. How much do they get?"
+)
+BERRIES_GOLD = (
+    "Her brother picks 20*3 = <<20*3=60>>60 strawberries.\nTogether they pick 20+60 = <<20+60=80>>80 strawberries.\n"
+    "They get 80*1 = $<<80*1=80>>80.\n#### 80"
+)
+
+
+def test_a_gold_value_given_to_a_named_person_where_the_gold_gives_it_to_a_role_is_wrong():
+    later = ["Together they pick 60+60 = <<60+60=120>>120 strawberries.", "They get 120*1 = $<<120*1=120>>120."]
+    found = first_wrong_step(BERRIES, BERRIES_GOLD, ["Maya picks 20*3 = <<20*3=60>>60 strawberries.", *later])
+    assert found is not None and (found.step_index, found.kind) == (0, "misread")
+    found = first_wrong_step(
+        BERRIES, BERRIES_GOLD, ["Maya's brother picks 20*3 = <<20*3=60>>60 strawberries.", *later]
+    )
+    assert found is not None and found.step_index == 1  # the role said: the 60 is right, the sum is wrong
+
+
+BAKER = (
+    "A baker makes muffins and scones for 6 guests, and each guest gets three pastries. She makes twice as many "
+    "scones as muffins. How many muffins does she make?"
+)
+BAKER_GOLD = "She makes 6*3 = <<6*3=18>>18 pastries.\nThe muffins are a third: 18/3 = <<18/3=6>>6.\n#### 6"
+
+
+@pytest.mark.parametrize(("sets_out", "blamed"), [("the number of muffins", 0), ("how many pastries she makes", None)])
+def test_what_a_line_sets_out_to_find_names_its_value(sets_out, blamed):
+    steps = [
+        f"First find {sets_out}: 6 guests * 3 pastries/guest = <<6*3=18>>18 items.",
+        "The scones are 18*2 = <<18*2=36>>36.",
+        "She makes 18 muffins.",
+    ]
+    found = first_wrong_step(BAKER, BAKER_GOLD, steps, Fraction(18))
+    assert (None if found is None else found.step_index) == blamed  # 18 is the pastries, the question's muffins 6
+
+
+PENS = "Ava has $20. She buys a book for $5 and a ruler for $3 and spends the rest on pens at $3 each. How many pens?"
+PENS_GOLD = (
+    "The book and ruler cost 5+3 = $<<5+3=8>>8.\nShe spends 20-8 = $<<20-8=12>>12 on pens.\n"
+    "She buys 12/3 = <<12/3=4>>4 pens.\n#### 4"
+)
+
+
+@pytest.mark.parametrize(("bought", "blamed"), [("pens", 0), ("the book and ruler", 1)])
+def test_money_is_named_by_what_it_buys(bought, blamed):
+    steps = [f"She spends 5+3 = $<<5+3=8>>8 on {bought}.", "She buys 8*3 = <<8*3=24>>24 pens."]
+    found = first_wrong_step(PENS, PENS_GOLD, steps, Fraction(24))
+    assert found is not None and found.step_index == blamed  # the gold's 12 is what she spends on pens

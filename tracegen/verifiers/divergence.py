@@ -16,7 +16,9 @@ writes outside them are values it *states*. Walking the steps in order, the firs
 3. computes a gold quantity but binds it to another quantity than the gold solution does: the
    right number of the wrong thing (`3 potatoes` for the gold's `3 onions`), period (`210 a
    day` for `210 a week`), person (`Raymond does 100` for the gold's `David does 100`) or as a
-   multiplier (`30 times as old`) (`misread`, tracegen.verifiers.binding), or misreads the
+   multiplier (`30 times as old`) (`misread`, tracegen.verifiers.binding), or by the name the
+   problem gives other values, then acts on that name (`3*30 = 90 nongendered children` where the
+   gold's 90 is girls and its 3 nongendered children; tracegen.verifiers.names), or misreads the
    problem whatever the gold chain: an equation or an expression in the unknown that no value
    bears out (`3x + 2x = 180` where the angles are x, 2x and 3x), a term counted twice, a
    calculation repeated on a stale base, quantities combined against their units (`50 a day * 2
@@ -55,6 +57,7 @@ from tracegen.verifiers.binding import misbinding, names_an_amount
 from tracegen.verifiers.calculations import Calculation, calculations, plain, stated_numbers
 from tracegen.verifiers.contradiction import contradicts_gold
 from tracegen.verifiers.misreadings import misreading
+from tracegen.verifiers.names import misnamed
 from tracegen.verifiers.partials import kept_partial_sum
 from tracegen.verifiers.side_facts import true_side_fact
 from tracegen.verifiers.values import GoldChain, contains, question_values
@@ -127,7 +130,10 @@ def first_wrong_step(question: str, gold: str, steps: list[str], answer: Fractio
             if (
                 calc.computes
                 and contains(chain.quantities, calc.stated)
-                and (wrong := misbinding(question, gold, steps[index], calc.stated))
+                and (
+                    wrong := misbinding(question, gold, steps[index], calc.stated)
+                    or misnamed(question, gold, steps[index], calc, step_calcs[index + 1 :])
+                )
                 and not true_side_fact(question, steps[:index], steps[index], calc)
             ):
                 return Divergence(index, "misread", f"{calc.text} = {wrong}")
