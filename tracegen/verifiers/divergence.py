@@ -54,6 +54,7 @@ from tracegen.verifiers.base import Divergence
 from tracegen.verifiers.binding import misbinding, names_an_amount
 from tracegen.verifiers.calculations import Calculation, calculations, plain, stated_numbers
 from tracegen.verifiers.contradiction import contradicts_gold
+from tracegen.verifiers.gold_products import true_gold_piece
 from tracegen.verifiers.misreadings import misreading
 from tracegen.verifiers.partials import kept_partial_sum
 from tracegen.verifiers.side_facts import true_side_fact
@@ -138,6 +139,7 @@ def first_wrong_step(question: str, gold: str, steps: list[str], answer: Fractio
                 and (not leads_to_gold[id(calc)] or _swaps_gold_operator(calc, chain))
                 and not true_side_fact(question, steps[:index], steps[index], calc, conversions_only=True)
                 and not kept_partial_sum(gold, calc, step_calcs[:index], step_calcs[index + 1 :])
+                and not true_gold_piece(question, gold, steps[:index], steps[index], calc)
             ):
                 return _off_chain(index, calc, chain)
         known.update(  # operands are read without their sign; a later step may reuse what a step writes (`14.99`)
