@@ -995,6 +995,19 @@ CRATES = "Each crate is 2 feet wide, 3 feet long and 2 feet tall. How many cubic
 CRATES_GOLD = (
     "A crate holds 2 * 3 * 2 = <<2*3*2=12>>12 cubic feet.\n5 crates hold 5 * 12 = <<5*12=60>>60 cubic feet.\n#### 60"
 )
+PRICES = (
+    "A school planned to pay $300 for each of 40 laptops, but the price turned out to be 10% higher. How much does "
+    "the school pay?"
+)
+PRICES_GOLD = (
+    "The price rose by 300 * 10/100 = <<300*10/100=30>>30 dollars.\nA laptop costs 300 + 30 = <<300+30=330>>330 "
+    "dollars.\nThe school pays 40 * 330 = <<40*330=13200>>13200 dollars.\n#### 13200"
+)
+CHARGES = "A school buys 40 laptops at $300 each. Each laptop has a $20 delivery charge. How much does the school pay?"
+CHARGES_GOLD = (
+    "A laptop costs 300 + 20 = <<300+20=320>>320 dollars.\nThe school pays 40 * 320 = <<40*320=12800>>12800 "
+    "dollars.\n#### 12800"
+)
 OVERTIME = "Jo earns $20 an hour for 8 hours and $30 an hour after that. How much does she earn in 11 hours?"
 OVERTIME_GOLD = (
     "The first 8 hours pay 8 * 20 = <<8*20=160>>160.\nShe works 11 - 8 = <<11-8=3>>3 hours more.\n"
@@ -1048,6 +1061,9 @@ def test_a_base_and_its_change_are_no_parts_of_a_whole():
         (CRATES, CRATES_GOLD, "5*3=15", False),  # a single product (a crate's 12 cubic feet) is not regrouped
         (CRATES, CRATES_GOLD, "2*3=6", True),  # but its own factors are its pieces
         (OVERTIME, OVERTIME_GOLD, "11*30=330", False),  # a difference is not multiplied out
+        (PRICES, PRICES_GOLD, "40*300=12000", False),  # the old price: 30 is the change of a price `10% higher`
+        (CHARGES, CHARGES_GOLD, "40*300=12000", True),  # an extra charge is a part, not a change of the price
+        (BRIDGE, BRIDGE_GOLD, "70*7=490", True),
     ],
 )
 def test_which_products_are_pieces_of_the_gold(question, gold, expression, piece):

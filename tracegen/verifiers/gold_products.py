@@ -11,10 +11,12 @@ line also names its value as the units of its operands compose (side_facts.true_
 `she makes 8 * 15 = 120` names no unit of classes times students).
 
 Only sums are multiplied out. A gold result that is a single product (`2 * 8 * 2 = 32` cubic feet a bed) stays one
-factor: regrouping products (`10 beds * 8 feet`) lets through more misreadings than true pieces. Nor is a sum of a
-base and its change a sum of parts (`$10 + $0.50 raise + $1 raise` an hour; `700 + 10/100*700` a computer): the
-base times the count (`20 hours * $10`) is no quantity of the problem. A difference stays one factor too (`30 * 11`
-of `30 * (11 - 8)` pays every hour the overtime rate).
+factor: regrouping products (`10 beds * 8 feet`, `2 sessions * 6 weeks` called hours) let through more misreadings
+than true pieces on the audited whole-file moves. Nor is a sum of a base and its change a sum of parts (`$10 + $0.50
+raise + $1 raise` an hour; `700 + 70` where 70 is the change of a price `10% higher`): the base times the count
+(`20 hours * $10`) is not what the subject earns or pays now. An extra charge is a part (`$150 + $3` of interest a
+phone: `150 * 5` is the phones' price). A difference stays one factor too (`30 * 11` of `30 * (11 - 8)` pays every
+hour the overtime rate).
 
 `gold_piece` is checked by value: the line's value must be the product of two or more factors of one gold product,
 and each of its operands a product of some of those factors (or an inverse, for a divisor): the line multiplies the
@@ -134,16 +136,13 @@ class _Gold:
 
     def _changes_a_base(self, terms: list[Fraction | None]) -> bool:
         """Whether a sum adds a change to a base rather than parts of a whole: a term the question gives as a change
-        (`a raise of $0.50`, `$0.50 more per hour`), or a gold result computed from another term as a share of it
-        (`700 + 70` where the gold's 70 is `10/100*700`)."""
+        (`a raise of $0.50`, `$0.50 more per hour`), or a gold result computed from one (`700 + 70` where the gold's 70
+        is `10/100*700` for a price `10% higher`). An extra charge is a part (`$150 + $3` of interest)."""
         values = [abs(term) for term in terms if term is not None]
-        if any(value in self.changes for value in values):
-            return True
         return any(
-            same_value(result, share) and share < base and any(same_value(base, operand) for operand in operands)
-            for share in values
-            for base in values
-            for result, operands, _ in self.results
+            value in self.changes
+            or any(same_value(result, value) and operands & self.changes for result, operands, _ in self.results)
+            for value in values
         )
 
 
