@@ -37,7 +37,9 @@ the gold's 40 is minutes; tracegen.verifiers.side_facts). Nor is it 4 when it co
 that misuses it is judged instead. A rate times a count stays 4: read by hand on whole-file moves, deferring it was
 right about as often as wrong (a reader of units cannot tell `could read 300 pages` from `reads 300 pages`).
 Nor is 4 a sum of some of a gold sum's terms that the solution keeps adding to (`4 + 3 = 7` pounds, then `7 + 6`:
-tracegen.verifiers.partials), so the sum that concludes without a term is blamed.
+tracegen.verifiers.partials), so the sum that concludes without a term is blamed. Nor is 4 a product of one part of
+a gold sum of parts that the line names as its units compose (`80 * 8 = 640 kg` for the 8 other adults, where the
+gold has `(8 + 1) * 80`: tracegen.verifiers.gold_products).
 When no step is wrong but the answer is, the error is the conclusion (`wrong_final`).
 Kinds are defined in tracegen.verifiers.base.KINDS. Measured against hand labels by
 scripts/verifier_accuracy.py and `tracegen diverge --labels`.
