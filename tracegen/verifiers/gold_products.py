@@ -78,13 +78,12 @@ def gold_piece(question: str, gold: str, calc: Calculation) -> bool:
 
 def _is_part(operand: Fraction, factors: Product) -> bool:
     """Whether `operand` is a product of some of `factors`, or the inverse of one."""
-    return any(
-        same_value(candidate, operand)
+    products = (
+        prod(subset, start=Fraction(1))
         for size in range(1, len(factors) + 1)
         for subset in combinations(factors, size)
-        for candidate in (prod(subset, start=Fraction(1)), 1 / prod(subset, start=Fraction(1)))
-        if candidate
     )
+    return any(same_value(product, operand) or (product and same_value(1 / product, operand)) for product in products)
 
 
 @lru_cache(maxsize=4096)
@@ -160,7 +159,9 @@ def _gold_products(gold: str, changes: frozenset[Fraction]) -> tuple[Product, ..
             if expanded is None:
                 continue
             read.results.append((calc.result, frozenset(abs(operand) for operand in calc.operands), expanded))
-            products.update((tuple(sorted(factors)), None) for factors in expanded if len(factors) <= MAX_FACTORS)
+            products.update(
+                (tuple(sorted(factors)), None) for factors in expanded if len(factors) <= MAX_FACTORS and all(factors)
+            )
     return tuple(products)
 
 
