@@ -10,6 +10,7 @@ from tracegen.steps import split_steps
 from tracegen.verifiers.binding import bindings, misbinding
 from tracegen.verifiers.calculations import calculations, stated_numbers
 from tracegen.verifiers.divergence import first_wrong_step
+from tracegen.verifiers.gold_products import gold_piece
 from tracegen.verifiers.quantities import quantities
 from tracegen.verifiers.registry import get_verifier
 
@@ -1051,3 +1052,99 @@ def test_money_is_named_by_what_it_buys(bought, blamed):
     steps = [f"She spends 5+3 = $<<5+3=8>>8 on {bought}.", "She buys 8*3 = <<8*3=24>>24 pens."]
     found = first_wrong_step(PENS, PENS_GOLD, steps, Fraction(24))
     assert found is not None and found.step_index == blamed  # the gold's 12 is what she spends on pens
+
+
+BRIDGE = (
+    "A rope bridge holds at most 500 kg. A hiker weighs 70 kg. If Tom crosses the bridge with 7 other hikers, by how "
+    "many kg do they go over its limit?"
+)
+BRIDGE_GOLD = (
+    "Tom and 7 other hikers are 7 + 1 = <<7+1=8>>8 hikers.\nThey weigh 8 * 70 = <<8*70=560>>560 kg.\n"
+    "That is 560 - 500 = <<560-500=60>>60 kg over.\n#### 60"
+)
+RAISE = (
+    "Sara earned $12 an hour. Last month she got a raise of $3 an hour. How many dollars does she earn now in 10 "
+    "hours?"
+)
+RAISE_GOLD = (
+    "She now earns 12 + 3 = <<12+3=15>>15 dollars an hour.\n"
+    "In 10 hours she earns 15 * 10 = <<15*10=150>>150 dollars.\n#### 150"
+)
+CRATES = "Each crate is 2 feet wide, 3 feet long and 2 feet tall. How many cubic feet do 5 crates hold?"
+CRATES_GOLD = (
+    "A crate holds 2 * 3 * 2 = <<2*3*2=12>>12 cubic feet.\n5 crates hold 5 * 12 = <<5*12=60>>60 cubic feet.\n#### 60"
+)
+PRICES = (
+    "A school planned to pay $300 for each of 40 laptops, but the price turned out to be 10% higher. How much does "
+    "the school pay?"
+)
+PRICES_GOLD = (
+    "The price rose by 300 * 10/100 = <<300*10/100=30>>30 dollars.\nA laptop costs 300 + 30 = <<300+30=330>>330 "
+    "dollars.\nThe school pays 40 * 330 = <<40*330=13200>>13200 dollars.\n#### 13200"
+)
+CHARGES = "A school buys 40 laptops at $300 each. Each laptop has a $20 delivery charge. How much does the school pay?"
+CHARGES_GOLD = (
+    "A laptop costs 300 + 20 = <<300+20=320>>320 dollars.\nThe school pays 40 * 320 = <<40*320=12800>>12800 "
+    "dollars.\n#### 12800"
+)
+OVERTIME = "Jo earns $20 an hour for 8 hours and $30 an hour after that. How much does she earn in 11 hours?"
+OVERTIME_GOLD = (
+    "The first 8 hours pay 8 * 20 = <<8*20=160>>160.\nShe works 11 - 8 = <<11-8=3>>3 hours more.\n"
+    "They pay 3 * 30 = <<3*30=90>>90.\nShe earns 160 + 90 = <<160+90=250>>250.\n#### 250"
+)
+
+
+@pytest.mark.parametrize(
+    "solution, first",
+    [
+        # 7 * 70 is the gold's 8 * 70 for 7 of the 8 hikers (8 = 7 + 1): true; the error is forgetting Tom after it
+        (
+            "The 7 other hikers weigh 7 * 70 = <<7*70=490>>490 kg.\nThey go over by 500 - 490 = <<500-490=10>>10 kg.\n"
+            "A: 10",
+            1,
+        ),
+        # the same product named with no unit, or as a day's: its meaning is not stated as the units compose
+        (
+            "The 7 other hikers weigh 7 * 70 = <<7*70=490>>490.\n"
+            "They go over by 500 - 490 = <<500-490=10>>10 kg.\nA: 10",
+            0,
+        ),
+        (
+            "The 7 other hikers weigh 7 * 70 = <<7*70=490>>490 kg a day.\n"
+            "They go over by 500 - 490 = <<500-490=10>>10 kg.\nA: 10",
+            0,
+        ),
+    ],
+)
+def test_a_product_of_one_part_of_a_gold_sum_is_true(solution, first):
+    assert first_error(BRIDGE, BRIDGE_GOLD, solution).step_index == first
+
+
+def test_a_base_and_its_change_are_no_parts_of_a_whole():
+    # the gold's 12 + 3 is a rate raised, not two parts: 10 hours at the old $12 is no quantity of the problem now
+    wrong = (
+        "She earns 12 dollars an hour * 10 hours = <<12*10=120>>120 dollars.\n"
+        "With the raise she earns 120 + 3 = <<120+3=123>>123 dollars.\nA: 123"
+    )
+    assert first_error(RAISE, RAISE_GOLD, wrong).step_index == 0
+
+
+@pytest.mark.parametrize(
+    "question, gold, expression, piece",
+    [
+        (BRIDGE, BRIDGE_GOLD, "7*70=490", True),  # one part of the sum 7 + 1, times the gold's factor
+        (BRIDGE, BRIDGE_GOLD, "1*70=70", True),
+        (BRIDGE, BRIDGE_GOLD, "7*500=3500", False),  # the gold never multiplies these
+        (RAISE, RAISE_GOLD, "12*10=120", False),  # a base and its raise are not multiplied out
+        (RAISE, RAISE_GOLD, "3*10=30", False),
+        (CRATES, CRATES_GOLD, "5*3=15", False),  # a single product (a crate's 12 cubic feet) is not regrouped
+        (CRATES, CRATES_GOLD, "2*3=6", True),  # but its own factors are its pieces
+        (OVERTIME, OVERTIME_GOLD, "11*30=330", False),  # a difference is not multiplied out
+        (PRICES, PRICES_GOLD, "40*300=12000", False),  # the old price: 30 is the change of a price `10% higher`
+        (CHARGES, CHARGES_GOLD, "40*300=12000", True),  # an extra charge is a part, not a change of the price
+        (BRIDGE, BRIDGE_GOLD, "70*7=490", True),
+    ],
+)
+def test_which_products_are_pieces_of_the_gold(question, gold, expression, piece):
+    (calc,) = calculations(f"<<{expression}>>")
+    assert gold_piece(question, gold, calc) is piece

@@ -39,7 +39,9 @@ the gold's 40 is minutes; tracegen.verifiers.side_facts). Nor is it 4 when it co
 that misuses it is judged instead. A rate times a count stays 4: read by hand on whole-file moves, deferring it was
 right about as often as wrong (a reader of units cannot tell `could read 300 pages` from `reads 300 pages`).
 Nor is 4 a sum of some of a gold sum's terms that the solution keeps adding to (`4 + 3 = 7` pounds, then `7 + 6`:
-tracegen.verifiers.partials), so the sum that concludes without a term is blamed.
+tracegen.verifiers.partials), so the sum that concludes without a term is blamed. Nor is 4 a product of one part of
+a gold sum of parts that the line names as its units compose (`80 * 8 = 640 kg` for the 8 other adults, where the
+gold has `(8 + 1) * 80`: tracegen.verifiers.gold_products).
 When no step is wrong but the answer is, the error is the conclusion (`wrong_final`).
 Kinds are defined in tracegen.verifiers.base.KINDS. Measured against hand labels by
 scripts/verifier_accuracy.py and `tracegen diverge --labels`.
@@ -56,6 +58,7 @@ from tracegen.verifiers.base import Divergence
 from tracegen.verifiers.binding import misbinding, names_an_amount
 from tracegen.verifiers.calculations import Calculation, calculations, plain, stated_numbers
 from tracegen.verifiers.contradiction import contradicts_gold
+from tracegen.verifiers.gold_products import true_gold_piece
 from tracegen.verifiers.misreadings import misreading
 from tracegen.verifiers.names import misnamed
 from tracegen.verifiers.partials import kept_partial_sum
@@ -144,6 +147,7 @@ def first_wrong_step(question: str, gold: str, steps: list[str], answer: Fractio
                 and (not leads_to_gold[id(calc)] or _swaps_gold_operator(calc, chain))
                 and not true_side_fact(question, steps[:index], steps[index], calc, conversions_only=True)
                 and not kept_partial_sum(gold, calc, step_calcs[:index], step_calcs[index + 1 :])
+                and not true_gold_piece(question, gold, steps[:index], steps[index], calc)
             ):
                 return _off_chain(index, calc, chain)
         known.update(  # operands are read without their sign; a later step may reuse what a step writes (`14.99`)

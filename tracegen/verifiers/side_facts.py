@@ -107,7 +107,7 @@ def true_side_fact(
     lefts, rights = ([q for q in known if same_value(q.value, abs(operand))] for operand in (left, right))
     if not any(q.per is not None for q in lefts + rights) and not {abs(left), abs(right)} & _FACTORS:
         return False  # no rate and no unit constant: nothing composes (most calls end here)
-    stated = _stated(step, calc.stated)
+    stated = stated_result(step, calc.stated)
     if stated is None:
         return False
     return any(
@@ -178,7 +178,7 @@ def _the_count(count: Quantity, rate: Quantity, read: tuple[Quantity, ...]) -> b
     return count in counts and (len(counts) == 1 or count.sentence == rate.sentence)
 
 
-def _stated(step: str, value: Fraction) -> Quantity | None:
+def stated_result(step: str, value: Fraction) -> Quantity | None:
     """The result as the step writes it last (after an `=` or an annotation), with its unit and rate."""
     written = [result for result in _results(step) if same_value(result.value, abs(value))]
     return written[-1] if written else None
