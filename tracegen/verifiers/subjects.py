@@ -1,0 +1,144 @@
+"""The name a clause gives its value *before* the number: `the actual temperature is 468`, `her total sales in the
+first month were $400*2 = $800`, `First find the actual temperature of the oven ...: 468 - 450 = 18`, `Ali has saved
+4*10 = $40`.
+
+tracegen.verifiers.names reads the noun phrase *after* a number (`90 nongendered children`). Many lines name their
+value only before it, as the subject of the clause that computes it, and money often has no noun after it at all.
+This module reads that subject, the same way in a solution's line, a gold line and the question:
+
+- in a line or gold line, for a result (a number right after an `=`), the subject of its clause: `the X is/was/are/
+  were ... = N`, `find the X ...: ... = N`, `the X: ... = N`, `<Person> has ... = N`;
+- in the question, a value it gives a quantity directly: `the X is N` (no word between the verb and the number).
+
+A subject is the noun phrase after a determiner or possessive, split into its *head* (the words before its first
+preposition or relative word: `actual temperature`) and its *tail* (`of the oven`); two names are the same when their
+heads are, and their tails are too or one of them has none (`the actual temperature` is `the actual temperature of the
+oven`). A person's `has` / `saved` is the name `<person> has`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
+
+from tracegen.annotations import without_annotations
+from tracegen.steps import numbers_in
+from tracegen.verifiers.answers import same_value
+from tracegen.verifiers.binding import RESULT_BEFORE, lemma
+
+_CLAUSE_START = re.compile(r"[.!?;]\s|,\s")
+_LEAD = re.compile(
+    r"^\s*(?:(?:so|then|thus|therefore|first|next|finally|now|and|hence|also|lastly)\s*,?\s+)*", re.IGNORECASE
+)
+_DETERMINER = r"(?:the|her|his|their|its|our|my|[A-Z][a-z]+['’]s)"
+_VERB = r"(?:is|was|are|were|will\s+be|would\s+be|must\s+be|equals)"
+_IS = re.compile(rf"^(?P<np>{_DETERMINER}\s+[^:=]*?)\s+{_VERB}\b", re.IGNORECASE)
+_FIND = re.compile(
+    rf"^(?:(?:we|you|i)\s+(?:need|have)\s+to\s+|let['’]s\s+|to\s+)?(?:find|calculate|compute|determine|figure\s+out|"
+    rf"work\s+out)\s+(?P<np>{_DETERMINER}\s+[^:=,]*?)\s*(?=\s(?:by|using|with|if|we|from)\b|:)",
+    re.IGNORECASE,
+)
+_COLON = re.compile(rf"^(?P<np>{_DETERMINER}\s+[^:=,]*?)\s*:", re.IGNORECASE)
+_HAS = re.compile(
+    r"^(?P<who>[A-Z][a-z]+)\s+(?:now\s+)?(?:has|had|have)(?:\s+saved)?\b|^(?P<saver>[A-Z][a-z]+)\s+saved\b"
+)
+_QUESTION_IS = re.compile(rf"\b(?P<np>{_DETERMINER}\s+(?:[A-Za-z]+\s+){{0,3}}?[A-Za-z]+)\s+{_VERB}\s+[$€£]?\s*$")
+_COMPARED = re.compile(
+    r"\s*(?:%|percent\b|times\b|more\b|less\b|fewer\b|of\b|as\b|than\b|[a-z]+er\s+than\b|(?:[a-z]+\s+)?(?:older|younger|"
+    r"longer|shorter|taller|heavier|lighter|higher|lower|faster|slower|bigger|smaller|cheaper)\b)",
+    re.IGNORECASE,
+)
+_STAGE = re.compile(
+    r"\b(?:will|would|now|left|remaining|still|yesterday|today|tomorrow|ago|later|in\s+\w+\s+(?:year|month|week|day)s?)\b",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"[.!?;](?:\s|$)")
+_DROPPED = frozenset("the her his their its our my a an".split())
+_SPLIT = frozenset(
+    "of in for on at from to by with per after before during that which who whom whose all each when if than "
+    "she he they it we you".split()
+)
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A name a clause gives its value: its head (`actual temperature`) and tail (`of oven`), both singular."""
+
+    head: str
+    tail: str
+    stage: frozenset[str] = frozenset()  # `will`, `now`, `left`: the same name at another time is another quantity
+
+    def same_as(self, other: Subject) -> bool:
+        return (
+            self.head == other.head
+            and self.stage == other.stage
+            and (self.tail == other.tail or not self.tail or not other.tail)
+        )
+
+    def __str__(self) -> str:
+        return f"{self.head} {self.tail}".strip()
+
+
+def _subject(phrase: str) -> Subject | None:
+    words = [w.lower() for w in re.findall(r"[A-Za-z]+(?:['’]s)?", phrase)]
+    words = [w for w in (re.sub(r"['’]s$", "", w) for w in words) if w not in _DROPPED]
+    cut = next((i for i, w in enumerate(words) if w in _SPLIT), len(words))
+    if cut == 0:
+        return None
+    return Subject(" ".join(lemma(w) for w in words[:cut]), " ".join(lemma(w) for w in words[cut:]))
+
+
+def _clause_subject(clause: str) -> Subject | None:
+    clause = _LEAD.sub("", clause, count=1)
+    has = _HAS.match(clause)
+    if has is not None:
+        return Subject(f"{(has.group('who') or has.group('saver')).lower()} has", "")
+    for pattern in (_FIND, _IS, _COLON):
+        found = pattern.match(clause)
+        if found is not None:
+            return _subject(found.group("np"))
+    return None
+
+
+def _at(subject: Subject, text: str, start: int) -> Subject:
+    """`subject` with the stage words of the sentence around the number at `start` (`His dad will be 24*2 = 48`)."""
+    begin = max((found.end() for found in _SENTENCE_END.finditer(text, 0, start)), default=0)
+    end = _SENTENCE_END.search(text, start)
+    sentence = text[begin : len(text) if end is None else end.start()]
+    stage = frozenset(" ".join(word.lower().split()) for word in _STAGE.findall(sentence))
+    return Subject(subject.head, subject.tail, stage)
+
+
+@lru_cache(maxsize=4096)
+def result_subjects(text: str) -> tuple[tuple[Fraction, Subject], ...]:
+    """Each result `text` writes (a number right after an `=`, annotations read as results) with the subject of its
+    clause, where it has one."""
+    plain_text = without_annotations(text, "=")
+    found = []
+    for start, _, value in numbers_in(plain_text):
+        if RESULT_BEFORE.search(plain_text[:start]) is None:
+            continue
+        subject = _clause_subject(_CLAUSE_START.split(plain_text[:start])[-1])
+        if subject is not None:
+            found.append((abs(value), _at(subject, plain_text, start)))
+    return tuple(found)
+
+
+@lru_cache(maxsize=1024)
+def given_subjects(question: str) -> tuple[tuple[Fraction, Subject], ...]:
+    """The values the question gives a quantity directly (`the actual temperature is 468`), with that quantity; not a
+    comparison (`his speed is 2.5 times faster`, `is 5 years older than`)."""
+    found = []
+    for start, end, value in numbers_in(question):
+        clause = _QUESTION_IS.search(question[:start])
+        if clause is not None and not _COMPARED.match(question, end) and (subject := _subject(clause.group("np"))):
+            found.append((abs(value), _at(subject, question, start)))
+    return tuple(found)
+
+
+def subject_of(text: str, value: Fraction) -> Subject | None:
+    """The subject of the clause where `text` last writes `value` as a result, or None."""
+    named = [subject for found, subject in result_subjects(text) if same_value(found, value)]
+    return named[-1] if named else None
