@@ -37,19 +37,22 @@ _VERB = r"(?:is|was|are|were|will\s+be|would\s+be|must\s+be|equals)"
 _IS = re.compile(rf"^(?P<np>{_DETERMINER}\s+[^:=]*?)\s+{_VERB}\b", re.IGNORECASE)
 _FIND = re.compile(
     rf"^(?:(?:we|you|i)\s+(?:need|have)\s+to\s+|let['’]s\s+|to\s+)?(?:find|calculate|compute|determine|figure\s+out|"
-    rf"work\s+out)\s+(?P<np>{_DETERMINER}\s+[^:=,]*?)\s*(?=\s(?:by|using|with|if|we|from)\b|:)",
+    rf"work\s+out)\s+(?P<np>{_DETERMINER}\s+[^:=,]*?)\s*(?=\s(?:by|using|if|we)\b|:)",
     re.IGNORECASE,
 )
 _COLON = re.compile(rf"^(?P<np>{_DETERMINER}\s+[^:=,]*?)\s*:", re.IGNORECASE)
 _HAS = re.compile(
     r"^(?P<who>[A-Z][a-z]+)\s+(?:now\s+)?(?:has|had|have)(?:\s+saved)?\b|^(?P<saver>[A-Z][a-z]+)\s+saved\b"
 )
+_MONEY_BEFORE = re.compile(r"[$€£]\s*=?\s*$")
 _QUESTION_IS = re.compile(rf"\b(?P<np>{_DETERMINER}\s+(?:[A-Za-z]+\s+){{0,3}}?[A-Za-z]+)\s+{_VERB}\s+[$€£]?\s*$")
 _COMPARED = re.compile(
-    r"\s*(?:%|percent\b|times\b|more\b|less\b|fewer\b|of\b|as\b|than\b|[a-z]+er\s+than\b|(?:[a-z]+\s+)?(?:older|younger|"
+    r"\s*(?:%|/\s*[0-9]|percent\b|times\b|more\b|less\b|fewer\b|of\b|as\b|than\b|[a-z]+er\s+than\b|(?:[a-z]+\s+)?(?:older|younger|"
     r"longer|shorter|taller|heavier|lighter|higher|lower|faster|slower|bigger|smaller|cheaper)\b)",
     re.IGNORECASE,
 )
+_COMPARED_RESULT = re.compile(r"(?:\s+[A-Za-z]+){0,2}?\s+(?:[a-z]+er|more|less|fewer)\s+than\b", re.IGNORECASE)
+_GENERIC = frozenset("number amount count quantity sum total value".split())
 _STAGE = re.compile(
     r"\b(?:will|would|now|left|remaining|still|yesterday|today|tomorrow|ago|later|in\s+\w+\s+(?:year|month|week|day)s?)\b",
     re.IGNORECASE,
@@ -74,7 +77,7 @@ class Subject:
         return (
             self.head == other.head
             and self.stage == other.stage
-            and (self.tail == other.tail or not self.tail or not other.tail)
+            and (self.tail.startswith(other.tail) or other.tail.startswith(self.tail))
         )
 
     def __str__(self) -> str:
@@ -85,15 +88,17 @@ def _subject(phrase: str) -> Subject | None:
     words = [w.lower() for w in re.findall(r"[A-Za-z]+(?:['’]s)?", phrase)]
     words = [w for w in (re.sub(r"['’]s$", "", w) for w in words) if w not in _DROPPED]
     cut = next((i for i, w in enumerate(words) if w in _SPLIT), len(words))
-    if cut == 0:
-        return None
+    if cut and words[cut - 1] in _GENERIC and words[cut : cut + 1] == ["of"]:  # `the number of junior programmers`
+        cut = next((i for i, w in enumerate(words) if w in _SPLIT and i > cut), len(words))
+    if cut == 0 or words[cut - 1] in _GENERIC:
+        return None  # `the number is 20/5`: a word that names nothing by itself
     return Subject(" ".join(lemma(w) for w in words[:cut]), " ".join(lemma(w) for w in words[cut:]))
 
 
 def _clause_subject(clause: str) -> Subject | None:
     clause = _LEAD.sub("", clause, count=1)
     has = _HAS.match(clause)
-    if has is not None:
+    if has is not None and _MONEY_BEFORE.search(clause):  # other things a person has are named after the number
         return Subject(f"{(has.group('who') or has.group('saver')).lower()} has", "")
     for pattern in (_FIND, _IS, _COLON):
         found = pattern.match(clause)
@@ -117,9 +122,9 @@ def result_subjects(text: str) -> tuple[tuple[Fraction, Subject], ...]:
     clause, where it has one."""
     plain_text = without_annotations(text, "=")
     found = []
-    for start, _, value in numbers_in(plain_text):
-        if RESULT_BEFORE.search(plain_text[:start]) is None:
-            continue
+    for start, end, value in numbers_in(plain_text):
+        if RESULT_BEFORE.search(plain_text[:start]) is None or _COMPARED_RESULT.match(plain_text, end):
+            continue  # not a result, or one compared (`Beck has 90 - 87 = 3 apples fewer than Boris`)
         subject = _clause_subject(_CLAUSE_START.split(plain_text[:start])[-1])
         if subject is not None:
             found.append((abs(value), _at(subject, plain_text, start)))
