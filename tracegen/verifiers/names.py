@@ -231,10 +231,10 @@ def _subject_of_other(question: str, gold: str, step: str, value: Fraction) -> s
     ]
     if any(same_value(found, value) and subject.same_as(mine) for found, subject in written):
         return None
-    others = sorted({found for found, subject in written if subject.same_as(mine)})
-    if not others:
-        return None
-    return f"{plain(value)} as {mine}, where the problem's {mine} is {' / '.join(plain(other) for other in others)}"
+    others = {found for found, subject in written if subject.same_as(mine)}
+    if len(others) != 1:
+        return None  # unnamed, or a name of several values (`the total number of legs` of tables, then of chairs)
+    return f"{plain(value)} as {mine}, where the problem's {mine} is {plain(others.pop())}"
 
 
 def _other_values_named(question: str, gold: str, name: str, value: Fraction, own: set[str]) -> list[Fraction]:

@@ -41,17 +41,19 @@ _FIND = re.compile(
     re.IGNORECASE,
 )
 _COLON = re.compile(rf"^(?P<np>{_DETERMINER}\s+[^:=,]*?)\s*:", re.IGNORECASE)
-_HAS = re.compile(
-    r"^(?P<who>[A-Z][a-z]+)\s+(?:now\s+)?(?:has|had|have)(?:\s+saved)?\b|^(?P<saver>[A-Z][a-z]+)\s+saved\b"
-)
+_HAS = re.compile(r"^(?P<who>[A-Z][a-z]+)\s+(?:now\s+)?(?:has|had)(?:\s+saved)?\b|^(?P<saver>[A-Z][a-z]+)\s+saved\b")
 _MONEY_BEFORE = re.compile(r"[$€£]\s*=?\s*$")
+_PRONOUNS = frozenset("he she they it we i you who this that there".split())
+_HAS_TO = re.compile(r"\s+to\b")
+_GOES_ON = re.compile(
+    r"\b(?:so|and|which|then|thus|because|since|is|are|was|were|that['’]s|that\s+is)\b", re.IGNORECASE
+)
 _QUESTION_IS = re.compile(rf"\b(?P<np>{_DETERMINER}\s+(?:[A-Za-z]+\s+){{0,3}}?[A-Za-z]+)\s+{_VERB}\s+[$€£]?\s*$")
-_COMPARED = re.compile(
-    r"\s*(?:%|/\s*[0-9]|percent\b|times\b|more\b|less\b|fewer\b|of\b|as\b|than\b|[a-z]+er\s+than\b|(?:[a-z]+\s+)?(?:older|younger|"
-    r"longer|shorter|taller|heavier|lighter|higher|lower|faster|slower|bigger|smaller|cheaper)\b)",
+_COMPARED = re.compile(  # `2.5 times faster`, `2/5 of`, `3 apples fewer than`, `3 minutes longer`: no value of its own
+    r"\s*(?:%|/\s*[0-9]|percent\b|times\b|of\b|as\b|than\b|(?:[A-Za-z]+\s+){0,2}?(?:more|less|fewer|older|younger|longer|"
+    r"shorter|taller|heavier|lighter|higher|lower|faster|slower|bigger|larger|smaller|cheaper|further|farther)\b)",
     re.IGNORECASE,
 )
-_COMPARED_RESULT = re.compile(r"(?:\s+[A-Za-z]+){0,2}?\s+(?:[a-z]+er|more|less|fewer)\s+than\b", re.IGNORECASE)
 _GENERIC = frozenset("number amount count quantity sum total value".split())
 _STAGE = re.compile(
     r"\b(?:will|would|now|left|remaining|still|yesterday|today|tomorrow|ago|later|in\s+\w+\s+(?:year|month|week|day)s?)\b",
@@ -85,8 +87,8 @@ class Subject:
 
 
 def _subject(phrase: str) -> Subject | None:
-    words = [w.lower() for w in re.findall(r"[A-Za-z]+(?:['’]s)?", phrase)]
-    words = [w for w in (re.sub(r"['’]s$", "", w) for w in words) if w not in _DROPPED]
+    words = [re.sub(r"['’]s$", "", w) for w in re.findall(r"[A-Za-z]+(?:['’]s)?", phrase)]
+    words = [w.lower() for w in words if w not in _DROPPED and w.lower() not in _DROPPED or w.isupper()]  # `exit A`
     cut = next((i for i, w in enumerate(words) if w in _SPLIT), len(words))
     if cut and words[cut - 1] in _GENERIC and words[cut : cut + 1] == ["of"]:  # `the number of junior programmers`
         cut = next((i for i, w in enumerate(words) if w in _SPLIT and i > cut), len(words))
@@ -96,14 +98,20 @@ def _subject(phrase: str) -> Subject | None:
 
 
 def _clause_subject(clause: str) -> Subject | None:
+    """The subject of `clause`, which ends where its value is written, when the rest of the clause only computes
+    that value (`The jeans are $40 and they are 25% off so that's 40*.25 = $10` says no more of the jeans)."""
     clause = _LEAD.sub("", clause, count=1)
     has = _HAS.match(clause)
-    if has is not None and _MONEY_BEFORE.search(clause):  # other things a person has are named after the number
-        return Subject(f"{(has.group('who') or has.group('saver')).lower()} has", "")
+    if has is not None:
+        who = has.group("who") or has.group("saver")
+        # other things a person has are named after the number; `He has to pay` names no one
+        if who.lower() in _PRONOUNS or _HAS_TO.match(clause, has.end()) or not _MONEY_BEFORE.search(clause):
+            return None
+        return None if _GOES_ON.search(clause, has.end()) else Subject(f"{who.lower()} has", "")
     for pattern in (_FIND, _IS, _COLON):
         found = pattern.match(clause)
         if found is not None:
-            return _subject(found.group("np"))
+            return None if _GOES_ON.search(clause, found.end()) else _subject(found.group("np"))
     return None
 
 
@@ -123,7 +131,7 @@ def result_subjects(text: str) -> tuple[tuple[Fraction, Subject], ...]:
     plain_text = without_annotations(text, "=")
     found = []
     for start, end, value in numbers_in(plain_text):
-        if RESULT_BEFORE.search(plain_text[:start]) is None or _COMPARED_RESULT.match(plain_text, end):
+        if RESULT_BEFORE.search(plain_text[:start]) is None or _COMPARED.match(plain_text, end):
             continue  # not a result, or one compared (`Beck has 90 - 87 = 3 apples fewer than Boris`)
         subject = _clause_subject(_CLAUSE_START.split(plain_text[:start])[-1])
         if subject is not None:
