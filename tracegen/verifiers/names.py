@@ -227,7 +227,11 @@ def _subject_of_other(question: str, gold: str, step: str, value: Fraction) -> s
         return None
     written = [
         *given_subjects(question),
-        *(named for gold_step in split_steps(gold) for named in result_subjects(gold_step)),
+        *(
+            named
+            for gold_step in split_steps(gold)
+            for named in (*result_subjects(gold_step), *given_subjects(gold_step))
+        ),
     ]
     if any(same_value(found, value) and subject.same_as(mine) for found, subject in written):
         return None

@@ -50,7 +50,7 @@ _GOES_ON = re.compile(
 )
 _QUESTION_IS = re.compile(rf"\b(?P<np>{_DETERMINER}\s+(?:[A-Za-z]+\s+){{0,3}}?[A-Za-z]+)\s+{_VERB}\s+[$€£]?\s*$")
 _COMPARED = re.compile(  # `2.5 times faster`, `2/5 of`, `3 apples fewer than`, `3 minutes longer`: no value of its own
-    r"\s*(?:%|/\s*[0-9]|percent\b|times\b|of\b|as\b|than\b|(?:[A-Za-z]+\s+){0,2}?(?:more|less|fewer|older|younger|longer|"
+    r"\s*(?:%|[-+*/x×]\s*[$€£]?\s*[0-9(]|percent\b|times\b|of\b|as\b|than\b|(?:[A-Za-z]+\s+){0,2}?(?:more|less|fewer|older|younger|longer|"
     r"shorter|taller|heavier|lighter|higher|lower|faster|slower|bigger|larger|smaller|cheaper|further|farther)\b)",
     re.IGNORECASE,
 )
