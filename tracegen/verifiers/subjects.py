@@ -44,6 +44,7 @@ _COLON = re.compile(rf"^(?P<np>{_DETERMINER}\s+[^:=,]*?)\s*:", re.IGNORECASE)
 _HAS = re.compile(r"^(?P<who>[A-Z][a-z]+)\s+(?:now\s+)?(?:has|had)(?:\s+saved)?\b|^(?P<saver>[A-Z][a-z]+)\s+saved\b")
 _MONEY_BEFORE = re.compile(r"[$€£]\s*=?\s*$")
 _PRONOUNS = frozenset("he she they it we i you who this that there".split())
+_NAMED_AFTER = re.compile(r"\s*(?:[A-Za-z]+\s+)?(?:in|from|of|for|on|worth)\b", re.IGNORECASE)
 _HAS_TO = re.compile(r"\s+to\b")
 _GOES_ON = re.compile(
     r"\b(?:so|and|which|then|thus|because|since|is|are|was|were|that['’]s|that\s+is)\b", re.IGNORECASE
@@ -97,15 +98,22 @@ def _subject(phrase: str) -> Subject | None:
     return Subject(" ".join(lemma(w) for w in words[:cut]), " ".join(lemma(w) for w in words[cut:]))
 
 
-def _clause_subject(clause: str) -> Subject | None:
-    """The subject of `clause`, which ends where its value is written, when the rest of the clause only computes
-    that value (`The jeans are $40 and they are 25% off so that's 40*.25 = $10` says no more of the jeans)."""
+def _clause_subject(clause: str, after: str) -> Subject | None:
+    """The subject of `clause`, which ends where its value is written (`after` follows the value), when the rest of
+    the clause only computes that value (`The jeans are $40 and they are 25% off so that's 40*.25 = $10` says no more
+    of the jeans)."""
     clause = _LEAD.sub("", clause, count=1)
     has = _HAS.match(clause)
     if has is not None:
         who = has.group("who") or has.group("saver")
-        # other things a person has are named after the number; `He has to pay` names no one
-        if who.lower() in _PRONOUNS or _HAS_TO.match(clause, has.end()) or not _MONEY_BEFORE.search(clause):
+        # other things a person has are named after the number (`Ali has $40 in $10 bills`, `24 marbles`); `He has
+        # to pay` names no one
+        if (
+            who.lower() in _PRONOUNS
+            or _HAS_TO.match(clause, has.end())
+            or not _MONEY_BEFORE.search(clause)
+            or _NAMED_AFTER.match(after)
+        ):
             return None
         return None if _GOES_ON.search(clause, has.end()) else Subject(f"{who.lower()} has", "")
     for pattern in (_FIND, _IS, _COLON):
@@ -133,7 +141,7 @@ def result_subjects(text: str) -> tuple[tuple[Fraction, Subject], ...]:
     for start, end, value in numbers_in(plain_text):
         if RESULT_BEFORE.search(plain_text[:start]) is None or _COMPARED.match(plain_text, end):
             continue  # not a result, or one compared (`Beck has 90 - 87 = 3 apples fewer than Boris`)
-        subject = _clause_subject(_CLAUSE_START.split(plain_text[:start])[-1])
+        subject = _clause_subject(_CLAUSE_START.split(plain_text[:start])[-1], plain_text[end:])
         if subject is not None:
             found.append((abs(value), _at(subject, plain_text, start)))
     return tuple(found)
