@@ -20,7 +20,10 @@ name of a *different* quantity of the problem, never as another wording:
   `25 insects` is true);
 - or the line gives the value to a named person where the gold's line gives it to someone it calls by a role (`Her
   sister gathered 30*2 = 60 apples`, the line: `Joanne gathered 30*2 = 60 apples`);
-- and in both, the solution acts on the wrong name: a later calculation uses the value and leaves the gold chain.
+- or the subject of the line's clause (`her total sales in the first month were $400*2 = $800`) is the name the
+  question or a gold line gives exactly one other value (`$800+$400 = $1200`) and never this one
+  (tracegen.verifiers.subjects);
+- and in each, the solution acts on the wrong name: a later calculation uses the value and leaves the gold chain.
 """
 
 from __future__ import annotations
