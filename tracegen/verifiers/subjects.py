@@ -12,8 +12,11 @@ This module reads that subject, the same way in a solution's line, a gold line a
 
 A subject is the noun phrase after a determiner or possessive, split into its *head* (the words before its first
 preposition or relative word: `actual temperature`) and its *tail* (`of the oven`); two names are the same when their
-heads are, and their tails are too or one of them has none (`the actual temperature` is `the actual temperature of the
-oven`). A person's `has` / `saved` is the name `<person> has`.
+heads are, one tail starts the other (`the actual temperature` is `the actual temperature of the oven`), and their
+sentences share their stage words (`will`, `now`, `left`: `His dad will be 48` is not `his dad is 43`). A person's `has`
+/ `saved` names money only, the name `<person> has`, and only where nothing after the value says what it is of (`Ali
+has $40 in $10 bills` is true). A value that is compared (`3 apples fewer than`), an operand, or a clause that goes on
+past its subject has no such name.
 """
 
 from __future__ import annotations
@@ -51,8 +54,9 @@ _GOES_ON = re.compile(
 )
 _QUESTION_IS = re.compile(rf"\b(?P<np>{_DETERMINER}\s+(?:[A-Za-z]+\s+){{0,3}}?[A-Za-z]+)\s+{_VERB}\s+[$€£]?\s*$")
 _COMPARED = re.compile(  # `2.5 times faster`, `2/5 of`, `3 apples fewer than`, `3 minutes longer`: no value of its own
-    r"\s*(?:%|[-+*/x×]\s*[$€£]?\s*[0-9(]|percent\b|times\b|of\b|as\b|than\b|(?:[A-Za-z]+\s+){0,2}?(?:more|less|fewer|older|younger|longer|"
-    r"shorter|taller|heavier|lighter|higher|lower|faster|slower|bigger|larger|smaller|cheaper|further|farther)\b)",
+    r"\s*(?:%|[-+*/x×]\s*[$€£]?\s*[0-9(]|percent\b|times\b|of\b|as\b|than\b|(?:[A-Za-z]+\s+){0,2}?"
+    r"(?:more|less|fewer|older|younger|longer|shorter|taller|heavier|lighter|higher|lower|faster|slower|bigger|"
+    r"larger|smaller|cheaper|further|farther)\b)",
     re.IGNORECASE,
 )
 _GENERIC = frozenset("number amount count quantity sum total value".split())
