@@ -13,10 +13,10 @@ This module reads that subject, the same way in a solution's line, a gold line a
 A subject is the noun phrase after a determiner or possessive, split into its *head* (the words before its first
 preposition or relative word: `actual temperature`) and its *tail* (`of the oven`); two names are the same when their
 heads are, one tail starts the other (`the actual temperature` is `the actual temperature of the oven`), and their
-sentences share their stage words (`will`, `now`, `left`: `His dad will be 48` is not `his dad is 43`). A person's `has`
-/ `saved` names money only, the name `<person> has`, and only where nothing after the value says what it is of (`Ali
-has $40 in $10 bills` is true). A value that is compared (`3 apples fewer than`), an operand, or a clause that goes on
-past its subject has no such name.
+sentences share their stage words (`will`, `now`, `left`: `His dad will be 48` is not `his dad is 43`). A person's
+`has` / `saved` names money only, the name `<person> has`, and only where nothing after the value says what it is of
+(`Ali has $40 in $10 bills` is true). A value that is compared (`3 apples fewer than`), an operand, or a clause that
+goes on past its subject has no such name.
 """
 
 from __future__ import annotations
