@@ -13,6 +13,7 @@ from tracegen.verifiers.divergence import first_wrong_step
 from tracegen.verifiers.gold_products import gold_piece
 from tracegen.verifiers.quantities import quantities
 from tracegen.verifiers.registry import get_verifier
+from tracegen.verifiers.subjects import subject_of
 
 APPLES = (
     "Tom picks 12 apples and shares them equally among his 3 friends. Each friend eats 2 of them. How many "
@@ -1052,6 +1053,69 @@ def test_money_is_named_by_what_it_buys(bought, blamed):
     steps = [f"She spends 5+3 = $<<5+3=8>>8 on {bought}.", "She buys 8*3 = <<8*3=24>>24 pens."]
     found = first_wrong_step(PENS, PENS_GOLD, steps, Fraction(24))
     assert found is not None and found.step_index == blamed  # the gold's 12 is what she spends on pens
+
+
+SCALE = (
+    "A kitchen scale is broken. When a 200-gram bag of flour is put on it, the reading is 230. If it is off by the "
+    "same percentage for every weight, what will it read for a 400-gram bag?"
+)
+SCALE_GOLD = (
+    "The scale is off by 230-200 = <<230-200=30>>30 grams.\nThat is 30/200*100 = <<30/200*100=15>>15% too much.\n"
+    "It reads 400*1.15 = <<400*1.15=460>>460 for 400 grams.\n#### 460"
+)
+
+
+@pytest.mark.parametrize(
+    ("finds", "blamed"),
+    [("the reading of the scale", 0), ("how far off the scale is", 1), ("the error of the scale", 1)],
+)
+def test_a_gold_value_given_the_name_the_question_gives_another_value_is_wrong(finds, blamed):
+    """The question's `the reading is 230` names 230; a line that finds `the reading` and gets the gold's 30 (how far
+    off it is) calls it something the problem says is another value, and acts on it."""
+    steps = [f"First find {finds}: 230-200 = <<230-200=30>>30 grams.", "It reads 400+30 = <<400+30=430>>430 grams."]
+    found = first_wrong_step(SCALE, SCALE_GOLD, steps, Fraction(430))
+    assert found is not None and found.step_index == blamed
+    assert ("reading" in found.reason) == (blamed == 0)
+
+
+LEO = (
+    "Leo has three $5 bills and two $20 bills that he saved. He spends half of his money on a game. How much money "
+    "does he have left?"
+)
+LEO_GOLD = (
+    "Three $5 bills are worth 3*5 = $<<3*5=15>>15.\nTwo $20 bills are worth 2*20 = $<<2*20=40>>40.\n"
+    "Leo has $15+$40 = $<<15+40=55>>55.\nHe spends 55/2 = $<<55/2=27.5>>27.5 on the game.\n"
+    "He has 55-27.5 = $<<55-27.5=27.5>>27.5 left.\n#### 27.5"
+)
+
+
+@pytest.mark.parametrize(
+    ("first", "blamed"),
+    [
+        ("Leo has saved 3*5 = $<<3*5=15>>15.", 0),  # the gold's `Leo has` is 55
+        ("Leo has 3*5 = $<<3*5=15>>15 in $5 bills.", 1),  # true: what the $5 bills are worth
+        ("The $5 bills are worth 3*5 = $<<3*5=15>>15.", 1),
+    ],
+)
+def test_money_a_person_has_is_named_by_the_clause_before_it(first, blamed):
+    steps = [first, "He spends 15/2 = $<<15/2=7.5>>7.5 on the game.", "He has 15-7.5 = $<<15-7.5=7.5>>7.5 left."]
+    found = first_wrong_step(LEO, LEO_GOLD, steps, Fraction(7.5))
+    assert found is not None and found.step_index == blamed
+
+
+def test_a_name_before_a_value_at_another_stage_or_in_a_comparison_is_not_the_same_quantity():
+    later = ["He has 15-7.5 = $<<15-7.5=7.5>>7.5 left."]
+    # `left` is another stage than the gold's `Leo has $55`; the 15 is then spent as the gold never does
+    steps = ["After buying candy, Leo has 3*5 = $<<3*5=15>>15 left.", "He spends 15/2 = $<<15/2=7.5>>7.5.", *later]
+    found = first_wrong_step(LEO, LEO_GOLD, steps, Fraction(7.5))
+    assert found is not None and found.step_index == 1
+    assert subject_of("Leo has 3*5 = $<<3*5=15>>15 more than Ann.", Fraction(15)) is None
+    assert (
+        subject_of("The jeans are $40 and they are 25% off so that's 40*.25 = $<<40*.25=10>>10", Fraction(10)) is None
+    )
+    assert str(subject_of("First find the reading of the scale: 230-200 = <<230-200=30>>30", Fraction(30))) == (
+        "reading of scale"
+    )
 
 
 BRIDGE = (

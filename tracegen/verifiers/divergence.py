@@ -18,7 +18,8 @@ writes outside them are values it *states*. Walking the steps in order, the firs
    day` for `210 a week`), person (`Raymond does 100` for the gold's `David does 100`) or as a
    multiplier (`30 times as old`) (`misread`, tracegen.verifiers.binding), or by the name the
    problem gives other values, then acts on that name (`3*30 = 90 nongendered children` where the
-   gold's 90 is girls and its 3 nongendered children; tracegen.verifiers.names), or misreads the
+   gold's 90 is girls and its 3 nongendered children; tracegen.verifiers.names) or before it (`her
+   total sales were $400*2 = $800` where the gold's are 1200; .subjects), or misreads the
    problem whatever the gold chain: an equation or an expression in the unknown that no value
    bears out (`3x + 2x = 180` where the angles are x, 2x and 3x), a term counted twice, a
    calculation repeated on a stale base, quantities combined against their units (`50 a day * 2

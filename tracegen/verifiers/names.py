@@ -20,7 +20,10 @@ name of a *different* quantity of the problem, never as another wording:
   `25 insects` is true);
 - or the line gives the value to a named person where the gold's line gives it to someone it calls by a role (`Her
   sister gathered 30*2 = 60 apples`, the line: `Joanne gathered 30*2 = 60 apples`);
-- and in both, the solution acts on the wrong name: a later calculation uses the value and leaves the gold chain.
+- or the subject of the line's clause (`her total sales in the first month were $400*2 = $800`) is the name the
+  question or a gold line gives exactly one other value (`$800+$400 = $1200`) and never this one
+  (tracegen.verifiers.subjects);
+- and in each, the solution acts on the wrong name: a later calculation uses the value and leaves the gold chain.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from tracegen.steps import numbers_in, split_steps
 from tracegen.verifiers.answers import final_value, same_value
 from tracegen.verifiers.binding import RESULT_BEFORE, UNCLEAR, bindings, lemma
 from tracegen.verifiers.calculations import Calculation, calculations, plain
+from tracegen.verifiers.subjects import given_subjects, result_subjects, subject_of
 from tracegen.verifiers.values import GoldChain, contains
 
 _WORDS_AFTER = re.compile(r"(?:\s*[-‐]?\s*[A-Za-z]+){1,4}")
@@ -171,8 +175,10 @@ def misnamed(
     gold_steps = [gold_step for gold_step, found, result, _ in _gold_calculations(gold) if same_value(result, value)]
     if not gold_steps or not _acted_on(gold, value, later):
         return None
-    return _named_as_other(question, gold, step, value, gold_steps) or _owned_by_other(
-        question, step, value, gold_steps
+    return (
+        _named_as_other(question, gold, step, value, gold_steps)
+        or _owned_by_other(question, step, value, gold_steps)
+        or _subject_of_other(question, gold, step, value)
     )
 
 
@@ -213,6 +219,29 @@ def _owned_by_other(question: str, step: str, value: Fraction, gold_steps: list[
         if role is not None:
             return f"{plain(value)} of {mine[-1]}, where the gold solution has {plain(value)} of the {role.group(1)}"
     return None
+
+
+def _subject_of_other(question: str, gold: str, step: str, value: Fraction) -> str | None:
+    """The subject of the line's clause (`her total sales in the first month were $400*2 = $800`) is the subject the
+    question or a gold line gives other values (`Her total sales in the first month are $800+$400 = $1200`) and never
+    this one (tracegen.verifiers.subjects)."""
+    mine = subject_of(step, value)
+    if mine is None:
+        return None
+    written = [
+        *given_subjects(question),
+        *(
+            named
+            for gold_step in split_steps(gold)
+            for named in (*result_subjects(gold_step), *given_subjects(gold_step))
+        ),
+    ]
+    if any(same_value(found, value) and subject.same_as(mine) for found, subject in written):
+        return None
+    others = {found for found, subject in written if subject.same_as(mine)}
+    if len(others) != 1:
+        return None  # unnamed, or a name of several values (`the total number of legs` of tables, then of chairs)
+    return f"{plain(value)} as {mine}, where the problem's {mine} is {plain(others.pop())}"
 
 
 def _other_values_named(question: str, gold: str, name: str, value: Fraction, own: set[str]) -> list[Fraction]:
