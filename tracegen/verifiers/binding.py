@@ -140,13 +140,17 @@ def bindings(
 ) -> list[tuple[Fraction, Binding, bool]]:
     """Every number of `text` (annotations left out, the results written after them kept; with `only`,
     those of that value) with its binding, and whether it is a result (written after an `=` or an annotation)."""
+    return [found for found in _bindings(text, question, gold) if only is None or same_value(found[0], only)]
+
+
+@lru_cache(maxsize=16384)
+def _bindings(text: str, question: str, gold: bool) -> tuple[tuple[Fraction, Binding, bool], ...]:
+    """`bindings` of every number, read once per text: several checks read the same step, gold line or question."""
     counted, names = question_words(question)
     counts_times = _COUNTED_TIMES.search(question) is not None  # `rang 20 times`: `5 times more` may be an amount
     plain_text = without_annotations(text, "=")  # `6*3=<<6*3=18>>18` -> `6*3==18`: the result follows an `=`
     found = []
     for start, end, value in _numbers(plain_text):
-        if only is not None and not same_value(abs(value), only):
-            continue
         words = _WORDS_AFTER.match(plain_text, end)
         after = re.findall(r"[A-Za-z]+", words.group(0)) if words else []
         head = _head(after, counted)
@@ -167,7 +171,7 @@ def bindings(
             scope=_scope(clause_before + " " + clause_after),
         )
         found.append((abs(value), binding, RESULT_BEFORE.search(plain_text[:start]) is not None))
-    return found
+    return tuple(found)
 
 
 def _head(after: list[str], counted: frozenset[str]) -> str | None:

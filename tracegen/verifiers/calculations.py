@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from tracegen.annotations import NUMBER, normalise, parse_annotations, shown_number, tokenize_expression
 from tracegen.steps import decimal_places, numbers_in, parse_number
@@ -44,7 +44,7 @@ class Calculation:
     result: Fraction
     shown: Fraction | None = None
 
-    @property
+    @cached_property  # read by every check of a step; a Calculation is made once per step (`calculations`)
     def value(self) -> Fraction | None:
         return None if self.expression is None else self.expression.value()
 
@@ -53,7 +53,7 @@ class Calculation:
         """Whether it is a computation at all (`<<4=4>>` only restates a number)."""
         return len(self.operands) > 1
 
-    @property
+    @cached_property
     def stated(self) -> Fraction:
         """What the step tells the reader: the shown number, else the result. A calculator's float noise cut off
         (`<<4.20+9.45+1.35=14.999999999999998>>14.99`) states the exact value (15), not the cut."""
