@@ -69,9 +69,15 @@ def same_value(a: Fraction, b: Fraction) -> bool:
     `83.33` is the same as 1000/12, `0.33` as 1/3; 0.000001 is not 0; two different integers are
     never the same below a billion.
     """
+    try:  # float(a) is a.numerator / a.denominator: the same float, without a call of Fraction's
+        near, other = a.numerator / a.denominator, b.numerator / b.denominator
+    except OverflowError:  # beyond floats: only exact equality is decided here
+        if a == b:
+            return True
+        raise
+    if abs(near - other) > max(0.0051, abs(other) * 1.1e-9):
+        return False  # far apart, so not equal either: decided without exact arithmetic (the common case)
     if a == b:
         return True
-    if abs(float(a) - float(b)) > max(0.0051, abs(float(b)) * 1.1e-9):
-        return False  # far apart: decided without exact arithmetic (the common case, and the slow one)
     difference = abs(a - b)
     return difference <= max(Fraction(1, 200), abs(b) * Fraction(1, 10**9)) and difference <= abs(b) / 50

@@ -280,7 +280,7 @@ def _period_of_sum(question: str, gold: str, value: Fraction) -> set[str | None]
     ]
     periods = set()
     for partner in partners:
-        found = {b.period for v, b, result in gold_bindings(question, gold) if same_value(v, partner) and result}
+        found = {b.period for v, b, result in gold_bindings(question, gold) if result and same_value(v, partner)}
         periods |= found
     return periods if len(periods) == 1 and None not in periods else None
 
@@ -288,9 +288,10 @@ def _period_of_sum(question: str, gold: str, value: Fraction) -> set[str | None]
 def misbinding(question: str, gold: str, step: str, value: Fraction) -> str | None:
     """Why `value`, as `step` writes it last, is bound to another quantity than where the gold
     solution concludes it (every place, else every place it writes it); None when it is not."""
-    mine = [binding for _, binding, _ in sorted(bindings(step, question, only=abs(value)), key=lambda found: found[2])]
+    size = abs(value)
+    mine = [binding for _, binding, _ in sorted(bindings(step, question, only=size), key=lambda found: found[2])]
     every_gold = gold_bindings(question, gold)
-    written = [(binding, result) for found, binding, result in every_gold if same_value(found, abs(value))]
+    written = [(binding, result) for found, binding, result in every_gold if same_value(found, size)]
     theirs = [binding for binding, result in written if result] or [binding for binding, _ in written]
     if not mine or not theirs:
         return None

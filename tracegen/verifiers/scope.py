@@ -84,7 +84,8 @@ _TOTAL = Noun("")
 def _readings(value: Fraction, operations: list[tuple[str, Fraction, Fraction]], read: tuple[Quantity, ...]):
     """The question's quantities an operand may be: those of its value, or, for a share the step writes as a
     fraction (`1/8`), its denominator's (what the share is per)."""
-    found = [q for q in read if same_value(q.value, abs(value))]
+    size = abs(value)
+    found = [q for q in read if same_value(q.value, size)]
     if found:
         return found
     shares = [b for symbol, a, b in operations if symbol == "/" and a / b == value and a < b]

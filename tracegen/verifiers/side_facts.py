@@ -104,7 +104,7 @@ def true_side_fact(
     symbol, left, right = operations[0]
     read = quantities(question)
     known = read + tuple(result for text in earlier for result in _results(text))
-    lefts, rights = ([q for q in known if same_value(q.value, abs(operand))] for operand in (left, right))
+    lefts, rights = ([q for q in known if same_value(q.value, size)] for size in (abs(left), abs(right)))
     if not any(q.per is not None for q in lefts + rights) and not {abs(left), abs(right)} & _FACTORS:
         return False  # no rate and no unit constant: nothing composes (most calls end here)
     stated = _stated(step, calc.stated)
@@ -123,14 +123,13 @@ def _allowed(candidates: list[Quantity], step: str, operand: Fraction) -> list[Q
     """The quantities an operand may be that the step's own words for it allow (`100 cents x 5 days` uses 5 days, not
     the question's $5), and the operand as a unit constant."""
     text = without_annotations(step, "=")
+    size = abs(operand)
     written = [
-        quantity_at(text, start, end, abs(operand))
+        quantity_at(text, start, end, size)
         for start, end, number in numbers_in(text)
-        if same_value(abs(number), abs(operand)) and not RESULT_BEFORE.search(text[:start])
+        if same_value(abs(number), size) and not RESULT_BEFORE.search(text[:start])
     ]
-    return [q for q in candidates if all(_may_be(q, mine) for mine in written)] + [
-        Quantity(abs(operand), None, None, -1)
-    ]
+    return [q for q in candidates if all(_may_be(q, mine) for mine in written)] + [Quantity(size, None, None, -1)]
 
 
 def _may_be(question: Quantity, written: Quantity) -> bool:
@@ -180,7 +179,8 @@ def _the_count(count: Quantity, rate: Quantity, read: tuple[Quantity, ...]) -> b
 
 def _stated(step: str, value: Fraction) -> Quantity | None:
     """The result as the step writes it last (after an `=` or an annotation), with its unit and rate."""
-    written = [result for result in _results(step) if same_value(result.value, abs(value))]
+    size = abs(value)
+    written = [result for result in _results(step) if same_value(result.value, size)]
     return written[-1] if written else None
 
 
