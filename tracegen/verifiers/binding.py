@@ -140,17 +140,23 @@ def bindings(
 ) -> list[tuple[Fraction, Binding, bool]]:
     """Every number of `text` (annotations left out, the results written after them kept; with `only`,
     those of that value) with its binding, and whether it is a result (written after an `=` or an annotation)."""
-    return [found for found in _bindings(text, question, gold) if only is None or same_value(found[0], only)]
+    return list(_read(text, question, gold, only) if only is not None else _every_binding(text, question, gold))
 
 
-@lru_cache(maxsize=16384)
-def _bindings(text: str, question: str, gold: bool) -> tuple[tuple[Fraction, Binding, bool], ...]:
-    """`bindings` of every number, read once per text: several checks read the same step, gold line or question."""
+@lru_cache(maxsize=4096)
+def _every_binding(text: str, question: str, gold: bool) -> tuple[tuple[Fraction, Binding, bool], ...]:
+    """The bindings of every number of a gold line or a question, read once: several checks read them all."""
+    return _read(text, question, gold, None)
+
+
+def _read(text: str, question: str, gold: bool, only: Fraction | None) -> tuple[tuple[Fraction, Binding, bool], ...]:
     counted, names = question_words(question)
     counts_times = _COUNTED_TIMES.search(question) is not None  # `rang 20 times`: `5 times more` may be an amount
     plain_text = without_annotations(text, "=")  # `6*3=<<6*3=18>>18` -> `6*3==18`: the result follows an `=`
     found = []
     for start, end, value in _numbers(plain_text):
+        if only is not None and not same_value(abs(value), only):
+            continue
         words = _WORDS_AFTER.match(plain_text, end)
         after = re.findall(r"[A-Za-z]+", words.group(0)) if words else []
         head = _head(after, counted)

@@ -202,6 +202,7 @@ def _rounds_to(value: Fraction, shown: Fraction) -> bool:
     return abs(shown - value) < last_place
 
 
+@lru_cache(maxsize=16384)
 def _operands(expr: str) -> tuple[Fraction, ...]:
     tokens = tokenize_expression(normalise(expr)) or []
     return tuple(Fraction(t.text) for t in tokens if t.kind == "number")

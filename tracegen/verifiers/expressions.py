@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 from fractions import Fraction
+from functools import lru_cache
 from itertools import combinations
 
 from tracegen.annotations import normalise
@@ -19,6 +20,7 @@ OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 MAX_CHAIN = 8  # terms of a chain of + and - whose partial sums are enumerated (2**8 subsets)
 
 
+@lru_cache(maxsize=16384)
 def value_of(expr: str) -> Fraction | None:
     """The exact value, or None when it is not plain arithmetic or divides by zero."""
     try:
@@ -34,6 +36,7 @@ class Expression:
         self.source = source
         self.tree = tree
         self._operations: tuple[tuple[str, Fraction, Fraction], ...] | None = None  # read by many checks: made once
+        self._one_line = source.isascii() and "\n" not in source and "\r" not in source
 
     @classmethod
     def parse(cls, expr: str) -> Expression | None:
@@ -43,7 +46,10 @@ class Expression:
         return cls(source, ast.parse(source, mode="eval").body)
 
     def value(self, node: ast.expr | None = None) -> Fraction | None:
-        return value_of(ast.get_source_segment(self.source, node or self.tree) or "")
+        node = node or self.tree
+        if self._one_line:  # what ast.get_source_segment reads, without splitting the source into lines each time
+            return value_of(self.source[node.col_offset : node.end_col_offset])
+        return value_of(ast.get_source_segment(self.source, node) or "")
 
     def operations(self) -> list[tuple[str, Fraction, Fraction]]:
         """(symbol, left value, right value) of every + - * / in it."""
