@@ -253,10 +253,15 @@ def _numbers_in(text: str) -> tuple[tuple[int, int, Fraction], ...]:
             start, literal = start + 1, literal[1:]
         if len(literal) > MAX_NUMBER_CHARS:
             continue
-        negative = literal.startswith("-")
-        value = Fraction(_literal_value(literal.replace(",", "").lstrip("-")))
-        found.append((start, match.end(), -value if negative else value))
+        found.append((start, match.end(), _signed_value(literal)))
     return tuple(found)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _signed_value(literal: str) -> Fraction:
+    """The value of a literal `_numbers_in` finds (`-1,200`): the same few recur in every text, so each is made once."""
+    value = Fraction(_literal_value(literal.replace(",", "").lstrip("-")))
+    return -value if literal.startswith("-") else value
 
 
 def decimal_places(value: Fraction) -> int | None:

@@ -208,6 +208,7 @@ def _operands(expr: str) -> tuple[Fraction, ...]:
     return tuple(Fraction(t.text) for t in tokens if t.kind == "number")
 
 
+@lru_cache(maxsize=4096)  # read by `calculations` and `stated_numbers` of the same step
 def _mask_annotations(step: str) -> str:
     """The step with each annotation and the result written after it blanked out (same length)."""
     masked = step
