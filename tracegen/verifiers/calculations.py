@@ -205,7 +205,13 @@ def _rounds_to(value: Fraction, shown: Fraction) -> bool:
 @lru_cache(maxsize=16384)
 def _operands(expr: str) -> tuple[Fraction, ...]:
     tokens = tokenize_expression(normalise(expr)) or []
-    return tuple(Fraction(t.text) for t in tokens if t.kind == "number")
+    return tuple(_literal(t.text) for t in tokens if t.kind == "number")
+
+
+@lru_cache(maxsize=4096)
+def _literal(text: str) -> Fraction:
+    """A number token's value: the same few (`2`, `12`, `100`) recur in every expression, and reading one is slow."""
+    return Fraction(text)
 
 
 @lru_cache(maxsize=4096)  # read by `calculations` and `stated_numbers` of the same step

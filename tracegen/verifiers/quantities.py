@@ -81,12 +81,12 @@ _QUALIFIERS = frozenset("more other extra additional new".split())
 _POSSESSIVE = re.compile(r"['’]s?$")
 _WORD = re.compile(r"[A-Za-z]+(?:['’]s?)?")
 _PHRASE = re.compile(r"\s*[-‐]?\s*([A-Za-z]+(?:['’]s?)?)")
-_NUMBER_WORDS = re.compile(
-    rf"\b(?:{'|'.join(w for w, v in WORD_VALUES.items() if 0 < v < 100 and w not in {'once', 'single'})})\b",
+_NUMBER_WORDS = re.compile(  # `(?=[a-z])`: what every match starts with, so the scan skips the rest fast
+    rf"(?=[a-z])\b(?:{'|'.join(w for w, v in WORD_VALUES.items() if 0 < v < 100 and w not in {'once', 'single'})})\b",
     re.IGNORECASE,
 )
 CLAUSE_END = re.compile(r"[,;:]\s|[.!?](?:\s|$)")  # where a clause of a question or a step ends
-_SENTENCE_END = re.compile(r"(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bDr)[.!?](?:\s+|$)")
+_SENTENCE_END = re.compile(r"(?=[.!?])(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bDr)[.!?](?:\s+|$)")
 _PER_AFTER = re.compile(
     rf"(?:\b(?:per|each|every)\s+(?:single\s+)?(?P<item>(?=[A-Za-z]))|\b(?:a|an)\s+(?P<period>{'|'.join(PERIODS)})\b"
     r"|/\s*(?P<slash>[A-Za-z]+))",
