@@ -38,6 +38,7 @@ _COUNTED = re.compile(
     re.IGNORECASE,
 )
 _WORDS_AFTER = re.compile(r"(?:\s*[-‐]?\s*[A-Za-z]+){1,3}")
+_LETTERS = re.compile(r"[A-Za-z]+")
 _PERIODS = "second|minute|hour|day|night|week|month|year|morning|afternoon|evening|meal"
 _PERIOD = re.compile(
     rf"(?:\b(?:per|a|an|each|every)\s+(?:(?P<count>[0-9]+|other)\s+)?|/\s*)(?P<unit>{_PERIODS})s?\b", re.IGNORECASE
@@ -105,6 +106,7 @@ class Binding:
     scope: str | None
 
 
+@lru_cache(maxsize=8192)  # a few thousand words, read for every number of every line
 def lemma(word: str) -> str:
     """The singular of a plural, roughly: `horses` -> `horse`, `boxes` -> `box`, `berries` -> `berry`, `potatoes` ->
     `potato`."""
@@ -158,7 +160,7 @@ def _read(text: str, question: str, gold: bool, only: Fraction | None) -> tuple[
         if only is not None and not same_value(abs(value), only):
             continue
         words = _WORDS_AFTER.match(plain_text, end)
-        after = re.findall(r"[A-Za-z]+", words.group(0)) if words else []
+        after = _LETTERS.findall(words.group(0)) if words else []
         head = _head(after, counted)
         named = frozenset({lemma(head)}) if head is not None and lemma(head) in counted else frozenset()
         if after[:1] == ["times"] and after[1:2] and after[1].lower() in _COMPARING and not counts_times:

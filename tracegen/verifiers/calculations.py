@@ -40,7 +40,7 @@ class Calculation:
 
     text: str  # the expression as written in the annotation or the text
     expression: Expression | None
-    operands: tuple[Fraction, ...]
+    operands: tuple[Fraction, ...]  # the numbers of the expression as written: without sign (`71+-3`: 71, 3)
     result: Fraction
     shown: Fraction | None = None
 
@@ -111,16 +111,13 @@ def calculations(step: str) -> tuple[Calculation, ...]:
 def stated_numbers(step: str) -> tuple[Fraction, ...]:
     """The numbers a step writes outside its calculations, without sign: values it states with no
     equation (`Mei finds 4 eggs`, a list of amounts), or restates."""
-    shown = {abs(value) for calc in calculations(step) for value in (*calc.operands, calc.result, calc.stated)}
     text = _mask_annotations(step)
     if _ALGEBRA.search(text):
         return ()  # `5x+12=341`, `G = 3S`: numbers of equations in unknowns are not values
+    shown = {value for calc in calculations(step) for value in (*calc.operands, abs(calc.result), abs(calc.stated))}
+    sizes = ((abs(value), end) for _, end, value in numbers_in(text))
     return tuple(
-        dict.fromkeys(
-            abs(value)
-            for start, end, value in numbers_in(text)
-            if abs(value) not in shown and not _GLUED_OR_SPACED.match(text, end)
-        )
+        dict.fromkeys(size for size, end in sizes if size not in shown and not _GLUED_OR_SPACED.match(text, end))
     )
 
 
