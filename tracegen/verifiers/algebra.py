@@ -60,6 +60,7 @@ def expressions(step: str, unknown: str, root: Fraction) -> tuple[tuple[str, Fra
     return tuple(found)
 
 
+@lru_cache(maxsize=1024)  # asked for each step of a solution
 def shared_unknown(
     question: str, gold: str, steps: tuple[str, ...]
 ) -> tuple[str, Fraction, frozenset[Fraction]] | None:

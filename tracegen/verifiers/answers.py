@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 
 from tracegen.steps import parse_number, split_steps
 
@@ -32,6 +33,7 @@ def line_answer(line: str) -> Fraction | None:
     return None if text is None else parse_number(text)
 
 
+@lru_cache(maxsize=4096)  # a gold solution's is asked by several checks, for each of its problem's solutions
 def final_value(solution: str) -> Fraction | None:
     """The number the solution's last final-answer line states; None when it states none."""
     index = final_line_index(solution)

@@ -155,9 +155,10 @@ def quantities(text: str) -> tuple[Quantity, ...]:
 
 def quantity_at(text: str, start: int, end: int, value: Fraction) -> Quantity:
     """The quantity the number at `text[start:end]` is."""
-    sentence_start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, start)), default=0)
+    ends = [m.end() for m in _SENTENCE_END.finditer(text, 0, start)]  # of the sentences before it
+    sentence_start = ends[-1] if ends else 0
     sentence_end = _SENTENCE_END.search(text, end)
-    before, sentence = text[sentence_start:start], len(_SENTENCE_END.findall(text, 0, start))
+    before, sentence = text[sentence_start:start], len(ends)
     unit, unit_end = _unit(text, start, end)
     hyphenated = _HYPHENATED.match(text, end)
     if hyphenated is not None:  # `a 12-hour stay`, `a 200-page book`: so many hours, pages (a kind of stay, no rate)
