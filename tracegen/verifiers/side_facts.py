@@ -147,7 +147,7 @@ def _compose(symbol: str, a: Quantity, b: Quantity, read: tuple[Quantity, ...]) 
                 continue
             if x.per is not None and x.per.matches(y.unit) and (y.per is not None or _the_count(y, x, read)):
                 yield Composed(x.unit, y.per)  # a rate times what it is per
-            for larger, smaller, factor in CONVERSIONS:
+            for larger, smaller, factor in CONVERSIONS if y.value in _FACTORS else ():  # most values are no factor
                 if y.value == factor and _named(x.per, smaller):
                     yield Composed(x.unit, Noun(larger), "per")  # 50 customers a day * 7: a week
                 if y.value == factor and _named(x.unit, larger):
@@ -155,7 +155,7 @@ def _compose(symbol: str, a: Quantity, b: Quantity, read: tuple[Quantity, ...]) 
         return
     if a.unit is None:
         return
-    for larger, smaller, factor in CONVERSIONS:
+    for larger, smaller, factor in CONVERSIONS if b.value in _FACTORS else ():
         if b.value == factor and _named(a.unit, smaller):
             yield Composed(Noun(larger), a.per, "unit")  # 30 inches a day / 12: feet a day
         if b.value == factor and _named(a.per, larger):
