@@ -77,9 +77,14 @@ def same_value(a: Fraction, b: Fraction) -> bool:
         if a == b:
             return True
         raise
-    if abs(near - other) > max(0.0051, abs(other) * 1.1e-9):
-        return False  # far apart, so not equal either: decided without exact arithmetic (the common case)
+    if far_apart(near, other):
+        return False  # so not equal either: decided without exact arithmetic (the common case)
     if a == b:
         return True
     difference = abs(a - b)
     return difference <= max(Fraction(1, 200), abs(b) * Fraction(1, 10**9)) and difference <= abs(b) / 50
+
+
+def far_apart(a: float, b: float) -> bool:
+    """Whether two values (as floats) are too far apart for `same_value(a, b)`: more than a cent, or a billionth."""
+    return abs(a - b) > max(0.0051, abs(b) * 1.1e-9)

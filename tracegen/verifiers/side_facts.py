@@ -122,8 +122,10 @@ def true_side_fact(
 def _allowed(candidates: list[Quantity], step: str, operand: Fraction) -> list[Quantity]:
     """The quantities an operand may be that the step's own words for it allow (`100 cents x 5 days` uses 5 days, not
     the question's $5), and the operand as a unit constant."""
-    text = without_annotations(step, "=")
     size = abs(operand)
+    if not candidates:
+        return [Quantity(size, None, None, -1)]  # nothing to check against the step's words
+    text = without_annotations(step, "=")
     written = [
         quantity_at(text, start, end, size)
         for start, end, number in numbers_in(text)
