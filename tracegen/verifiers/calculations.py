@@ -85,7 +85,7 @@ class Calculation:
         return None
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=4096)
 def calculations(step: str) -> tuple[Calculation, ...]:
     """The step's annotations, in order, then the equations of its text outside them."""
     found = []
@@ -107,7 +107,7 @@ def calculations(step: str) -> tuple[Calculation, ...]:
     return tuple(found)
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=4096)
 def stated_numbers(step: str) -> tuple[Fraction, ...]:
     """The numbers a step writes outside its calculations, without sign: values it states with no
     equation (`Mei finds 4 eggs`, a list of amounts), or restates."""
@@ -199,7 +199,7 @@ def _rounds_to(value: Fraction, shown: Fraction) -> bool:
     return abs(shown - value) < last_place
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=4096)
 def _operands(expr: str) -> tuple[Fraction, ...]:
     tokens = tokenize_expression(normalise(expr)) or []
     return tuple(_literal(t.text) for t in tokens if t.kind == "number")

@@ -20,7 +20,7 @@ OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 MAX_CHAIN = 8  # terms of a chain of + and - whose partial sums are enumerated (2**8 subsets)
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=4096)
 def value_of(expr: str) -> Fraction | None:
     """The exact value, or None when it is not plain arithmetic or divides by zero."""
     try:
