@@ -21,7 +21,7 @@ from functools import lru_cache
 
 from tracegen.steps import split_steps
 from tracegen.verifiers.answers import same_value
-from tracegen.verifiers.binding import UNCLEAR, Binding, bindings
+from tracegen.verifiers.binding import UNCLEAR, Binding, bindings, question_words
 from tracegen.verifiers.calculations import plain
 from tracegen.verifiers.values import GoldChain, contains
 
@@ -65,6 +65,8 @@ def contradicts_gold(question: str, gold: str, step: str, value: Fraction) -> st
     read: measured, it flagged true running totals of correct solutions (5 more false alarms on the shipped file)."""
     if contains(GoldChain.of(gold).quantities, abs(value)):
         return None  # a gold value: whether it is bound to the gold's quantity is binding.misbinding's question
+    if not any(name in step for name in question_words(question)[1]):
+        return None  # no person of the question in the line: no binding of it can name one (read no further)
     mine = [binding for found, binding, result in bindings(step, question, only=abs(value)) if result]
     if not mine or mine[-1].person in (None, UNCLEAR) or not mine[-1].nouns or mine[-1].nouns == {"times"}:
         return None  # names no person, or no thing the question counts, or a multiplier
