@@ -43,8 +43,8 @@ _PERIODS = "second|minute|hour|day|night|week|month|year|morning|afternoon|eveni
 _PERIOD = re.compile(
     rf"(?:\b(?:per|a|an|each|every)\s+(?:(?P<count>[0-9]+|other)\s+)?|/\s*)(?P<unit>{_PERIODS})s?\b", re.IGNORECASE
 )
-_POWER_BEFORE = re.compile(r"\b(?:kilowatts?|watts?|kw|kwh)\s*$", re.IGNORECASE)
-_DISTANCE_BEFORE = re.compile(r"\b(?:miles?|kilomet(?:er|re)s?|km|met(?:er|re)s?|feet|foot|yards?)\s*$", re.IGNORECASE)
+_POWER_BEFORE = re.compile(r"(?=[kw])\b(?:kilowatts?|watts?|kw|kwh)\s*$", re.IGNORECASE)
+_DISTANCE_BEFORE = re.compile(r"(?=[mkfy])\b(?:miles?|kilomet(?:er|re)s?|km|met(?:er|re)s?|feet|foot|yards?)\s*$", re.IGNORECASE)
 _AMOUNT_BEFORE = re.compile(r"(?:[$€£]|[A-Za-z]['’]s\s+[$€£]?)\s*$")
 _SPEED_PERIODS = frozenset("second minute hour".split())
 _CLAUSE_END = re.compile(r"[.!?;:,]\s")

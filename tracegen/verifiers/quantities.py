@@ -105,7 +105,7 @@ _INDEFINITE_SUBJECT = re.compile(
     rf"^\s*(?:An?|One)\s+(?P<phrase>(?:[A-Za-z-]+\s+){{0,3}}?[A-Za-z]+)(?:\s+of(?:\s+[A-Za-z]+){{1,3}}?)?"
     rf"\s+(?:{_SUBJECT_VERBS})\b"
 )
-_ADVERB_PERIOD = re.compile(r"\b(daily|weekly|monthly|yearly|annually|hourly|nightly)\b", re.IGNORECASE)
+_ADVERB_PERIOD = re.compile(r"(?=[dwmyahn])\b(daily|weekly|monthly|yearly|annually|hourly|nightly)\b", re.IGNORECASE)
 _MONEY_BEFORE = re.compile(r"[$€£]\s*=?\s*$")
 _CENTS = re.compile(r"\s*(?:cents?\b|¢)", re.IGNORECASE)
 
