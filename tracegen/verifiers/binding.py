@@ -153,7 +153,6 @@ def _every_binding(text: str, question: str, gold: bool) -> tuple[tuple[Fraction
 
 def _read(text: str, question: str, gold: bool, only: Fraction | None) -> tuple[tuple[Fraction, Binding, bool], ...]:
     counted, names = question_words(question)
-    counts_times = _COUNTED_TIMES.search(question) is not None  # `rang 20 times`: `5 times more` may be an amount
     plain_text = without_annotations(text, "=")  # `6*3=<<6*3=18>>18` -> `6*3==18`: the result follows an `=`
     found = []
     for start, end, value in _numbers(plain_text):
@@ -163,7 +162,12 @@ def _read(text: str, question: str, gold: bool, only: Fraction | None) -> tuple[
         after = _LETTERS.findall(words.group(0)) if words else []
         head = _head(after, counted)
         named = frozenset({lemma(head)}) if head is not None and lemma(head) in counted else frozenset()
-        if after[:1] == ["times"] and after[1:2] and after[1].lower() in _COMPARING and not counts_times:
+        if (
+            after[:1] == ["times"]
+            and after[1:2]
+            and after[1].lower() in _COMPARING
+            and not _COUNTED_TIMES.search(question)  # `rang 20 times`: `5 times more` may be an amount
+        ):
             named = frozenset({"times"})  # a multiplier (`25 times the size`, `2 times more`), not an amount
         clause_before = _CLAUSE_END.split(plain_text[:start])[-1]
         clause_after = _CLAUSE_END.split(plain_text[end:])[0]
@@ -275,7 +279,8 @@ def gold_bindings(question: str, gold: str) -> tuple[tuple[Fraction, Binding, bo
     return tuple(pair for step in split_steps(gold) for pair in bindings(step, question, gold=True))
 
 
-def _period_of_sum(question: str, gold: str, value: Fraction) -> set[str | None] | None:
+@lru_cache(maxsize=4096)  # asked again for each solution of the problem
+def _period_of_sum(question: str, gold: str, value: Fraction) -> frozenset[str | None] | None:
     """The period of `value` where the gold solution names none: the one period of the values it adds `value` to or
     takes it from, since the terms of a sum are of one period (the gold's `bonus 21000*.5 = 10500`, then `252,000 +
     10,500` where 252,000 is `a year`: 10,500 is a year's, and `10500 per month` misreads it)."""
@@ -290,7 +295,7 @@ def _period_of_sum(question: str, gold: str, value: Fraction) -> set[str | None]
     for partner in partners:
         found = {b.period for v, b, result in gold_bindings(question, gold) if result and same_value(v, partner)}
         periods |= found
-    return periods if len(periods) == 1 and None not in periods else None
+    return frozenset(periods) if len(periods) == 1 and None not in periods else None
 
 
 def misbinding(question: str, gold: str, step: str, value: Fraction) -> str | None:
