@@ -298,16 +298,24 @@ def _period_of_sum(question: str, gold: str, value: Fraction) -> frozenset[str |
     return frozenset(periods) if len(periods) == 1 and None not in periods else None
 
 
+@lru_cache(maxsize=4096)  # asked again for each solution of the problem
+def _gold_written(question: str, gold: str, value: Fraction) -> tuple[Binding, ...]:
+    """The bindings of `value` where the gold solution concludes it, else everywhere it writes it."""
+    written = [(binding, result) for found, binding, result in gold_bindings(question, gold) if same_value(found, value)]
+    return tuple([binding for binding, result in written if result] or [binding for binding, _ in written])
+
+
 def misbinding(question: str, gold: str, step: str, value: Fraction) -> str | None:
     """Why `value`, as `step` writes it last, is bound to another quantity than where the gold
     solution concludes it (every place, else every place it writes it); None when it is not."""
     size = abs(value)
+    theirs = _gold_written(question, gold, size)
+    if not theirs:
+        return None  # the gold solution never writes it: nothing to compare, the line need not be read
     mine = [binding for _, binding, _ in sorted(bindings(step, question, only=size), key=lambda found: found[2])]
-    every_gold = gold_bindings(question, gold)
-    written = [(binding, result) for found, binding, result in every_gold if same_value(found, size)]
-    theirs = [binding for binding, result in written if result] or [binding for binding, _ in written]
-    if not mine or not theirs:
+    if not mine:
         return None
+    every_gold = gold_bindings(question, gold)
     last = mine[-1]
     gold_nouns = {b.nouns for b in theirs}
     if last.nouns == {"times"} and all(b.nouns != {"times"} for b in theirs):
