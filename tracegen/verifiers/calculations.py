@@ -85,7 +85,7 @@ class Calculation:
         return None
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)  # a line is asked again only while its problem is judged; more keeps ASTs the GC walks
 def calculations(step: str) -> tuple[Calculation, ...]:
     """The step's annotations, in order, then the equations of its text outside them."""
     found = []
@@ -107,7 +107,7 @@ def calculations(step: str) -> tuple[Calculation, ...]:
     return tuple(found)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def stated_numbers(step: str) -> tuple[Fraction, ...]:
     """The numbers a step writes outside its calculations, without sign: values it states with no
     equation (`Mei finds 4 eggs`, a list of amounts), or restates."""
@@ -211,7 +211,7 @@ def _literal(text: str) -> Fraction:
     return Fraction(text)
 
 
-@lru_cache(maxsize=4096)  # read by `calculations` and `stated_numbers` of the same step
+@lru_cache(maxsize=1024)  # read by `calculations` and `stated_numbers` of the same step
 def _mask_annotations(step: str) -> str:
     """The step with each annotation and the result written after it blanked out (same length)."""
     masked = step

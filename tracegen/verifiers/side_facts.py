@@ -186,7 +186,7 @@ def _stated(step: str, value: Fraction) -> Quantity | None:
     return written[-1] if written else None
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def _results(step: str) -> tuple[Quantity, ...]:
     """The results a step writes (after an `=` or an annotation), read as quantities; of no sentence of the
     question."""
