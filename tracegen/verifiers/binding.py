@@ -44,7 +44,9 @@ _PERIOD = re.compile(
     rf"(?:\b(?:per|a|an|each|every)\s+(?:(?P<count>[0-9]+|other)\s+)?|/\s*)(?P<unit>{_PERIODS})s?\b", re.IGNORECASE
 )
 _POWER_BEFORE = re.compile(r"(?=[kw])\b(?:kilowatts?|watts?|kw|kwh)\s*$", re.IGNORECASE)
-_DISTANCE_BEFORE = re.compile(r"(?=[mkfy])\b(?:miles?|kilomet(?:er|re)s?|km|met(?:er|re)s?|feet|foot|yards?)\s*$", re.IGNORECASE)
+_DISTANCE_BEFORE = re.compile(
+    r"(?=[mkfy])\b(?:miles?|kilomet(?:er|re)s?|km|met(?:er|re)s?|feet|foot|yards?)\s*$", re.IGNORECASE
+)
 _AMOUNT_BEFORE = re.compile(r"(?:[$€£]|[A-Za-z]['’]s\s+[$€£]?)\s*$")
 _SPEED_PERIODS = frozenset("second minute hour".split())
 _CLAUSE_END = re.compile(r"[.!?;:,]\s")
@@ -301,7 +303,9 @@ def _period_of_sum(question: str, gold: str, value: Fraction) -> frozenset[str |
 @lru_cache(maxsize=4096)  # asked again for each solution of the problem
 def _gold_written(question: str, gold: str, value: Fraction) -> tuple[Binding, ...]:
     """The bindings of `value` where the gold solution concludes it, else everywhere it writes it."""
-    written = [(binding, result) for found, binding, result in gold_bindings(question, gold) if same_value(found, value)]
+    written = [
+        (binding, result) for found, binding, result in gold_bindings(question, gold) if same_value(found, value)
+    ]
     return tuple([binding for binding, result in written if result] or [binding for binding, _ in written])
 
 
