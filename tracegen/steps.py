@@ -261,7 +261,7 @@ def _numbers_in(text: str) -> tuple[tuple[int, int, Fraction], ...]:
 
 @lru_cache(maxsize=_CACHE_SIZE)
 def _signed_value(literal: str) -> Fraction:
-    """The value of a literal `_numbers_in` finds (`-1,200`): the same few recur in every text, so each is made once"""
+    """The value of a literal `_numbers_in` finds (`-1,200`), made once: the same few recur in every text."""
     value = Fraction(_literal_value(literal.replace(",", "").lstrip("-")))
     return -value if literal.startswith("-") else value
 
