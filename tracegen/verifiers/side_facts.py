@@ -80,6 +80,9 @@ CONVERSIONS = (  # (larger unit, smaller unit, how many of the smaller make one 
     ("pint", "cup", 2),
 )
 _FACTORS = frozenset(Fraction(factor) for _, _, factor in CONVERSIONS)
+_BY_FACTOR = {  # a unit constant -> the conversions it makes, in CONVERSIONS' order
+    factor: tuple((big, small) for big, small, other in CONVERSIONS if other == factor) for factor in _FACTORS
+}
 
 
 @dataclass(frozen=True)
@@ -149,18 +152,18 @@ def _compose(symbol: str, a: Quantity, b: Quantity, read: tuple[Quantity, ...]) 
                 continue
             if x.per is not None and x.per.matches(y.unit) and (y.per is not None or _the_count(y, x, read)):
                 yield Composed(x.unit, y.per)  # a rate times what it is per
-            for larger, smaller, factor in CONVERSIONS if y.value in _FACTORS else ():  # most values are no factor
-                if y.value == factor and _named(x.per, smaller):
+            for larger, smaller in _BY_FACTOR.get(y.value, ()):
+                if _named(x.per, smaller):
                     yield Composed(x.unit, Noun(larger), "per")  # 50 customers a day * 7: a week
-                if y.value == factor and _named(x.unit, larger):
+                if _named(x.unit, larger):
                     yield Composed(Noun(smaller), x.per, "unit")  # 3 hours * 60: minutes
         return
     if a.unit is None:
         return
-    for larger, smaller, factor in CONVERSIONS if b.value in _FACTORS else ():
-        if b.value == factor and _named(a.unit, smaller):
+    for larger, smaller in _BY_FACTOR.get(b.value, ()):
+        if _named(a.unit, smaller):
             yield Composed(Noun(larger), a.per, "unit")  # 30 inches a day / 12: feet a day
-        if b.value == factor and _named(a.per, larger):
+        if _named(a.per, larger):
             yield Composed(a.unit, Noun(smaller), "per")  # 350 customers a week / 7: a day
     if a.is_count and b.per is not None and a.unit.matches(b.unit):
         yield Composed(b.per, None, "unit")  # 32 ounces / 4 ounces per cube: cubes
