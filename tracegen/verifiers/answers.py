@@ -15,6 +15,7 @@ _FINAL_LINE = re.compile(
 )
 
 
+@lru_cache(maxsize=1024)  # asked for the same solution by `final_value` and its callers
 def final_line_index(solution: str) -> int | None:
     """Index (into solution.split("\\n")) of the last line that states a final answer; None if none does."""
     steps = split_steps(solution)
