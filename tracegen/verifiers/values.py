@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from tracegen.steps import numbers_in, split_steps
 from tracegen.verifiers.answers import far_apart, line_answer, same_value
@@ -216,12 +216,15 @@ class GoldChain:
                     )
         return GoldChain(frozenset(numbers), frozenset(quantities), frozenset(results), frozenset(operations))
 
+    @cached_property
+    def _ordered_operations(self) -> tuple[tuple[str, frozenset[Fraction]], ...]:
+        """`operations` in one fixed order, sorted once: asked for every calculation off the chain."""
+        return tuple(sorted(self.operations, key=repr))
+
     def computes_with_other_operator(self, symbol: str, left: Fraction, right: Fraction) -> str | None:
         """The operator the gold chain puts between these two values, when it is not `symbol`."""
         operands = frozenset((left, right))
-        return next(
-            (other for other, pair in sorted(self.operations, key=repr) if pair == operands and other != symbol), None
-        )
+        return next((other for other, pair in self._ordered_operations if pair == operands and other != symbol), None)
 
 
 def contains(values: Iterable[Fraction], value: Fraction) -> bool:
