@@ -14,7 +14,9 @@ from tracegen.verifiers.answers import same_value
 from tracegen.verifiers.expressions import Expression
 from tracegen.verifiers.prose import prose_expression
 
-_EQUALS_NUMBER = re.compile(rf"(?:=|\bequals\b|\bis equal to\b)\s*[$€£]?\s*(?P<result>-?(?:{NUMBER}))(?![0-9])")
+_EQUALS_NUMBER = re.compile(  # `(?=[=ei])`: what every match starts with, so the scan skips the rest fast
+    rf"(?=[=ei])(?:=|\bequals\b|\bis equal to\b)\s*[$€£]?\s*(?P<result>-?(?:{NUMBER}))(?![0-9])"
+)
 _EXPRESSION_CHARS = frozenset("0123456789.,$€£()+-*/×÷−–xX \t")
 _OPERATOR_CHARS = frozenset("+-*/×÷−–")
 _SPACED_TIMES = re.compile(r"(?:(?<=\s)|^)[xX](?=\s)")
