@@ -37,7 +37,7 @@ _THOUSANDS = re.compile(r"(?<=[0-9]),(?=[0-9]{3}(?![0-9]))")
 _GLUED_PRODUCT = re.compile(r"(?<=[0-9.)a-z])(?=[(a-z])|(?<=[a-z)])(?=[0-9.(])")
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def equations(step: str) -> tuple[tuple[str, Fraction], ...]:
     """(the equation as written, its unknown's value) of each linear equation in one unknown of `step`."""
     return tuple(solved for run in _runs(step) if (solved := _solve(list(run))) is not None)
@@ -60,6 +60,7 @@ def expressions(step: str, unknown: str, root: Fraction) -> tuple[tuple[str, Fra
     return tuple(found)
 
 
+@lru_cache(maxsize=1024)  # asked for each step of a solution
 def shared_unknown(
     question: str, gold: str, steps: tuple[str, ...]
 ) -> tuple[str, Fraction, frozenset[Fraction]] | None:
@@ -132,7 +133,7 @@ def _unknown_of(text: str) -> tuple[str, About] | None:
     return None
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def _runs(step: str) -> tuple[tuple[str, ...], ...]:
     """The maximal runs of numbers, operators, brackets, `=` and one-letter words of `step` (other words end one)."""
     text = _THOUSANDS.sub("", without_annotations(step)).replace("×", "*").translate(_CURRENCY)

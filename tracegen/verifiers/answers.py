@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 
 from tracegen.steps import parse_number, split_steps
 
@@ -14,6 +15,7 @@ _FINAL_LINE = re.compile(
 )
 
 
+@lru_cache(maxsize=1024)  # asked for the same solution by `final_value` and its callers
 def final_line_index(solution: str) -> int | None:
     """Index (into solution.split("\\n")) of the last line that states a final answer; None if none does."""
     steps = split_steps(solution)
@@ -32,6 +34,7 @@ def line_answer(line: str) -> Fraction | None:
     return None if text is None else parse_number(text)
 
 
+@lru_cache(maxsize=4096)  # a gold solution's is asked by several checks, for each of its problem's solutions
 def final_value(solution: str) -> Fraction | None:
     """The number the solution's last final-answer line states; None when it states none."""
     index = final_line_index(solution)
@@ -69,9 +72,20 @@ def same_value(a: Fraction, b: Fraction) -> bool:
     `83.33` is the same as 1000/12, `0.33` as 1/3; 0.000001 is not 0; two different integers are
     never the same below a billion.
     """
+    try:  # float(a) is a.numerator / a.denominator: the same float, without a call of Fraction's
+        near, other = a.numerator / a.denominator, b.numerator / b.denominator
+    except OverflowError:  # beyond floats: only exact equality is decided here
+        if a == b:
+            return True
+        raise
+    if far_apart(near, other):
+        return False  # so not equal either: decided without exact arithmetic (the common case)
     if a == b:
         return True
-    if abs(float(a) - float(b)) > max(0.0051, abs(float(b)) * 1.1e-9):
-        return False  # far apart: decided without exact arithmetic (the common case, and the slow one)
     difference = abs(a - b)
     return difference <= max(Fraction(1, 200), abs(b) * Fraction(1, 10**9)) and difference <= abs(b) / 50
+
+
+def far_apart(a: float, b: float) -> bool:
+    """Whether two values (as floats) are too far apart for `same_value(a, b)`: more than a cent, or a billionth."""
+    return abs(a - b) > max(0.0051, abs(b) * 1.1e-9)

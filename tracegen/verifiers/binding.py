@@ -38,12 +38,15 @@ _COUNTED = re.compile(
     re.IGNORECASE,
 )
 _WORDS_AFTER = re.compile(r"(?:\s*[-‐]?\s*[A-Za-z]+){1,3}")
+_LETTERS = re.compile(r"[A-Za-z]+")
 _PERIODS = "second|minute|hour|day|night|week|month|year|morning|afternoon|evening|meal"
 _PERIOD = re.compile(
     rf"(?:\b(?:per|a|an|each|every)\s+(?:(?P<count>[0-9]+|other)\s+)?|/\s*)(?P<unit>{_PERIODS})s?\b", re.IGNORECASE
 )
-_POWER_BEFORE = re.compile(r"\b(?:kilowatts?|watts?|kw|kwh)\s*$", re.IGNORECASE)
-_DISTANCE_BEFORE = re.compile(r"\b(?:miles?|kilomet(?:er|re)s?|km|met(?:er|re)s?|feet|foot|yards?)\s*$", re.IGNORECASE)
+_POWER_BEFORE = re.compile(r"(?=[kw])\b(?:kilowatts?|watts?|kw|kwh)\s*$", re.IGNORECASE)
+_DISTANCE_BEFORE = re.compile(
+    r"(?=[mkfy])\b(?:miles?|kilomet(?:er|re)s?|km|met(?:er|re)s?|feet|foot|yards?)\s*$", re.IGNORECASE
+)
 _AMOUNT_BEFORE = re.compile(r"(?:[$€£]|[A-Za-z]['’]s\s+[$€£]?)\s*$")
 _SPEED_PERIODS = frozenset("second minute hour".split())
 _CLAUSE_END = re.compile(r"[.!?;:,]\s")
@@ -105,6 +108,7 @@ class Binding:
     scope: str | None
 
 
+@lru_cache(maxsize=8192)  # a few thousand words, read for every number of every line
 def lemma(word: str) -> str:
     """The singular of a plural, roughly: `horses` -> `horse`, `boxes` -> `box`, `berries` -> `berry`, `potatoes` ->
     `potato`."""
@@ -140,18 +144,32 @@ def bindings(
 ) -> list[tuple[Fraction, Binding, bool]]:
     """Every number of `text` (annotations left out, the results written after them kept; with `only`,
     those of that value) with its binding, and whether it is a result (written after an `=` or an annotation)."""
+    return list(_read(text, question, gold, only) if only is not None else _every_binding(text, question, gold))
+
+
+@lru_cache(maxsize=4096)
+def _every_binding(text: str, question: str, gold: bool) -> tuple[tuple[Fraction, Binding, bool], ...]:
+    """The bindings of every number of a gold line or a question, read once: several checks read them all."""
+    return _read(text, question, gold, None)
+
+
+def _read(text: str, question: str, gold: bool, only: Fraction | None) -> tuple[tuple[Fraction, Binding, bool], ...]:
     counted, names = question_words(question)
-    counts_times = _COUNTED_TIMES.search(question) is not None  # `rang 20 times`: `5 times more` may be an amount
     plain_text = without_annotations(text, "=")  # `6*3=<<6*3=18>>18` -> `6*3==18`: the result follows an `=`
     found = []
     for start, end, value in _numbers(plain_text):
         if only is not None and not same_value(abs(value), only):
             continue
         words = _WORDS_AFTER.match(plain_text, end)
-        after = re.findall(r"[A-Za-z]+", words.group(0)) if words else []
+        after = _LETTERS.findall(words.group(0)) if words else []
         head = _head(after, counted)
         named = frozenset({lemma(head)}) if head is not None and lemma(head) in counted else frozenset()
-        if after[:1] == ["times"] and after[1:2] and after[1].lower() in _COMPARING and not counts_times:
+        if (
+            after[:1] == ["times"]
+            and after[1:2]
+            and after[1].lower() in _COMPARING
+            and not _COUNTED_TIMES.search(question)  # `rang 20 times`: `5 times more` may be an amount
+        ):
             named = frozenset({"times"})  # a multiplier (`25 times the size`, `2 times more`), not an amount
         clause_before = _CLAUSE_END.split(plain_text[:start])[-1]
         clause_after = _CLAUSE_END.split(plain_text[end:])[0]
@@ -167,7 +185,7 @@ def bindings(
             scope=_scope(clause_before + " " + clause_after),
         )
         found.append((abs(value), binding, RESULT_BEFORE.search(plain_text[:start]) is not None))
-    return found
+    return tuple(found)
 
 
 def _head(after: list[str], counted: frozenset[str]) -> str | None:
@@ -263,7 +281,8 @@ def gold_bindings(question: str, gold: str) -> tuple[tuple[Fraction, Binding, bo
     return tuple(pair for step in split_steps(gold) for pair in bindings(step, question, gold=True))
 
 
-def _period_of_sum(question: str, gold: str, value: Fraction) -> set[str | None] | None:
+@lru_cache(maxsize=4096)  # asked again for each solution of the problem
+def _period_of_sum(question: str, gold: str, value: Fraction) -> frozenset[str | None] | None:
     """The period of `value` where the gold solution names none: the one period of the values it adds `value` to or
     takes it from, since the terms of a sum are of one period (the gold's `bonus 21000*.5 = 10500`, then `252,000 +
     10,500` where 252,000 is `a year`: 10,500 is a year's, and `10500 per month` misreads it)."""
@@ -276,20 +295,31 @@ def _period_of_sum(question: str, gold: str, value: Fraction) -> set[str | None]
     ]
     periods = set()
     for partner in partners:
-        found = {b.period for v, b, result in gold_bindings(question, gold) if same_value(v, partner) and result}
+        found = {b.period for v, b, result in gold_bindings(question, gold) if result and same_value(v, partner)}
         periods |= found
-    return periods if len(periods) == 1 and None not in periods else None
+    return frozenset(periods) if len(periods) == 1 and None not in periods else None
+
+
+@lru_cache(maxsize=4096)  # asked again for each solution of the problem
+def _gold_written(question: str, gold: str, value: Fraction) -> tuple[Binding, ...]:
+    """The bindings of `value` where the gold solution concludes it, else everywhere it writes it."""
+    written = [
+        (binding, result) for found, binding, result in gold_bindings(question, gold) if same_value(found, value)
+    ]
+    return tuple([binding for binding, result in written if result] or [binding for binding, _ in written])
 
 
 def misbinding(question: str, gold: str, step: str, value: Fraction) -> str | None:
     """Why `value`, as `step` writes it last, is bound to another quantity than where the gold
     solution concludes it (every place, else every place it writes it); None when it is not."""
-    mine = [binding for _, binding, _ in sorted(bindings(step, question, only=abs(value)), key=lambda found: found[2])]
-    every_gold = gold_bindings(question, gold)
-    written = [(binding, result) for found, binding, result in every_gold if same_value(found, abs(value))]
-    theirs = [binding for binding, result in written if result] or [binding for binding, _ in written]
-    if not mine or not theirs:
+    size = abs(value)
+    theirs = _gold_written(question, gold, size)
+    if not theirs:
+        return None  # the gold solution never writes it: nothing to compare, the line need not be read
+    mine = [binding for _, binding, _ in sorted(bindings(step, question, only=size), key=lambda found: found[2])]
+    if not mine:
         return None
+    every_gold = gold_bindings(question, gold)
     last = mine[-1]
     gold_nouns = {b.nouns for b in theirs}
     if last.nouns == {"times"} and all(b.nouns != {"times"} for b in theirs):

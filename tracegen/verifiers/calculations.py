@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from tracegen.annotations import NUMBER, normalise, parse_annotations, shown_number, tokenize_expression
 from tracegen.steps import decimal_places, numbers_in, parse_number
@@ -14,7 +14,9 @@ from tracegen.verifiers.answers import same_value
 from tracegen.verifiers.expressions import Expression
 from tracegen.verifiers.prose import prose_expression
 
-_EQUALS_NUMBER = re.compile(rf"(?:=|\bequals\b|\bis equal to\b)\s*[$€£]?\s*(?P<result>-?(?:{NUMBER}))(?![0-9])")
+_EQUALS_NUMBER = re.compile(  # `(?=[=ei])`: what every match starts with, so the scan skips the rest fast
+    rf"(?=[=ei])(?:=|\bequals\b|\bis equal to\b)\s*[$€£]?\s*(?P<result>-?(?:{NUMBER}))(?![0-9])"
+)
 _EXPRESSION_CHARS = frozenset("0123456789.,$€£()+-*/×÷−–xX \t")
 _OPERATOR_CHARS = frozenset("+-*/×÷−–")
 _SPACED_TIMES = re.compile(r"(?:(?<=\s)|^)[xX](?=\s)")
@@ -40,11 +42,11 @@ class Calculation:
 
     text: str  # the expression as written in the annotation or the text
     expression: Expression | None
-    operands: tuple[Fraction, ...]
+    operands: tuple[Fraction, ...]  # the numbers of the expression as written: without sign (`71+-3`: 71, 3)
     result: Fraction
     shown: Fraction | None = None
 
-    @property
+    @cached_property  # read by every check of a step; a Calculation is made once per step (`calculations`)
     def value(self) -> Fraction | None:
         return None if self.expression is None else self.expression.value()
 
@@ -53,7 +55,7 @@ class Calculation:
         """Whether it is a computation at all (`<<4=4>>` only restates a number)."""
         return len(self.operands) > 1
 
-    @property
+    @cached_property
     def stated(self) -> Fraction:
         """What the step tells the reader: the shown number, else the result. A calculator's float noise cut off
         (`<<4.20+9.45+1.35=14.999999999999998>>14.99`) states the exact value (15), not the cut."""
@@ -85,7 +87,7 @@ class Calculation:
         return None
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=1024)  # a line is asked again only while its problem is judged; more keeps ASTs the GC walks
 def calculations(step: str) -> tuple[Calculation, ...]:
     """The step's annotations, in order, then the equations of its text outside them."""
     found = []
@@ -107,20 +109,17 @@ def calculations(step: str) -> tuple[Calculation, ...]:
     return tuple(found)
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=1024)
 def stated_numbers(step: str) -> tuple[Fraction, ...]:
     """The numbers a step writes outside its calculations, without sign: values it states with no
     equation (`Mei finds 4 eggs`, a list of amounts), or restates."""
-    shown = {abs(value) for calc in calculations(step) for value in (*calc.operands, calc.result, calc.stated)}
     text = _mask_annotations(step)
     if _ALGEBRA.search(text):
         return ()  # `5x+12=341`, `G = 3S`: numbers of equations in unknowns are not values
+    shown = {value for calc in calculations(step) for value in (*calc.operands, abs(calc.result), abs(calc.stated))}
+    sizes = ((abs(value), end) for _, end, value in numbers_in(text))
     return tuple(
-        dict.fromkeys(
-            abs(value)
-            for start, end, value in numbers_in(text)
-            if abs(value) not in shown and not _GLUED_OR_SPACED.match(text, end)
-        )
+        dict.fromkeys(size for size, end in sizes if size not in shown and not _GLUED_OR_SPACED.match(text, end))
     )
 
 
@@ -202,11 +201,19 @@ def _rounds_to(value: Fraction, shown: Fraction) -> bool:
     return abs(shown - value) < last_place
 
 
+@lru_cache(maxsize=4096)
 def _operands(expr: str) -> tuple[Fraction, ...]:
     tokens = tokenize_expression(normalise(expr)) or []
-    return tuple(Fraction(t.text) for t in tokens if t.kind == "number")
+    return tuple(_literal(t.text) for t in tokens if t.kind == "number")
 
 
+@lru_cache(maxsize=4096)
+def _literal(text: str) -> Fraction:
+    """A number token's value: the same few (`2`, `12`, `100`) recur in every expression, and reading one is slow."""
+    return Fraction(text)
+
+
+@lru_cache(maxsize=1024)  # read by `calculations` and `stated_numbers` of the same step
 def _mask_annotations(step: str) -> str:
     """The step with each annotation and the result written after it blanked out (same length)."""
     masked = step

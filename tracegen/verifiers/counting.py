@@ -45,7 +45,7 @@ def counted_twice(
     total = abs(calc.stated)
     later = step_calcs[index + 1 :]
     for position, calcs in enumerate(later):
-        used = {abs(operand) for after in later[position + 1 :] for c in after for operand in c.operands}
+        used = {operand for after in later[position + 1 :] for c in after for operand in c.operands}  # no sign
         for other in calcs:
             if not (
                 contains(used, abs(other.stated))

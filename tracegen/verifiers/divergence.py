@@ -186,7 +186,7 @@ def _used_after(
     used_after: list[set[Fraction]] = []
     for calcs, numbers in zip(reversed(step_calcs), reversed(stated)):
         used_after.insert(0, set(used))
-        used.update(abs(operand) for calc in calcs for operand in calc.operands)
+        used.update(operand for calc in calcs for operand in calc.operands)  # operands have no sign
         used.update(numbers)
     return used_after
 

@@ -9,7 +9,10 @@ reads them.
 from __future__ import annotations
 
 import ast
+from collections import deque
+from collections.abc import Iterator
 from fractions import Fraction
+from functools import lru_cache
 from itertools import combinations
 
 from tracegen.annotations import normalise
@@ -19,6 +22,7 @@ OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 MAX_CHAIN = 8  # terms of a chain of + and - whose partial sums are enumerated (2**8 subsets)
 
 
+@lru_cache(maxsize=4096)
 def value_of(expr: str) -> Fraction | None:
     """The exact value, or None when it is not plain arithmetic or divides by zero."""
     try:
@@ -34,6 +38,7 @@ class Expression:
         self.source = source
         self.tree = tree
         self._operations: tuple[tuple[str, Fraction, Fraction], ...] | None = None  # read by many checks: made once
+        self._one_line = source.isascii() and "\n" not in source and "\r" not in source
 
     @classmethod
     def parse(cls, expr: str) -> Expression | None:
@@ -43,14 +48,17 @@ class Expression:
         return cls(source, ast.parse(source, mode="eval").body)
 
     def value(self, node: ast.expr | None = None) -> Fraction | None:
-        return value_of(ast.get_source_segment(self.source, node or self.tree) or "")
+        node = node or self.tree
+        if self._one_line:  # what ast.get_source_segment reads, without splitting the source into lines each time
+            return value_of(self.source[node.col_offset : node.end_col_offset])
+        return value_of(ast.get_source_segment(self.source, node) or "")
 
     def operations(self) -> list[tuple[str, Fraction, Fraction]]:
         """(symbol, left value, right value) of every + - * / in it."""
         if self._operations is None:
             found = []
-            for node in ast.walk(self.tree):
-                if isinstance(node, ast.BinOp) and type(node.op) in OPERATORS:
+            for node in _binary_nodes(self.tree):
+                if type(node.op) in OPERATORS:
                     left, right = self.value(node.left), self.value(node.right)
                     if left is not None and right is not None:
                         found.append((OPERATORS[type(node.op)], left, right))
@@ -66,8 +74,8 @@ class Expression:
         would make `.05*50000` a quantity of the chain.)
         """
         results = set()
-        for node in ast.walk(self.tree):
-            if isinstance(node, ast.BinOp) and type(node.op) in OPERATORS:
+        for node in _binary_nodes(self.tree):
+            if type(node.op) in OPERATORS:
                 value = self.value(node)
                 if value is not None:
                     results.add(value)
@@ -82,8 +90,8 @@ class Expression:
         taken away in all is a whole quantity (what she earned), on the chain in its own right.
         """
         found = set()
-        for node in ast.walk(self.tree):
-            if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Sub):
+        for node in _binary_nodes(self.tree):
+            if isinstance(node.op, ast.Sub):
                 terms = self._terms(node, positive=True)
                 taken = [value for value, positive in terms or () if not positive]
                 if terms is not None and 2 <= len(taken) <= MAX_CHAIN:
@@ -111,3 +119,18 @@ class Expression:
             return None if left is None or right is None else left + right
         value = self.value(node)
         return None if value is None else [(value, positive)]
+
+
+def _binary_nodes(tree: ast.expr) -> Iterator[ast.BinOp]:
+    """The binary operations of a tree in `ast.walk`'s order (breadth first), without visiting every operator and
+    number node as `ast.walk` does: the checks read them for every calculation."""
+    queue: deque[ast.AST] = deque([tree])
+    while queue:
+        node = queue.popleft()
+        if isinstance(node, ast.BinOp):
+            queue.extend((node.left, node.right))
+            yield node
+        elif isinstance(node, ast.UnaryOp):
+            queue.append(node.operand)
+        elif not isinstance(node, ast.Constant):
+            queue.extend(ast.iter_child_nodes(node))

@@ -81,12 +81,12 @@ _QUALIFIERS = frozenset("more other extra additional new".split())
 _POSSESSIVE = re.compile(r"['’]s?$")
 _WORD = re.compile(r"[A-Za-z]+(?:['’]s?)?")
 _PHRASE = re.compile(r"\s*[-‐]?\s*([A-Za-z]+(?:['’]s?)?)")
-_NUMBER_WORDS = re.compile(
-    rf"\b(?:{'|'.join(w for w, v in WORD_VALUES.items() if 0 < v < 100 and w not in {'once', 'single'})})\b",
+_NUMBER_WORDS = re.compile(  # `(?=[a-z])`: what every match starts with, so the scan skips the rest fast
+    rf"(?=[a-z])\b(?:{'|'.join(w for w, v in WORD_VALUES.items() if 0 < v < 100 and w not in {'once', 'single'})})\b",
     re.IGNORECASE,
 )
 CLAUSE_END = re.compile(r"[,;:]\s|[.!?](?:\s|$)")  # where a clause of a question or a step ends
-_SENTENCE_END = re.compile(r"(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bDr)[.!?](?:\s+|$)")
+_SENTENCE_END = re.compile(r"(?=[.!?])(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bDr)[.!?](?:\s+|$)")
 _PER_AFTER = re.compile(
     rf"(?:\b(?:per|each|every)\s+(?:single\s+)?(?P<item>(?=[A-Za-z]))|\b(?:a|an)\s+(?P<period>{'|'.join(PERIODS)})\b"
     r"|/\s*(?P<slash>[A-Za-z]+))",
@@ -105,7 +105,7 @@ _INDEFINITE_SUBJECT = re.compile(
     rf"^\s*(?:An?|One)\s+(?P<phrase>(?:[A-Za-z-]+\s+){{0,3}}?[A-Za-z]+)(?:\s+of(?:\s+[A-Za-z]+){{1,3}}?)?"
     rf"\s+(?:{_SUBJECT_VERBS})\b"
 )
-_ADVERB_PERIOD = re.compile(r"\b(daily|weekly|monthly|yearly|annually|hourly|nightly)\b", re.IGNORECASE)
+_ADVERB_PERIOD = re.compile(r"(?=[dwmyahn])\b(daily|weekly|monthly|yearly|annually|hourly|nightly)\b", re.IGNORECASE)
 _MONEY_BEFORE = re.compile(r"[$€£]\s*=?\s*$")
 _CENTS = re.compile(r"\s*(?:cents?\b|¢)", re.IGNORECASE)
 
@@ -155,9 +155,10 @@ def quantities(text: str) -> tuple[Quantity, ...]:
 
 def quantity_at(text: str, start: int, end: int, value: Fraction) -> Quantity:
     """The quantity the number at `text[start:end]` is."""
-    sentence_start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, start)), default=0)
+    ends = [m.end() for m in _SENTENCE_END.finditer(text, 0, start)]  # of the sentences before it
+    sentence_start = ends[-1] if ends else 0
     sentence_end = _SENTENCE_END.search(text, end)
-    before, sentence = text[sentence_start:start], len(_SENTENCE_END.findall(text, 0, start))
+    before, sentence = text[sentence_start:start], len(ends)
     unit, unit_end = _unit(text, start, end)
     hyphenated = _HYPHENATED.match(text, end)
     if hyphenated is not None:  # `a 12-hour stay`, `a 200-page book`: so many hours, pages (a kind of stay, no rate)

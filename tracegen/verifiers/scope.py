@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
+from functools import lru_cache
 
 from tracegen.annotations import without_annotations
 from tracegen.steps import numbers_in
@@ -83,7 +84,8 @@ _TOTAL = Noun("")
 def _readings(value: Fraction, operations: list[tuple[str, Fraction, Fraction]], read: tuple[Quantity, ...]):
     """The question's quantities an operand may be: those of its value, or, for a share the step writes as a
     fraction (`1/8`), its denominator's (what the share is per)."""
-    found = [q for q in read if same_value(q.value, abs(value))]
+    size = abs(value)
+    found = [q for q in read if same_value(q.value, size)]
     if found:
         return found
     shares = [b for symbol, a, b in operations if symbol == "/" and a / b == value and a < b]
@@ -153,12 +155,23 @@ def _says_per_one(text: str, per: Noun) -> bool:
 
 
 _PERIOD_WORDS = {
-    "year": r"annual|yearly|a\s+year|per\s+year|each\s+year|every\s+year|in\s+a\s+year|/\s*year",
-    "month": r"monthly|a\s+month|per\s+month|each\s+month|every\s+month|in\s+a\s+month|/\s*month",
-    "day": r"daily|a\s+day|per\s+day|each\s+day|every\s+day|in\s+a\s+day|/\s*day",
-    "week": r"weekly|a\s+week|per\s+week|each\s+week|every\s+week|in\s+a\s+week|/\s*week",
+    period: re.compile(rf"\b(?:{words})", re.IGNORECASE)
+    for period, words in {
+        "year": r"annual|yearly|a\s+year|per\s+year|each\s+year|every\s+year|in\s+a\s+year|/\s*year",
+        "month": r"monthly|a\s+month|per\s+month|each\s+month|every\s+month|in\s+a\s+month|/\s*month",
+        "day": r"daily|a\s+day|per\s+day|each\s+day|every\s+day|in\s+a\s+day|/\s*day",
+        "week": r"weekly|a\s+week|per\s+week|each\s+week|every\s+week|in\s+a\s+week|/\s*week",
+    }.items()
 }
 _ASK = re.compile(r"[^.!?]*\?\s*$")
+
+
+@lru_cache(maxsize=4096)
+def _asked_periods(question: str) -> tuple[str, ...]:
+    """The periods the question's ask names (`in a year`, `annual`, `/week`), in _PERIOD_WORDS's order; read once per
+    question, not once per calculation."""
+    ask = _ASK.search(question)
+    return () if ask is None else tuple(period for period, said in _PERIOD_WORDS.items() if said.search(ask.group(0)))
 
 
 def asked_total_not_the_answer(
@@ -166,14 +179,13 @@ def asked_total_not_the_answer(
 ) -> str | None:
     """Why `calc` of step `index`, named the total of the period the question asks about (`the annual total` when it
     asks what she pays in a year), is misnamed: it is not the gold answer and no later step uses it; None when not."""
-    ask = _ASK.search(question)
+    asked = _asked_periods(question)
     answer = final_value(gold)
-    if ask is None or answer is None or same_value(calc.stated, answer) or calc != calculations(steps[index])[-1]:
+    if not asked or answer is None or same_value(calc.stated, answer) or calc != calculations(steps[index])[-1]:
         return None  # a line names its last value (`eats 10+4 = 14 a day, for a total of 14*7`: the total is 98)
     text = _clause(steps[index], calc)
-    for period, words in _PERIOD_WORDS.items():
-        said = rf"\b(?:{words})"
-        if re.search(said, ask.group(0), re.IGNORECASE) and re.search(said, text, re.IGNORECASE):
+    for period in asked:
+        if _PERIOD_WORDS[period].search(text):
             if _ALL_OF_THEM.search(text) and not _used_later(calc.stated, steps[index + 1 :]):
                 return (
                     f"{plain(calc.stated)} is called the {period}'s total the question asks, which is {plain(answer)}"

@@ -80,6 +80,9 @@ CONVERSIONS = (  # (larger unit, smaller unit, how many of the smaller make one 
     ("pint", "cup", 2),
 )
 _FACTORS = frozenset(Fraction(factor) for _, _, factor in CONVERSIONS)
+_BY_FACTOR = {  # a unit constant -> the conversions it makes, in CONVERSIONS' order
+    factor: tuple((big, small) for big, small, other in CONVERSIONS if other == factor) for factor in _FACTORS
+}
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,7 @@ def true_side_fact(
     symbol, left, right = operations[0]
     read = quantities(question)
     known = read + tuple(result for text in earlier for result in _results(text))
-    lefts, rights = ([q for q in known if same_value(q.value, abs(operand))] for operand in (left, right))
+    lefts, rights = ([q for q in known if same_value(q.value, size)] for size in (abs(left), abs(right)))
     if not any(q.per is not None for q in lefts + rights) and not {abs(left), abs(right)} & _FACTORS:
         return False  # no rate and no unit constant: nothing composes (most calls end here)
     stated = stated_result(step, calc.stated)
@@ -122,15 +125,16 @@ def true_side_fact(
 def _allowed(candidates: list[Quantity], step: str, operand: Fraction) -> list[Quantity]:
     """The quantities an operand may be that the step's own words for it allow (`100 cents x 5 days` uses 5 days, not
     the question's $5), and the operand as a unit constant."""
+    size = abs(operand)
+    if not candidates:
+        return [Quantity(size, None, None, -1)]  # nothing to check against the step's words
     text = without_annotations(step, "=")
     written = [
-        quantity_at(text, start, end, abs(operand))
+        quantity_at(text, start, end, size)
         for start, end, number in numbers_in(text)
-        if same_value(abs(number), abs(operand)) and not RESULT_BEFORE.search(text[:start])
+        if same_value(abs(number), size) and not RESULT_BEFORE.search(text[:start])
     ]
-    return [q for q in candidates if all(_may_be(q, mine) for mine in written)] + [
-        Quantity(abs(operand), None, None, -1)
-    ]
+    return [q for q in candidates if all(_may_be(q, mine) for mine in written)] + [Quantity(size, None, None, -1)]
 
 
 def _may_be(question: Quantity, written: Quantity) -> bool:
@@ -148,18 +152,18 @@ def _compose(symbol: str, a: Quantity, b: Quantity, read: tuple[Quantity, ...]) 
                 continue
             if x.per is not None and x.per.matches(y.unit) and (y.per is not None or _the_count(y, x, read)):
                 yield Composed(x.unit, y.per)  # a rate times what it is per
-            for larger, smaller, factor in CONVERSIONS:
-                if y.value == factor and _named(x.per, smaller):
+            for larger, smaller in _BY_FACTOR.get(y.value, ()):
+                if _named(x.per, smaller):
                     yield Composed(x.unit, Noun(larger), "per")  # 50 customers a day * 7: a week
-                if y.value == factor and _named(x.unit, larger):
+                if _named(x.unit, larger):
                     yield Composed(Noun(smaller), x.per, "unit")  # 3 hours * 60: minutes
         return
     if a.unit is None:
         return
-    for larger, smaller, factor in CONVERSIONS:
-        if b.value == factor and _named(a.unit, smaller):
+    for larger, smaller in _BY_FACTOR.get(b.value, ()):
+        if _named(a.unit, smaller):
             yield Composed(Noun(larger), a.per, "unit")  # 30 inches a day / 12: feet a day
-        if b.value == factor and _named(a.per, larger):
+        if _named(a.per, larger):
             yield Composed(a.unit, Noun(smaller), "per")  # 350 customers a week / 7: a day
     if a.is_count and b.per is not None and a.unit.matches(b.unit):
         yield Composed(b.per, None, "unit")  # 32 ounces / 4 ounces per cube: cubes
@@ -180,11 +184,12 @@ def _the_count(count: Quantity, rate: Quantity, read: tuple[Quantity, ...]) -> b
 
 def stated_result(step: str, value: Fraction) -> Quantity | None:
     """The result as the step writes it last (after an `=` or an annotation), with its unit and rate."""
-    written = [result for result in _results(step) if same_value(result.value, abs(value))]
+    size = abs(value)
+    written = [result for result in _results(step) if same_value(result.value, size)]
     return written[-1] if written else None
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=1024)
 def _results(step: str) -> tuple[Quantity, ...]:
     """The results a step writes (after an `=` or an annotation), read as quantities; of no sentence of the
     question."""

@@ -107,12 +107,15 @@ def per_item_total(question: str, calc: Calculation, step: str) -> str | None:
         return None
     _, left, right = operations[0]
     each, counted = _each(question), _counted_nouns(question)
+    items = [per for per, count in ((left, right), (right, left)) if per in each and counted.get(count) == each[per]]
+    if not items:
+        return None  # no number per item times the count of items: the step's words need no reading
     ends = [end for _, end, value in numbers_in(without_annotations(step)) if abs(value) == abs(calc.stated)]
     if not ends:
         return None
     said = {lemma(noun) for noun in _EACH_NOUN.findall(_CLAUSE.split(without_annotations(step)[ends[-1] :])[0])}
-    for per, count in ((left, right), (right, left)):
-        if per in each and counted.get(count) == each[per] and each[per] in said:
+    for per in items:
+        if each[per] in said:
             return f"{plain(calc.stated)} is all the {each[per]}s' together, not one {each[per]}'s"
     return None
 

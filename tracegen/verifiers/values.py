@@ -15,10 +15,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from tracegen.steps import numbers_in, split_steps
-from tracegen.verifiers.answers import line_answer, same_value
+from tracegen.verifiers.answers import far_apart, line_answer, same_value
 from tracegen.verifiers.calculations import calculations
 
 ALWAYS_KNOWN = (Fraction(0), Fraction(1), Fraction(2), Fraction(100), Fraction(1, 100))
@@ -216,14 +216,25 @@ class GoldChain:
                     )
         return GoldChain(frozenset(numbers), frozenset(quantities), frozenset(results), frozenset(operations))
 
+    @cached_property
+    def _ordered_operations(self) -> tuple[tuple[str, frozenset[Fraction]], ...]:
+        """`operations` in one fixed order, sorted once: asked for every calculation off the chain."""
+        return tuple(sorted(self.operations, key=repr))
+
     def computes_with_other_operator(self, symbol: str, left: Fraction, right: Fraction) -> str | None:
         """The operator the gold chain puts between these two values, when it is not `symbol`."""
         operands = frozenset((left, right))
-        return next(
-            (other for other, pair in sorted(self.operations, key=repr) if pair == operands and other != symbol), None
-        )
+        return next((other for other, pair in self._ordered_operations if pair == operands and other != symbol), None)
 
 
 def contains(values: Iterable[Fraction], value: Fraction) -> bool:
     """Whether `value` is one of `values`, up to the rounding of written decimals (answers.same_value)."""
-    return value in values or any(same_value(value, known) for known in values)
+    if value in values:
+        return True
+    try:  # its float once, not once per value compared (answers.same_value)
+        near = value.numerator / value.denominator
+    except OverflowError:
+        return any(same_value(value, known) for known in values)
+    return any(
+        not far_apart(near, known.numerator / known.denominator) and same_value(value, known) for known in values
+    )
