@@ -15,6 +15,8 @@ unjustified, and its kind (tracegen.verifiers.base.KINDS).
   independently by docs/labelling-guide.md, their disagreements decided by a third.
 - tests/data/first_error_labels_heldout4.jsonl: seed 18, excluding the four files above and
   tests/data/labellings/audit_moved.jsonl; labelled the same way.
+- tests/data/first_error_labels_heldout5.jsonl: seed 19, excluding the five files above and the audit; labelled
+  the same way (the two labellings agreed on every line).
 
     .venv/bin/python scripts/draw_heldout_labels.py [--solutions PATH] [--seed N] [--exclude LABELS ...]
 """

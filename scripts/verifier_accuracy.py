@@ -23,13 +23,15 @@ unjustified, and its kind (tracegen.verifiers.base.KINDS; the definition: docs/l
 - tests/data/first_error_labels_heldout4.jsonl: 60 more, 15 per model, from problems none of the earlier samples
   nor the audit of tests/data/labellings/audit_moved.jsonl has (`random.Random(18)`); labelled like the third,
   scored once at the end of the sixth round.
+- tests/data/first_error_labels_heldout5.jsonl: 60 more, 15 per model, from problems none of the earlier samples
+  nor the audit has (`random.Random(19)`); labelled like the third, scored once at the end of the seventh round.
 
 Prints one line per disagreement (with --show) and, on its last line, a JSON object: per set (dev, held_out,
-all: the first sample; new_held_out: the second; held_out2: the third; held_out3, held_out4: the fourth and
-fifth) the number of labels, exact-step accuracy, within-one-step accuracy, kind accuracy (same kind, any
+all: the first sample; new_held_out: the second; held_out2: the third; held_out3, held_out4, held_out5: the
+fourth to sixth) the number of labels, exact-step accuracy, within-one-step accuracy, kind accuracy (same kind, any
 step), per kind (exact, within one), and the always-step-0 baseline; also written to --out if given.
 
-    .venv/bin/python scripts/verifier_accuracy.py [--show] [--out PATH] [--sets first,new,new2,new3,new4]
+    .venv/bin/python scripts/verifier_accuracy.py [--show] [--out PATH] [--sets first,new,new2,new3,new4,new5]
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ HELD_OUT_LABELS = ROOT / "tests" / "data" / "first_error_labels_heldout.jsonl"
 HELD_OUT2_LABELS = ROOT / "tests" / "data" / "first_error_labels_heldout2.jsonl"
 HELD_OUT3_LABELS = ROOT / "tests" / "data" / "first_error_labels_heldout3.jsonl"
 HELD_OUT4_LABELS = ROOT / "tests" / "data" / "first_error_labels_heldout4.jsonl"
+HELD_OUT5_LABELS = ROOT / "tests" / "data" / "first_error_labels_heldout5.jsonl"
 SOLUTIONS = ROOT.parent / "shared" / "data" / "gsm8k" / "example_model_solutions.jsonl"
 MODELS = ("6b_finetuning", "6b_verification", "175b_finetuning", "175b_verification")
 SEED, PER_MODEL, DEV = 3, 20, 40
@@ -136,10 +139,11 @@ def main() -> None:
     parser.add_argument("--held-out2-labels", type=Path, default=HELD_OUT2_LABELS)
     parser.add_argument("--held-out3-labels", type=Path, default=HELD_OUT3_LABELS)
     parser.add_argument("--held-out4-labels", type=Path, default=HELD_OUT4_LABELS)
+    parser.add_argument("--held-out5-labels", type=Path, default=HELD_OUT5_LABELS)
     parser.add_argument(
         "--sets",
         default="first,new",
-        help="comma-separated: first (the 80), new, new2, new3, new4 (the 60 of seeds 15, 16, 17, 18)",
+        help="comma-separated: first (the 80), new, new2, new3, new4, new5 (the 60 of seeds 15 to 19)",
     )
     parser.add_argument("--solutions", type=Path, default=SOLUTIONS)
     parser.add_argument("--verifier", default="divergence")
@@ -170,6 +174,7 @@ def main() -> None:
         ("new2", "held_out2", args.held_out2_labels),
         ("new3", "held_out3", args.held_out3_labels),
         ("new4", "held_out4", args.held_out4_labels),
+        ("new5", "held_out5", args.held_out5_labels),
     ):
         if name in sets:
             labels = [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
