@@ -43,6 +43,9 @@ Nor is 4 a sum of some of a gold sum's terms that the solution keeps adding to (
 tracegen.verifiers.partials), so the sum that concludes without a term is blamed. Nor is 4 a product of one part of
 a gold sum of parts that the line names as its units compose (`80 * 8 = 640 kg` for the 8 other adults, where the
 gold has `(8 + 1) * 80`: tracegen.verifiers.gold_products).
+5. In a solution that some step above flags, or whose answer is wrong, an earlier value off the gold chain that
+   nothing after uses is no side fact but the first error (`His change was $10 - $10 = $0`, then an unrelated
+   slip): a right solution keeps such asides unflagged, so false alarms cannot rise.
 When no step is wrong but the answer is, the error is the conclusion (`wrong_final`).
 Kinds are defined in tracegen.verifiers.base.KINDS. Measured against hand labels by
 scripts/verifier_accuracy.py and `tracegen diverge --labels`.
