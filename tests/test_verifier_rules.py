@@ -1212,3 +1212,58 @@ def test_a_base_and_its_change_are_no_parts_of_a_whole():
 def test_which_products_are_pieces_of_the_gold(question, gold, expression, piece):
     (calc,) = calculations(f"<<{expression}>>")
     assert gold_piece(question, gold, calc) is piece
+
+
+FERRY = (
+    "A ferry left the dock with some cars. At the first island 6 cars drove off and 9 drove on. At the second island "
+    "4 cars drove off. It reached the last port with 25 cars after 2 hours. How many cars did it leave the dock with?"
+)
+FERRY_GOLD = (
+    "Before the second island it had 25 + 4 = <<25+4=29>>29 cars.\nBefore the first island it had 29 - 9 + 6 = "
+    "<<29-9+6=26>>26 cars.\n#### 26"
+)
+
+
+@pytest.mark.parametrize(
+    ("solution", "first"),
+    [
+        # a false count nothing uses, in a solution that goes wrong later: the first error is the false count
+        (
+            "At the islands 6 + 4 = <<6+4=10>>10 cars drove on.\nIt left with 25 - 9 = <<25-9=16>>16 cars.\nA: 16",
+            0,
+        ),
+        # the same, when every step after it is right and only the answer is wrong
+        (
+            "At the islands 6 + 4 = <<6+4=10>>10 cars drove on.\nBefore the second island it had 25 + 4 = "
+            "<<25+4=29>>29 cars.\nA: 29",
+            0,
+        ),
+        # without the aside the later line stays the first error
+        ("It left with 25 - 9 = <<25-9=16>>16 cars.\nA: 16", 0),
+        (
+            "Before the second island it had 25 + 4 = <<25+4=29>>29 cars.\nIt left with 29 - 9 = <<29-9=20>>20 cars."
+            "\nA: 20",
+            1,
+        ),
+    ],
+)
+def test_an_unused_value_off_the_chain_is_the_first_error_of_a_wrong_solution(solution, first):
+    found = first_error(FERRY, FERRY_GOLD, solution)
+    assert found is not None and found.step_index == first
+
+
+def test_an_unused_value_off_the_chain_is_no_false_alarm_in_a_right_solution():
+    """A right solution's aside stays a side fact: the rule only moves the blame of a solution already wrong."""
+    steps = [
+        "In all 6 + 4 = <<6+4=10>>10 cars drove off.",
+        "Before the second island it had 25 + 4 = <<25+4=29>>29 cars.",
+        "Before the first island it had 29 - 9 + 6 = <<29-9+6=26>>26 cars.",
+    ]
+    assert first_wrong_step(FERRY, FERRY_GOLD, steps, Fraction(26)) is None
+    # a true conversion nothing uses, before the real error, is still not blamed
+    steps = [
+        "The trip takes 2 hours, that is 2 * 60 = <<2*60=120>>120 minutes.",
+        "Before the second island it had 25 - 4 = <<25-4=21>>21 cars.",
+    ]
+    found = first_wrong_step(FERRY, FERRY_GOLD, steps, Fraction(21))
+    assert found is not None and found.step_index == 1

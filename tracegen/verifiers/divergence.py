@@ -43,6 +43,9 @@ Nor is 4 a sum of some of a gold sum's terms that the solution keeps adding to (
 tracegen.verifiers.partials), so the sum that concludes without a term is blamed. Nor is 4 a product of one part of
 a gold sum of parts that the line names as its units compose (`80 * 8 = 640 kg` for the 8 other adults, where the
 gold has `(8 + 1) * 80`: tracegen.verifiers.gold_products).
+5. In a solution that some step above flags, or whose answer is wrong, an earlier value off the gold chain that
+   nothing after uses is no side fact but the first error (`His change was $10 - $10 = $0`, then an unrelated
+   slip): a right solution keeps such asides unflagged, so false alarms cannot rise.
 When no step is wrong but the answer is, the error is the conclusion (`wrong_final`).
 Kinds are defined in tracegen.verifiers.base.KINDS. Measured against hand labels by
 scripts/verifier_accuracy.py and `tracegen diverge --labels`.
@@ -85,17 +88,57 @@ class DivergenceVerifier:
         wrong = WrongSolution.of(gold, solution)
         if wrong is None:
             return None
-        return first_wrong_step(question, gold, wrong.body, wrong.answer) or _wrong_conclusion(
-            wrong.steps, wrong.body, wrong.final, wrong.answer, wrong.gold_answer
+        body, answer = wrong.body, wrong.answer
+        return (
+            first_wrong_step(question, gold, body, answer)
+            or unused_aside(question, gold, body, answer, before=len(body))
+            or _wrong_conclusion(wrong.steps, body, wrong.final, answer, wrong.gold_answer)
         )
 
 
 def first_wrong_step(question: str, gold: str, steps: list[str], answer: Fraction | None = None) -> Divergence | None:
-    """The first of `steps` that is false, unjustified, misbound or off the gold chain (1-4 above); None if none is.
+    """The first of `steps` that is false, unjustified, misbound or off the gold chain (1-4 above), or an unused
+    value off the chain before it (5 above); None if none is.
 
     Judges the steps alone, whatever the final answer (`answer`, when given, counts as a use of
     the value it states): on a correct solution, a step it returns is a false alarm.
     """
+    found = _first_flagged_step(question, gold, steps, answer)
+    if found is None:
+        return None
+    return unused_aside(question, gold, steps, answer, before=found.step_index) or found
+
+
+def unused_aside(
+    question: str, gold: str, steps: list[str], answer: Fraction | None, before: int
+) -> Divergence | None:
+    """The first of `steps[:before]` that computes a value off the gold chain that nothing after uses, in a solution
+    already known to go wrong at `before` (or only in its answer, `before == len(steps)`).
+
+    Such a value is left alone in step 4: in a right solution it is a side fact (`that is 180 minutes`). But a
+    solution that goes wrong anyway most often went wrong there first: a false claim that the solution drops
+    (`His change was $10 - $10 = $0`), or a wrong try it starts again from. It never flags a solution that no other
+    rule flags, so false alarms cannot rise. A true side fact (units that compose, a conversion) is still not it.
+    """
+    chain = GoldChain.of(gold)
+    step_calcs = [calculations(step) for step in steps]
+    used_after = _used_after(step_calcs, [stated_numbers(step) for step in steps], answer)
+    for index in range(before):
+        for calc in step_calcs[index]:
+            if (
+                calc.computes
+                and not contains(used_after[index], calc.stated)
+                and not contains(chain.quantities, calc.stated)
+                and not true_side_fact(question, steps[:index], steps[index], calc)
+            ):
+                return _off_chain(index, calc, chain)
+    return None
+
+
+def _first_flagged_step(
+    question: str, gold: str, steps: list[str], answer: Fraction | None = None
+) -> Divergence | None:
+    """Steps 1-4 above: the first step a rule flags."""
     chain = GoldChain.of(gold)
     known = set(question_values(question) | chain.numbers)
     step_calcs = [calculations(step) for step in steps]
