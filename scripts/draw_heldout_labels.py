@@ -17,6 +17,8 @@ unjustified, and its kind (tracegen.verifiers.base.KINDS).
   tests/data/labellings/audit_moved.jsonl; labelled the same way.
 - tests/data/first_error_labels_heldout5.jsonl: seed 19, excluding the five files above and the audit; labelled
   the same way (the two labellings agreed on every line).
+- tests/data/first_error_labels_heldout6.jsonl: seed 20, excluding the six files above and the audits
+  (tests/data/labellings/audit_moved.jsonl; tests/data/labellings/audit_asides.jsonl was drawn after it).
 
     .venv/bin/python scripts/draw_heldout_labels.py [--solutions PATH] [--seed N] [--exclude LABELS ...]
 """
