@@ -1267,3 +1267,45 @@ def test_an_unused_value_off_the_chain_is_no_false_alarm_in_a_right_solution():
     ]
     found = first_wrong_step(FERRY, FERRY_GOLD, steps, Fraction(21))
     assert found is not None and found.step_index == 1
+
+
+SCARVES = (
+    "Mia buys three times as many wool scarves as silk scarves. A wool scarf costs 20% less than a silk one. She "
+    "spent $150 on silk scarves that cost $30 each. How much did she spend on scarves?"
+)
+SCARVES_GOLD = (
+    "She bought 150 / 30 = <<150/30=5>>5 silk scarves.\nShe bought 5 * 3 = <<5*3=15>>15 wool scarves.\n"
+    "A wool scarf costs 30 * 0.8 = <<30*0.8=24>>24 dollars.\nShe spent 24 * 15 = <<24*15=360>>360 dollars on wool "
+    "scarves.\nShe spent 150 + 360 = <<150+360=510>>510 dollars.\n#### 510"
+)
+
+
+@pytest.mark.parametrize(
+    ("solution", "first"),
+    [
+        # 450 lands on the gold's 360 by chance (450 * 0.8), and the wrong sum uses 450 again: 450 was the error
+        (
+            "She spent 150 * 3 = <<150*3=450>>450 on wool scarves.\nWith the discount that is 450 * 0.8 = "
+            "<<450*0.8=360>>360.\nIn all she spent 360 + 450 = <<360+450=810>>810.\nA: 810",
+            0,
+        ),
+        # another path that lands on the gold, and a wrong step that does not reuse it: the wrong step stays
+        (
+            "She spent 150 * 3 = <<150*3=450>>450 on wool scarves before the discount.\nWith the discount that is "
+            "450 * 0.8 = <<450*0.8=360>>360.\nIn all she spent 360 + 100 = <<360+100=460>>460.\nA: 460",
+            2,
+        ),
+    ],
+)
+def test_a_value_that_lands_on_the_gold_by_chance_is_wrong_when_the_wrong_step_reuses_it(solution, first):
+    found = first_error(SCARVES, SCARVES_GOLD, solution)
+    assert found is not None and found.step_index == first
+
+
+def test_a_value_that_lands_on_the_gold_raises_no_false_alarm():
+    steps = [
+        "She spent 150 * 3 = <<150*3=450>>450 on wool scarves before the discount.",
+        "With the discount that is 450 * 0.8 = <<450*0.8=360>>360.",
+        "In all she spent 360 + 150 = <<360+150=510>>510.",
+    ]
+    assert first_wrong_step(SCARVES, SCARVES_GOLD, steps, Fraction(510)) is None

@@ -45,7 +45,9 @@ a gold sum of parts that the line names as its units compose (`80 * 8 = 640 kg` 
 gold has `(8 + 1) * 80`: tracegen.verifiers.gold_products).
 5. In a solution that some step above flags, or whose answer is wrong, an earlier value off the gold chain that
    nothing after uses is no side fact but the first error (`His change was $10 - $10 = $0`, then an unrelated
-   slip): a right solution keeps such asides unflagged, so false alarms cannot rise.
+   slip): a right solution keeps such asides unflagged, so false alarms cannot rise. Likewise a value off the chain
+   that step 4 let through because a later step lands on a gold value from it is the first error when the flagged
+   step uses it again (`200*2 = 400` on red ties, `400*1.5 = 600` lands on the gold's 600, then `600 + 400`).
 When no step is wrong but the answer is, the error is the conclusion (`wrong_final`).
 Kinds are defined in tracegen.verifiers.base.KINDS. Measured against hand labels by
 scripts/verifier_accuracy.py and `tracegen diverge --labels`.
@@ -106,7 +108,46 @@ def first_wrong_step(question: str, gold: str, steps: list[str], answer: Fractio
     found = _first_flagged_step(question, gold, steps, answer)
     if found is None:
         return None
+    found = reused_landing(gold, steps, found) or found
     return unused_aside(question, gold, steps, answer, before=found.step_index) or found
+
+
+def reused_landing(gold: str, steps: list[str], found: Divergence) -> Divergence | None:
+    """The earliest step before `found` whose value is off the gold chain, was let through because a later step turns
+    it into a gold value, and that the flagged step uses again.
+
+    Step 4 accepts a value off the chain that leads to a gold result: a solution may take another path (`3+4=7`, then
+    `16-7=9`). But when the step found wrong builds on the same value again, the landing was luck, not a path
+    (`200*2 = 400` spent on red ties, `400*1.5 = 600` lands on the gold's 600, then `600+400 = 1000`): the value was
+    wrong where it was made. Like `unused_aside`, it only moves the blame inside a solution already judged wrong.
+    """
+    chain = GoldChain.of(gold)
+    step_calcs = [calculations(step) for step in steps]
+    leads_to_gold, _ = _leads_to_gold(step_calcs, chain.results)
+    earliest: tuple[int, Calculation] | None = None
+    for operand in (operand for calc in step_calcs[found.step_index] for operand in calc.operands):
+        source = _last_source(step_calcs[: found.step_index], operand)
+        if (
+            source is not None
+            and (earliest is None or source[0] < earliest[0])
+            and leads_to_gold[id(source[1])]
+            and not contains(chain.quantities, source[1].stated)
+        ):
+            earliest = source
+    if earliest is None:
+        return None
+    return _off_chain(
+        *earliest, chain, fate="a later step lands on one from it by chance, and a wrong step uses it again"
+    )
+
+
+def _last_source(step_calcs: list[tuple[Calculation, ...]], operand: Fraction) -> tuple[int, Calculation] | None:
+    """The last of these steps' calculations that computes `operand` (operands have no sign), with its step index."""
+    for index in range(len(step_calcs) - 1, -1, -1):
+        made = [calc for calc in step_calcs[index] if calc.computes and same_value(abs(calc.stated), operand)]
+        if made:
+            return index, made[-1]
+    return None
 
 
 def unused_aside(
@@ -243,7 +284,9 @@ def _swaps_gold_operator(calc: Calculation, chain: GoldChain) -> bool:
     )
 
 
-def _off_chain(index: int, calc: Calculation, chain: GoldChain) -> Divergence:
+def _off_chain(
+    index: int, calc: Calculation, chain: GoldChain, fate: str = "no later step uses it to reach one"
+) -> Divergence:
     for symbol, left, right in calc.expression.operations() if calc.expression is not None else ():
         other = chain.computes_with_other_operator(symbol, left, right)
         if other is not None:
@@ -262,8 +305,7 @@ def _off_chain(index: int, calc: Calculation, chain: GoldChain) -> Divergence:
     return Divergence(
         index,
         "misread",
-        f"{calc.text} = {plain(calc.stated)}: a quantity the gold solution never has, and no later step uses it to "
-        "reach one",
+        f"{calc.text} = {plain(calc.stated)}: a quantity the gold solution never has, and {fate}",
     )
 
 
