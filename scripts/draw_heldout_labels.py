@@ -19,6 +19,8 @@ unjustified, and its kind (tracegen.verifiers.base.KINDS).
   the same way (the two labellings agreed on every line).
 - tests/data/first_error_labels_heldout6.jsonl: seed 20, excluding the six files above and the audits
   (tests/data/labellings/audit_moved.jsonl; tests/data/labellings/audit_asides.jsonl was drawn after it).
+- tests/data/first_error_labels_heldout7.jsonl: seed 21, excluding the seven files above and the audits
+  audit_moved.jsonl and audit_asides.jsonl (audit_landings.jsonl was drawn after it).
 
     .venv/bin/python scripts/draw_heldout_labels.py [--solutions PATH] [--seed N] [--exclude LABELS ...]
 """

@@ -28,13 +28,16 @@ unjustified, and its kind (tracegen.verifiers.base.KINDS; the definition: docs/l
 - tests/data/first_error_labels_heldout6.jsonl: 60 more, 15 per model, from problems none of the earlier samples
   nor the audits have (`random.Random(20)`); labelled like the third, scored once after the rule on unused values
   (the seventh round's last change).
+- tests/data/first_error_labels_heldout7.jsonl: 60 more, 15 per model, from problems none of the earlier samples
+  nor the audits have (`random.Random(21)`); labelled like the third, scored once after the rule on values that
+  land on the gold by chance.
 
 Prints one line per disagreement (with --show) and, on its last line, a JSON object: per set (dev, held_out,
-all: the first sample; new_held_out: the second; held_out2: the third; held_out3 to held_out6: the fourth to
-seventh) the number of labels, exact-step accuracy, within-one-step accuracy, kind accuracy (same kind, any
+all: the first sample; new_held_out: the second; held_out2: the third; held_out3 to held_out7: the fourth to
+eighth) the number of labels, exact-step accuracy, within-one-step accuracy, kind accuracy (same kind, any
 step), per kind (exact, within one), and the always-step-0 baseline; also written to --out if given.
 
-    .venv/bin/python scripts/verifier_accuracy.py [--show] [--out PATH] [--sets first,new,new2,new3,new4,new5,new6]
+    .venv/bin/python scripts/verifier_accuracy.py [--show] [--out PATH] [--sets first,new,new2,...,new7]
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ HELD_OUT3_LABELS = ROOT / "tests" / "data" / "first_error_labels_heldout3.jsonl"
 HELD_OUT4_LABELS = ROOT / "tests" / "data" / "first_error_labels_heldout4.jsonl"
 HELD_OUT5_LABELS = ROOT / "tests" / "data" / "first_error_labels_heldout5.jsonl"
 HELD_OUT6_LABELS = ROOT / "tests" / "data" / "first_error_labels_heldout6.jsonl"
+HELD_OUT7_LABELS = ROOT / "tests" / "data" / "first_error_labels_heldout7.jsonl"
 SOLUTIONS = ROOT.parent / "shared" / "data" / "gsm8k" / "example_model_solutions.jsonl"
 MODELS = ("6b_finetuning", "6b_verification", "175b_finetuning", "175b_verification")
 SEED, PER_MODEL, DEV = 3, 20, 40
@@ -145,10 +149,11 @@ def main() -> None:
     parser.add_argument("--held-out4-labels", type=Path, default=HELD_OUT4_LABELS)
     parser.add_argument("--held-out5-labels", type=Path, default=HELD_OUT5_LABELS)
     parser.add_argument("--held-out6-labels", type=Path, default=HELD_OUT6_LABELS)
+    parser.add_argument("--held-out7-labels", type=Path, default=HELD_OUT7_LABELS)
     parser.add_argument(
         "--sets",
         default="first,new",
-        help="comma-separated: first (the 80), new, new2, ..., new6 (the 60 of seeds 15 to 20)",
+        help="comma-separated: first (the 80), new, new2, ..., new7 (the 60 of seeds 15 to 21)",
     )
     parser.add_argument("--solutions", type=Path, default=SOLUTIONS)
     parser.add_argument("--verifier", default="divergence")
@@ -181,6 +186,7 @@ def main() -> None:
         ("new4", "held_out4", args.held_out4_labels),
         ("new5", "held_out5", args.held_out5_labels),
         ("new6", "held_out6", args.held_out6_labels),
+        ("new7", "held_out7", args.held_out7_labels),
     ):
         if name in sets:
             labels = [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]

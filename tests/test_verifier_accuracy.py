@@ -26,7 +26,9 @@ HELD_OUT3 = ROOT / "tests" / "data" / "first_error_labels_heldout3.jsonl"
 HELD_OUT4 = ROOT / "tests" / "data" / "first_error_labels_heldout4.jsonl"
 HELD_OUT5 = ROOT / "tests" / "data" / "first_error_labels_heldout5.jsonl"
 HELD_OUT6 = ROOT / "tests" / "data" / "first_error_labels_heldout6.jsonl"
+HELD_OUT7 = ROOT / "tests" / "data" / "first_error_labels_heldout7.jsonl"
 AUDIT = ROOT / "tests" / "data" / "labellings" / "audit_moved.jsonl"
+AUDIT_ASIDES = ROOT / "tests" / "data" / "labellings" / "audit_asides.jsonl"
 DRAW = ROOT / "scripts" / "draw_heldout_labels.py"
 MARGIN = 0.20
 
@@ -76,8 +78,13 @@ def test_the_labels_are_the_seeded_sample_of_wrong_solutions(solutions):
         (HELD_OUT4, 18, [LABELS, HELD_OUT, HELD_OUT2, HELD_OUT3, AUDIT]),
         (HELD_OUT5, 19, [LABELS, HELD_OUT, HELD_OUT2, HELD_OUT3, HELD_OUT4, AUDIT]),
         (HELD_OUT6, 20, [LABELS, HELD_OUT, HELD_OUT2, HELD_OUT3, HELD_OUT4, HELD_OUT5, AUDIT]),
+        (
+            HELD_OUT7,
+            21,
+            [LABELS, HELD_OUT, HELD_OUT2, HELD_OUT3, HELD_OUT4, HELD_OUT5, HELD_OUT6, AUDIT, AUDIT_ASIDES],
+        ),
     ],
-    ids=["heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6"],
+    ids=["heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7"],
 )
 def test_the_held_out_labels_are_the_seeded_draw_from_problems_no_earlier_sample_has(
     solutions, held_out_path, seed, excluded_paths
