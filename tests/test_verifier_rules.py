@@ -1224,51 +1224,6 @@ FERRY_GOLD = (
 )
 
 
-@pytest.mark.parametrize(
-    ("solution", "first"),
-    [
-        # a false count nothing uses, in a solution that goes wrong later: the first error is the false count
-        (
-            "At the islands 6 + 4 = <<6+4=10>>10 cars drove on.\nIt left with 25 - 9 = <<25-9=16>>16 cars.\nA: 16",
-            0,
-        ),
-        # the same, when every step after it is right and only the answer is wrong
-        (
-            "At the islands 6 + 4 = <<6+4=10>>10 cars drove on.\nBefore the second island it had 25 + 4 = "
-            "<<25+4=29>>29 cars.\nA: 29",
-            0,
-        ),
-        # without the aside the later line stays the first error
-        ("It left with 25 - 9 = <<25-9=16>>16 cars.\nA: 16", 0),
-        (
-            "Before the second island it had 25 + 4 = <<25+4=29>>29 cars.\nIt left with 29 - 9 = <<29-9=20>>20 cars."
-            "\nA: 20",
-            1,
-        ),
-    ],
-)
-def test_an_unused_value_off_the_chain_is_the_first_error_of_a_wrong_solution(solution, first):
-    found = first_error(FERRY, FERRY_GOLD, solution)
-    assert found is not None and found.step_index == first
-
-
-def test_an_unused_value_off_the_chain_is_no_false_alarm_in_a_right_solution():
-    """A right solution's aside stays a side fact: the rule only moves the blame of a solution already wrong."""
-    steps = [
-        "In all 6 + 4 = <<6+4=10>>10 cars drove off.",
-        "Before the second island it had 25 + 4 = <<25+4=29>>29 cars.",
-        "Before the first island it had 29 - 9 + 6 = <<29-9+6=26>>26 cars.",
-    ]
-    assert first_wrong_step(FERRY, FERRY_GOLD, steps, Fraction(26)) is None
-    # a true conversion nothing uses, before the real error, is still not blamed
-    steps = [
-        "The trip takes 2 hours, that is 2 * 60 = <<2*60=120>>120 minutes.",
-        "Before the second island it had 25 - 4 = <<25-4=21>>21 cars.",
-    ]
-    found = first_wrong_step(FERRY, FERRY_GOLD, steps, Fraction(21))
-    assert found is not None and found.step_index == 1
-
-
 SCARVES = (
     "Mia buys three times as many wool scarves as silk scarves. A wool scarf costs 20% less than a silk one. She "
     "spent $150 on silk scarves that cost $30 each. How much did she spend on scarves?"
@@ -1281,31 +1236,91 @@ SCARVES_GOLD = (
 
 
 @pytest.mark.parametrize(
-    ("solution", "first"),
+    ("question", "gold", "solution", "first"),
     [
+        # a false count nothing uses, in a solution that goes wrong later: the first error is the false count
+        (
+            FERRY,
+            FERRY_GOLD,
+            "At the islands 6 + 4 = <<6+4=10>>10 cars drove on.\nIt left with 25 - 9 = <<25-9=16>>16 cars.\nA: 16",
+            0,
+        ),
+        # the same, when every step after it is right and only the answer is wrong
+        (
+            FERRY,
+            FERRY_GOLD,
+            "At the islands 6 + 4 = <<6+4=10>>10 cars drove on.\nBefore the second island it had 25 + 4 = "
+            "<<25+4=29>>29 cars.\nA: 29",
+            0,
+        ),
+        # without the aside the later line stays the first error
+        (FERRY, FERRY_GOLD, "It left with 25 - 9 = <<25-9=16>>16 cars.\nA: 16", 0),
+        (
+            FERRY,
+            FERRY_GOLD,
+            "Before the second island it had 25 + 4 = <<25+4=29>>29 cars.\nIt left with 29 - 9 = <<29-9=20>>20 cars."
+            "\nA: 20",
+            1,
+        ),
         # 450 lands on the gold's 360 by chance (450 * 0.8), and the wrong sum uses 450 again: 450 was the error
         (
+            SCARVES,
+            SCARVES_GOLD,
             "She spent 150 * 3 = <<150*3=450>>450 on wool scarves.\nWith the discount that is 450 * 0.8 = "
             "<<450*0.8=360>>360.\nIn all she spent 360 + 450 = <<360+450=810>>810.\nA: 810",
             0,
         ),
         # another path that lands on the gold, and a wrong step that does not reuse it: the wrong step stays
         (
+            SCARVES,
+            SCARVES_GOLD,
             "She spent 150 * 3 = <<150*3=450>>450 on wool scarves before the discount.\nWith the discount that is "
             "450 * 0.8 = <<450*0.8=360>>360.\nIn all she spent 360 + 100 = <<360+100=460>>460.\nA: 460",
             2,
         ),
     ],
 )
-def test_a_value_that_lands_on_the_gold_by_chance_is_wrong_when_the_wrong_step_reuses_it(solution, first):
-    found = first_error(SCARVES, SCARVES_GOLD, solution)
+def test_a_wrong_solution_is_blamed_where_an_unused_or_lucky_value_was_made(question, gold, solution, first):
+    found = first_error(question, gold, solution)
     assert found is not None and found.step_index == first
 
 
-def test_a_value_that_lands_on_the_gold_raises_no_false_alarm():
+@pytest.mark.parametrize(
+    ("question", "gold", "steps", "answer"),
+    [
+        # an unused value off the chain in a right solution stays a side fact
+        (
+            FERRY,
+            FERRY_GOLD,
+            [
+                "In all 6 + 4 = <<6+4=10>>10 cars drove off.",
+                "Before the second island it had 25 + 4 = <<25+4=29>>29 cars.",
+                "Before the first island it had 29 - 9 + 6 = <<29-9+6=26>>26 cars.",
+            ],
+            26,
+        ),
+        # another path that lands on the gold, in a right solution
+        (
+            SCARVES,
+            SCARVES_GOLD,
+            [
+                "She spent 150 * 3 = <<150*3=450>>450 on wool scarves before the discount.",
+                "With the discount that is 450 * 0.8 = <<450*0.8=360>>360.",
+                "In all she spent 360 + 150 = <<360+150=510>>510.",
+            ],
+            510,
+        ),
+    ],
+)
+def test_moving_the_blame_raises_no_false_alarm(question, gold, steps, answer):
+    """Both rules only move the blame of a solution already wrong: a right solution stays unflagged."""
+    assert first_wrong_step(question, gold, steps, Fraction(answer)) is None
+
+
+def test_a_true_conversion_nothing_uses_is_not_blamed_before_the_real_error():
     steps = [
-        "She spent 150 * 3 = <<150*3=450>>450 on wool scarves before the discount.",
-        "With the discount that is 450 * 0.8 = <<450*0.8=360>>360.",
-        "In all she spent 360 + 150 = <<360+150=510>>510.",
+        "The trip takes 2 hours, that is 2 * 60 = <<2*60=120>>120 minutes.",
+        "Before the second island it had 25 - 4 = <<25-4=21>>21 cars.",
     ]
-    assert first_wrong_step(SCARVES, SCARVES_GOLD, steps, Fraction(510)) is None
+    found = first_wrong_step(FERRY, FERRY_GOLD, steps, Fraction(21))
+    assert found is not None and found.step_index == 1
