@@ -56,6 +56,7 @@ scripts/verifier_accuracy.py and `tracegen diverge --labels`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from fractions import Fraction
 
 from tracegen.steps import split_steps
@@ -91,11 +92,36 @@ class DivergenceVerifier:
         if wrong is None:
             return None
         body, answer = wrong.body, wrong.answer
+        reading = _Reading.of(gold, body, answer)
         return (
-            first_wrong_step(question, gold, body, answer)
-            or unused_aside(question, gold, body, answer, before=len(body))
+            _first_wrong(question, body, reading)
+            or _unused_aside(question, body, reading, before=len(body))
             or _wrong_conclusion(wrong.steps, body, wrong.final, answer, wrong.gold_answer)
         )
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """What the rules read from a solution's steps, read once for the flagging pass and the two passes that move
+    its blame."""
+
+    gold: str
+    answer: Fraction | None
+    chain: GoldChain
+    step_calcs: list[tuple[Calculation, ...]]
+    stated: list[tuple[Fraction, ...]]
+    leads_to_gold: dict[int, bool]  # by id() of a calculation
+    useful_after: list[set[Fraction]]
+    used_after: list[set[Fraction]]
+
+    @staticmethod
+    def of(gold: str, steps: list[str], answer: Fraction | None) -> _Reading:
+        chain = GoldChain.of(gold)
+        step_calcs = [calculations(step) for step in steps]
+        stated = [stated_numbers(step) for step in steps]
+        leads_to_gold, useful_after = _leads_to_gold(step_calcs, chain.results)
+        used_after = _used_after(step_calcs, stated, answer)
+        return _Reading(gold, answer, chain, step_calcs, stated, leads_to_gold, useful_after, used_after)
 
 
 def first_wrong_step(question: str, gold: str, steps: list[str], answer: Fraction | None = None) -> Divergence | None:
@@ -105,25 +131,27 @@ def first_wrong_step(question: str, gold: str, steps: list[str], answer: Fractio
     Judges the steps alone, whatever the final answer (`answer`, when given, counts as a use of
     the value it states): on a correct solution, a step it returns is a false alarm.
     """
-    found = _first_flagged_step(question, gold, steps, answer)
+    return _first_wrong(question, steps, _Reading.of(gold, steps, answer))
+
+
+def _first_wrong(question: str, steps: list[str], reading: _Reading) -> Divergence | None:
+    found = _first_flagged_step(question, steps, reading)
     if found is None:
         return None
-    found = reused_landing(gold, steps, found) or found
-    return unused_aside(question, gold, steps, answer, before=found.step_index) or found
+    found = _reused_landing(reading, found) or found
+    return _unused_aside(question, steps, reading, before=found.step_index) or found
 
 
-def reused_landing(gold: str, steps: list[str], found: Divergence) -> Divergence | None:
+def _reused_landing(reading: _Reading, found: Divergence) -> Divergence | None:
     """The earliest step before `found` whose value is off the gold chain, was let through because a later step turns
     it into a gold value, and that the flagged step uses again.
 
     Step 4 accepts a value off the chain that leads to a gold result: a solution may take another path (`3+4=7`, then
     `16-7=9`). But when the step found wrong builds on the same value again, the landing was luck, not a path
     (`200*2 = 400` spent on red ties, `400*1.5 = 600` lands on the gold's 600, then `600+400 = 1000`): the value was
-    wrong where it was made. Like `unused_aside`, it only moves the blame inside a solution already judged wrong.
+    wrong where it was made. Like `_unused_aside`, it only moves the blame inside a solution already judged wrong.
     """
-    chain = GoldChain.of(gold)
-    step_calcs = [calculations(step) for step in steps]
-    leads_to_gold, _ = _leads_to_gold(step_calcs, chain.results)
+    chain, step_calcs, leads_to_gold = reading.chain, reading.step_calcs, reading.leads_to_gold
     earliest: tuple[int, Calculation] | None = None
     for operand in (operand for calc in step_calcs[found.step_index] for operand in calc.operands):
         source = _last_source(step_calcs[: found.step_index], operand)
@@ -150,9 +178,7 @@ def _last_source(step_calcs: list[tuple[Calculation, ...]], operand: Fraction) -
     return None
 
 
-def unused_aside(
-    question: str, gold: str, steps: list[str], answer: Fraction | None, before: int
-) -> Divergence | None:
+def _unused_aside(question: str, steps: list[str], reading: _Reading, before: int) -> Divergence | None:
     """The first of `steps[:before]` that computes a value off the gold chain that nothing after uses, in a solution
     already known to go wrong at `before` (or only in its answer, `before == len(steps)`).
 
@@ -161,9 +187,7 @@ def unused_aside(
     (`His change was $10 - $10 = $0`), or a wrong try it starts again from. It never flags a solution that no other
     rule flags, so false alarms cannot rise. A true side fact (units that compose, a conversion) is still not it.
     """
-    chain = GoldChain.of(gold)
-    step_calcs = [calculations(step) for step in steps]
-    used_after = _used_after(step_calcs, [stated_numbers(step) for step in steps], answer)
+    chain, step_calcs, used_after = reading.chain, reading.step_calcs, reading.used_after
     for index in range(before):
         for calc in step_calcs[index]:
             if (
@@ -176,16 +200,12 @@ def unused_aside(
     return None
 
 
-def _first_flagged_step(
-    question: str, gold: str, steps: list[str], answer: Fraction | None = None
-) -> Divergence | None:
+def _first_flagged_step(question: str, steps: list[str], reading: _Reading) -> Divergence | None:
     """Steps 1-4 above: the first step a rule flags."""
-    chain = GoldChain.of(gold)
+    chain, step_calcs, stated = reading.chain, reading.step_calcs, reading.stated
+    leads_to_gold, useful_after, used_after = reading.leads_to_gold, reading.useful_after, reading.used_after
+    gold, answer = reading.gold, reading.answer
     known = set(question_values(question) | chain.numbers)
-    step_calcs = [calculations(step) for step in steps]
-    stated = [stated_numbers(step) for step in steps]
-    leads_to_gold, useful_after = _leads_to_gold(step_calcs, chain.results)
-    used_after = _used_after(step_calcs, stated, answer)
     for index, calcs in enumerate(step_calcs):
         for calc in calcs:
             if (error := calc.error()) is not None:
