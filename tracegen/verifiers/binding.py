@@ -52,7 +52,7 @@ _SPEED_PERIODS = frozenset("second minute hour".split())
 _CLAUSE_END = re.compile(r"[.!?;:,]\s")
 _NUMBER_JUST_BEFORE = re.compile(r"[0-9](?:\s*[A-Za-z]+){0,3}\s*$")
 _COMPARATIVES = frozenset("more fewer less older younger longer shorter taller heavier lighter".split())
-_QUALIFIERS = frozenset("more fewer less extra additional other".split())
+QUALIFIERS = frozenset("more fewer less extra additional other".split())  # words before a noun that are no part of it
 _COMPARING = frozenset(
     "the as bigger larger longer older taller faster slower heavier his her their that what more fewer less".split()
 )
@@ -62,7 +62,7 @@ _EACH = re.compile(rf"\b(?:each|per|apiece|every)\b(?!\s+(?:[0-9]+\s+|other\s+)?
 _TOTAL = re.compile(r"\b(?:total|combined|altogether|in all|all together|together)\b", re.IGNORECASE)
 _NAME = re.compile(r"\b[A-Z][a-z]+\b")
 _SENTENCE_END = re.compile(r"[.!?;:]\s|,\s*(?:and|so|but)\s")
-_NOT_NOUNS = frozenset(
+NOT_NOUNS = frozenset(
     "a an the of per and or to for in on at by with from into each every more less fewer than times as is are was "
     "were "
     "be been will would can could has have had so then that this these those which who total altogether left "
@@ -124,11 +124,16 @@ def lemma(word: str) -> str:
     return word
 
 
+def is_plural(word: str) -> bool:
+    """Whether `word` is a plural noun (`apples`, `people`): where a noun phrase after a number ends."""
+    return lemma(word) != word.lower() or word.lower() in _PLURALS
+
+
 @lru_cache(maxsize=4096)
 def question_words(question: str) -> tuple[frozenset[str], frozenset[str]]:
     """(the nouns a binding may name: those the question counts, `12 onions`; the names of people and days) of a
     question."""
-    nouns = frozenset(lemma(w) for w in _COUNTED.findall(question) if w.lower() not in _NOT_NOUNS and len(w) > 2)
+    nouns = frozenset(lemma(w) for w in _COUNTED.findall(question) if w.lower() not in NOT_NOUNS and len(w) > 2)
     lower = {w.lower() for w in re.findall(r"\b[a-z]+\b", question)}
     groups = set(_NOT_A_PERSON.findall(question))
     names = frozenset(
@@ -193,11 +198,9 @@ def _head(after: list[str], counted: frozenset[str]) -> str | None:
     sub sandwiches`: `sub`, where the question counts `meatball` and `sub`; `640 spider legs`: `legs`), else its first
     word (`more`, `extra` skipped). A compound's first words qualify the last; they are not what is counted. A plural
     ends the phrase: its first words are singular (`3 people oversee` is no compound)."""
-    words = list(dropwhile(lambda word: word.lower() in _QUALIFIERS, after))
-    phrase = list(takewhile(lambda word: word.lower() not in _NOT_NOUNS, words))
-    plural = next(
-        (i for i, word in enumerate(phrase) if lemma(word) != word.lower() or word.lower() in _PLURALS), None
-    )
+    words = list(dropwhile(lambda word: word.lower() in QUALIFIERS, after))
+    phrase = list(takewhile(lambda word: word.lower() not in NOT_NOUNS, words))
+    plural = next((i for i, word in enumerate(phrase) if is_plural(word)), None)
     phrase = phrase if plural is None else phrase[: plural + 1]  # `150 people came`: a plural ends the noun phrase
     return next((word for word in reversed(phrase) if lemma(word) in counted), words[0] if words else None)
 

@@ -37,22 +37,18 @@ from itertools import dropwhile, takewhile
 from tracegen.annotations import without_annotations
 from tracegen.steps import numbers_in, split_steps
 from tracegen.verifiers.answers import final_value, same_value
-from tracegen.verifiers.binding import RESULT_BEFORE, UNCLEAR, bindings, lemma
+from tracegen.verifiers.binding import NOT_NOUNS, QUALIFIERS, RESULT_BEFORE, UNCLEAR, bindings, is_plural, lemma
 from tracegen.verifiers.calculations import Calculation, calculations, plain
 from tracegen.verifiers.subjects import given_subjects, result_subjects, subject_of
 from tracegen.verifiers.values import GoldChain, contains
 
 _WORDS_AFTER = re.compile(r"(?:\s*[-‐]?\s*[A-Za-z]+){1,4}")
 _TEXT_AFTER = re.compile(r"(?:\s*[-‐]?\s*[A-Za-z0-9]+){1,4}")  # `200 segments of 2 miles`
-_QUALIFIERS = frozenset("more fewer less extra additional other new whole full total".split())
-_NOT_NOUNS = frozenset(
-    "a an the of per and or to for in on at by with from into onto over under after before during about around "
-    "towards across through each every more less fewer than times as is are was were be been will would can could "
-    "has have had so then that this these those which who whom total altogether left remaining dollars dollar "
-    "cents cent percent old many much twice half times time x it its he she they we you i his her their our my "
-    "your if but not do does did".split()
+_QUALIFIERS = QUALIFIERS | frozenset("new whole full total".split())
+_NOT_NOUNS = NOT_NOUNS | frozenset(
+    "onto over under after before during about around towards across through whom time x it its he she they we "
+    "you i his her their our my your if but not do does did".split()
 )
-_PLURALS = frozenset("people children men women feet teeth mice geese".split())
 _ROLES = (
     "sister|brother|mother|father|mom|dad|friend|son|daughter|wife|husband|teacher|cousin|aunt|uncle|grandma|"
     "grandpa|grandmother|grandfather|neighbor|neighbour|boss|partner|classmate|coach|sibling|parent|child|boyfriend|"
@@ -74,10 +70,6 @@ _SPENT_ON = re.compile(r"\s+on\s+(?=[A-Za-z])", re.IGNORECASE)
 _SAME_THING = {"persons": "person", "people": "person", "kids": "child", "children": "child"}
 
 
-def _plural(word: str) -> bool:
-    return lemma(word) != word.lower() or word.lower() in _PLURALS
-
-
 def _name(text: str, end: int) -> str | None:
     """The noun phrase after the number ending at `end`, up to its plural head (`nongendered children` ->
     `nongendered child`, `pieces of paper` -> `piece`, `sports cards` -> `sport card`), qualifiers (`more`,
@@ -91,10 +83,10 @@ def _name(text: str, end: int) -> str | None:
     phrase = list(
         takewhile(lambda w: w.lower() not in _NOT_NOUNS, dropwhile(lambda w: w.lower() in _QUALIFIERS, after))
     )
-    plural = next((i for i, w in enumerate(phrase) if _plural(w)), None)
+    plural = next((i for i, w in enumerate(phrase) if is_plural(w)), None)
     if plural is None:
         return None
-    while plural + 1 < len(phrase) and _plural(phrase[plural + 1]):
+    while plural + 1 < len(phrase) and is_plural(phrase[plural + 1]):
         plural += 1  # `sports cards`: a compound of plurals ends at its last
     rest = after[after.index(phrase[plural]) + 1 :]
     if rest[:1] and rest[0].lower() in _RATE_WORDS or (words and _SLASH.match(text, words.end()) and not rest):
